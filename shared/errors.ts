@@ -1,0 +1,129 @@
+// Errors are data: every failure BootBridge reports is a BootBridgeError with a stable code, the
+// context an engineer needs (address, alt setting, DFU state/status, stage…) and an optional cause.
+// ERROR_TEXT maps each code to the words a person reads; the GUI, the CLI and the unit log use it.
+// This file is shared by main and renderer: no electron, no node: modules, no DOM.
+
+export const ERROR_TEXT = {
+  BAD_ARGUMENT: { title: 'Invalid argument', hint: 'Check the command line or the value entered.' },
+  FILE_ERROR: { title: 'File cannot be read or written', hint: 'Check the path and its permissions.' },
+  CANCELLED: { title: 'Cancelled', hint: 'The operation was stopped on request; run it again to finish.' },
+  BUSY: { title: 'Board is busy', hint: 'Another operation is running on this board; wait for it to end.' },
+
+  DEVICE_NOT_FOUND: { title: 'No matching DFU device', hint: 'Connect the board with BOOT0 held high, or select a simulated board with --sim.' },
+  DEVICE_AMBIGUOUS: { title: 'Several DFU devices match', hint: 'Choose one with --serial.' },
+  DEVICE_DISCONNECTED: { title: 'Device disconnected', hint: 'The board left the bus during the operation. Reconnect it in DFU mode and run again.' },
+  USB_TRANSFER_FAILED: { title: 'USB transfer failed', hint: 'Check the cable and the USB permissions (udev rule on Linux, WinUSB driver on Windows).' },
+  USB_STALL: { title: 'Device refused the request (STALL)', hint: 'The bootloader rejected the request in its current state.' },
+  USB_ACCESS_DENIED: { title: 'No permission to open the USB device', hint: 'On Linux install the udev rule from the README; on Windows bind WinUSB with Zadig.' },
+  DESCRIPTOR_INVALID: { title: 'Invalid USB descriptor', hint: 'The device sent a malformed descriptor; it may not be a DFU bootloader.' },
+  NOT_DFU_DEVICE: { title: 'Not a DFU device', hint: 'The device has no DFU interface.' },
+
+  DFU_STATUS: { title: 'The bootloader reported an error', hint: 'See the DFU status for the cause.' },
+  DFU_UNEXPECTED_STATE: { title: 'Bootloader in an unexpected state', hint: 'Run again; BootBridge resets the DFU state machine at the start of every operation.' },
+  DFU_TIMEOUT: { title: 'Bootloader did not finish in time', hint: 'The device stayed busy past its timeout; power-cycle it in DFU mode.' },
+  DFU_PROTOCOL: { title: 'Unexpected answer from the bootloader', hint: 'The device answered outside the DFU/DfuSe protocol.' },
+  LAYOUT_INVALID: { title: 'Invalid memory layout string', hint: 'The alt setting name is not a DfuSe layout (@Name/0xADDR/N*SIZEu,…).' },
+  ADDRESS_UNREACHABLE: { title: 'Address outside the device memory', hint: 'No memory of this device covers the address.' },
+  REGION_NOT_WRITABLE: { title: 'Memory region is not writable', hint: 'The region is read-only in this bootloader.' },
+  REGION_NOT_READABLE: { title: 'Memory region is not readable', hint: 'The region cannot be uploaded (read protection or type flags).' },
+  VERIFY_MISMATCH: { title: 'Verification failed', hint: 'The memory does not hold what was written. Erase and flash again; if it repeats, the flash may be worn or protected.' },
+
+  FIRMWARE_INVALID: { title: 'Firmware file is invalid', hint: 'The file is damaged or not in the format its name says.' },
+  FIRMWARE_UNSUPPORTED: { title: 'Firmware format not supported', hint: 'Use ELF32, Intel HEX, S-record, raw BIN (with an address) or DfuSe .dfu.' },
+  FIRMWARE_OVERLAP: { title: 'Firmware segments overlap', hint: 'Two parts of the image claim the same addresses.' },
+  CHECKSUM_MISMATCH: { title: 'Checksum mismatch', hint: 'The file is corrupt.' },
+
+  CHIP_UNKNOWN: { title: 'Unknown chip', hint: 'Give the chip with --chip.' },
+  PLAN_INVALID: { title: 'The image cannot be flashed as planned', hint: 'See the listed problems; nothing was written.' },
+
+  LOADER_INVALID: { title: 'Invalid loader package', hint: 'Fix the named field in loader.json.' },
+  LOADER_UNSUPPORTED: { title: 'Loader cannot be used', hint: 'See the explanation.' },
+  STAGING_FAILED: { title: 'Staging the loader failed', hint: 'The board is still in its ROM bootloader or can be reset into it; run again.' },
+  LOADER_TIMEOUT: { title: 'Loader did not appear', hint: 'The loader did not enumerate after the jump. Check the loader matches this board; reset the board into DFU mode and run again.' },
+  LOADER_MISMATCH: { title: 'Loader does not match its manifest', hint: 'The device that enumerated does not serve what loader.json promised.' },
+
+  RECIPE_INVALID: { title: 'Invalid recipe', hint: 'Fix the named field in the recipe.' },
+  HASH_MISMATCH: { title: 'File does not match its recorded hash', hint: 'The file was changed since the recipe was made; it is refused.' },
+  INTERNAL: { title: 'Internal error', hint: 'This is a bug in BootBridge; please report it with the log.' },
+} as const satisfies Record<string, { title: string; hint: string }>;
+
+export type ErrorCode = keyof typeof ERROR_TEXT;
+
+/** What an engineer needs to act on a failure. All fields optional; add, never rename. */
+export interface ErrorContext {
+  address?: number;
+  length?: number;
+  alt?: number;
+  request?: string;
+  state?: number;
+  stateName?: string;
+  status?: number;
+  statusName?: string;
+  stage?: string;
+  phase?: string;
+  serial?: string;
+  file?: string;
+  field?: string;
+  segment?: string;
+  offset?: number;
+  line?: number;
+  [key: string]: unknown;
+}
+
+export class BootBridgeError extends Error {
+  override readonly name = 'BootBridgeError';
+  readonly code: ErrorCode;
+  readonly context: ErrorContext;
+
+  constructor(code: ErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.context = context;
+  }
+
+  /** Plain data, for IPC, JSON output and the unit log. */
+  toJSON(): ErrorData {
+    return { code: this.code, message: this.message, context: this.context };
+  }
+}
+
+export interface ErrorData {
+  code: ErrorCode;
+  message: string;
+  context: ErrorContext;
+}
+
+export function isBootBridgeError(e: unknown): e is BootBridgeError {
+  return e instanceof BootBridgeError;
+}
+
+/** Any thrown value as ErrorData (unknown values become INTERNAL). */
+export function toErrorData(e: unknown): ErrorData {
+  if (e instanceof BootBridgeError) return e.toJSON();
+  const message = e instanceof Error ? e.message : String(e);
+  return { code: 'INTERNAL', message, context: {} };
+}
+
+export function hex32(n: number): string {
+  return '0x' + (n >>> 0).toString(16).padStart(8, '0');
+}
+
+/** One line for a person: message, then the context that matters, then what to do. */
+export function formatError(e: ErrorData): string {
+  const c = e.context;
+  const parts: string[] = [];
+  if (c.stage) parts.push(`stage ${c.stage}`);
+  if (c.phase) parts.push(`phase ${c.phase}`);
+  if (typeof c.address === 'number') parts.push(`address ${hex32(c.address)}`);
+  if (typeof c.alt === 'number') parts.push(`alt ${c.alt}`);
+  if (c.request) parts.push(`request ${c.request}`);
+  if (c.stateName) parts.push(`state ${c.stateName}`);
+  if (c.statusName) parts.push(`status ${c.statusName}`);
+  if (c.serial) parts.push(`serial ${c.serial}`);
+  if (c.file) parts.push(`file ${c.file}`);
+  if (c.field) parts.push(`field ${c.field}`);
+  if (typeof c.line === 'number') parts.push(`line ${c.line}`);
+  const where = parts.length ? ` (${parts.join(', ')})` : '';
+  const text = ERROR_TEXT[e.code] ?? ERROR_TEXT.INTERNAL;
+  return `${e.message}${where}\n  ${text.hint}`;
+}

@@ -1,0 +1,112 @@
+// Time for everything that waits: the engine's poll timeouts, the simulator's erase/program times.
+// Production uses RealClock; tests use VirtualClock (waits cost no wall time, concurrent waits overlap
+// as they would in reality); benchmarks use ScaledClock (real waits, shortened by a factor).
+
+export interface Clock {
+  /** Milliseconds on this clock's own time line (modelled time for virtual and scaled clocks). */
+  now(): number;
+  /** Resolves after `ms` of this clock's time; rejects with the signal's reason when aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new Error('aborted');
+}
+
+export class RealClock implements Clock {
+  now(): number {
+    return performance.now();
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(abortReason(signal));
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(abortReason(signal!));
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.max(0, ms));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+/** Real waits divided by `scale`; now() reports modelled time (real elapsed × scale). */
+export class ScaledClock implements Clock {
+  private readonly real = new RealClock();
+  private readonly start = performance.now();
+  constructor(readonly scale: number) {
+    if (!(scale > 0)) throw new RangeError('scale must be positive');
+  }
+  now(): number {
+    return (performance.now() - this.start) * this.scale;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.real.sleep(ms / this.scale, signal);
+  }
+}
+
+interface Timer {
+  at: number;
+  seq: number;
+  resolve: () => void;
+}
+
+/**
+ * Discrete-event time: a sleep costs no wall time. Whenever the program has nothing else to do
+ * (checked on a macrotask, after all pending promise callbacks ran) time jumps to the earliest
+ * pending wake-up. Concurrent sleepers therefore overlap exactly as they would in real time.
+ */
+export class VirtualClock implements Clock {
+  private time = 0;
+  private seq = 0;
+  private timers: Timer[] = [];
+  private scheduled = false;
+
+  constructor(start = 0) {
+    this.time = start;
+  }
+
+  now(): number {
+    return this.time;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(abortReason(signal));
+      const timer: Timer = { at: this.time + Math.max(0, ms), seq: this.seq++, resolve: () => {} };
+      const onAbort = () => {
+        this.timers = this.timers.filter((t) => t !== timer);
+        reject(abortReason(signal!));
+      };
+      timer.resolve = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.timers.push(timer);
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.fire());
+  }
+
+  private fire(): void {
+    this.scheduled = false;
+    if (this.timers.length === 0) return;
+    this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    const first = this.timers[0]!;
+    this.time = Math.max(this.time, first.at);
+    const due = this.timers.filter((t) => t.at <= this.time);
+    this.timers = this.timers.filter((t) => t.at > this.time);
+    for (const t of due) t.resolve();
+    if (this.timers.length > 0) this.schedule();
+  }
+}
