@@ -1,0 +1,115 @@
+// loader.json — the manifest of a loader package (BootBridge loader protocol v1, docs/loader-protocol.md).
+// Validated with a schema; every error names the field, because the people who write manifests are
+// firmware engineers bringing up a new board, and "invalid manifest" alone helps nobody.
+
+import * as v from 'valibot';
+import { BootBridgeError } from '../../shared/errors.js';
+import { parseLayout, type MemoryLayout } from '../dfu/layout.js';
+
+/** A number written as JSON number or as a "0x…" / decimal string (addresses read better in hex). */
+const Int = v.pipe(
+  v.union([v.number(), v.pipe(v.string(), v.regex(/^(0[xX][0-9a-fA-F]+|\d+)$/, 'must be a number or a "0x…" hexadecimal string'))]),
+  v.transform((x) => (typeof x === 'number' ? x : Number(x))),
+  v.integer('must be an integer'),
+  v.minValue(0, 'must not be negative'),
+);
+const U16 = v.pipe(Int, v.maxValue(0xffff, 'must fit in 16 bits'));
+const U32 = v.pipe(Int, v.maxValue(0xffffffff, 'must fit in 32 bits'));
+
+const ManifestSchema = v.strictObject({
+  $schema: v.optional(v.string()),
+  protocol: v.literal(1, 'must be 1 (BootBridge loader protocol v1)'),
+  name: v.pipe(v.string(), v.minLength(1, 'must not be empty'), v.maxLength(120, 'is too long (120 characters at most)')),
+  version: v.optional(v.string()),
+  description: v.optional(v.string()),
+  /** True for the simulator's own loader packages: they boot only on simulated boards. */
+  simulated: v.optional(v.boolean(), false),
+  board: v.optional(v.string()),
+  chips: v.pipe(v.array(U16), v.minLength(1, 'must list at least one device ID')),
+  image: v.strictObject({
+    file: v.pipe(v.string(), v.minLength(1), v.regex(/^[^/\\]+$/, 'must be a file name inside the package folder')),
+    /** Required for a BIN image; an ELF image carries its own addresses. */
+    loadAddress: v.optional(U32),
+    sha256: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal digits'))),
+  }),
+  usb: v.strictObject({
+    vendorId: U16,
+    productId: U16,
+    product: v.optional(v.string()),
+    enumerationTimeoutMs: v.optional(v.pipe(Int, v.minValue(100), v.maxValue(60_000)), 5000),
+  }),
+  transferSize: v.pipe(Int, v.minValue(64, 'must be at least 64 bytes'), v.maxValue(65535, 'must fit wTransferSize (16 bits)')),
+  memories: v.pipe(v.array(v.string()), v.minLength(1, 'must list at least one memory')),
+  extensions: v.optional(v.array(v.picklist(['crc32'], 'unknown extension (known: crc32)')), []),
+  /** Real busy times the loader reports (for the plan's estimate). */
+  timing: v.optional(
+    v.strictObject({
+      programKBps: v.optional(v.pipe(v.number(), v.minValue(0.001))),
+      eraseMsPerSector: v.optional(v.pipe(v.number(), v.minValue(0))),
+    }),
+  ),
+});
+
+export type LoaderManifestInput = v.InferInput<typeof ManifestSchema>;
+
+export interface LoaderManifest {
+  protocol: 1;
+  name: string;
+  version?: string;
+  description?: string;
+  simulated: boolean;
+  board?: string;
+  chips: number[];
+  image: { file: string; loadAddress?: number; sha256?: string };
+  usb: { vendorId: number; productId: number; product?: string; enumerationTimeoutMs: number };
+  transferSize: number;
+  memories: { alt: number; text: string; layout: MemoryLayout }[];
+  extensions: 'crc32'[];
+  timing?: { programKBps?: number; eraseMsPerSector?: number };
+}
+
+function invalid(message: string, field: string, file?: string): BootBridgeError {
+  return new BootBridgeError('LOADER_INVALID', message, { field, ...(file ? { file } : {}) });
+}
+
+/** Parses and validates loader.json text. `file` is used in error context only. */
+export function parseManifest(text: string, file = 'loader.json'): LoaderManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw invalid(`${file} is not valid JSON: ${(e as Error).message}`, '(file)', file);
+  }
+  const result = v.safeParse(ManifestSchema, json);
+  if (!result.success) {
+    const problems = result.issues.map((i) => `${v.getDotPath(i) ?? '(root)'}: ${i.message}`);
+    const field = v.getDotPath(result.issues[0]!) ?? '(root)';
+    throw new BootBridgeError('LOADER_INVALID', `${file}: ${problems.join('; ')}`, { field, file, problems });
+  }
+  const m = result.output;
+  if (m.image.file.toLowerCase().endsWith('.bin') && m.image.loadAddress === undefined) {
+    throw invalid(`${file}: image.loadAddress is required for a BIN image`, 'image.loadAddress', file);
+  }
+  const memories = m.memories.map((text, alt) => {
+    try {
+      return { alt, text, layout: parseLayout(text) };
+    } catch (e) {
+      throw invalid(`${file}: memories.${alt}: ${(e as Error).message}`, `memories.${alt}`, file);
+    }
+  });
+  return {
+    protocol: 1,
+    name: m.name,
+    ...(m.version !== undefined ? { version: m.version } : {}),
+    ...(m.description !== undefined ? { description: m.description } : {}),
+    simulated: m.simulated,
+    ...(m.board !== undefined ? { board: m.board } : {}),
+    chips: m.chips,
+    image: m.image,
+    usb: m.usb,
+    transferSize: m.transferSize,
+    memories,
+    extensions: m.extensions,
+    ...(m.timing !== undefined ? { timing: m.timing } : {}),
+  };
+}
