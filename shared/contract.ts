@@ -1,0 +1,396 @@
+// The app's one contract (STYLE.md §3): every operation the renderer may ask of main, and every event
+// main pushes back. Served over Electron IPC (src-main/app/) and a loopback WebSocket (src-main/web/);
+// the renderer picks one transport at start. Every request entering main is checked against the
+// valibot schema below, because TypeScript types vanish at run time. Errors cross as ErrorData.
+// No electron, no node:, no DOM here.
+
+import * as v from 'valibot';
+import type { ErrorData } from './errors.js';
+import type { FlashEvent, FlashResult, StageName } from './progress.js';
+
+// ---------------------------------------------------------------------------------------------
+// Domain data as the renderer sees it (plain, structured-clone and JSON friendly).
+
+export interface SectorView {
+  start: number;
+  size: number;
+  readable: boolean;
+  erasable: boolean;
+  writable: boolean;
+}
+
+/** Structurally the same as src-main/dfu/layout.ts MemoryLayout, so one passes as the other. */
+export interface LayoutView {
+  name: string;
+  blocks: { start: number; size: number; sectors: SectorView[] }[];
+}
+
+export interface DeviceInfo {
+  id: string;
+  serial: string;
+  vendorId: number;
+  productId: number;
+  bcdDevice: number;
+  manufacturer?: string;
+  product?: string;
+  /** 'rom': ST system bootloader; 'loader': a BootBridge loader running from RAM. */
+  mode: 'rom' | 'loader';
+  chip?: { deviceId: number; name: string };
+  simulated: boolean;
+  portPath?: string;
+}
+
+/** One node of the descriptor tree: a descriptor, its decoded fields, its raw bytes. */
+export interface DescriptorNode {
+  /** "Device", "Configuration 1", "Interface 0 alt 1", "DFU functional", "String 4"… */
+  title: string;
+  /** Short line shown next to the title (e.g. the alt setting's string). */
+  summary?: string;
+  fields: { name: string; value: string; note?: string }[];
+  /** The descriptor's bytes as the device sent them (numbers 0–255). */
+  raw?: number[];
+  children: DescriptorNode[];
+}
+
+export interface MemoryInfo {
+  alt: number;
+  name: string;
+  /** The alt setting's string as the device reports it ("@Internal Flash  /0x08000000/…"). */
+  text?: string;
+  layout: LayoutView;
+}
+
+export interface DeviceDescription {
+  device: DeviceInfo;
+  tree: DescriptorNode[];
+  /** The whole tree in the text dump format (what "copy as text" copies). */
+  dump: string;
+  memories: MemoryInfo[];
+  /** ROM bootloader version ("3.1" from bcdDevice or the bootloader ID). */
+  bootloaderVersion?: string;
+}
+
+export interface SegmentView {
+  address: number;
+  length: number;
+  sources: string[];
+}
+
+export interface OpenedFirmware {
+  id: string;
+  name: string;
+  /** Absolute path when the file came from disk through main (Electron dialog, recent files). */
+  path?: string;
+  format: string;
+  size: number;
+  sha256: string;
+  segments: SegmentView[];
+  entry?: number;
+}
+
+export interface LoaderSummary {
+  id: string;
+  name: string;
+  version?: string;
+  description?: string;
+  simulated: boolean;
+  /** Device IDs it runs on. */
+  chips: number[];
+  memories: MemoryInfo[];
+  transferSize: number;
+}
+
+export interface PlanOperation {
+  kind: string;
+  region?: string;
+  address?: number;
+  length?: number;
+  detail?: string;
+}
+
+export interface PlanStage {
+  name: StageName;
+  title: string;
+  operations: PlanOperation[];
+  bytes: number;
+  estimatedMs: number;
+}
+
+export interface PlanRegion {
+  /** Who serves this memory: the ROM bootloader or the staged loader. */
+  via: 'rom' | 'loader';
+  alt: number;
+  name: string;
+  layout: LayoutView;
+  /** Start addresses of the sectors the plan erases. */
+  eraseSectors: number[];
+}
+
+export interface PlanSegment extends SegmentView {
+  /** Region name the segment lands in; undefined when it lands in none. */
+  region?: string;
+  via?: 'rom' | 'loader';
+  /** Why it cannot be flashed (outside every region, read-only…). */
+  problem?: string;
+}
+
+export interface PlanView {
+  ok: boolean;
+  /** Every error known before touching the device; Flash stays disabled while any is listed. */
+  errors: ErrorData[];
+  warnings: string[];
+  stages: PlanStage[];
+  regions: PlanRegion[];
+  segments: PlanSegment[];
+  loader?: { id: string; name: string };
+  totalBytes: number;
+  estimatedMs: number;
+}
+
+export interface FlashOptions {
+  verify: boolean;
+  /** Leave DFU and start the application when done. */
+  leave: boolean;
+  /** Erase only the sectors the image touches (false: mass erase where supported). */
+  eraseTouchedOnly: boolean;
+}
+
+export interface RecentFile {
+  name: string;
+  path: string;
+  openedAt: number;
+}
+
+export interface Settings {
+  theme: 'system' | 'light' | 'dark';
+  verify: boolean;
+  leave: boolean;
+  /** Loader chosen by the user; 'auto' lets the planner choose, 'none' forbids staging. */
+  loader: string;
+}
+
+export const DEFAULT_SETTINGS: Settings = { theme: 'system', verify: true, leave: true, loader: 'auto' };
+
+export interface SimModel {
+  model: string;
+  title: string;
+}
+
+export interface HostInfo {
+  /** 'electron' or 'web'. */
+  shell: 'electron' | 'web';
+  version: string;
+  /** Simulated board models the host can attach (empty when there is no simulator). */
+  simModels: SimModel[];
+  /** True when files can be opened by path through a native dialog. */
+  nativeDialogs: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests: schemas first (the run-time truth), types inferred from them.
+
+const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
+const U32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
+const Path = v.pipe(v.string(), v.minLength(1), v.maxLength(4096));
+const Bytes = v.instance(Uint8Array);
+
+export const FlashOptionsSchema = v.strictObject({
+  verify: v.boolean(),
+  leave: v.boolean(),
+  eraseTouchedOnly: v.boolean(),
+});
+
+const PlanRequestSchema = v.strictObject({
+  deviceId: Id,
+  firmwareId: Id,
+  /** Loader id, 'auto' or 'none'. */
+  loader: v.optional(Id),
+  options: FlashOptionsSchema,
+});
+
+/** One schema per method: its argument (every method takes at most one object). */
+export const RequestSchemas = {
+  hostInfo: v.undefined(),
+  listDevices: v.undefined(),
+  describe: v.strictObject({ deviceId: Id }),
+  /** Electron: native open dialog. Resolves null when the user cancels. */
+  chooseFirmware: v.undefined(),
+  openFirmwarePath: v.strictObject({ path: Path, baseAddress: v.optional(U32) }),
+  openFirmwareBytes: v.strictObject({
+    name: v.pipe(v.string(), v.minLength(1), v.maxLength(255)),
+    bytes: v.pipe(Bytes, v.check((b) => b.length <= 256 * 1024 * 1024, 'file larger than 256 MiB')),
+    baseAddress: v.optional(U32),
+  }),
+  listLoaders: v.undefined(),
+  plan: PlanRequestSchema,
+  flash: PlanRequestSchema,
+  cancel: v.strictObject({ opId: Id }),
+  read: v.strictObject({
+    deviceId: Id,
+    address: U32,
+    length: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64 * 1024 * 1024)),
+    loader: v.optional(Id),
+  }),
+  /** Electron: native save dialog when outPath is absent; web: bytes come back for download. */
+  exportDfu: v.strictObject({ firmwareId: Id, outPath: v.optional(Path) }),
+  getSettings: v.undefined(),
+  setSettings: v.strictObject({
+    theme: v.optional(v.picklist(['system', 'light', 'dark'])),
+    verify: v.optional(v.boolean()),
+    leave: v.optional(v.boolean()),
+    loader: v.optional(Id),
+  }),
+  recentFiles: v.undefined(),
+  simAttach: v.strictObject({ model: v.pipe(v.string(), v.minLength(1), v.maxLength(40)) }),
+  simDetach: v.strictObject({ deviceId: Id }),
+} as const;
+
+export type Method = keyof typeof RequestSchemas;
+export type RequestOf<M extends Method> = v.InferOutput<(typeof RequestSchemas)[M]>;
+
+export interface ResponseMap {
+  hostInfo: HostInfo;
+  listDevices: DeviceInfo[];
+  describe: DeviceDescription;
+  chooseFirmware: OpenedFirmware | null;
+  openFirmwarePath: OpenedFirmware;
+  openFirmwareBytes: OpenedFirmware;
+  listLoaders: LoaderSummary[];
+  plan: PlanView;
+  flash: { opId: string };
+  cancel: { cancelled: boolean };
+  read: Uint8Array;
+  exportDfu: { path?: string; bytes?: Uint8Array; name: string } | null;
+  getSettings: Settings;
+  setSettings: Settings;
+  recentFiles: RecentFile[];
+  simAttach: DeviceInfo;
+  simDetach: { detached: boolean };
+}
+
+export type ResponseOf<M extends Method> = ResponseMap[M];
+
+export const METHODS = Object.keys(RequestSchemas) as Method[];
+
+// ---------------------------------------------------------------------------------------------
+// Events main pushes to the renderer.
+
+export type AppEvent =
+  | { type: 'devices'; devices: DeviceInfo[] }
+  | { type: 'flash'; opId: string; event: FlashEvent }
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+
+export type { FlashEvent, FlashResult, ErrorData };
+
+/** What a transport answers: never a thrown value, so the code and context survive the crossing. */
+export type Reply<T> = { ok: true; value: T } | { ok: false; error: ErrorData };
+
+/** The API as the renderer uses it: one named async function per method, plus events. */
+export type BootBridgeApi = {
+  [M in Method]: RequestOf<M> extends undefined ? () => Promise<ResponseOf<M>> : (req: RequestOf<M>) => Promise<ResponseOf<M>>;
+} & {
+  onEvent(listener: (event: AppEvent) => void): () => void;
+};
+
+/** The object the Electron preload puts on `window` (same functions, but replies stay wrapped). */
+export type PreloadApi = {
+  [M in Method]: RequestOf<M> extends undefined ? () => Promise<Reply<ResponseOf<M>>> : (req: RequestOf<M>) => Promise<Reply<ResponseOf<M>>>;
+} & {
+  onEvent(listener: (event: AppEvent) => void): () => void;
+};
+
+export const PRELOAD_GLOBAL = 'bootbridge';
+export const IPC_PREFIX = 'bb:';
+export const IPC_EVENT_CHANNEL = 'bb:event';
+
+/** Thrown in the renderer when main answers with an error; carries the ErrorData unchanged. */
+export class ContractError extends Error {
+  override readonly name = 'ContractError';
+  constructor(readonly data: ErrorData) {
+    super(data.message);
+  }
+}
+
+/** Validates a request for `method`; returns the parsed value or ErrorData naming the bad field. */
+export function checkRequest<M extends Method>(method: M, payload: unknown): { ok: true; value: RequestOf<M> } | { ok: false; error: ErrorData } {
+  const schema = RequestSchemas[method];
+  const r = v.safeParse(schema, payload);
+  if (r.success) return { ok: true, value: r.output as RequestOf<M> };
+  const issue = r.issues[0];
+  const field = issue ? v.getDotPath(issue) ?? '' : '';
+  return {
+    ok: false,
+    error: { code: 'BAD_ARGUMENT', message: `Invalid ${method} request${field ? ` (${field})` : ''}: ${issue?.message ?? 'rejected'}`, context: { field: field || method } },
+  };
+}
+
+export function isMethod(name: unknown): name is Method {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(RequestSchemas, name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket wire format: JSON with Uint8Array as {"$b64": "..."}.
+
+export type WireClientMessage = { id: number; method: Method; payload?: unknown };
+export type WireServerMessage = { id: number; reply: Reply<unknown> } | { event: AppEvent };
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = bytes[i]! << 16;
+    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + '==';
+  } else if (rest === 2) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + '=';
+  }
+  return out;
+}
+
+const B64_INDEX = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+
+export function base64ToBytes(text: string): Uint8Array {
+  const clean = text.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    const c = clean.charCodeAt(i);
+    const d = c < 128 ? B64_INDEX[c]! : -1;
+    if (d < 0) throw new SyntaxError('invalid base64');
+    acc = (acc << 6) | d;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out.subarray(0, o);
+}
+
+/** JSON.stringify with Uint8Array kept as bytes. */
+export function encodeWire(value: unknown): string {
+  return JSON.stringify(value, function (this: unknown, _key, val: unknown) {
+    if (val instanceof Uint8Array) return { $b64: bytesToBase64(val) };
+    return val;
+  });
+}
+
+export function decodeWire(text: string): unknown {
+  return JSON.parse(text, (_key, val: unknown) => {
+    if (val && typeof val === 'object' && !Array.isArray(val)) {
+      const o = val as Record<string, unknown>;
+      if (typeof o.$b64 === 'string' && Object.keys(o).length === 1) return base64ToBytes(o.$b64);
+    }
+    return val;
+  });
+}

@@ -1,0 +1,261 @@
+// The contract's main-process side, shared by both doors: Electron IPC (./main.ts) and the WebSocket
+// host (../web/). It validates every request against shared/contract.ts, calls the services, turns
+// their results into the renderer's plain data and every failure into ErrorData. No electron here.
+
+import { BootBridgeError, toErrorData } from '../../shared/errors.js';
+import {
+  checkRequest,
+  isMethod,
+  DEFAULT_SETTINGS,
+  type AppEvent,
+  type DeviceDescription,
+  type DeviceInfo,
+  type HostInfo,
+  type Method,
+  type OpenedFirmware,
+  type PlanView,
+  type RecentFile,
+  type Reply,
+  type RequestOf,
+  type ResponseOf,
+  type Settings,
+} from '../../shared/contract.js';
+import type { FlashEvent, FlashResult } from '../../shared/progress.js';
+import { toDescription, toLoaderSummary, toOpenedFirmware, toPlanView, type ServiceDescribe, type ServiceLoader, type ServicePlan } from './convert.js';
+
+/** The part of the services (src-main/services/) the app uses, typed loosely where their shape may still move. */
+export interface AppBackend {
+  listDevices(): Promise<DeviceInfo[]>;
+  onDevicesChanged(listener: (devices: DeviceInfo[]) => void): () => void;
+  describe(id: string): Promise<ServiceDescribe>;
+  openFirmware(path: string, opts?: { baseAddress?: number }): Promise<unknown>;
+  openFirmwareBytes(name: string, bytes: Uint8Array, opts?: { baseAddress?: number }): Promise<unknown>;
+  listLoaders(): Promise<ServiceLoader[]>;
+  plan(req: PlanArgs): Promise<ServicePlan>;
+  flash(req: PlanArgs, onEvent: (e: FlashEvent) => void): { opId: string; done: Promise<FlashResult> };
+  cancel(opId: string): unknown;
+  read(req: { deviceId: string; address: number; length: number; loader?: string }): Promise<Uint8Array>;
+  exportDfu(firmwareId: string, outPath: string): Promise<unknown>;
+  /** Simulator controls, when the services run with one. */
+  simModels?(): { model: string; title: string }[];
+  simAttach?(model: string): Promise<DeviceInfo>;
+  simDetach?(deviceId: string): Promise<boolean>;
+}
+
+export interface PlanArgs {
+  deviceId: string;
+  firmwareId: string;
+  loader?: string;
+  options: { verify: boolean; leave: boolean; eraseTouchedOnly: boolean };
+}
+
+/** Where settings and recent files persist. The default keeps them in memory. */
+export interface SettingsStore {
+  load(): Promise<{ settings: Settings; recent: RecentFile[] }>;
+  save(data: { settings: Settings; recent: RecentFile[] }): Promise<void>;
+}
+
+export function memoryStore(): SettingsStore {
+  let data = { settings: { ...DEFAULT_SETTINGS }, recent: [] as RecentFile[] };
+  return {
+    load: async () => structuredClone(data),
+    save: async (d) => {
+      data = structuredClone(d);
+    },
+  };
+}
+
+/** Shell-specific pieces: native dialogs (Electron) or none (web). */
+export interface ShellHooks {
+  shell: 'electron' | 'web';
+  version: string;
+  chooseOpenPath?(): Promise<string | null>;
+  chooseSavePath?(suggestedName: string): Promise<string | null>;
+  /** Reads a file main exported (web: handed back to the page for download). */
+  readExported?(path: string): Promise<Uint8Array>;
+  tempPath?(name: string): string;
+}
+
+type Handler<M extends Method> = (req: RequestOf<M>) => Promise<ResponseOf<M>>;
+type Handlers = { [M in Method]: Handler<M> };
+
+const MAX_RECENT = 10;
+
+export class ApiHost {
+  private readonly listeners = new Set<(e: AppEvent) => void>();
+  private readonly firmware = new Map<string, OpenedFirmware>();
+  private readonly unsubscribe: () => void;
+  private state: Promise<{ settings: Settings; recent: RecentFile[] }>;
+  private readonly handlers: Handlers;
+
+  constructor(
+    private readonly backend: AppBackend,
+    private readonly hooks: ShellHooks,
+    private readonly store: SettingsStore = memoryStore(),
+  ) {
+    this.state = store.load().catch(() => ({ settings: { ...DEFAULT_SETTINGS }, recent: [] }));
+    this.unsubscribe = backend.onDevicesChanged((devices) => this.emit({ type: 'devices', devices }));
+    this.handlers = this.makeHandlers();
+  }
+
+  onEvent(listener: (e: AppEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  dispose(): void {
+    this.unsubscribe();
+    this.listeners.clear();
+  }
+
+  /** Validates `payload` for `method` and runs it. Never throws: failures come back as ErrorData. */
+  async dispatch(method: unknown, payload: unknown): Promise<Reply<unknown>> {
+    if (!isMethod(method)) {
+      return { ok: false, error: { code: 'BAD_ARGUMENT', message: `Unknown method ${String(method).slice(0, 60)}`, context: { field: 'method' } } };
+    }
+    const checked = checkRequest(method, payload);
+    if (!checked.ok) return checked;
+    try {
+      const handler = this.handlers[method] as Handler<Method>;
+      const value = await handler(checked.value as never);
+      return { ok: true, value };
+    } catch (e) {
+      return { ok: false, error: toErrorData(e) };
+    }
+  }
+
+  private emit(e: AppEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // A listener that throws (closed socket, destroyed window) must not stop the others.
+      }
+    }
+  }
+
+  private async remember(fw: OpenedFirmware): Promise<OpenedFirmware> {
+    this.firmware.set(fw.id, fw);
+    if (fw.path) {
+      const s = await this.state;
+      s.recent = [{ name: fw.name, path: fw.path, openedAt: Date.now() }, ...s.recent.filter((r) => r.path !== fw.path)].slice(0, MAX_RECENT);
+      await this.store.save(s).catch(() => undefined);
+    }
+    return fw;
+  }
+
+  private makeHandlers(): Handlers {
+    const b = this.backend;
+    const hooks = this.hooks;
+    return {
+      hostInfo: async (): Promise<HostInfo> => ({
+        shell: hooks.shell,
+        version: hooks.version,
+        simModels: b.simModels?.() ?? [],
+        nativeDialogs: Boolean(hooks.chooseOpenPath),
+      }),
+      listDevices: () => b.listDevices(),
+      describe: async ({ deviceId }): Promise<DeviceDescription> => {
+        const devices = await b.listDevices();
+        const device = devices.find((d) => d.id === deviceId);
+        if (!device) throw new BootBridgeError('DEVICE_NOT_FOUND', `No device ${deviceId}`, { field: 'deviceId' });
+        return toDescription(device, await b.describe(deviceId));
+      },
+      chooseFirmware: async () => {
+        if (!hooks.chooseOpenPath) throw new BootBridgeError('BAD_ARGUMENT', 'This shell has no file dialog; use the file input', {});
+        const path = await hooks.chooseOpenPath();
+        if (!path) return null;
+        return this.remember(toOpenedFirmware(await b.openFirmware(path), path));
+      },
+      openFirmwarePath: async ({ path, baseAddress }) => {
+        // Only files main already knows (recent files) or any path in Electron; the web host is
+        // reached from a browser page, so it may open only what it listed itself.
+        if (hooks.shell === 'web') {
+          const s = await this.state;
+          if (!s.recent.some((r) => r.path === path)) {
+            throw new BootBridgeError('BAD_ARGUMENT', 'The web host opens by path only files from its recent list', { file: path });
+          }
+        }
+        const opts = baseAddress === undefined ? {} : { baseAddress };
+        return this.remember(toOpenedFirmware(await b.openFirmware(path, opts), path));
+      },
+      openFirmwareBytes: async ({ name, bytes, baseAddress }) => {
+        const opts = baseAddress === undefined ? {} : { baseAddress };
+        return this.remember(toOpenedFirmware(await b.openFirmwareBytes(name, bytes, opts)));
+      },
+      listLoaders: async () => (await b.listLoaders()).map(toLoaderSummary),
+      plan: async (req): Promise<PlanView> => toPlanView(await b.plan(planArgs(req))),
+      flash: async (req) => {
+        let sawResult = false;
+        let opId = '';
+        const pending: FlashEvent[] = [];
+        const send = (event: FlashEvent) => {
+          if (event.kind === 'result') sawResult = true;
+          if (!opId) pending.push(event);
+          else this.emit({ type: 'flash', opId, event });
+        };
+        const op = b.flash(planArgs(req), send);
+        opId = op.opId;
+        // Events emitted synchronously inside flash() arrive before we know the opId.
+        queueMicrotask(() => {
+          for (const e of pending.splice(0)) this.emit({ type: 'flash', opId, event: e });
+        });
+        op.done.then(
+          (result) => {
+            if (!sawResult) this.emit({ type: 'flash', opId, event: { kind: 'result', result } });
+          },
+          (e: unknown) => {
+            if (sawResult) return;
+            const result: FlashResult = { ok: false, error: toErrorData(e), stageMs: {}, bytesWritten: 0, bytesVerified: 0, verified: [], left: false, cancelled: false };
+            this.emit({ type: 'flash', opId, event: { kind: 'result', result } });
+          },
+        );
+        return { opId };
+      },
+      cancel: async ({ opId }) => {
+        await b.cancel(opId);
+        return { cancelled: true };
+      },
+      read: async (req) => {
+        const bytes = await b.read(req.loader === undefined ? { deviceId: req.deviceId, address: req.address, length: req.length } : req);
+        // Buffer (a Uint8Array subclass) would serialise as an object over the wire; hand back a plain view.
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      },
+      exportDfu: async ({ firmwareId, outPath }) => {
+        const fw = this.firmware.get(firmwareId);
+        const name = (fw?.name ?? 'firmware').replace(/\.[^.]*$/, '') + '.dfu';
+        if (hooks.shell === 'electron') {
+          const path = outPath ?? (await hooks.chooseSavePath?.(name)) ?? null;
+          if (!path) return null;
+          await b.exportDfu(firmwareId, path);
+          return { path, name };
+        }
+        // Web: the browser saves the file; main writes to a private temp path and hands the bytes back.
+        if (!hooks.tempPath || !hooks.readExported) throw new BootBridgeError('INTERNAL', 'Export needs a temporary folder', {});
+        const tmp = hooks.tempPath(name);
+        await b.exportDfu(firmwareId, tmp);
+        return { name, bytes: await hooks.readExported(tmp) };
+      },
+      getSettings: async () => (await this.state).settings,
+      setSettings: async (patch) => {
+        const s = await this.state;
+        s.settings = { ...s.settings, ...Object.fromEntries(Object.entries(patch).filter(([, val]) => val !== undefined)) };
+        await this.store.save(s).catch(() => undefined);
+        return s.settings;
+      },
+      recentFiles: async () => (await this.state).recent,
+      simAttach: async ({ model }) => {
+        if (!b.simAttach) throw new BootBridgeError('BAD_ARGUMENT', 'No simulator in this run', { field: 'model' });
+        return b.simAttach(model);
+      },
+      simDetach: async ({ deviceId }) => {
+        if (!b.simDetach) throw new BootBridgeError('BAD_ARGUMENT', 'No simulator in this run', { field: 'deviceId' });
+        return { detached: await b.simDetach(deviceId) };
+      },
+    };
+  }
+}
+
+function planArgs(req: RequestOf<'plan'>): PlanArgs {
+  return req.loader === undefined ? { deviceId: req.deviceId, firmwareId: req.firmwareId, options: req.options } : req;
+}

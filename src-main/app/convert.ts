@@ -1,0 +1,326 @@
+// Turns what the services return into the renderer's plain data (shared/contract.ts): descriptor
+// objects become an expandable tree with raw bytes, plans become stages/regions/segments ready to
+// draw. Tolerant of extra fields, so the services can grow without breaking the app.
+
+import { hex32, toErrorData, type ErrorData } from '../../shared/errors.js';
+import type {
+  DescriptorNode,
+  DeviceDescription,
+  DeviceInfo,
+  LayoutView,
+  LoaderSummary,
+  MemoryInfo,
+  OpenedFirmware,
+  PlanOperation,
+  PlanRegion,
+  PlanSegment,
+  PlanStage,
+  PlanView,
+} from '../../shared/contract.js';
+import type { StageName } from '../../shared/progress.js';
+import type { DeviceDescriptors } from '../usb/descriptors.js';
+
+/** USB 2.0 table 9-5; DFU 1.1 §4.1.3. */
+const DESCRIPTOR_TYPE = { INTERFACE: 4, DFU_FUNCTIONAL: 0x21 } as const;
+
+export interface ServiceDescribe {
+  descriptors: unknown;
+  dump: string;
+  memories: { alt: number; name: string; text?: string; layout: LayoutView }[];
+  bootloaderVersion?: string;
+}
+
+export type ServiceLoader = Record<string, unknown> & { id?: string; name: string };
+export type ServicePlan = Record<string, unknown>;
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array);
+const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
+const str = (x: unknown): string | undefined => (typeof x === 'string' ? x : undefined);
+
+// ----- descriptors -------------------------------------------------------------------------
+
+const HEX_FIELDS = /^(id|idVendor|idProduct|bcd|bm|vendorId|productId|bcdDevice|bcdUSB|bcdDFUVersion|bmAttributes|bEndpointAddress|bInterfaceClass|bInterfaceSubClass|bInterfaceProtocol|bDeviceClass|bDeviceSubClass|bDeviceProtocol|bDescriptorType)/;
+
+function fieldValue(name: string, val: unknown): string {
+  if (typeof val === 'number') {
+    if (HEX_FIELDS.test(name)) {
+      const width = /^(id|bcd|vendorId|productId|wTotal)/.test(name) ? 4 : 2;
+      return `0x${val.toString(16).padStart(width, '0')}`;
+    }
+    return String(val);
+  }
+  if (typeof val === 'string') return JSON.stringify(val);
+  if (typeof val === 'boolean') return val ? 'yes' : 'no';
+  return String(val);
+}
+
+function rawOf(o: Obj): number[] | undefined {
+  for (const k of ['raw', 'bytes', 'data']) {
+    const r = o[k];
+    if (r instanceof Uint8Array) return Array.from(r);
+    if (Array.isArray(r) && r.every((x) => typeof x === 'number')) return r as number[];
+  }
+  return undefined;
+}
+
+function titleOf(key: string, o: Obj, index?: number): string {
+  const t = str(o.title) ?? str(o.kind) ?? str(o.type);
+  const base = t ?? key.replace(/s$/, '').replace(/^./, (c) => c.toUpperCase());
+  if (typeof o.bInterfaceNumber === 'number') return `Interface ${o.bInterfaceNumber} alt ${num(o.bAlternateSetting) ?? 0}`;
+  if (typeof o.bConfigurationValue === 'number') return `Configuration ${o.bConfigurationValue}`;
+  if (typeof o.bEndpointAddress === 'number') return `Endpoint 0x${o.bEndpointAddress.toString(16).padStart(2, '0')}`;
+  return index === undefined ? base : `${base} ${index}`;
+}
+
+/** Any descriptor object (nested objects and arrays as children) as a DescriptorNode. */
+export function toDescriptorNode(key: string, value: unknown, index?: number): DescriptorNode {
+  if (!isObj(value)) return { title: key, fields: [{ name: key, value: fieldValue(key, value) }], children: [] };
+  if (Array.isArray(value.children) && Array.isArray(value.fields) && typeof value.title === 'string') {
+    return value as unknown as DescriptorNode; // already a tree
+  }
+  const fields: DescriptorNode['fields'] = [];
+  const children: DescriptorNode[] = [];
+  for (const [k, val] of Object.entries(value)) {
+    if (k === 'raw' || k === 'bytes' || k === 'data' || k === 'title' || k === 'kind') continue;
+    if (Array.isArray(val) && val.some(isObj)) val.forEach((item, i) => children.push(toDescriptorNode(k, item, val.length > 1 ? i : undefined)));
+    else if (isObj(val)) children.push(toDescriptorNode(k, val));
+    else if (Array.isArray(val)) fields.push({ name: k, value: val.map((x) => fieldValue(k, x)).join(', ') });
+    else if (val !== undefined) fields.push({ name: k, value: fieldValue(k, val) });
+  }
+  const raw = rawOf(value);
+  const node: DescriptorNode = { title: titleOf(key, value, index), fields, children };
+  const summary = str(value.name) ?? str(value.interfaceString) ?? str(value.string) ?? str(value.product);
+  if (summary) node.summary = summary;
+  if (raw) node.raw = raw;
+  return node;
+}
+
+function hexBytes(hex: string): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 1 < hex.length; i += 2) out.push(parseInt(hex.slice(i, i + 2), 16));
+  return out;
+}
+
+/** The descriptors read by src-main/usb/descriptors.ts, as a tree in the order the device sent them. */
+export function descriptorTree(d: DeviceDescriptors): DescriptorNode[] {
+  const scalarFields = (o: object, skip: string[] = []): DescriptorNode['fields'] =>
+    Object.entries(o)
+      .filter(([k, val]) => !skip.includes(k) && (typeof val === 'number' || typeof val === 'string' || typeof val === 'boolean'))
+      .map(([k, val]) => {
+        const f: DescriptorNode['fields'][number] = { name: k, value: fieldValue(k, val) };
+        if (/^i[A-Z]/.test(k) && typeof val === 'number' && val > 0 && d.strings[val] !== undefined) f.note = JSON.stringify(d.strings[val]);
+        return f;
+      });
+  const device: DescriptorNode = { title: 'Device', fields: scalarFields(d.device), raw: hexBytes(d.deviceHex), children: [] };
+  if (d.product) device.summary = d.product;
+  for (const c of d.configurations) {
+    // Walk the configuration bytes (USB 2.0 §9.6.3: each descriptor starts with bLength, bDescriptorType)
+    // so every child node can show its own raw bytes.
+    const bytes = hexBytes(c.hex);
+    const pieces: { type: number; raw: number[] }[] = [];
+    for (let at = 0; at < bytes.length && (bytes[at] ?? 0) > 0; at += bytes[at]!) pieces.push({ type: bytes[at + 1] ?? 0, raw: bytes.slice(at, at + bytes[at]!) });
+    const ofType = (t: number) => pieces.filter((p) => p.type === t).map((p) => p.raw);
+    const ifRaw = ofType(DESCRIPTOR_TYPE.INTERFACE);
+    const config: DescriptorNode = { title: `Configuration ${c.bConfigurationValue}`, fields: scalarFields(c, ['hex']), raw: pieces[0]?.raw ?? [], children: [] };
+    c.interfaces.forEach((i, n) => {
+      const node: DescriptorNode = { title: `Interface ${i.bInterfaceNumber} alt ${i.bAlternateSetting}`, fields: scalarFields(i, ['name', 'layoutError']), children: [] };
+      const raw = ifRaw[n];
+      if (raw) node.raw = raw;
+      if (i.name) node.summary = i.name;
+      if (i.layoutError) node.fields.push({ name: 'layout', value: 'not a DfuSe layout', note: i.layoutError });
+      config.children.push(node);
+    });
+    if (c.dfuFunctional) {
+      const f = c.dfuFunctional;
+      const node: DescriptorNode = { title: 'DFU functional', summary: 'DFU 1.1 §4.1.3', fields: [...scalarFields(f), ...scalarFields(f.attributes)], children: [] };
+      const raw = ofType(DESCRIPTOR_TYPE.DFU_FUNCTIONAL)[0];
+      if (raw) node.raw = raw;
+      config.children.push(node);
+    }
+    for (const o of c.other) config.children.push({ title: `Descriptor type 0x${o.bDescriptorType.toString(16).padStart(2, '0')}`, fields: [], raw: hexBytes(o.hex), children: [] });
+    device.children.push(config);
+  }
+  const strings: DescriptorNode = {
+    title: 'Strings',
+    summary: `langid ${d.langIds.map((l) => '0x' + l.toString(16).padStart(4, '0')).join(', ')}`,
+    fields: Object.entries(d.strings).map(([i, s]) => ({ name: `#${i}`, value: JSON.stringify(s) })),
+    children: [],
+  };
+  device.children.push(strings);
+  return [device];
+}
+
+function isDeviceDescriptors(x: unknown): x is DeviceDescriptors {
+  return isObj(x) && isObj(x.device) && typeof x.deviceHex === 'string' && Array.isArray(x.configurations);
+}
+
+export function toDescription(device: DeviceInfo, d: ServiceDescribe): DeviceDescription {
+  const tree = isDeviceDescriptors(d.descriptors)
+    ? descriptorTree(d.descriptors)
+    : Array.isArray(d.descriptors)
+      ? d.descriptors.map((x, i) => toDescriptorNode('descriptor', x, i))
+      : [toDescriptorNode('Device', d.descriptors)];
+  const memories: MemoryInfo[] = d.memories.map((m) => ({ alt: m.alt, name: m.name, layout: m.layout, ...(m.text ? { text: m.text } : {}) }));
+  const version = d.bootloaderVersion ?? bcdVersion(device.bcdDevice);
+  return { device, tree, dump: d.dump, memories, bootloaderVersion: version };
+}
+
+function bcdVersion(bcd: number): string {
+  return `${(bcd >> 8).toString(16)}.${(bcd & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+// ----- firmware and loaders ------------------------------------------------------------------
+
+export function toOpenedFirmware(x: unknown, path?: string): OpenedFirmware {
+  const o = isObj(x) ? x : {};
+  const segs = Array.isArray(o.segments) ? o.segments.filter(isObj) : [];
+  const fw: OpenedFirmware = {
+    id: str(o.id) ?? '',
+    name: str(o.name) ?? (path ? path.split(/[\\/]/).pop()! : 'firmware'),
+    format: str(o.format) ?? 'unknown',
+    size: num(o.size) ?? 0,
+    sha256: str(o.sha256) ?? '',
+    segments: segs.map((s) => ({
+      address: num(s.address) ?? 0,
+      length: num(s.length) ?? (s.data instanceof Uint8Array ? s.data.length : 0),
+      sources: Array.isArray(s.sources) ? s.sources.map(String) : [],
+    })),
+  };
+  const entry = num(o.entry);
+  if (entry !== undefined) fw.entry = entry;
+  if (path ?? str(o.path)) fw.path = (path ?? str(o.path))!;
+  return fw;
+}
+
+function memoriesOf(x: unknown): MemoryInfo[] {
+  if (!Array.isArray(x)) return [];
+  return x.filter(isObj).flatMap((m, i) => {
+    const layout = isObj(m.layout) ? (m.layout as unknown as LayoutView) : undefined;
+    if (!layout) return [];
+    const mem: MemoryInfo = { alt: num(m.alt) ?? i, name: str(m.name) ?? layout.name, layout };
+    const text = str(m.text);
+    if (text) mem.text = text;
+    return [mem];
+  });
+}
+
+export function toLoaderSummary(l: ServiceLoader): LoaderSummary {
+  const manifest = isObj(l.manifest) ? l.manifest : l;
+  const s: LoaderSummary = {
+    id: str(l.id) ?? str(l.dir) ?? str(l.name) ?? '',
+    name: str(manifest.name) ?? str(l.name) ?? '',
+    simulated: manifest.simulated === true,
+    chips: Array.isArray(manifest.chips) ? manifest.chips.filter((c): c is number => typeof c === 'number') : [],
+    memories: memoriesOf(manifest.memories ?? l.memories),
+    transferSize: num(manifest.transferSize) ?? 0,
+  };
+  const version = str(manifest.version);
+  if (version) s.version = version;
+  const description = str(manifest.description);
+  if (description) s.description = description;
+  return s;
+}
+
+// ----- plans ---------------------------------------------------------------------------------
+
+const STAGE_TITLES: Record<StageName, string> = {
+  rom: 'ROM bootloader',
+  staging: 'Stage loader to RAM',
+  loader: 'Through the loader',
+  leave: 'Leave DFU',
+};
+
+function errorOf(x: unknown): ErrorData {
+  if (isObj(x) && typeof x.code === 'string' && typeof x.message === 'string') {
+    return { code: x.code as ErrorData['code'], message: x.message, context: isObj(x.context) ? x.context : {} };
+  }
+  return toErrorData(x);
+}
+
+function operationOf(x: unknown): PlanOperation {
+  const o = isObj(x) ? x : {};
+  const op: PlanOperation = { kind: str(o.kind) ?? str(o.op) ?? str(o.type) ?? 'step' };
+  const region = str(o.region) ?? str(o.memory) ?? (isObj(o.region) ? str(o.region.name) : undefined);
+  if (region) op.region = region;
+  const address = num(o.address) ?? num(o.start);
+  if (address !== undefined) op.address = address;
+  const length = num(o.length) ?? num(o.bytes) ?? num(o.size);
+  if (length !== undefined) op.length = length;
+  const detail = str(o.detail) ?? str(o.description) ?? (Array.isArray(o.sectors) ? `${o.sectors.length} sector(s)` : undefined);
+  if (detail) op.detail = detail;
+  return op;
+}
+
+function stageOf(x: unknown): PlanStage | undefined {
+  if (!isObj(x)) return undefined;
+  const name = (str(x.name) ?? str(x.stage)) as StageName | undefined;
+  if (!name) return undefined;
+  const ops = Array.isArray(x.operations) ? x.operations : Array.isArray(x.ops) ? x.ops : Array.isArray(x.steps) ? x.steps : [];
+  return {
+    name,
+    title: str(x.title) ?? STAGE_TITLES[name] ?? name,
+    operations: ops.map(operationOf),
+    bytes: num(x.bytes) ?? 0,
+    estimatedMs: num(x.estimatedMs) ?? num(x.ms) ?? 0,
+  };
+}
+
+function regionOf(x: unknown): PlanRegion | undefined {
+  if (!isObj(x) || !isObj(x.layout)) return undefined;
+  const layout = x.layout as unknown as LayoutView;
+  const erase = Array.isArray(x.eraseSectors) ? x.eraseSectors : Array.isArray(x.erase) ? x.erase : [];
+  return {
+    via: x.via === 'loader' ? 'loader' : 'rom',
+    alt: num(x.alt) ?? 0,
+    name: str(x.name) ?? layout.name,
+    layout,
+    eraseSectors: erase.map((e) => (typeof e === 'number' ? e : isObj(e) ? (num(e.start) ?? num(e.address) ?? -1) : -1)).filter((n) => n >= 0),
+  };
+}
+
+function segmentOf(x: unknown): PlanSegment | undefined {
+  if (!isObj(x)) return undefined;
+  const address = num(x.address);
+  if (address === undefined) return undefined;
+  const s: PlanSegment = {
+    address,
+    length: num(x.length) ?? 0,
+    sources: Array.isArray(x.sources) ? x.sources.map(String) : [],
+  };
+  const region = str(x.region) ?? (isObj(x.region) ? str(x.region.name) : undefined);
+  if (region) s.region = region;
+  if (x.via === 'rom' || x.via === 'loader') s.via = x.via;
+  const problem = str(x.problem) ?? (isObj(x.error) ? str(x.error.message) : undefined);
+  if (problem) s.problem = problem;
+  return s;
+}
+
+export function toPlanView(p: ServicePlan): PlanView {
+  const errors = Array.isArray(p.errors) ? p.errors.map(errorOf) : [];
+  const stages = (Array.isArray(p.stages) ? p.stages : []).map(stageOf).filter((s): s is PlanStage => !!s);
+  const regions = (Array.isArray(p.regions) ? p.regions : []).map(regionOf).filter((r): r is PlanRegion => !!r);
+  const segments = (Array.isArray(p.segments) ? p.segments : []).map(segmentOf).filter((s): s is PlanSegment => !!s);
+  // A segment the plan refused carries the error's words, so the map can say why it is red.
+  for (const e of errors) {
+    const a = num(e.context.address);
+    if (a === undefined) continue;
+    const seg = segments.find((s) => a >= s.address && a < s.address + Math.max(1, s.length));
+    if (seg && !seg.problem) seg.problem = e.message;
+  }
+  const view: PlanView = {
+    ok: errors.length === 0 && p.ok !== false,
+    errors,
+    warnings: Array.isArray(p.warnings) ? p.warnings.map((w) => (typeof w === 'string' ? w : isObj(w) ? (str(w.message) ?? JSON.stringify(w)) : String(w))) : [],
+    stages,
+    regions,
+    segments,
+    totalBytes: num(p.totalBytes) ?? stages.reduce((n, s) => n + s.bytes, 0),
+    estimatedMs: num(p.estimatedMs) ?? stages.reduce((n, s) => n + s.estimatedMs, 0),
+  };
+  const loader = isObj(p.loader) ? p.loader : undefined;
+  if (loader) view.loader = { id: str(loader.id) ?? '', name: str(loader.name) ?? (isObj(loader.manifest) ? (str(loader.manifest.name) ?? '') : '') };
+  return view;
+}
+
+export { hex32 };
