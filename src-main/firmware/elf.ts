@@ -1,0 +1,163 @@
+// ELF32 little-endian reader: programs the file-backed bytes of each PT_LOAD segment at its physical
+// (load) address, as objcopy and every flash tool do, and keeps section names for display.
+// Layouts from the System V ABI, "ELF header", "Program header" and "Sections" (Tool Interface Standard 1.2).
+
+import { BootBridgeError } from '../../shared/errors';
+import { buildImage, type FirmwareImage, type ImageSection, type Piece } from './image';
+
+const PT_LOAD = 1;
+const SHT_NOBITS = 8;
+const SHF_ALLOC = 0x2;
+
+interface ProgramHeader {
+  index: number;
+  offset: number;
+  vaddr: number;
+  paddr: number;
+  filesz: number;
+  memsz: number;
+}
+
+interface SectionHeader {
+  name: string;
+  type: number;
+  flags: number;
+  addr: number;
+  offset: number;
+  size: number;
+}
+
+function invalid(message: string, offset: number, field?: string): BootBridgeError {
+  return new BootBridgeError('FIRMWARE_INVALID', message, field ? { offset, field } : { offset });
+}
+
+export function isElf(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
+}
+
+export function parseElf(bytes: Uint8Array): FirmwareImage {
+  if (!isElf(bytes)) throw invalid('Not an ELF file (no \\x7fELF magic)', 0, 'e_ident');
+  if (bytes.length < 52) throw invalid(`ELF file truncated: ${bytes.length} bytes, the ELF32 header needs 52`, bytes.length, 'e_ident');
+  const cls = bytes[4];
+  const encoding = bytes[5];
+  if (cls === 2) {
+    throw new BootBridgeError('FIRMWARE_UNSUPPORTED', 'ELF64 file: STM32 firmware is ELF32 (EI_CLASS 1); was it built for the host?', {
+      field: 'EI_CLASS',
+      offset: 4,
+    });
+  }
+  if (cls !== 1) throw invalid(`Unknown ELF class ${cls}`, 4, 'EI_CLASS');
+  if (encoding === 2) {
+    throw new BootBridgeError('FIRMWARE_UNSUPPORTED', 'Big-endian ELF file: Cortex-M firmware is little-endian (EI_DATA 1)', {
+      field: 'EI_DATA',
+      offset: 5,
+    });
+  }
+  if (encoding !== 1) throw invalid(`Unknown ELF data encoding ${encoding}`, 5, 'EI_DATA');
+
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const u16 = (at: number) => view.getUint16(at, true);
+  const u32 = (at: number) => view.getUint32(at, true);
+
+  const entry = u32(24);
+  const phoff = u32(28);
+  const shoff = u32(32);
+  const phentsize = u16(42);
+  const phnum = u16(44);
+  const shentsize = u16(46);
+  const shnum = u16(48);
+  const shstrndx = u16(50);
+
+  if (phnum === 0) throw invalid('ELF file has no program headers: link it (an object file .o cannot be flashed)', 44, 'e_phnum');
+  if (phentsize < 32) throw invalid(`ELF program header size ${phentsize} is below 32`, 42, 'e_phentsize');
+  if (phoff + phnum * phentsize > bytes.length) {
+    throw invalid(`ELF file truncated: program headers end at ${phoff + phnum * phentsize}, file has ${bytes.length} bytes`, phoff, 'e_phoff');
+  }
+
+  const loads: ProgramHeader[] = [];
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    if (u32(at) !== PT_LOAD) continue;
+    const ph: ProgramHeader = { index: i, offset: u32(at + 4), vaddr: u32(at + 8), paddr: u32(at + 12), filesz: u32(at + 16), memsz: u32(at + 20) };
+    if (ph.filesz > ph.memsz) throw invalid(`ELF segment ${i}: p_filesz ${ph.filesz} exceeds p_memsz ${ph.memsz}`, at + 16, 'p_filesz');
+    if (ph.offset + ph.filesz > bytes.length) {
+      throw invalid(`ELF file truncated: segment ${i} needs bytes up to ${ph.offset + ph.filesz}, file has ${bytes.length}`, ph.offset, 'p_offset');
+    }
+    loads.push(ph);
+  }
+  if (loads.length === 0) throw invalid('ELF file has no loadable (PT_LOAD) segment', phoff, 'p_type');
+
+  const sectionHeaders = readSections(bytes, view, shoff, shentsize, shnum, shstrndx);
+
+  // Map each allocated, file-backed section to the segment holding its file bytes: the load address is
+  // the segment's p_paddr plus the section's offset into the segment (System V ABI "Program Loading").
+  const sections: ImageSection[] = [];
+  const bySegment = new Map<ProgramHeader, SectionHeader[]>();
+  for (const sh of sectionHeaders) {
+    if (!(sh.flags & SHF_ALLOC) || sh.size === 0) continue;
+    if (sh.type === SHT_NOBITS) {
+      sections.push({ name: sh.name, loadAddress: sh.addr, runAddress: sh.addr, size: sh.size, programmed: false });
+      continue;
+    }
+    const ph = loads.find((p) => sh.offset >= p.offset && sh.offset + sh.size <= p.offset + p.filesz);
+    if (!ph) {
+      sections.push({ name: sh.name, loadAddress: sh.addr, runAddress: sh.addr, size: sh.size, programmed: false });
+      continue;
+    }
+    sections.push({ name: sh.name, loadAddress: (ph.paddr + (sh.offset - ph.offset)) >>> 0, runAddress: sh.addr, size: sh.size, programmed: true });
+    const list = bySegment.get(ph) ?? [];
+    list.push(sh);
+    bySegment.set(ph, list);
+  }
+
+  const pieces: Piece[] = [];
+  for (const ph of loads) {
+    if (ph.filesz === 0) continue; // .bss-only segment: nothing is stored, nothing is programmed
+    const inside = bySegment.get(ph);
+    if (inside && inside.length > 0) {
+      // Program section contents only, as objcopy does: GNU ld may put the ELF and program headers at
+      // the start of the first PT_LOAD, and alignment padding between sections is not part of the program.
+      for (const sh of inside) {
+        pieces.push({ address: (ph.paddr + (sh.offset - ph.offset)) >>> 0, data: bytes.slice(sh.offset, sh.offset + sh.size), source: sh.name });
+      }
+    } else if (sectionHeaders.length === 0) {
+      // Stripped of section headers: the segment's file bytes are all there is.
+      pieces.push({ address: ph.paddr, data: bytes.slice(ph.offset, ph.offset + ph.filesz), source: `segment ${ph.index}` });
+    }
+  }
+
+  return buildImage('elf', pieces, { entry, sections });
+}
+
+function readSections(bytes: Uint8Array, view: DataView, shoff: number, shentsize: number, shnum: number, shstrndx: number): SectionHeader[] {
+  if (shoff === 0 || shnum === 0) return []; // stripped of section headers: program headers are enough
+  if (shentsize < 40) throw invalid(`ELF section header size ${shentsize} is below 40`, 46, 'e_shentsize');
+  if (shoff + shnum * shentsize > bytes.length) {
+    throw invalid(`ELF file truncated: section headers end at ${shoff + shnum * shentsize}, file has ${bytes.length} bytes`, shoff, 'e_shoff');
+  }
+  const u32 = (at: number) => view.getUint32(at, true);
+  const raw = [];
+  for (let i = 0; i < shnum; i++) {
+    const at = shoff + i * shentsize;
+    raw.push({ nameOff: u32(at), type: u32(at + 4), flags: u32(at + 8), addr: u32(at + 12), offset: u32(at + 16), size: u32(at + 20) });
+  }
+  const strtab = raw[shstrndx];
+  const names = strtab && strtab.offset + strtab.size <= bytes.length ? bytes.subarray(strtab.offset, strtab.offset + strtab.size) : undefined;
+  return raw.map((r, i) => ({
+    name: (names && cString(names, r.nameOff)) || `section ${i}`,
+    type: r.type,
+    flags: r.flags,
+    addr: r.addr,
+    offset: r.offset,
+    size: r.size,
+  }));
+}
+
+function cString(table: Uint8Array, at: number): string {
+  if (at >= table.length) return '';
+  let end = at;
+  while (end < table.length && table[end] !== 0) end++;
+  let s = '';
+  for (let i = at; i < end; i++) s += String.fromCharCode(table[i] ?? 0x3f);
+  return s;
+}
