@@ -1,0 +1,321 @@
+// ST's DfuSe extension (AN3156) on top of DFU 1.1: open a device on one alt setting, then set the
+// address pointer, erase, mass-erase, read-unprotect, write, read, leave — and the BootBridge loader's
+// CRC32 command. Usage: `const d = await DfuseDevice.open(usbDevice, { clock }); await d.write(addr, bytes)`.
+// Transfers are kept to what the protocol needs: one set-address per contiguous run, then per block
+// one DNLOAD and the GETSTATUS calls that wait out dfuDNBUSY.
+
+import { BootBridgeError } from '../../shared/errors.js';
+import type { Clock } from '../util/clock.js';
+import { dfuFunctional, readDeviceDescriptors, type DeviceDescriptors, type InterfaceDescriptor } from '../usb/descriptors.js';
+import { isDisconnectError, type TransferCounter } from '../usb/transfer.js';
+import { DFU_STATE, DFUSE_COMMAND, stateName } from './constants.js';
+import { DfuInterface, type DfuStatusReport } from './dfu.js';
+import type { MemoryLayout } from './layout.js';
+import { quirksFor, type DeviceQuirks, type DfuOperation } from './quirks.js';
+
+export interface DfuseOpenOptions {
+  clock: Clock;
+  alt?: number;
+  counter?: TransferCounter;
+  /** Already read descriptors (saves the GET_DESCRIPTOR transfers). */
+  descriptors?: DeviceDescriptors;
+  /** Chip device ID when known: selects device-specific quirks. */
+  deviceId?: number;
+  /** Override the quirk set (tests). */
+  quirks?: DeviceQuirks;
+}
+
+export interface TransferOptions {
+  /** Called after every block with the bytes done so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Stops between blocks; the device is brought back to dfuIDLE, then CANCELLED is thrown. */
+  signal?: AbortSignal;
+}
+
+export interface LeaveResult {
+  /** The device went off the bus during the leave (the expected outcome on the ROM). */
+  disconnected: boolean;
+  /** The last status the device answered, when it answered. */
+  status?: DfuStatusReport;
+}
+
+const BLOCK_BASE = 2; // AN3156 §6.2: data blocks start at wBlockNum 2
+const MAX_BLOCK = 0xffff;
+
+function le32(n: number): number[] {
+  return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
+}
+
+export class DfuseDevice {
+  readonly dfu: DfuInterface;
+  /** wTransferSize of the DFU functional descriptor. */
+  readonly transferSize: number;
+  private commands: number[] | undefined;
+
+  private constructor(
+    readonly device: USBDevice,
+    readonly descriptors: DeviceDescriptors,
+    dfu: DfuInterface,
+  ) {
+    this.dfu = dfu;
+    const f = dfuFunctional(descriptors);
+    if (!f || f.wTransferSize === 0) {
+      throw new BootBridgeError('NOT_DFU_DEVICE', 'Device has no DFU functional descriptor with a transfer size', {});
+    }
+    this.transferSize = f.wTransferSize;
+  }
+
+  /**
+   * Opens the device, selects its configuration, claims interface 0, selects `alt` and brings the
+   * state machine to dfuIDLE (the F4 ROM enumerates in dfuERROR).
+   */
+  static async open(device: USBDevice, options: DfuseOpenOptions): Promise<DfuseDevice> {
+    const alt = options.alt ?? 0;
+    if (!device.opened) await device.open();
+    const descriptors = options.descriptors ?? (await readDeviceDescriptors(device, options.counter ? { counter: options.counter } : {}));
+    const config = descriptors.configurations[0];
+    if (!config) throw new BootBridgeError('NOT_DFU_DEVICE', 'Device has no configuration', {});
+    if (!device.configuration || device.configuration.configurationValue !== config.bConfigurationValue) {
+      await device.selectConfiguration(config.bConfigurationValue);
+    }
+    const iface = config.interfaces.find((i) => i.bAlternateSetting === alt && i.bInterfaceClass === 0xfe && i.bInterfaceSubClass === 0x01);
+    if (!iface) throw new BootBridgeError('NOT_DFU_DEVICE', `Device has no DFU alt setting ${alt}`, { alt });
+    try {
+      await device.claimInterface(iface.bInterfaceNumber);
+      await device.selectAlternateInterface(iface.bInterfaceNumber, alt);
+    } catch (e) {
+      if (isDisconnectError(e)) throw new BootBridgeError('DEVICE_DISCONNECTED', 'Device disconnected while opening', { alt }, { cause: e });
+      const denied = /access|permission|denied|busy/i.test(e instanceof Error ? e.message : String(e));
+      throw new BootBridgeError(denied ? 'USB_ACCESS_DENIED' : 'USB_TRANSFER_FAILED', `Cannot claim the DFU interface: ${e instanceof Error ? e.message : String(e)}`, { alt }, { cause: e });
+    }
+    const quirks =
+      options.quirks ??
+      quirksFor({ vendorId: descriptors.device.idVendor, productId: descriptors.device.idProduct, bcdDevice: descriptors.device.bcdDevice, ...(options.deviceId !== undefined ? { deviceId: options.deviceId } : {}) });
+    const dfu = new DfuInterface(device, {
+      clock: options.clock,
+      interfaceNumber: iface.bInterfaceNumber,
+      alt,
+      quirks,
+      ...(options.counter ? { counter: options.counter } : {}),
+    });
+    const d = new DfuseDevice(device, descriptors, dfu);
+    await dfu.ensureIdle({ phase: 'open' });
+    return d;
+  }
+
+  get alt(): number {
+    return this.dfu.alt;
+  }
+
+  /** The alt settings' descriptors, each with its decoded layout. */
+  get alternates(): InterfaceDescriptor[] {
+    return this.descriptors.configurations[0]?.interfaces ?? [];
+  }
+
+  /** Layout of the selected alt setting, when its name is a DfuSe layout. */
+  get layout(): MemoryLayout | undefined {
+    return this.alternates.find((a) => a.bAlternateSetting === this.alt)?.layout;
+  }
+
+  async selectAlt(alt: number): Promise<void> {
+    const iface = this.alternates.find((a) => a.bAlternateSetting === alt);
+    if (!iface) throw new BootBridgeError('BAD_ARGUMENT', `Device has no alt setting ${alt}`, { alt });
+    await this.dfu.ensureIdle({ phase: 'select alt' });
+    await this.device.selectAlternateInterface(iface.bInterfaceNumber, alt);
+    this.dfu.alt = alt;
+    this.commands = undefined;
+  }
+
+  /** Before a DNLOAD: ABORT out of an upload (DNLOAD is not accepted in dfuUPLOAD-IDLE, DFU 1.1 appendix A). */
+  private async readyForDownload(): Promise<void> {
+    const s = this.dfu.lastState;
+    if (s === DFU_STATE.dfuIDLE || s === DFU_STATE.dfuDNLOAD_IDLE) return;
+    if (s === DFU_STATE.dfuUPLOAD_IDLE) await this.dfu.abort();
+    else await this.dfu.ensureIdle();
+  }
+
+  /** Before an UPLOAD: the ROM reads only from dfuIDLE/dfuUPLOAD-IDLE, so ABORT after a command (AN3156 §6.3). */
+  private async readyForUpload(): Promise<void> {
+    const s = this.dfu.lastState;
+    if (s === DFU_STATE.dfuIDLE || s === DFU_STATE.dfuUPLOAD_IDLE) return;
+    if (s === DFU_STATE.dfuDNLOAD_IDLE) await this.dfu.abort();
+    else await this.dfu.ensureIdle();
+  }
+
+  /** DNLOAD block 0 with a DfuSe command, then wait for it (AN3156 §6.1: every command completes through GETSTATUS). */
+  private async command(bytes: number[], kind: DfuOperation, address?: number): Promise<DfuStatusReport> {
+    await this.readyForDownload();
+    const op = address !== undefined ? { address } : {};
+    await this.dfu.dnload(0, new Uint8Array(bytes), op);
+    return this.dfu.waitWhileBusy(kind, op);
+  }
+
+  /** Get Commands (AN3156 §6.1): UPLOAD block 0 lists the supported command bytes. */
+  async getCommands(): Promise<number[]> {
+    if (this.commands) return this.commands;
+    await this.readyForUpload();
+    const data = await this.dfu.upload(0, 16, { phase: 'get commands' });
+    this.commands = Array.from(data);
+    await this.dfu.abort();
+    return this.commands;
+  }
+
+  async setAddress(address: number): Promise<void> {
+    await this.command([DFUSE_COMMAND.SET_ADDRESS, ...le32(address)], 'setAddress', address);
+  }
+
+  /** Erases the page/sector holding `address` (AN3156 §6.5). */
+  async erase(address: number): Promise<void> {
+    await this.command([DFUSE_COMMAND.ERASE, ...le32(address)], 'erase', address);
+  }
+
+  /** Mass erase: 0x41 with no address (AN3156 §6.5). */
+  async massErase(): Promise<void> {
+    await this.command([DFUSE_COMMAND.ERASE], 'massErase');
+  }
+
+  /**
+   * Read unprotect (AN3156 §6.6): the chip mass-erases and resets itself, so the device leaving the
+   * bus is the expected outcome.
+   */
+  async readUnprotect(): Promise<LeaveResult> {
+    await this.readyForDownload();
+    try {
+      await this.dfu.dnload(0, new Uint8Array([DFUSE_COMMAND.READ_UNPROTECT]));
+      const status = await this.dfu.getStatus();
+      return { disconnected: false, status };
+    } catch (e) {
+      if (isDisconnectError(e)) return { disconnected: true };
+      throw e;
+    }
+  }
+
+  private checkCancel(signal: AbortSignal | undefined): boolean {
+    return signal?.aborted === true;
+  }
+
+  private async cancelled(address: number, done: number): Promise<never> {
+    // Leave the device in dfuIDLE so the next operation (or a retry) starts clean.
+    await this.dfu.ensureIdle({ phase: 'cancel' }).catch(() => undefined);
+    throw new BootBridgeError('CANCELLED', `Cancelled after ${done} bytes`, { address, alt: this.alt, offset: done });
+  }
+
+  /**
+   * Writes `data` at `address` in wTransferSize blocks: one set-address, then DNLOAD wBlockNum 2, 3, …
+   * (block n lands at pointer + (n − 2) × wTransferSize, AN3156 §6.2). Erasing is the caller's job.
+   */
+  async write(address: number, data: Uint8Array, options: TransferOptions = {}): Promise<void> {
+    const size = this.transferSize;
+    const total = data.length;
+    let done = 0;
+    while (done < total) {
+      if (this.checkCancel(options.signal)) await this.cancelled(address + done, done);
+      const runStart = address + done;
+      await this.setAddress(runStart);
+      let block = BLOCK_BASE;
+      while (done < total && block <= MAX_BLOCK) {
+        if (this.checkCancel(options.signal)) await this.cancelled(address + done, done);
+        const chunk = data.subarray(done, Math.min(done + size, total));
+        const at = runStart + (block - BLOCK_BASE) * size;
+        await this.dfu.dnload(block, chunk, { address: at });
+        await this.dfu.waitWhileBusy('write', { address: at });
+        done += chunk.length;
+        block++;
+        options.onProgress?.(done, total);
+      }
+    }
+  }
+
+  /** Reads `length` bytes at `address`: set-address, ABORT, UPLOAD wBlockNum 2, 3, … (AN3156 §6.3). */
+  async read(address: number, length: number, options: TransferOptions = {}): Promise<Uint8Array> {
+    const size = this.transferSize;
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      if (this.checkCancel(options.signal)) await this.cancelled(address + done, done);
+      const runStart = address + done;
+      await this.setAddress(runStart);
+      await this.dfu.abort();
+      let block = BLOCK_BASE;
+      while (done < length && block <= MAX_BLOCK) {
+        if (this.checkCancel(options.signal)) await this.cancelled(address + done, done);
+        const want = Math.min(size, length - done);
+        const at = runStart + (block - BLOCK_BASE) * size;
+        const chunk = await this.dfu.upload(block, want, { address: at });
+        if (chunk.length !== want) {
+          await this.dfu.ensureIdle().catch(() => undefined);
+          throw new BootBridgeError('DFU_PROTOCOL', `UPLOAD returned ${chunk.length} bytes, expected ${want}`, { address: at, alt: this.alt, length: want });
+        }
+        out.set(chunk, done);
+        done += want;
+        block++;
+        options.onProgress?.(done, length);
+      }
+    }
+    if (this.dfu.lastState === DFU_STATE.dfuUPLOAD_IDLE) await this.dfu.abort();
+    return out;
+  }
+
+  /**
+   * Leave DFU mode (AN3156 §6.4; DESIGN.md): optionally set the pointer to the code to start, then a
+   * zero-length DNLOAD and one GETSTATUS. The ROM may answer dfuMANIFEST or drop off the bus at
+   * either request: both are success.
+   */
+  async leave(address?: number): Promise<LeaveResult> {
+    try {
+      if (address !== undefined) await this.setAddress(address);
+      else await this.readyForDownload();
+      // wBlockNum 2 with no data, as dfu-util's DfuSe leave sends it.
+      await this.dfu.dnload(BLOCK_BASE, undefined, address !== undefined ? { address } : {});
+    } catch (e) {
+      if (isDisconnectError(e)) return { disconnected: true };
+      throw e;
+    }
+    try {
+      const status = await this.dfu.getStatus({ phase: 'leave' });
+      return { disconnected: false, status };
+    } catch (e) {
+      // Gone, or a transfer error because it is going: the ROM does not always answer (DESIGN.md).
+      if (e instanceof BootBridgeError && (e.code === 'DEVICE_DISCONNECTED' || e.code === 'USB_TRANSFER_FAILED' || e.code === 'USB_STALL')) {
+        return { disconnected: e.code === 'DEVICE_DISCONNECTED' };
+      }
+      throw e;
+    }
+  }
+
+  /** True when the device lists command `byte` in its Get Commands answer. */
+  async supports(byte: number): Promise<boolean> {
+    return (await this.getCommands()).includes(byte);
+  }
+
+  /**
+   * CRC-32 of [address, address+length) computed on the device (BootBridge loader extension 0xB0,
+   * docs/loader-protocol.md §4): command, wait, then UPLOAD wBlockNum 1, 4 bytes LE.
+   */
+  async crc32(address: number, length: number): Promise<number> {
+    if (!(await this.supports(DFUSE_COMMAND.CRC32))) {
+      throw new BootBridgeError('LOADER_UNSUPPORTED', 'Device does not implement the CRC32 command (0xB0)', { address, length, alt: this.alt });
+    }
+    await this.command([DFUSE_COMMAND.CRC32, ...le32(address), ...le32(length)], 'command', address);
+    await this.readyForUpload();
+    const r = await this.dfu.upload(1, 4, { address, phase: 'crc32' });
+    if (r.length !== 4) throw new BootBridgeError('DFU_PROTOCOL', `CRC32 answer has ${r.length} bytes, expected 4`, { address, length, alt: this.alt });
+    if (this.dfu.lastState === DFU_STATE.dfuUPLOAD_IDLE) await this.dfu.abort();
+    return (r[0]! | (r[1]! << 8) | (r[2]! << 16) | (r[3]! << 24)) >>> 0;
+  }
+
+  /** Back to dfuIDLE and release the interface. Safe on a device that already left. */
+  async close(): Promise<void> {
+    try {
+      if (this.dfu.lastState !== DFU_STATE.dfuIDLE) await this.dfu.ensureIdle();
+      await this.device.releaseInterface(this.dfu.interfaceNumber);
+    } catch {
+      // The device may be gone (after leave); nothing to release then.
+    }
+    await this.device.close().catch(() => undefined);
+  }
+
+  describeState(): string {
+    return this.dfu.lastState === undefined ? 'unknown' : stateName(this.dfu.lastState);
+  }
+}
