@@ -1,6 +1,7 @@
 // Measures the Intel HEX reader against GNU objcopy on a large file (default: a 32 MiB image, ~90 MB of
 // HEX), wall time and peak resident memory of each. Run by hand: `node test/firmware/bench/hex-bench.mjs [MiB]`.
 // Not part of the test suite: timings on a shared machine are not assertions.
+/* global process, console, performance */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
