@@ -1,0 +1,70 @@
+// A FlashPlan as text for a person: what lands where, what gets erased and written, by whom, how long
+// it should take, and every problem. The CLI prints it; the GUI shows the same facts from the data.
+
+import { hex32 } from '../../shared/errors.js';
+import type { FlashPlan, PlanStage } from './types.js';
+
+export function formatPlan(p: FlashPlan): string {
+  const out: string[] = [];
+  const chip = p.chip ? `${p.chip.name} (0x${p.chip.deviceId.toString(16)})` : 'unknown chip';
+  out.push(`Plan for ${chip}: ${p.ok ? 'OK' : `${p.errors.length} problem${p.errors.length === 1 ? '' : 's'}`}`);
+  out.push('');
+  out.push(
+    table(
+      ['#', 'address', 'end', 'bytes', 'region', 'via', 'from'],
+      p.segments.map((s) => [
+        String(s.index),
+        hex32(s.address),
+        hex32(s.address + s.length - 1),
+        String(s.length),
+        s.region ? `${s.region.name} (alt ${s.region.alt})` : '—',
+        s.region?.via ?? '—',
+        s.sources.slice(0, 2).join(', ') + (s.sources.length > 2 ? ', …' : ''),
+      ]),
+    ),
+  );
+  for (const stage of p.stages) {
+    out.push('');
+    out.push(`${stage.title} [${stage.name}, via ${stage.via}] ≈ ${seconds(stage.estimatedMs)}`);
+    out.push(...stageLines(stage).map((l) => `  ${l}`));
+  }
+  out.push('');
+  const skipped = p.skippedBytes > 0 ? `, ${p.skippedBytes} blank bytes skipped` : '';
+  out.push(`Total: ${p.totalBytes} bytes written${skipped}, estimated ${seconds(p.estimatedMs)}`);
+  if (p.routes) {
+    const mark = (v: 'rom' | 'loader') => (p.routes!.chosen === v ? ' (chosen)' : '');
+    out.push(`Internal flash through the ROM: ${seconds(p.routes.rom)}${mark('rom')}; through the loader: ${seconds(p.routes.loader)}${mark('loader')}`);
+  }
+  for (const w of p.warnings) out.push(`warning: ${w}`);
+  for (const e of p.errors) out.push(`error [${e.code}]: ${e.message}`);
+  return out.join('\n');
+}
+
+function stageLines(s: PlanStage): string[] {
+  const lines: string[] = [];
+  for (const e of s.erases) {
+    lines.push(e.kind === 'mass' ? `mass erase ${e.region} (alt ${e.alt})` : `erase ${e.region} sector ${hex32(e.address)} (${kb(e.size)})`);
+  }
+  for (const w of s.writes) {
+    lines.push(`write ${w.region} ${hex32(w.address)}..${hex32(w.address + w.length - 1)} ${w.length} bytes, ${w.blocks} × ${w.transferSize}-byte blocks (alt ${w.alt})`);
+  }
+  for (const v of s.verifies) lines.push(`verify ${v.region} ${hex32(v.address)} ${v.length} bytes by ${v.method}`);
+  if (s.staging) lines.push(`jump to loader at ${hex32(s.staging.jumpAddress)}, wait for it to enumerate`);
+  if (s.leave) lines.push(`leave DFU, start the application at ${hex32(s.leave.address)}`);
+  if (lines.length === 0) lines.push('(nothing)');
+  return lines;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function kb(bytes: number): string {
+  return bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${bytes} bytes`;
+}

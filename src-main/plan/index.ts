@@ -1,0 +1,8 @@
+// The flash planner: plan(image, target, options) → frozen FlashPlan, computed with no I/O; every
+// problem known before touching the device is in plan.errors. formatPlan() prints it; the engine runs
+// its stages in order (rom → staging → loader → leave), cutting bytes with planBytes().
+
+export { plan, assertPlanOk, planBytes, LOADER_OPTION } from './plan.js';
+export { formatPlan } from './format.js';
+export { usbMs, DEFAULT_ENUMERATION_MS } from './estimate.js';
+export type * from './types.js';

@@ -1,0 +1,510 @@
+// The planner: FirmwareImage + what the device serves → an immutable FlashPlan, before any I/O.
+// Every problem that can be known up front is collected (not thrown) into plan.errors, so the user
+// sees all of them at once; assertPlanOk() turns them into one PLAN_INVALID error for callers.
+//
+//   const p = plan(image, { memories, chip, loader }, { verify: true });
+//   if (!p.ok) console.log(formatPlan(p)); else engine.run(p, image);
+
+import { BootBridgeError, hex32 } from '../../shared/errors.js';
+import type { StageName } from '../../shared/progress.js';
+import type { MemoryBlock, MemoryLayout, Sector } from '../dfu/layout.js';
+import type { ChipInfo } from '../devices/chips.js';
+import type { FirmwareImage } from '../firmware/image.js';
+import { TimeModel, usbMs } from './estimate.js';
+import type {
+  EraseOp,
+  FlashPlan,
+  PlanIssue,
+  PlanLoader,
+  PlanOptions,
+  PlanRegion,
+  PlanStage,
+  PlanTarget,
+  PlannedSegment,
+  RegionRef,
+  Via,
+  VerifyOp,
+  WriteOp,
+} from './types.js';
+
+/** The command-line option that chooses a loader package; named in errors that need one. */
+export const LOADER_OPTION = '--loader <package>';
+const DEFAULT_ROM_TRANSFER_SIZE = 2048;
+const FLASH_BASE_FALLBACK = 0x0800_0000;
+
+export function plan(image: FirmwareImage, target: PlanTarget, options: PlanOptions = {}): FlashPlan {
+  const viaLoader = options.routeInternalViaLoader ?? true;
+  const chosen = build(image, target, options, viaLoader);
+  // Show what the other route would cost when the loader could take the internal segments.
+  const internalOnBoth = target.loader?.servesInternalFlash === true && chosen.segments.some((s) => s.region && isInternal(s.region, target));
+  if (internalOnBoth && chosen.ok) {
+    const other = build(image, target, options, !viaLoader);
+    if (other.ok) {
+      chosen.routes = {
+        rom: viaLoader ? other.estimatedMs : chosen.estimatedMs,
+        loader: viaLoader ? chosen.estimatedMs : other.estimatedMs,
+        chosen: viaLoader ? 'loader' : 'rom',
+      };
+    }
+  }
+  return deepFreeze(chosen);
+}
+
+/** Throws PLAN_INVALID with every issue in its context when the plan has errors. */
+export function assertPlanOk(p: FlashPlan): void {
+  if (p.ok) return;
+  const first = p.errors[0]!;
+  const more = p.errors.length > 1 ? ` (and ${p.errors.length - 1} more problem${p.errors.length > 2 ? 's' : ''})` : '';
+  throw new BootBridgeError('PLAN_INVALID', `${first.message}${more}`, {
+    issues: p.errors,
+    ...(first.range ? { address: first.range.start, length: first.range.end - first.range.start } : {}),
+    ...(first.nearest ? { alt: first.nearest.alt } : {}),
+    ...(first.sources ? { segment: first.sources.join(', ') } : {}),
+  });
+}
+
+/** The bytes a write or verify operation sends or checks, cut from the image it was planned for. */
+export function planBytes(image: FirmwareImage, op: { segment: number; address: number; length: number }): Uint8Array {
+  const seg = image.segments[op.segment];
+  if (!seg || op.address < seg.address || op.address + op.length > seg.address + seg.data.length) {
+    throw new BootBridgeError('INTERNAL', 'The plan does not belong to this image', { address: op.address, length: op.length });
+  }
+  const from = op.address - seg.address;
+  return seg.data.subarray(from, from + op.length);
+}
+
+// ------------------------------------------------------------------------------------------------
+
+interface Placement {
+  index: number;
+  start: number;
+  end: number;
+  region: PlanRegion;
+  sectors: Sector[];
+}
+
+type MutablePlan = FlashPlan;
+
+function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, routeInternalViaLoader: boolean): MutablePlan {
+  const chip = target.chip;
+  const loader = target.loader;
+  const opts = {
+    verify: options.verify ?? true,
+    skipBlank: options.skipBlank ?? true,
+    massErase: options.massErase ?? false,
+    leave: options.leave === false ? (false as const) : { address: options.leave?.address ?? flashBase(target) },
+    routeInternalViaLoader,
+  };
+  const errors: PlanIssue[] = [];
+  const warnings: string[] = [];
+  const time = new TimeModel(chip, loader);
+  const romT = target.transferSize ?? chip?.rom.transferSize ?? DEFAULT_ROM_TRANSFER_SIZE;
+
+  const romRegions = [...target.memories.map((m) => memoryRegion('rom', m.alt, m.layout)), ...ramRegions(chip)];
+  const loaderRegions = (loader?.memories ?? []).map((m) => memoryRegion('loader', m.alt, m.layout));
+  const allRegions = [...romRegions, ...loaderRegions];
+  if (!chip) warnings.push('Chip unknown: RAM is not writable through the ROM and estimates use the STM32F745 ROM timing. Give the chip with --chip.');
+
+  // 1. Where every segment lands.
+  const segments: PlannedSegment[] = [];
+  const placements: Placement[] = [];
+  image.segments.forEach((seg, index) => {
+    const start = seg.address;
+    const end = seg.address + seg.data.length;
+    const planned: PlannedSegment = { index, address: start, length: seg.data.length, sources: [...seg.sources] };
+    segments.push(planned);
+    if (seg.data.length === 0) return;
+    const region = chooseRegion(start, seg.alt, romRegions, loaderRegions, routeInternalViaLoader);
+    const label = segmentLabel(index, seg.sources, start, end);
+    if (!region) {
+      const near = nearestRegion(start, end, allRegions);
+      const nearText = near ? ` (nearest: ${near.name} ${range(near.start, near.end)}, alt ${near.alt}${near.via === 'loader' ? ' of the loader' : ''})` : '';
+      const message = loader
+        ? `${label} lies outside every memory of the ROM bootloader and of loader "${loader.name}"${nearText}. Choose a loader that serves this address (${LOADER_OPTION}), or fix the link address.`
+        : `${label} lies outside every memory the ROM bootloader can write${nearText}. The ROM cannot reach it; a RAM loader that serves this memory can: choose one with ${LOADER_OPTION}.`;
+      errors.push({ code: 'OUTSIDE_REGIONS', message, segment: index, sources: seg.sources, range: { start, end }, ...(near ? { nearest: ref(near) } : {}) });
+      return;
+    }
+    planned.region = ref(region);
+    const block = blockAt(region.layout, start)!;
+    const blockEnd = block.start + block.size;
+    if (end > blockEnd) {
+      errors.push({
+        code: 'PAST_REGION_END',
+        message: `${label} runs ${end - blockEnd} bytes past the end of ${region.name} (${range(block.start, blockEnd)}). The image is bigger than the memory: check the linker script or the chip.`,
+        segment: index, sources: seg.sources, range: { start, end }, nearest: ref(region),
+      });
+      return;
+    }
+    const sectors = block.sectors.filter((s) => s.start < end && s.start + s.size > start);
+    if (region.kind === 'rom-reserved') {
+      errors.push({
+        code: 'ROM_RESERVED_RAM',
+        message: `${label} writes RAM the ROM bootloader itself uses (${range(region.start, region.end)}, AN2606); writing it would crash the bootloader. Link RAM data above ${hex32(region.end)}.`,
+        segment: index, sources: seg.sources, range: { start, end }, nearest: ref(region),
+      });
+      return;
+    }
+    const locked = sectors.find((s) => !s.writable);
+    if (locked) {
+      errors.push({
+        code: 'REGION_NOT_WRITABLE',
+        message: `${label} lands in ${region.name} at ${hex32(locked.start)}, which the ${region.via === 'rom' ? 'ROM bootloader' : 'loader'} reports as not writable (alt ${region.alt}). Remove that part of the image or unlock the memory first.`,
+        segment: index, sources: seg.sources, range: { start, end }, nearest: ref(region),
+      });
+      return;
+    }
+    placements.push({ index, start, end, region, sectors });
+  });
+
+  // 2. Segments claiming the same bytes (buildImage prevents it; other producers may not).
+  const byAddress = [...image.segments.entries()].filter(([, s]) => s.data.length > 0).sort((a, b) => a[1].address - b[1].address);
+  for (let k = 1; k < byAddress.length; k++) {
+    const [pi, prev] = byAddress[k - 1]!;
+    const [ci, cur] = byAddress[k]!;
+    const prevEnd = prev.address + prev.data.length;
+    if (cur.address < prevEnd) {
+      errors.push({
+        code: 'SEGMENTS_OVERLAP',
+        message: `${segmentLabel(ci, cur.sources, cur.address, cur.address + cur.data.length)} overlaps ${segmentLabel(pi, prev.sources, prev.address, prevEnd)}: the image claims the same bytes twice.`,
+        segment: ci, sources: cur.sources, range: { start: cur.address, end: Math.min(prevEnd, cur.address + cur.data.length) },
+      });
+    }
+  }
+
+  // 3. L4/G4/H7 flash accepts one program per flash word (PROGERR, RM0351 §3.3.7 / RM0440 §3.3.8 /
+  // RM0433 §4.3.9): two segments ending and starting inside the same word cannot both be written.
+  if (chip?.program.rule === 'erased-only') {
+    const unit = chip.program.unitBytes;
+    const inFlash = placements.filter((p) => p.region.kind === 'memory' && isInternal(p.region, target)).sort((a, b) => a.start - b.start);
+    for (let k = 1; k < inFlash.length; k++) {
+      const a = inFlash[k - 1]!;
+      const b = inFlash[k]!;
+      if (b.start >= a.end && Math.floor((a.end - 1) / unit) === Math.floor(b.start / unit)) {
+        const word = Math.floor(b.start / unit) * unit;
+        errors.push({
+          code: 'SHARED_PROGRAM_UNIT',
+          message: `Segments ${a.index} and ${b.index} share the ${unit}-byte flash word at ${hex32(word)}; ${chip.name} flash can program a word only once after erase. Pad or align the segments to ${unit} bytes.`,
+          segment: b.index, range: { start: word, end: word + unit }, nearest: ref(b.region),
+        });
+      }
+    }
+  }
+
+  // 4. The loader, when a segment is routed through it.
+  const loaderPlaced = placements.filter((p) => p.region.via === 'loader');
+  const staged = loader !== undefined && loaderPlaced.length > 0;
+  if (loader && !staged && placements.length > 0) warnings.push(`Loader "${loader.name}" is not needed: the ROM bootloader reaches every segment.`);
+  if (staged) checkLoader(loader, chip, placements, errors, warnings);
+
+  // 5. Operations, by who performs them.
+  const romPlaced = placements.filter((p) => p.region.via === 'rom');
+  const stages: PlanStage[] = [];
+  let skippedBytes = 0;
+  const makeOps = (via: Via, placed: Placement[]) => {
+    const T = via === 'rom' ? romT : loader!.transferSize;
+    const erases = eraseOps(via, placed, opts.massErase, time, target, warnings);
+    const writes: WriteOp[] = [];
+    const verifies: VerifyOp[] = [];
+    for (const p of placed) {
+      const data = image.segments[p.index]!.data;
+      const internal = isInternal(p.region, target);
+      const erased = p.region.kind === 'memory' && p.sectors.every((s) => s.erasable);
+      const runs = opts.skipBlank && erased ? nonBlankRuns(data, T) : [{ from: 0, to: data.length }];
+      for (const r of runs) {
+        const length = r.to - r.from;
+        const blocks = Math.ceil(length / T);
+        const last = length - (blocks - 1) * T;
+        const blockMs = (n: number) => (via === 'rom' ? time.romWriteBlockMs(n, p.region.kind === 'memory') : time.loaderWriteBlockMs(n, internal));
+        const estimatedMs = usbMs(5) + (blocks - 1) * blockMs(T) + blockMs(last);
+        writes.push({ via, alt: p.region.alt, region: p.region.name, segment: p.index, address: p.start + r.from, length, transferSize: T, blocks, estimatedMs });
+      }
+      skippedBytes += data.length - runs.reduce((n, r) => n + r.to - r.from, 0);
+      if (!opts.verify) continue;
+      if (!p.sectors.every((s) => s.readable)) {
+        warnings.push(`${p.region.name} is not readable (alt ${p.region.alt}): ${segmentLabel(p.index, image.segments[p.index]!.sources, p.start, p.end)} cannot be verified.`);
+        continue;
+      }
+      const crc = via === 'loader' && loader!.crc32;
+      verifies.push({
+        via, alt: p.region.alt, region: p.region.name, segment: p.index, address: p.start, length: p.end - p.start,
+        method: crc ? 'crc32' : 'read-back',
+        estimatedMs: crc ? time.loaderCrcMs(p.end - p.start) : time.readBackMs(p.end - p.start, T),
+      });
+    }
+    return { erases, writes, verifies };
+  };
+
+  if (romPlaced.length > 0) {
+    const ops = makeOps('rom', romPlaced);
+    stages.push(stage('rom', 'ROM bootloader', 'rom', ops));
+  }
+  if (staged) {
+    const write: WriteOp = {
+      via: 'rom', alt: 0, region: 'RAM', segment: -1, address: loader.loadAddress, length: loader.imageSize, transferSize: romT,
+      blocks: Math.ceil(loader.imageSize / romT),
+      estimatedMs: usbMs(5) + Math.ceil(loader.imageSize / romT) * time.romWriteBlockMs(romT, false),
+    };
+    // The image is always read back before the jump: a corrupted loader must never run (DESIGN.md).
+    const check: VerifyOp = {
+      via: 'rom', alt: 0, region: 'RAM', segment: -1, address: loader.loadAddress, length: loader.imageSize, method: 'read-back',
+      estimatedMs: time.readBackMs(loader.imageSize, romT),
+    };
+    const s = stage('staging', `Stage loader "${loader.name}"`, 'rom', { erases: [], writes: [write], verifies: [check] });
+    s.staging = { loader: loader.name, loadAddress: loader.loadAddress, imageSize: loader.imageSize, jumpAddress: loader.loadAddress, enumerationMs: time.enumerationMs() };
+    s.estimatedMs += time.leaveMs() + time.enumerationMs();
+    stages.push(s);
+    stages.push(stage('loader', `Loader "${loader.name}"`, 'loader', makeOps('loader', loaderPlaced)));
+    if (time.loaderTimingMissing() && loaderPlaced.some((p) => !isInternal(p.region, target))) {
+      warnings.push(`Loader "${loader.name}" gives no timing for its memories: the estimate counts USB time only there.`);
+    }
+  }
+  if (opts.leave) {
+    const via: Via = staged ? 'loader' : 'rom';
+    const s = stage('leave', 'Start the application', via, { erases: [], writes: [], verifies: [] });
+    s.leave = { via, address: opts.leave.address };
+    s.estimatedMs = time.leaveMs();
+    stages.push(s);
+    const at = opts.leave.address;
+    if (!placements.some((p) => at >= p.start && at + 8 <= p.end)) {
+      warnings.push(`The image has no vector table at ${hex32(at)}: leaving DFU starts whatever that memory holds.`);
+    }
+  }
+  if (image.segments.length === 0) warnings.push('The image is empty: nothing to write.');
+
+  const writesOfImage = stages.flatMap((s) => s.writes).filter((w) => w.segment >= 0);
+  return {
+    ok: errors.length === 0,
+    errors,
+    warnings,
+    ...(chip ? { chip: { deviceId: chip.deviceId, name: chip.name } } : {}),
+    ...(staged ? { loader: { name: loader.name, loadAddress: loader.loadAddress, imageSize: loader.imageSize } } : {}),
+    options: opts,
+    regions: allRegions,
+    segments,
+    stages,
+    totalBytes: writesOfImage.reduce((n, w) => n + w.length, 0),
+    skippedBytes,
+    estimatedMs: Math.round(stages.reduce((n, s) => n + s.estimatedMs, 0)),
+  };
+}
+
+function stage(name: StageName, title: string, via: Via, ops: { erases: EraseOp[]; writes: WriteOp[]; verifies: VerifyOp[] }): PlanStage {
+  const all = [...ops.erases, ...ops.writes, ...ops.verifies];
+  return {
+    name, title, via, ...ops,
+    bytes: ops.writes.reduce((n, w) => n + w.length, 0),
+    estimatedMs: all.reduce((n, o) => n + o.estimatedMs, 0),
+  };
+}
+
+function eraseOps(via: Via, placed: Placement[], mass: boolean, time: TimeModel, target: PlanTarget, warnings: string[]): EraseOp[] {
+  const out: EraseOp[] = [];
+  const byRegion = new Map<PlanRegion, Map<number, Sector>>();
+  for (const p of placed) {
+    const erasable = p.sectors.filter((s) => s.erasable);
+    if (erasable.length === 0) continue;
+    const set = byRegion.get(p.region) ?? new Map<number, Sector>();
+    for (const s of erasable) set.set(s.start, s);
+    byRegion.set(p.region, set);
+  }
+  for (const [region, sectors] of byRegion) {
+    const internal = isInternal(region, target);
+    const base = { via, alt: region.alt, region: region.name };
+    if (mass) {
+      // DfuSe 0x41 with no address erases the whole memory (AN3156 §6.1.3). A loader memory has no
+      // bulk-erase figure here, so its estimate is every sector's erase.
+      const every = region.layout.blocks.flatMap((b) => b.sectors).filter((s) => s.erasable);
+      const estimatedMs = via === 'rom' ? time.romMassEraseMs() : every.reduce((n, s) => n + time.loaderEraseSectorMs(s.size, internal), 0);
+      out.push({ ...base, kind: 'mass', address: region.start, size: region.end - region.start, estimatedMs });
+      if (every.length !== region.layout.blocks.reduce((n, b) => n + b.sectors.length, 0)) {
+        warnings.push(`${region.name} has sectors that cannot be erased; mass erase may be refused there.`);
+      }
+      continue;
+    }
+    for (const s of [...sectors.values()].sort((a, b) => a.start - b.start)) {
+      const estimatedMs = via === 'rom' ? time.romEraseSectorMs(s.size) : time.loaderEraseSectorMs(s.size, internal);
+      out.push({ ...base, kind: 'sector', address: s.start, size: s.size, estimatedMs });
+    }
+  }
+  return out;
+}
+
+function checkLoader(loader: PlanLoader, chip: ChipInfo | undefined, placements: Placement[], errors: PlanIssue[], warnings: string[]): void {
+  const start = loader.loadAddress;
+  const end = start + loader.imageSize;
+  const where = `Loader "${loader.name}" (${range(start, end)}, ${loader.imageSize} bytes)`;
+  if (!chip) {
+    errors.push({
+      code: 'LOADER_CHIP_UNKNOWN',
+      message: `${where} cannot be checked against the RAM: the chip is unknown, so neither its RAM nor the part its ROM bootloader uses is known. Give the chip with --chip.`,
+      range: { start, end },
+    });
+    return;
+  }
+  if (loader.chips && !loader.chips.includes(chip.deviceId)) {
+    errors.push({
+      code: 'LOADER_WRONG_CHIP',
+      message: `${where} is built for device ID ${loader.chips.map((c) => '0x' + c.toString(16)).join(', ')}, not for ${chip.name} (0x${chip.deviceId.toString(16)}). Choose a loader for this chip.`,
+      range: { start, end },
+    });
+  }
+  const reserved = chip.romReservedRam;
+  if (start < reserved.end && end > reserved.start) {
+    errors.push({
+      code: 'LOADER_OVERLAPS_ROM_RAM',
+      message: `${where} overlaps the RAM the ROM bootloader uses (${range(reserved.start, reserved.end)}, AN2606): staging it would crash the ROM. Link the loader at or above ${hex32(reserved.end)}.`,
+      range: { start: Math.max(start, reserved.start), end: Math.min(end, reserved.end) },
+    });
+  } else {
+    const usable = ramRegions(chip).filter((r) => r.kind === 'ram');
+    if (!usable.some((r) => start >= r.start && end <= r.end)) {
+      const room = usable.map((r) => `${r.name} ${range(r.start, r.end)}`).join('; ');
+      errors.push({
+        code: 'LOADER_NOT_IN_RAM',
+        message: `${where} does not fit in the RAM the ROM leaves free (${room}). Link the loader inside one of these ranges or make it smaller.`,
+        range: { start, end },
+      });
+    }
+  }
+  const ramWrites = placements.filter((p) => p.region.kind === 'ram');
+  for (const p of ramWrites) {
+    if (p.start < end && p.end > start) {
+      errors.push({
+        code: 'LOADER_OVERLAPS_SEGMENT',
+        message: `${where} overlaps segment ${p.index} (${range(p.start, p.end)}) that the plan also writes to RAM. Move one of them.`,
+        segment: p.index, range: { start: Math.max(start, p.start), end: Math.min(end, p.end) }, nearest: ref(p.region),
+      });
+    }
+  }
+  if (ramWrites.length > 0) warnings.push(`The image writes RAM before the loader runs; the loader's stack and data may overwrite it.`);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Regions
+
+function memoryRegion(via: Via, alt: number, layout: MemoryLayout): PlanRegion {
+  const start = Math.min(...layout.blocks.map((b) => b.start));
+  const end = Math.max(...layout.blocks.map((b) => b.start + b.size));
+  // A copy: freezing the plan must not freeze the caller's layouts.
+  return { via, alt, name: layout.name, start, end, kind: 'memory', layout: structuredClone(layout) };
+}
+
+/**
+ * The chip's SRAM as the ROM writes it through alt 0 (DESIGN.md "Writing RAM"): adjacent ranges
+ * merged, the part the ROM bootloader uses split off as a region nothing may write.
+ */
+function ramRegions(chip: ChipInfo | undefined): PlanRegion[] {
+  if (!chip) return [];
+  const merged: { name: string; start: number; end: number }[] = [];
+  for (const r of [...chip.ram].sort((a, b) => a.start - b.start)) {
+    const last = merged[merged.length - 1];
+    if (last && last.end === r.start) {
+      last.end = r.start + r.size;
+      last.name += `+${r.name}`;
+    } else merged.push({ name: r.name, start: r.start, end: r.start + r.size });
+  }
+  const { start: rs, end: re } = chip.romReservedRam;
+  const out: PlanRegion[] = [];
+  const add = (kind: 'ram' | 'rom-reserved', name: string, start: number, end: number) => {
+    if (end <= start) return;
+    const writable = kind === 'ram';
+    const sector: Sector = { start, size: end - start, readable: true, erasable: false, writable };
+    const block: MemoryBlock = { start, size: end - start, sectors: [sector] };
+    out.push({ via: 'rom', alt: 0, name, start, end, kind, layout: { name, blocks: [block] } });
+  };
+  for (const m of merged) {
+    if (re <= m.start || rs >= m.end) {
+      add('ram', m.name, m.start, m.end);
+      continue;
+    }
+    add('ram', m.name, m.start, Math.max(m.start, rs));
+    add('rom-reserved', `${m.name} (used by the ROM bootloader)`, Math.max(m.start, rs), Math.min(m.end, re));
+    add('ram', m.name, Math.min(m.end, re), m.end);
+  }
+  return out;
+}
+
+function chooseRegion(address: number, alt: number | undefined, rom: PlanRegion[], loader: PlanRegion[], internalViaLoader: boolean): PlanRegion | undefined {
+  // A DfuSe file element names its alt setting; honour it when that memory holds the address.
+  const byAlt = alt !== undefined ? rom.find((r) => r.kind === 'memory' && r.alt === alt && blockAt(r.layout, address)) : undefined;
+  const romHit = byAlt ?? rom.find((r) => blockAt(r.layout, address));
+  const loaderHit = loader.find((r) => blockAt(r.layout, address));
+  if (romHit && loaderHit && romHit.kind === 'memory') return internalViaLoader ? loaderHit : romHit;
+  return romHit ?? loaderHit;
+}
+
+function blockAt(layout: MemoryLayout, address: number): MemoryBlock | undefined {
+  return layout.blocks.find((b) => address >= b.start && address < b.start + b.size);
+}
+
+function nearestRegion(start: number, end: number, regions: PlanRegion[]): PlanRegion | undefined {
+  let best: PlanRegion | undefined;
+  let bestDistance = Infinity;
+  for (const r of regions) {
+    const d = end <= r.start ? r.start - end : start >= r.end ? start - r.end : 0;
+    if (d < bestDistance) {
+      best = r;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Whether a region is the chip's internal flash (the chip's flash range, else the ROM's alt 0). */
+function isInternal(region: RegionRef, target: PlanTarget): boolean {
+  const flash = target.chip?.flash ?? internalFromAlt0(target);
+  if (!flash) return false;
+  return region.start < flash.start + flash.size && region.end > flash.start;
+}
+
+function internalFromAlt0(target: PlanTarget): { start: number; size: number } | undefined {
+  const alt0 = target.memories.find((m) => m.alt === 0)?.layout.blocks[0];
+  return alt0 ? { start: alt0.start, size: alt0.size } : undefined;
+}
+
+function flashBase(target: PlanTarget): number {
+  return target.chip?.flash.start ?? internalFromAlt0(target)?.start ?? FLASH_BASE_FALLBACK;
+}
+
+function ref(r: RegionRef): RegionRef {
+  return { via: r.via, alt: r.alt, name: r.name, start: r.start, end: r.end };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Helpers
+
+/** Runs of transfer-size blocks (aligned to the segment start) that hold something other than 0xFF. */
+function nonBlankRuns(data: Uint8Array, blockSize: number): { from: number; to: number }[] {
+  const runs: { from: number; to: number }[] = [];
+  for (let at = 0; at < data.length; at += blockSize) {
+    const to = Math.min(at + blockSize, data.length);
+    if (isBlank(data, at, to)) continue;
+    const last = runs[runs.length - 1];
+    if (last && last.to === at) last.to = to;
+    else runs.push({ from: at, to });
+  }
+  return runs;
+}
+
+function isBlank(data: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (data[i] !== 0xff) return false;
+  return true;
+}
+
+function range(start: number, end: number): string {
+  return `${hex32(start)}–${hex32(end - 1)}`;
+}
+
+function segmentLabel(index: number, sources: string[], start: number, end: number): string {
+  const from = sources.length > 0 ? ` (${sources.slice(0, 3).join(', ')}${sources.length > 3 ? ', …' : ''})` : '';
+  return `Segment ${index}${from} at ${range(start, end)}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}

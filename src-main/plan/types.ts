@@ -1,0 +1,204 @@
+// The FlashPlan and what goes into it. A plan is plain data (JSON-serialisable, frozen): the GUI draws
+// it, the CLI prints it, the engine runs it. Bytes are not copied into the plan; every write names the
+// image segment it comes from, and `planBytes()` (plan.ts) cuts them out of the image.
+
+import type { StageName } from '../../shared/progress.js';
+import type { MemoryLayout } from '../dfu/layout.js';
+import type { ChipInfo } from '../devices/chips.js';
+
+/** One alt setting of a DfuSe device and the memory it describes. */
+export interface PlanMemory {
+  alt: number;
+  layout: MemoryLayout;
+}
+
+/** What the plan needs to know about a loader package (the loader code builds it from loader.json). */
+export interface PlanLoader {
+  name: string;
+  /** Memories it serves once running, one per alt setting. */
+  memories: PlanMemory[];
+  transferSize: number;
+  /** Where its image goes in RAM (its vector table: SP, then the reset vector). */
+  loadAddress: number;
+  imageSize: number;
+  /** True when one of its memories is the chip's internal flash. */
+  servesInternalFlash: boolean;
+  /** Supports the 0xB0 CRC32 extension, so verification need not read everything back. */
+  crc32: boolean;
+  /** Device IDs it runs on; checked against the chip when both are known. */
+  chips?: number[];
+  /** Its real busy times (loader.json "timing"); missing figures fall back to the chip's silicon times. */
+  timing?: {
+    programKBps?: number;
+    eraseMsPerSector?: number;
+    /** From the jump until it has enumerated; 1000 ms when not given (assumed). */
+    enumerationMs?: number;
+  };
+}
+
+export interface PlanTarget {
+  /** The ROM bootloader's alt settings, as the device reports them. */
+  memories: PlanMemory[];
+  /** Known chip (identified or given with --chip): adds its RAM, timing and programming rule. */
+  chip?: ChipInfo;
+  /** The ROM's wTransferSize; the chip's (or 2048) when not given. */
+  transferSize?: number;
+  loader?: PlanLoader;
+}
+
+export interface PlanOptions {
+  /** Verify every written range (default true). */
+  verify?: boolean;
+  /** Do not send blocks that are entirely 0xFF into freshly erased flash (default true). */
+  skipBlank?: boolean;
+  /** Mass erase each flash memory written instead of only the sectors touched (default false). */
+  massErase?: boolean;
+  /** false: stay in DFU. Otherwise start the application at `address` (default: flash base). Default {}. */
+  leave?: false | { address?: number };
+  /** When the loader serves internal flash, write it through the loader (default true). */
+  routeInternalViaLoader?: boolean;
+}
+
+export type Via = 'rom' | 'loader';
+
+export type PlanIssueCode =
+  | 'OUTSIDE_REGIONS'
+  | 'REGION_NOT_WRITABLE'
+  | 'ROM_RESERVED_RAM'
+  | 'PAST_REGION_END'
+  | 'SEGMENTS_OVERLAP'
+  | 'SHARED_PROGRAM_UNIT'
+  | 'LOADER_CHIP_UNKNOWN'
+  | 'LOADER_WRONG_CHIP'
+  | 'LOADER_NOT_IN_RAM'
+  | 'LOADER_OVERLAPS_ROM_RAM'
+  | 'LOADER_OVERLAPS_SEGMENT';
+
+export interface RegionRef {
+  via: Via;
+  alt: number;
+  name: string;
+  start: number;
+  /** Exclusive. */
+  end: number;
+}
+
+export interface PlanIssue {
+  code: PlanIssueCode;
+  /** One sentence an engineer can act on. */
+  message: string;
+  /** Index into plan.segments, when a segment is at fault. */
+  segment?: number;
+  /** Segment's sources ("section .qspi"), for the message reader. */
+  sources?: string[];
+  /** The offending address range [start, end). */
+  range?: { start: number; end: number };
+  /** The region the segment lands in or is closest to. */
+  nearest?: RegionRef;
+}
+
+export interface PlanRegion extends RegionRef {
+  kind: 'memory' | 'ram' | 'rom-reserved';
+  layout: MemoryLayout;
+}
+
+export interface PlannedSegment {
+  index: number;
+  address: number;
+  length: number;
+  sources: string[];
+  region?: RegionRef;
+}
+
+export interface EraseOp {
+  via: Via;
+  alt: number;
+  region: string;
+  /** 'sector' erases the sector at `address` (DfuSe 0x41 + address); 'mass' the whole memory (0x41 alone). */
+  kind: 'sector' | 'mass';
+  address: number;
+  size: number;
+  estimatedMs: number;
+}
+
+export interface WriteOp {
+  via: Via;
+  alt: number;
+  region: string;
+  /** Image segment the bytes come from (index into plan.segments); -1 for the loader image. */
+  segment: number;
+  address: number;
+  length: number;
+  transferSize: number;
+  /** ceil(length / transferSize): DNLOAD blocks 2… after one set-address command. */
+  blocks: number;
+  estimatedMs: number;
+}
+
+export interface VerifyOp {
+  via: Via;
+  alt: number;
+  region: string;
+  segment: number;
+  address: number;
+  length: number;
+  method: 'read-back' | 'crc32';
+  estimatedMs: number;
+}
+
+export interface StagingOp {
+  loader: string;
+  loadAddress: number;
+  imageSize: number;
+  /** Set the pointer here and leave: the ROM starts the loader from its vector table. */
+  jumpAddress: number;
+  enumerationMs: number;
+}
+
+export interface LeaveOp {
+  via: Via;
+  /** Vector table of the application (SP = word 0, PC = word 1). */
+  address: number;
+}
+
+export interface PlanStage {
+  name: StageName;
+  title: string;
+  via: Via;
+  erases: EraseOp[];
+  writes: WriteOp[];
+  verifies: VerifyOp[];
+  staging?: StagingOp;
+  leave?: LeaveOp;
+  /** Bytes sent over USB by this stage's writes. */
+  bytes: number;
+  estimatedMs: number;
+}
+
+export interface RouteEstimate {
+  /** Internal flash written by the ROM (loader staged only if something else needs it). */
+  rom: number;
+  /** Internal flash written by the loader. */
+  loader: number;
+  chosen: Via;
+}
+
+export interface FlashPlan {
+  ok: boolean;
+  errors: PlanIssue[];
+  warnings: string[];
+  chip?: { deviceId: number; name: string };
+  /** Present when the loader is staged by this plan. */
+  loader?: { name: string; loadAddress: number; imageSize: number };
+  options: { verify: boolean; skipBlank: boolean; massErase: boolean; leave: false | { address: number }; routeInternalViaLoader: boolean };
+  regions: PlanRegion[];
+  segments: PlannedSegment[];
+  stages: PlanStage[];
+  /** Bytes of the image written (blank blocks skipped are not counted). */
+  totalBytes: number;
+  /** Blank blocks not sent (skip-blank). */
+  skippedBytes: number;
+  estimatedMs: number;
+  /** Both routes' estimates, when a loader that serves internal flash could take the internal segments. */
+  routes?: RouteEstimate;
+}
