@@ -155,6 +155,11 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
       return;
     }
     placements.push({ index, start, end, region, sectors });
+    if (/option bytes/i.test(region.name)) {
+      warnings.push(`${label} writes the option bytes (alt ${region.alt}): the ROM applies them with a reset, and a wrong read-protection level erases or locks the chip.`);
+    } else if (/otp/i.test(region.name)) {
+      warnings.push(`${label} writes one-time-programmable memory (alt ${region.alt}): it cannot be erased or written again.`);
+    }
   });
 
   // 2. Segments claiming the same bytes (buildImage prevents it; other producers may not).
@@ -209,7 +214,8 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
     for (const p of placed) {
       const data = image.segments[p.index]!.data;
       const internal = isInternal(p.region, target);
-      const erased = p.region.kind === 'memory' && p.sectors.every((s) => s.erasable);
+      // Only flash reads 0xFF after erase; option bytes and OTP are stored as written.
+      const erased = p.region.kind === 'memory' && (internal || via === 'loader') && p.sectors.every((s) => s.erasable);
       const runs = opts.skipBlank && erased ? nonBlankRuns(data, T) : [{ from: 0, to: data.length }];
       for (const r of runs) {
         const length = r.to - r.from;

@@ -67,6 +67,14 @@ describe('write blocks', () => {
     expect(all.skippedBytes).toBe(0);
   });
 
+  it('never skips 0xFF in option bytes, and warns that writing them resets or can lock the chip', () => {
+    const p = plan(image(seg(0x1fff_c000, 16, 0xff)), romTarget(F407), { leave: false });
+    expect(writes(p)).toEqual([expect.objectContaining({ alt: 1, address: 0x1fff_c000, length: 16 })]);
+    expect(p.warnings.join('\n')).toMatch(/option bytes \(alt 1\)/);
+    const otp = plan(image(seg(0x1fff_7800, 32)), romTarget(F407), { leave: false });
+    expect(otp.warnings.join('\n')).toMatch(/one-time-programmable/);
+  });
+
   it('never skips 0xFF blocks in RAM (RAM is not erased first)', () => {
     const p = plan(image(seg(0x2001_0000, 4096, 0xff)), romTarget(F746), { leave: false });
     expect(writes(p)).toEqual([expect.objectContaining({ address: 0x2001_0000, length: 4096, alt: 0 })]);
