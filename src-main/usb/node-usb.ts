@@ -1,0 +1,46 @@
+// UsbBackend on the `usb` package v3 (its WebUSB face, with every device allowed). The only file of
+// the core folders that touches Node: the package is a native addon. Everything above sees USBDevice.
+
+import { WebUSB } from 'usb';
+import type { UsbBackend } from './backend.js';
+
+export class NodeUsbBackend implements UsbBackend {
+  private readonly webusb: WebUSB;
+
+  constructor(options: { deviceTimeoutMs?: number } = {}) {
+    this.webusb = new WebUSB({ allowAllDevices: true, ...(options.deviceTimeoutMs ? { deviceTimeout: options.deviceTimeoutMs } : {}) });
+  }
+
+  getDevices(): Promise<USBDevice[]> {
+    return this.webusb.getDevices();
+  }
+
+  onConnect(listener: (device: USBDevice) => void): () => void {
+    return this.listen('connect', listener);
+  }
+
+  onDisconnect(listener: (device: USBDevice) => void): () => void {
+    return this.listen('disconnect', listener);
+  }
+
+  private listen(type: 'connect' | 'disconnect', listener: (device: USBDevice) => void): () => void {
+    const handler = (ev: USBConnectionEvent) => listener(ev.device);
+    this.webusb.addEventListener(type, handler);
+    return () => this.webusb.removeEventListener(type, handler);
+  }
+
+  portPath(device: USBDevice): string | undefined {
+    return nodeUsbPortPath(device as unknown as { bus?: unknown; ports?: unknown });
+  }
+}
+
+/** "bus-port.port…" as Linux sysfs names it, from the `bus` and `ports` v3 exposes. */
+export function nodeUsbPortPath(d: { bus?: unknown; ports?: unknown }): string | undefined {
+  const bus = d.bus;
+  const ports = Array.isArray(d.ports) ? (d.ports as unknown[]).filter((p): p is number => typeof p === 'number') : [];
+  if (typeof bus === 'string' && bus.includes('-')) return bus;
+  if ((typeof bus === 'string' && bus !== '') || typeof bus === 'number') {
+    return ports.length > 0 ? `${bus}-${ports.join('.')}` : undefined;
+  }
+  return undefined;
+}
