@@ -48,7 +48,7 @@ describe('demo application for the STM32F746G-DISCO', () => {
 
   it('is what its build.sh makes from the committed sources', () => {
     expect(rebuild(DEMO, ['demo-f746.elf'])['demo-f746.elf']).toEqual(bytes);
-  });
+  }, 60_000); // the assembler computes 130,560 pixels: seconds on a loaded machine
 });
 
 describe('test fixtures', () => {
