@@ -34,7 +34,7 @@ export interface AsyncParseOptions extends ParseOptions {
 const EXTENSIONS: Record<string, FirmwareFormat> = {
   elf: 'elf', axf: 'elf', out: 'elf',
   hex: 'hex', ihex: 'hex', ihx: 'hex', h86: 'hex',
-  srec: 'srec', s19: 'srec', s28: 'srec', s37: 'srec', mot: 'srec', mhx: 'srec', sx: 'srec', s: 'srec',
+  srec: 'srec', s19: 'srec', s28: 'srec', s37: 'srec', mot: 'srec', mhx: 'srec', sx: 'srec',
   bin: 'bin', raw: 'bin',
   dfu: 'dfu',
 };

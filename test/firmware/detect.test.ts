@@ -15,6 +15,7 @@ describe('detectFormat', () => {
     ['S-record by its record syntax', 'noext', text('S00600004844521B\n'), 'srec'],
     ['raw binary by extension', 'app.BIN', new Uint8Array([0x00, 0x00, 0x05, 0x20]), 'bin'],
     ['S-record by extension', 'app.s19', new Uint8Array([1]), 'srec'],
+    ['not assembly source as S-record', 'start.s', text('    .syntax unified\n'), undefined],
   ])('%s', (_what, name, bytes, format) => {
     expect(detectFormat(name, bytes)).toBe(format);
   });
