@@ -1,0 +1,580 @@
+// One simulated STM32 board: its memories, what it is running (ROM bootloader, loader, application or
+// nothing), and the jump between them. Each enumeration gets a fresh DfuSeDevice and USBDevice; the
+// memories live on the board and survive re-enumeration (RAM is lost only on power-off).
+
+import { BootBridgeError, hex32 } from '../../shared/errors.js';
+import { sectorEraseMs } from '../devices/chips.js';
+import { parseLayout } from '../dfu/layout.js';
+import { crc32 } from '../util/crc32.js';
+import type { Clock } from '../util/clock.js';
+import { buildDescriptors, type DfuIdentity } from './descriptors.js';
+import { DfuSeDevice, DfuState, DfuStatus, type DfuOperation, type DfuPersonality } from './dfuse-device.js';
+import { SimFaults } from './faults.js';
+import { SimMemory } from './memory.js';
+import { boardExtras, chipMemories, simChip, systemMemories, type SimChip, type SimModelName } from './models.js';
+import { LEAVE_DISCONNECT_MS, LOADER_ENUMERATION_MS, OPTION_BYTE_RESET_MS, ROM_ENUMERATION_MS } from './timing.js';
+import type { SimEndpoint } from './types.js';
+import { SimUsbDevice, type StallStyle } from './webusb.js';
+
+export type SimMode = 'rom' | 'loader' | 'app' | 'unplugged';
+
+/** A loader the board will boot when the ROM leaves to its load address and RAM holds exactly `image` there. */
+export interface SimLoaderImage {
+  name: string;
+  loadAddress: number;
+  image: Uint8Array;
+  vendorId: number;
+  productId: number;
+  product: string;
+  transferSize: number;
+  /** DfuSe layout strings, alt 0 first (loader protocol §2.1). */
+  memories: string[];
+  /** Implements the 0xB0 CRC32 extension. */
+  crc32: boolean;
+  timing?: { /** From the jump to its enumeration. */ enumerationMs?: number };
+}
+
+/** Non-volatile memories of one board (flash, option bytes, OTP, QSPI), by memory name. */
+export interface SimState {
+  model: SimModelName;
+  serial: string;
+  memories: Record<string, Uint8Array>;
+}
+
+/** What the board needs from its bus. */
+export interface SimBoardHost {
+  clock: Clock;
+  stallAs: StallStyle;
+  connect(board: SimBoard, device: SimUsbDevice): void;
+  disconnect(board: SimBoard, device: SimUsbDevice): void;
+  /** A different board appearing where the loader should (fault). */
+  spawnImpostor(from: SimBoard, serial: string | undefined, as: 'loader' | 'rom', image: SimLoaderImage): void;
+}
+
+interface External {
+  memory: SimMemory;
+  pageProgramMs: number;
+  sectorEraseMs: number;
+}
+
+/** UID words whose ST serial (Get_SerialNum: hex(w0 + w2) then the top 16 bits of w1) is `serial`. */
+function uidForSerial(serial: string): Uint8Array {
+  let w0: number, w1: number, w2: number;
+  if (/^[0-9A-Fa-f]{12}$/.test(serial)) {
+    w2 = 0x20202020;
+    w0 = (parseInt(serial.slice(0, 8), 16) - w2) >>> 0;
+    w1 = ((parseInt(serial.slice(8, 12), 16) << 16) | 0x4b36) >>> 0;
+  } else {
+    const h = crc32(new TextEncoder().encode(serial));
+    [w0, w1, w2] = [h, (h * 31) >>> 0, (h ^ 0x5a5a5a5a) >>> 0];
+  }
+  const out = new Uint8Array(12);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, w0, true);
+  dv.setUint32(4, w1, true);
+  dv.setUint32(8, w2, true);
+  return out;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export class SimBoard {
+  readonly model: SimModelName;
+  readonly serial: string;
+  readonly portPath: string;
+  readonly faults = new SimFaults();
+  readonly chip: SimChip;
+  /** Loader images this board recognises (section "The loader" of DESIGN.md). */
+  readonly loaders: SimLoaderImage[];
+
+  private readonly host: SimBoardHost;
+  private readonly memories: SimMemory[];
+  private readonly externals: External[];
+  private modeNow: SimMode = 'unplugged';
+  private current: { dfu: DfuSeDevice; usb: SimUsbDevice } | undefined;
+  private generation = 0;
+  private listeners = new Set<(mode: SimMode) => void>();
+  private lastCrc: number | undefined;
+
+  constructor(host: SimBoardHost, model: SimModelName, opts: { serial: string; portPath: string; state?: SimState; loaders?: SimLoaderImage[] }) {
+    this.host = host;
+    this.model = model;
+    this.serial = opts.serial;
+    this.portPath = opts.portPath;
+    this.loaders = [...(opts.loaders ?? [])];
+    this.chip = simChip(model);
+    this.externals = boardExtras(model).map((e) => ({ memory: new SimMemory(e.spec), pageProgramMs: e.pageProgramMs, sectorEraseMs: e.sectorEraseMs }));
+    this.memories = [
+      ...chipMemories(this.chip).map((s) => new SimMemory(s)),
+      ...systemMemories(this.chip, uidForSerial(this.serial)).map((s) => new SimMemory(s)),
+      ...this.externals.map((e) => e.memory),
+    ];
+    if (opts.state) this.importState(opts.state);
+  }
+
+  get mode(): SimMode {
+    return this.modeNow;
+  }
+
+  /** Raw control transfers of the current enumeration (virtual-USB harness). */
+  get endpoint(): SimEndpoint | undefined {
+    return this.current?.dfu;
+  }
+
+  /** WebUSB view of the current enumeration. */
+  get device(): USBDevice | undefined {
+    return this.current?.usb;
+  }
+
+  /** DFU state of the current enumeration, for tests. */
+  get dfuState(): { state: number; status: number; alt: number; pointer: number } | undefined {
+    const d = this.current?.dfu;
+    return d ? { state: d.state, status: d.status, alt: d.alt, pointer: d.pointer } : undefined;
+  }
+
+  onModeChange(listener: (mode: SimMode) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- memory access for tests and inspection (no USB) ---------------------------------------
+
+  memoryAt(address: number, length = 1): SimMemory | undefined {
+    return this.memories.find((m) => m.contains(address, length));
+  }
+
+  memoryByName(name: string): SimMemory | undefined {
+    return this.memories.find((m) => m.name === name);
+  }
+
+  read(address: number, length: number): Uint8Array {
+    this.current?.dfu.settle();
+    const m = this.memoryAt(address, length);
+    if (!m) throw new BootBridgeError('ADDRESS_UNREACHABLE', `No memory of the simulated ${this.model} holds ${hex32(address)}+${length}`, { address, length, serial: this.serial });
+    return m.read(address, length);
+  }
+
+  /** Writes memory directly (test set-up), bypassing USB and programming rules. */
+  poke(address: number, data: Uint8Array): void {
+    const m = this.memoryAt(address, data.length);
+    if (!m) throw new BootBridgeError('ADDRESS_UNREACHABLE', `No memory of the simulated ${this.model} holds ${hex32(address)}+${data.length}`, { address, length: data.length });
+    m.writeRaw(address, data);
+  }
+
+  exportState(): SimState {
+    this.current?.dfu.settle();
+    const memories: Record<string, Uint8Array> = {};
+    for (const m of this.memories) if (m.spec.persistent) memories[m.name] = m.snapshot();
+    return { model: this.model, serial: this.serial, memories };
+  }
+
+  private importState(state: SimState): void {
+    if (state.model !== this.model) {
+      throw new BootBridgeError('BAD_ARGUMENT', `Saved state is for a ${state.model}, not a ${this.model}`, { serial: state.serial, field: 'model' });
+    }
+    for (const [name, bytes] of Object.entries(state.memories)) {
+      const m = this.memoryByName(name);
+      if (m?.spec.persistent) m.restore(bytes);
+    }
+  }
+
+  // ---- power and bus ---------------------------------------------------------------------------
+
+  /** Cable out: off the bus, RAM lost; an operation in progress is torn. */
+  unplug(): void {
+    this.generation++;
+    this.offBus();
+    for (const m of this.memories) if (m.spec.kind === 'ram') m.clear();
+    this.setMode('unplugged');
+  }
+
+  /** Cable in with BOOT0 held: the ROM bootloader enumerates (at once when `immediately`). */
+  plug(immediately = false): void {
+    if (this.modeNow !== 'unplugged') return;
+    this.bootRom(immediately ? 0 : ROM_ENUMERATION_MS);
+  }
+
+  /** NRST pulse with BOOT0 held: back to the ROM bootloader; RAM keeps its content. */
+  reset(): void {
+    if (this.modeNow === 'unplugged') return;
+    this.bootRom(ROM_ENUMERATION_MS);
+  }
+
+  private setMode(mode: SimMode): void {
+    if (mode === this.modeNow) return;
+    this.modeNow = mode;
+    for (const l of [...this.listeners]) l(mode);
+  }
+
+  private offBus(): void {
+    const cur = this.current;
+    if (!cur) return;
+    this.current = undefined;
+    cur.dfu.disconnect();
+    cur.usb.markDisconnected();
+    this.host.disconnect(this, cur.usb);
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const gen = this.generation;
+    if (ms <= 0) {
+      fn();
+      return;
+    }
+    void this.host.clock.sleep(ms).then(() => {
+      if (gen === this.generation) fn();
+    });
+  }
+
+  private enumerate(personality: DfuPersonality): void {
+    const dfu = new DfuSeDevice(personality, { clock: this.host.clock, faults: this.faults, unplug: () => this.unplug() });
+    // A host enumerating the device selects configuration 1 (Linux usbcore does it before any driver runs).
+    dfu.configuration = 1;
+    const d = personality.descriptors;
+    const usb = new SimUsbDevice({ endpoint: dfu, clock: this.host.clock, device: d.device, configuration: d.configuration, strings: d.strings, stallAs: this.host.stallAs });
+    this.current = { dfu, usb };
+    this.host.connect(this, usb);
+  }
+
+  /** Called by the bus when the board is added: it is already on the bus in its ROM bootloader. */
+  start(): void {
+    this.bootRom(0);
+  }
+
+  private bootRom(delayMs: number): void {
+    this.generation++;
+    this.offBus();
+    this.setMode('rom');
+    this.later(delayMs, () => this.enumerate(this.romPersonality()));
+  }
+
+  /** Loader staged and jumped to: after its start-up it enumerates with the ROM's serial. */
+  bootLoader(image: SimLoaderImage, delayMs = image.timing?.enumerationMs ?? LOADER_ENUMERATION_MS): void {
+    this.generation++;
+    this.offBus();
+    this.setMode('loader');
+    this.later(delayMs, () => this.enumerate(this.loaderPersonality(image)));
+  }
+
+  private runApp(): void {
+    this.generation++;
+    this.offBus();
+    this.setMode('app');
+  }
+
+  private read32(address: number): number | undefined {
+    const m = this.memoryAt(address, 4);
+    if (!m) return undefined;
+    const b = m.read(address, 4);
+    return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+  }
+
+  /**
+   * The jump after a leave (AN3156 §6.3.5; Cortex-M reset sequence: SP = word 0, PC = word 1 with the
+   * Thumb bit). No executable code there → the core faults and the watchdog/reset brings the ROM back
+   * (BOOT0 still held). In RAM only a registered loader image, byte for byte at its load address, boots.
+   */
+  jump(pointer: number): void {
+    const region = this.memoryAt(pointer, 8);
+    const sp = this.read32(pointer);
+    const pc = this.read32(pointer + 4);
+    const rams = this.memories.filter((m) => m.spec.kind === 'ram');
+    const spOk = sp !== undefined && (sp & 3) === 0 && rams.some((m) => sp > m.start && sp <= m.end);
+    const target = pc !== undefined ? (pc & ~1) >>> 0 : 0;
+    const pcOk = pc !== undefined && (pc & 1) === 1 && this.memories.some((m) => (m.spec.kind === 'ram' || m.spec.kind === 'flash') && m.contains(target));
+    const kind = region?.spec.kind;
+    if (!region || (kind !== 'flash' && kind !== 'ram') || !spOk || !pcOk) {
+      this.bootRom(ROM_ENUMERATION_MS);
+      return;
+    }
+    if (kind === 'flash') {
+      this.runApp();
+      return;
+    }
+    const image = this.loaders.find((l) => l.loadAddress === pointer && this.memoryAt(pointer, l.image.length) !== undefined && bytesEqual(this.read(pointer, l.image.length), l.image));
+    if (!image) {
+      this.bootRom(ROM_ENUMERATION_MS);
+      return;
+    }
+    if (this.faults.take('loader-never-appears')) {
+      this.runApp();
+      return;
+    }
+    const impostor = this.faults.take('other-board-instead-of-loader');
+    if (impostor) {
+      this.runApp();
+      this.host.spawnImpostor(this, impostor.serial, impostor.as ?? 'loader', image);
+      return;
+    }
+    this.bootLoader(image);
+  }
+
+  // ---- personalities ---------------------------------------------------------------------------
+
+  private op(reportedMs: number, realMs: number, commit: () => number, tear?: () => void): DfuOperation {
+    return { reportedMs, realMs, commit, ...(tear ? { tear } : {}) };
+  }
+
+  private failed(reportedMs: number, status: number): DfuOperation {
+    return this.op(reportedMs, 0, () => status);
+  }
+
+  private injectedStatus(on: 'write' | 'erase'): number | undefined {
+    return this.faults.take('status', (f) => f.on === on || f.on === 'any')?.status;
+  }
+
+  private eraseFactor(): number {
+    return this.faults.take('slow-erase')?.factor ?? 1;
+  }
+
+  private flipBit(data: Uint8Array): Uint8Array {
+    const f = this.faults.take('flip-bit');
+    if (!f) return data;
+    const out = data.slice();
+    const at = Math.min(f.offset ?? 0, out.length - 1);
+    out[at] = out[at]! ^ (1 << ((f.bit ?? 0) & 7));
+    return out;
+  }
+
+  private leaveTo(pointer: number, immediately: boolean): void {
+    const gen = this.generation;
+    this.later(immediately ? 0 : LEAVE_DISCONNECT_MS, () => {
+      if (gen === this.generation) this.jump(pointer);
+    });
+  }
+
+  private romIdentity(): DfuIdentity {
+    return {
+      vendorId: 0x0483,
+      productId: 0xdf11,
+      bcdDevice: this.chip.rom.bcdDevice,
+      manufacturer: 'STMicroelectronics',
+      product: this.chip.rom.product,
+      serial: this.serial,
+      altNames: this.chip.romAltStrings,
+      dfuAttributes: 0x0b,
+      detachTimeoutMs: 0xff,
+      transferSize: this.chip.rom.transferSize,
+      bcdDfuVersion: 0x011a,
+      bcdUsb: 0x0100,
+      maxPower2mA: 0x32,
+    };
+  }
+
+  /** The ST system bootloader in DFU mode (AN3156), as the device logs show it. */
+  private romPersonality(): DfuPersonality {
+    const chip = this.chip;
+    const t = chip.timing;
+    const reserved = chip.romReservedRam;
+    const romReadable = (m: SimMemory) => m.spec.kind !== 'qspi';
+    // AN2662 §4.5.1 / AN3156: write memory covers flash, SRAM (outside what the ROM uses), option bytes, OTP.
+    const romWritable = (m: SimMemory, address: number, length: number) =>
+      m.spec.kind === 'flash' ||
+      m.spec.kind === 'option-bytes' ||
+      m.spec.kind === 'otp' ||
+      m.spec.kind === 'feature' ||
+      (m.spec.kind === 'ram' && (address + length <= reserved.start || address >= reserved.end));
+    return {
+      descriptors: buildDescriptors(this.romIdentity()),
+      transferSize: chip.rom.transferSize,
+      commands: new Uint8Array([0x00, 0x21, 0x41, 0x92]),
+      initial: chip.rom.startsInDfuError ? { state: DfuState.dfuERROR, status: DfuStatus.errFIRMWARE } : { state: DfuState.dfuIDLE, status: DfuStatus.OK },
+      initialPointer: chip.flash.start,
+      setAddress: (address) => {
+        // AN2662 §4.5.2: the pointer may address flash, SRAM, system memory and option bytes; anything
+        // else (the F746's QSPI window at 0x90000000 included) ends in dfuERROR / errTARGET.
+        const m = this.memoryAt(address);
+        return this.op(0, 0, () => (m && romReadable(m) ? DfuStatus.OK : DfuStatus.errTARGET));
+      },
+      erase: (address) => {
+        const injected = this.injectedStatus('erase');
+        const flash = this.memoryByName('flash')!;
+        if (address === undefined) {
+          const real = t.massEraseMs * this.eraseFactor();
+          if (injected !== undefined) return this.op(t.romReportedMassEraseMs, real, () => injected);
+          return this.op(t.romReportedMassEraseMs, real, () => {
+            flash.blankRange(flash.start, flash.spec.size);
+            return DfuStatus.OK;
+          });
+        }
+        // AN2662 §4.5.3: only internal-flash addresses can be erased; others → errTARGET.
+        const sector = this.memoryAt(address)?.spec.kind === 'flash' ? flash.sectorAt(address) : undefined;
+        if (!sector) return this.failed(t.romReportedEraseMs, DfuStatus.errTARGET);
+        const real = sectorEraseMs(chip, sector.size) * this.eraseFactor();
+        if (injected !== undefined) return this.op(t.romReportedEraseMs, real, () => injected);
+        return this.op(t.romReportedEraseMs, real, () => {
+          flash.blankRange(sector.start, sector.size);
+          return DfuStatus.OK;
+        });
+      },
+      write: (address, raw) => {
+        const m = this.memoryAt(address, raw.length);
+        if (!m || !romWritable(m, address, raw.length)) return this.failed(t.romReportedWriteMs, DfuStatus.errTARGET);
+        const injected = this.injectedStatus('write');
+        const data = this.flipBit(raw);
+        const units = Math.ceil(data.length / m.spec.unitBytes);
+        const real = m.spec.kind === 'flash' || m.spec.kind === 'otp' ? (units * t.programUsPerUnit) / 1000 : m.spec.kind === 'option-bytes' ? 16 : 0.05;
+        if (injected !== undefined) return this.op(t.romReportedWriteMs, real, () => injected);
+        return this.op(
+          t.romReportedWriteMs,
+          real,
+          () => {
+            // F4/F7 program clears bits; L4/G4/H7 refuse a non-erased flash word (PROGERR). Which DFU
+            // status the L4/G4/H7 ROMs report for it is not documented: errPROG (DFU 1.1 table A.2) here.
+            if (!m.program(address, data)) return DfuStatus.errPROG;
+            // AN2662 §4.5.1 figure: after writing option bytes the ROM resets to load them.
+            if (m.spec.kind === 'option-bytes') this.later(OPTION_BYTE_RESET_MS, () => this.bootRom(ROM_ENUMERATION_MS));
+            return DfuStatus.OK;
+          },
+          () => {
+            m.program(address, data.subarray(0, data.length >> 1));
+          },
+        );
+      },
+      read: (address, length) => {
+        const m = this.memoryAt(address);
+        if (!m || !romReadable(m)) return DfuStatus.errTARGET;
+        return m.read(address, Math.min(length, m.end - address));
+      },
+      readUnprotect: () => {
+        const flash = this.memoryByName('flash')!;
+        return this.op(t.romReportedMassEraseMs, t.massEraseMs, () => {
+          flash.blankRange(flash.start, flash.spec.size);
+          this.later(1, () => this.bootRom(ROM_ENUMERATION_MS));
+          return DfuStatus.OK;
+        });
+      },
+      leave: (pointer, immediately) => this.leaveTo(pointer, immediately),
+      detach: () => this.later(LEAVE_DISCONNECT_MS, () => this.bootRom(ROM_ENUMERATION_MS)),
+    };
+  }
+
+  /** BootBridge loader protocol v1 (docs/loader-protocol.md): honest poll timeouts, CRC32, bigger blocks. */
+  private loaderPersonality(image: SimLoaderImage): DfuPersonality {
+    const chip = this.chip;
+    const alts = image.memories.map((text) => {
+      const layout = parseLayout(text);
+      return { layout, blocks: layout.blocks };
+    });
+    const inAlt = (alt: number, address: number, length: number) => {
+      const a = alts[alt];
+      if (!a) return undefined;
+      for (const b of a.blocks) {
+        if (address >= b.start && address + length <= b.start + b.size) {
+          const sector = b.sectors.find((s) => address >= s.start && address < s.start + s.size);
+          const memory = this.memoryAt(address, length);
+          if (sector && memory && (memory.spec.kind === 'flash' || memory.spec.kind === 'qspi' || memory.spec.kind === 'ram')) return { sector, memory, block: b };
+        }
+      }
+      return undefined;
+    };
+    const ext = (m: SimMemory) => this.externals.find((e) => e.memory === m);
+    const honest = (ms: number) => Math.ceil(ms);
+    const identity: DfuIdentity = {
+      vendorId: image.vendorId,
+      productId: image.productId,
+      bcdDevice: 0x0100,
+      manufacturer: 'BootBridge',
+      product: image.product,
+      serial: this.serial,
+      altNames: image.memories,
+      dfuAttributes: 0x0b,
+      detachTimeoutMs: 0xff,
+      transferSize: image.transferSize,
+      bcdDfuVersion: 0x011a,
+      bcdUsb: 0x0200,
+      maxPower2mA: 0x32,
+    };
+    const first = alts[0]?.blocks[0]?.start ?? chip.flash.start;
+    return {
+      descriptors: buildDescriptors(identity),
+      transferSize: image.transferSize,
+      commands: new Uint8Array(image.crc32 ? [0x00, 0x21, 0x41, 0xb0] : [0x00, 0x21, 0x41]),
+      initial: { state: DfuState.dfuIDLE, status: DfuStatus.OK },
+      initialPointer: first,
+      setAddress: (address, alt) => this.op(0, 0, () => (inAlt(alt, address, 1) ? DfuStatus.OK : DfuStatus.errTARGET)),
+      erase: (address, alt) => {
+        const injected = this.injectedStatus('erase');
+        const factor = this.eraseFactor();
+        if (address === undefined) {
+          // Mass erase of the selected alt's memory (loader protocol §3.1).
+          const a = alts[alt];
+          const b = a?.blocks[0];
+          const m = b ? this.memoryAt(b.start, b.size) : undefined;
+          if (!a || !b || !m) return this.failed(0, DfuStatus.errTARGET);
+          const e = ext(m);
+          const nominal = e ? (b.size / (64 * 1024)) * e.sectorEraseMs : chip.timing.massEraseMs;
+          if (injected !== undefined) return this.op(honest(nominal), nominal * factor, () => injected);
+          return this.op(honest(nominal), nominal * factor, () => {
+            m.blankRange(b.start, b.size);
+            return DfuStatus.OK;
+          });
+        }
+        const hit = inAlt(alt, address, 1);
+        if (!hit || !hit.sector.erasable) return this.failed(0, DfuStatus.errTARGET);
+        const e = ext(hit.memory);
+        const nominal = e ? e.sectorEraseMs * (hit.sector.size / (64 * 1024)) : sectorEraseMs(chip, hit.sector.size);
+        if (injected !== undefined) return this.op(honest(nominal), nominal * factor, () => injected);
+        return this.op(honest(nominal), nominal * factor, () => {
+          hit.memory.blankRange(hit.sector.start, hit.sector.size);
+          return DfuStatus.OK;
+        });
+      },
+      write: (address, raw, alt) => {
+        const hit = inAlt(alt, address, raw.length);
+        if (!hit || !hit.sector.writable) return this.failed(0, DfuStatus.errTARGET);
+        const m = hit.memory;
+        if (m.spec.kind !== 'ram' && (address - m.start) % Math.min(m.spec.unitBytes, 8) !== 0) return this.failed(0, DfuStatus.errADDRESS);
+        const injected = this.injectedStatus('write');
+        const data = this.flipBit(raw);
+        const e = ext(m);
+        const real = e
+          ? (Math.floor((address + data.length - 1) / 256) - Math.floor(address / 256) + 1) * e.pageProgramMs
+          : m.spec.kind === 'flash'
+            ? (Math.ceil(data.length / m.spec.unitBytes) * chip.timing.programUsPerUnit) / 1000
+            : 0.05;
+        if (injected !== undefined) return this.op(honest(real), real, () => injected);
+        return this.op(
+          honest(real),
+          real,
+          () => (m.program(address, data) ? DfuStatus.OK : DfuStatus.errWRITE),
+          () => {
+            m.program(address, data.subarray(0, data.length >> 1));
+          },
+        );
+      },
+      read: (address, length, alt) => {
+        const hit = inAlt(alt, address, 1);
+        if (!hit || !hit.sector.readable) return DfuStatus.errTARGET;
+        const end = hit.block.start + hit.block.size;
+        return hit.memory.read(address, Math.min(length, end - address));
+      },
+      command: (payload, alt) => {
+        // 0xB0 addr len: CRC-32 of the range (loader protocol §4); modelled at 100 MB/s.
+        if (payload[0] !== 0xb0 || payload.length !== 9) return this.failed(0, DfuStatus.errUNKNOWN);
+        const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+        const address = dv.getUint32(1, true);
+        const length = dv.getUint32(5, true);
+        const hit = length > 0 ? inAlt(alt, address, length) : undefined;
+        if (!hit) return this.failed(0, DfuStatus.errTARGET);
+        const real = length / 100_000;
+        return this.op(honest(real), real, () => {
+          this.lastCrc = crc32(hit.memory.read(address, length));
+          return DfuStatus.OK;
+        });
+      },
+      uploadBlock1: () => {
+        if (this.lastCrc === undefined) return undefined;
+        const out = new Uint8Array(4);
+        new DataView(out.buffer).setUint32(0, this.lastCrc, true);
+        return out;
+      },
+      leave: (pointer, immediately) => this.leaveTo(pointer, immediately),
+      detach: () => this.later(LEAVE_DISCONNECT_MS, () => this.bootRom(ROM_ENUMERATION_MS)),
+    };
+  }
+}

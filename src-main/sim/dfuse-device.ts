@@ -1,0 +1,427 @@
+// The USB face of one enumeration of a simulated board: standard requests (USB 2.0 §9.4), the DFU 1.1
+// state machine (appendix A) and ST's DfuSe commands (AN3156 §4–§6, UM0424). What the commands do to
+// memory is the personality's business (ROM bootloader or loader, see ./board.ts): this class only
+// decides when, in which state, and what the host sees.
+
+import type { Clock } from '../util/clock.js';
+import type { DescriptorSet } from './descriptors.js';
+import type { SimFaults, SimRequestName } from './faults.js';
+import type { ControlAnswer, SetupPacket, SimEndpoint } from './types.js';
+
+export const DfuState = {
+  appIDLE: 0,
+  appDETACH: 1,
+  dfuIDLE: 2,
+  dfuDNLOAD_SYNC: 3,
+  dfuDNBUSY: 4,
+  dfuDNLOAD_IDLE: 5,
+  dfuMANIFEST_SYNC: 6,
+  dfuMANIFEST: 7,
+  dfuMANIFEST_WAIT_RESET: 8,
+  dfuUPLOAD_IDLE: 9,
+  dfuERROR: 10,
+} as const;
+
+/** bStatus values, DFU 1.1 table A.2. */
+export const DfuStatus = {
+  OK: 0x00,
+  errTARGET: 0x01,
+  errFILE: 0x02,
+  errWRITE: 0x03,
+  errERASE: 0x04,
+  errCHECK_ERASED: 0x05,
+  errPROG: 0x06,
+  errVERIFY: 0x07,
+  errADDRESS: 0x08,
+  errNOTDONE: 0x09,
+  errFIRMWARE: 0x0a,
+  errVENDOR: 0x0b,
+  errUSBR: 0x0c,
+  errPOR: 0x0d,
+  errUNKNOWN: 0x0e,
+  errSTALLEDPKT: 0x0f,
+} as const;
+
+/** A memory operation started by a DNLOAD, finished by the GETSTATUS that comes after its busy time. */
+export interface DfuOperation {
+  /** bwPollTimeout the device reports (the ROM's figure, right or wrong). */
+  reportedMs: number;
+  /** How long the silicon really takes. */
+  realMs: number;
+  /** Applies the effect; returns the DFU status it ends with (OK or an error). */
+  commit(): number;
+  /** Called instead of commit when the board loses power mid-operation. */
+  tear?(): void;
+}
+
+/** What a personality (ROM bootloader, loader) does with DfuSe commands. */
+export interface DfuPersonality {
+  descriptors: DescriptorSet;
+  transferSize: number;
+  /** UPLOAD block 0: the command list. */
+  commands: Uint8Array;
+  /** State at enumeration: the F4 ROM starts in dfuERROR / errFIRMWARE (device-logs/stm32f4discovery.bin-download). */
+  initial: { state: number; status: number };
+  /** Address pointer before any 0x21 (AN2662 §4.4.1: the start of internal flash). */
+  initialPointer: number;
+  setAddress(address: number, alt: number): DfuOperation;
+  erase(address: number | undefined, alt: number): DfuOperation;
+  write(address: number, data: Uint8Array, alt: number): DfuOperation;
+  /** Bytes, or a DFU status when the range cannot be read. */
+  read(address: number, length: number, alt: number): Uint8Array | number;
+  /** 0x92 read unprotect (ROM only): mass erase, then a system reset (AN3156 §6.3.4). */
+  readUnprotect?(): DfuOperation;
+  /** Other block-0 commands listed in `commands` (0xB0 CRC32 on the loader). */
+  command?(payload: Uint8Array, alt: number): DfuOperation;
+  /** UPLOAD block 1 (loader: the last CRC32 result); undefined = not supported. */
+  uploadBlock1?(): Uint8Array | undefined;
+  /** The device answered dfuMANIFEST for a leave (or goes without answering): run what is at `pointer`. */
+  leave(pointer: number, immediately: boolean): void;
+  /** DETACH: WillDetach is set, so the device re-enumerates by itself (DFU 1.1 §5.1). */
+  detach(): void;
+}
+
+export interface DfuHost {
+  clock: Clock;
+  faults: SimFaults;
+  /** Power lost mid-transfer (fault): the board leaves the bus. */
+  unplug(): void;
+}
+
+const STANDARD_NAMES: Record<number, SimRequestName> = {
+  0: 'GET_STATUS', 1: 'CLEAR_FEATURE', 3: 'SET_FEATURE', 5: 'SET_ADDRESS', 6: 'GET_DESCRIPTOR',
+  8: 'GET_CONFIGURATION', 9: 'SET_CONFIGURATION', 10: 'GET_INTERFACE', 11: 'SET_INTERFACE',
+};
+const DFU_NAMES: Record<number, SimRequestName> = {
+  0: 'DETACH', 1: 'DNLOAD', 2: 'UPLOAD', 3: 'GETSTATUS', 4: 'CLRSTATUS', 5: 'GETSTATE', 6: 'ABORT',
+};
+
+export function requestName(setup: SetupPacket): SimRequestName {
+  const type = (setup.bmRequestType >> 5) & 3;
+  if (type === 0) return STANDARD_NAMES[setup.bRequest] ?? 'OTHER';
+  if (type === 1) return DFU_NAMES[setup.bRequest] ?? 'OTHER';
+  return 'OTHER';
+}
+
+const STALL: ControlAnswer = { status: 'stall' };
+const GONE: ControlAnswer = { status: 'disconnected' };
+
+export class DfuSeDevice implements SimEndpoint {
+  state: number;
+  status: number;
+  alt = 0;
+  configuration = 0;
+  pointer: number;
+  private pending: { block: number; data: Uint8Array } | undefined;
+  private op: { op: DfuOperation; until: number; result: number | undefined } | undefined;
+  private gone = false;
+  private goneWaiters: (() => void)[] = [];
+  private lastPoll = 0;
+
+  constructor(
+    private readonly personality: DfuPersonality,
+    private readonly host: DfuHost,
+  ) {
+    this.state = personality.initial.state;
+    this.status = personality.initial.status;
+    this.pointer = personality.initialPointer;
+  }
+
+  /** The device left the bus: pending requests answer "disconnected"; an unfinished operation is torn. */
+  disconnect(): void {
+    if (this.gone) return;
+    this.settle();
+    if (this.op && this.op.result === undefined) this.op.op.tear?.();
+    this.op = undefined;
+    this.gone = true;
+    for (const w of this.goneWaiters.splice(0)) w();
+  }
+
+  get connected(): boolean {
+    return !this.gone;
+  }
+
+  /** Completes an operation whose busy time has passed (its effect is visible even before the host polls). */
+  settle(): void {
+    if (this.op && this.op.result === undefined && this.host.clock.now() >= this.op.until) {
+      this.op.result = this.op.op.commit();
+    }
+  }
+
+  async control(setup: SetupPacket, data?: Uint8Array): Promise<ControlAnswer> {
+    if (this.gone) return GONE;
+    const name = requestName(setup);
+    const faults = this.host.faults;
+
+    for (const { entry, fault } of faults.peek('unplug-at-request')) {
+      entry.seen++;
+      if (entry.seen >= fault.request) {
+        faults.fire(entry);
+        this.host.unplug();
+        return GONE;
+      }
+    }
+    if (name === 'DNLOAD' && setup.wValue >= 2 && data && data.length > 0) {
+      for (const { entry, fault } of faults.peek('unplug-at-byte')) {
+        if (entry.seen + data.length > fault.byte) {
+          faults.fire(entry);
+          this.host.unplug();
+          return GONE;
+        }
+        entry.seen += data.length;
+      }
+    }
+    if (faults.take('hang', (f) => f.request === name || f.request === 'any')) {
+      return new Promise<ControlAnswer>((resolve) => this.goneWaiters.push(() => resolve(GONE)));
+    }
+    if (faults.take('stall', (f) => f.request === name || f.request === 'any')) return STALL;
+
+    this.settle();
+    const type = (setup.bmRequestType >> 5) & 3;
+    if (type === 0) return this.standard(setup, data);
+    if (type === 1 && (setup.bmRequestType & 0x1f) === 1 && setup.wIndex === 0) return this.dfu(name, setup, data);
+    return STALL;
+  }
+
+  // ---- USB 2.0 §9.4 standard requests --------------------------------------------------------
+  private standard(setup: SetupPacket, _data?: Uint8Array): ControlAnswer {
+    const d = this.personality.descriptors;
+    const dirIn = (setup.bmRequestType & 0x80) !== 0;
+    const recipient = setup.bmRequestType & 0x1f;
+    const answer = (bytes: Uint8Array): ControlAnswer => ({ status: 'ok', data: bytes.subarray(0, Math.min(bytes.length, setup.wLength)) });
+    switch (setup.bRequest) {
+      case 6: {
+        if (!dirIn) return STALL;
+        const type = setup.wValue >> 8;
+        const index = setup.wValue & 0xff;
+        if (type === 1 && recipient === 0) return answer(d.device);
+        if (type === 2 && recipient === 0 && index === 0) return answer(d.configuration);
+        if (type === 3 && recipient === 0) {
+          const s = d.strings[index];
+          return s ? answer(s) : STALL;
+        }
+        // DFU functional descriptor asked directly (DFU 1.1 §6.2; ST's device library answers it).
+        if (type === 0x21 && recipient === 1) return answer(d.functional);
+        return STALL; // device qualifier and the rest: a full-speed-only USB 1.0 device has none
+      }
+      case 0:
+        if (!dirIn) return STALL;
+        if (recipient === 0) return answer(new Uint8Array([0x01, 0x00])); // self powered (bmAttributes 0xc0; lsusb "Device Status: 0x0001")
+        if (recipient === 1 && setup.wIndex === 0) return answer(new Uint8Array([0, 0]));
+        if (recipient === 2 && (setup.wIndex & 0x7f) === 0) return answer(new Uint8Array([0, 0]));
+        return STALL;
+      case 8:
+        return dirIn ? answer(new Uint8Array([this.configuration])) : STALL;
+      case 9:
+        if (dirIn || setup.wValue > 1) return STALL;
+        this.configuration = setup.wValue;
+        this.alt = 0;
+        return { status: 'ok', bytesWritten: 0 };
+      case 10:
+        if (!dirIn || setup.wIndex !== 0 || this.configuration === 0) return STALL;
+        return answer(new Uint8Array([this.alt]));
+      case 11: {
+        if (dirIn || setup.wIndex !== 0 || setup.wValue >= this.personality.descriptors.altCount) return STALL;
+        this.alt = setup.wValue;
+        return { status: 'ok', bytesWritten: 0 };
+      }
+      case 5: // SET_ADDRESS: the host controller's business; accepted
+      case 1: // CLEAR_FEATURE (endpoint halt on EP0 is a no-op)
+        return dirIn ? STALL : { status: 'ok', bytesWritten: 0 };
+      default:
+        return STALL; // SET_FEATURE (no remote wake-up, no test modes on a full-speed ROM), SET_DESCRIPTOR…
+    }
+  }
+
+  // ---- DFU 1.1 + DfuSe -----------------------------------------------------------------------
+  /** A request not valid in this state: STALL, and dfuERROR / errSTALLEDPKT (DFU 1.1 §6.1.2, appendix A). */
+  private wrongState(): ControlAnswer {
+    this.state = DfuState.dfuERROR;
+    this.status = DfuStatus.errSTALLEDPKT;
+    this.pending = undefined;
+    return STALL;
+  }
+
+  private dfu(name: SimRequestName, setup: SetupPacket, data?: Uint8Array): ControlAnswer {
+    const dirIn = (setup.bmRequestType & 0x80) !== 0;
+    const p = this.personality;
+    switch (name) {
+      case 'DNLOAD': {
+        if (dirIn) return STALL;
+        if (this.state !== DfuState.dfuIDLE && this.state !== DfuState.dfuDNLOAD_IDLE) return this.wrongState();
+        const bytes = data ?? new Uint8Array(0);
+        if (bytes.length > p.transferSize) return this.wrongState();
+        if (bytes.length === 0) {
+          // Leave (AN3156 §6.3.5): zero-length DNLOAD → dfuMANIFEST-SYNC. ST's device library accepts it
+          // from dfuIDLE as well as dfuDNLOAD-IDLE.
+          this.state = DfuState.dfuMANIFEST_SYNC;
+          return { status: 'ok', bytesWritten: 0 };
+        }
+        if (setup.wValue === 1) return this.wrongState(); // block 1 is not defined by DfuSe for downloads
+        if (setup.wValue === 0 && !this.knownCommand(bytes)) return this.wrongState();
+        this.pending = { block: setup.wValue, data: bytes.slice() };
+        this.state = DfuState.dfuDNLOAD_SYNC;
+        return { status: 'ok', bytesWritten: bytes.length };
+      }
+      case 'UPLOAD': {
+        if (!dirIn) return STALL;
+        if (this.state !== DfuState.dfuIDLE && this.state !== DfuState.dfuUPLOAD_IDLE) return this.wrongState();
+        if (setup.wLength > p.transferSize) return this.wrongState();
+        if (setup.wValue === 0) {
+          this.state = DfuState.dfuUPLOAD_IDLE;
+          return { status: 'ok', data: p.commands.subarray(0, Math.min(p.commands.length, setup.wLength)) };
+        }
+        if (setup.wValue === 1) {
+          const r = p.uploadBlock1?.();
+          if (!r) return this.wrongState();
+          this.state = DfuState.dfuUPLOAD_IDLE;
+          return { status: 'ok', data: r.subarray(0, Math.min(r.length, setup.wLength)) };
+        }
+        const address = (this.pointer + (setup.wValue - 2) * p.transferSize) >>> 0;
+        const r = p.read(address, setup.wLength, this.alt);
+        if (typeof r === 'number') {
+          // AN3156 §6.2.2: a read outside the readable memories ends in dfuERROR (errTARGET) and is stalled.
+          this.state = DfuState.dfuERROR;
+          this.status = r;
+          return STALL;
+        }
+        // DFU 1.1 §6.2: a short frame ends the upload.
+        this.state = r.length < setup.wLength ? DfuState.dfuIDLE : DfuState.dfuUPLOAD_IDLE;
+        return { status: 'ok', data: r };
+      }
+      case 'GETSTATUS':
+        if (!dirIn) return STALL;
+        return this.getStatus(setup.wLength);
+      case 'CLRSTATUS':
+        if (dirIn) return STALL;
+        if (this.state === DfuState.dfuERROR) {
+          this.state = DfuState.dfuIDLE;
+          this.status = DfuStatus.OK;
+        } else {
+          // ST ROMs do not STALL a CLRSTATUS outside dfuERROR: they go to dfuERROR / errUNKNOWN, and a
+          // second CLRSTATUS clears it (H743 recovery, betaflight-configurator #1861, reference/timing.md).
+          this.abandonOp();
+          this.state = DfuState.dfuERROR;
+          this.status = DfuStatus.errUNKNOWN;
+        }
+        return { status: 'ok', bytesWritten: 0 };
+      case 'GETSTATE':
+        if (!dirIn) return STALL;
+        return { status: 'ok', data: new Uint8Array([this.state]).subarray(0, Math.min(1, setup.wLength)) };
+      case 'ABORT':
+        if (dirIn) return STALL;
+        if (
+          this.state === DfuState.dfuIDLE ||
+          this.state === DfuState.dfuDNLOAD_SYNC ||
+          this.state === DfuState.dfuDNLOAD_IDLE ||
+          this.state === DfuState.dfuMANIFEST_SYNC ||
+          this.state === DfuState.dfuUPLOAD_IDLE
+        ) {
+          this.pending = undefined;
+          this.state = DfuState.dfuIDLE;
+          this.status = DfuStatus.OK;
+          return { status: 'ok', bytesWritten: 0 };
+        }
+        return this.wrongState();
+      case 'DETACH':
+        if (dirIn) return STALL;
+        this.state = DfuState.dfuIDLE;
+        p.detach();
+        return { status: 'ok', bytesWritten: 0 };
+      default:
+        return STALL;
+    }
+  }
+
+  private knownCommand(bytes: Uint8Array): boolean {
+    const cmd = bytes[0]!;
+    if (cmd === 0x00 || !this.personality.commands.includes(cmd)) return false;
+    if (cmd === 0x21) return bytes.length === 5;
+    if (cmd === 0x41) return bytes.length === 1 || bytes.length === 5;
+    if (cmd === 0x92) return bytes.length === 1 && this.personality.readUnprotect !== undefined;
+    return this.personality.command !== undefined;
+  }
+
+  private abandonOp(): void {
+    this.settle();
+    this.op = undefined;
+    this.pending = undefined;
+  }
+
+  private statusBytes(poll: number, wLength: number): ControlAnswer {
+    const ms = Math.max(0, Math.min(0xffffff, Math.ceil(poll)));
+    const bytes = new Uint8Array([this.status, ms & 0xff, (ms >> 8) & 0xff, (ms >> 16) & 0xff, this.state, 0]);
+    return { status: 'ok', data: bytes.subarray(0, Math.min(6, wLength)) };
+  }
+
+  private getStatus(wLength: number): ControlAnswer {
+    const now = this.host.clock.now();
+    switch (this.state) {
+      case DfuState.dfuDNLOAD_SYNC: {
+        // AN3156 §6.3: the command is executed by this GETSTATUS, which answers dfuDNBUSY with the
+        // poll timeout; the next GETSTATUS gives the outcome (dfuDNLOAD-IDLE, or dfuERROR + status).
+        const op = this.execute();
+        this.op = { op, until: now + op.realMs, result: undefined };
+        this.state = DfuState.dfuDNBUSY;
+        this.lastPoll = op.reportedMs;
+        return this.statusBytes(op.reportedMs, wLength);
+      }
+      case DfuState.dfuDNBUSY: {
+        this.settle();
+        const cur = this.op;
+        if (cur && cur.result === undefined) {
+          // Still busy: the ROM answers dfuDNBUSY again with the same (too short) timeout (F745 erase, timing.md).
+          return this.statusBytes(this.lastPoll, wLength);
+        }
+        const result = cur?.result ?? DfuStatus.OK;
+        this.op = undefined;
+        if (result === DfuStatus.OK) {
+          this.state = DfuState.dfuDNLOAD_IDLE;
+        } else {
+          this.state = DfuState.dfuERROR;
+          this.status = result;
+        }
+        return this.statusBytes(0, wLength);
+      }
+      case DfuState.dfuMANIFEST_SYNC: {
+        this.state = DfuState.dfuMANIFEST;
+        const pointer = this.pointer;
+        if (this.host.faults.take('leave-without-status')) {
+          this.personality.leave(pointer, true);
+          return GONE;
+        }
+        this.personality.leave(pointer, false);
+        return this.statusBytes(0, wLength);
+      }
+      default:
+        return this.statusBytes(0, wLength);
+    }
+  }
+
+  private execute(): DfuOperation {
+    const p = this.personality;
+    const pending = this.pending!;
+    this.pending = undefined;
+    const { block, data } = pending;
+    if (block >= 2) {
+      const address = (this.pointer + (block - 2) * p.transferSize) >>> 0;
+      return p.write(address, data, this.alt);
+    }
+    const cmd = data[0]!;
+    const addr = data.length >= 5 ? (data[1]! | (data[2]! << 8) | (data[3]! << 16) | (data[4]! << 24)) >>> 0 : undefined;
+    if (cmd === 0x21 && addr !== undefined) {
+      const op = p.setAddress(addr, this.alt);
+      return {
+        ...op,
+        commit: () => {
+          const st = op.commit();
+          if (st === DfuStatus.OK) this.pointer = addr;
+          return st;
+        },
+      };
+    }
+    if (cmd === 0x41) return p.erase(addr, this.alt);
+    if (cmd === 0x92) return p.readUnprotect!();
+    return p.command!(data, this.alt);
+  }
+}
