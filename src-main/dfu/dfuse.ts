@@ -71,22 +71,35 @@ export class DfuseDevice {
    */
   static async open(device: USBDevice, options: DfuseOpenOptions): Promise<DfuseDevice> {
     const alt = options.alt ?? 0;
-    if (!device.opened) await device.open();
+    const fail = (e: unknown, what: string): never => {
+      if (e instanceof BootBridgeError) throw e;
+      if (isDisconnectError(e)) throw new BootBridgeError('DEVICE_DISCONNECTED', `Device disconnected while ${what}`, { alt }, { cause: e });
+      const why = e instanceof Error ? e.message : String(e);
+      const denied = /access|permission|denied|busy/i.test(why);
+      throw new BootBridgeError(denied ? 'USB_ACCESS_DENIED' : 'USB_TRANSFER_FAILED', `Cannot open the DFU interface (${what}): ${why}`, { alt }, { cause: e });
+    };
+    // Claim first: the `usb` package v3 sends even GET_DESCRIPTOR through a claimed interface.
+    let interfaceNumber = 0;
+    try {
+      if (!device.opened) await device.open();
+      if (!device.configuration && device.configurations[0]) await device.selectConfiguration(device.configurations[0].configurationValue);
+      const webIface = device.configuration?.interfaces.find((i) => i.alternates.some((a) => a.interfaceClass === 0xfe && a.interfaceSubclass === 0x01));
+      interfaceNumber = webIface?.interfaceNumber ?? 0;
+      if (!webIface?.claimed) await device.claimInterface(interfaceNumber);
+    } catch (e) {
+      fail(e, 'claiming the interface');
+    }
     const descriptors = options.descriptors ?? (await readDeviceDescriptors(device, options.counter ? { counter: options.counter } : {}));
     const config = descriptors.configurations[0];
     if (!config) throw new BootBridgeError('NOT_DFU_DEVICE', 'Device has no configuration', {});
-    if (!device.configuration || device.configuration.configurationValue !== config.bConfigurationValue) {
-      await device.selectConfiguration(config.bConfigurationValue);
-    }
-    const iface = config.interfaces.find((i) => i.bAlternateSetting === alt && i.bInterfaceClass === 0xfe && i.bInterfaceSubClass === 0x01);
+    const iface = config.interfaces.find(
+      (i) => i.bInterfaceNumber === interfaceNumber && i.bAlternateSetting === alt && i.bInterfaceClass === 0xfe && i.bInterfaceSubClass === 0x01,
+    );
     if (!iface) throw new BootBridgeError('NOT_DFU_DEVICE', `Device has no DFU alt setting ${alt}`, { alt });
     try {
-      await device.claimInterface(iface.bInterfaceNumber);
-      await device.selectAlternateInterface(iface.bInterfaceNumber, alt);
+      await device.selectAlternateInterface(interfaceNumber, alt);
     } catch (e) {
-      if (isDisconnectError(e)) throw new BootBridgeError('DEVICE_DISCONNECTED', 'Device disconnected while opening', { alt }, { cause: e });
-      const denied = /access|permission|denied|busy/i.test(e instanceof Error ? e.message : String(e));
-      throw new BootBridgeError(denied ? 'USB_ACCESS_DENIED' : 'USB_TRANSFER_FAILED', `Cannot claim the DFU interface: ${e instanceof Error ? e.message : String(e)}`, { alt }, { cause: e });
+      fail(e, 'selecting the alt setting');
     }
     const quirks =
       options.quirks ??

@@ -282,6 +282,7 @@ export async function readDeviceDescriptors(device: USBDevice, options: ReadDesc
   const { counter } = options;
   const wasOpen = device.opened;
   if (!wasOpen) await device.open();
+  const claimedHere = await claimForControl(device);
   try {
     const deviceBytes = await getDescriptor(device, DESCRIPTOR_TYPE.DEVICE, 0, 0, 18, counter);
     const dev = parseDeviceDescriptor(deviceBytes);
@@ -324,7 +325,25 @@ export async function readDeviceDescriptors(device: USBDevice, options: ReadDesc
     if (dev.iSerialNumber && strings[dev.iSerialNumber] !== undefined) result.serialNumber = strings[dev.iSerialNumber];
     return result;
   } finally {
+    if (claimedHere !== undefined) await device.releaseInterface(claimedHere).catch(() => undefined);
     if (!wasOpen) await device.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The `usb` package v3 (nusb) sends control transfers through a claimed interface, so claim one when
+ * none is; returns its number to release afterwards. Best effort: browsers do not need it.
+ */
+async function claimForControl(device: USBDevice): Promise<number | undefined> {
+  try {
+    if (!device.configuration && device.configurations[0]) await device.selectConfiguration(device.configurations[0].configurationValue);
+    const ifaces = device.configuration?.interfaces ?? [];
+    if (ifaces.length === 0 || ifaces.some((i) => i.claimed)) return undefined;
+    const n = ifaces[0]!.interfaceNumber;
+    await device.claimInterface(n);
+    return n;
+  } catch {
+    return undefined;
   }
 }
 

@@ -37,11 +37,21 @@ export function isDisconnectError(e: unknown): boolean {
   if (e instanceof BootBridgeError) return e.code === 'DEVICE_DISCONNECTED';
   const name = (e as { name?: unknown } | null)?.name;
   const message = e instanceof Error ? e.message : String(e);
-  return name === 'NotFoundError' || /no.?device|disconnect|not found|LIBUSB_ERROR_NO_DEVICE|ENODEV/i.test(message);
+  return name === 'NotFoundError' || /no.?device|no such device|disconnect|not found|LIBUSB_ERROR_NO_DEVICE|ENODEV/i.test(message);
+}
+
+/** True when a thrown transfer error is a STALL: the `usb` package v3 rejects ("… error: endpoint stalled") instead of returning status 'stall'. */
+export function isStallError(e: unknown): boolean {
+  if (e instanceof BootBridgeError) return e.code === 'USB_STALL';
+  const message = e instanceof Error ? e.message : String(e);
+  return /stall|LIBUSB_ERROR_PIPE|EPIPE/i.test(message);
 }
 
 function failure(e: unknown, requestName: string, context: ErrorContext): BootBridgeError {
   if (e instanceof BootBridgeError) return e;
+  if (isStallError(e)) {
+    return new BootBridgeError('USB_STALL', `Device stalled ${requestName}`, { ...context, request: requestName }, { cause: e });
+  }
   if (isDisconnectError(e)) {
     return new BootBridgeError('DEVICE_DISCONNECTED', `Device disconnected during ${requestName}`, { ...context, request: requestName }, { cause: e });
   }
