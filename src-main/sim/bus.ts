@@ -22,6 +22,13 @@ const SERIAL_BASE: Record<SimModelName, string> = {
   stm32l476: '206A36894E4B',
 };
 
+/** The serial the bus gives the n-th board of a model when none is asked for (n counts from 0). */
+export function defaultSimSerial(model: SimModelName, n = 0): string {
+  const base = SERIAL_BASE[model];
+  const head = parseInt(base.slice(0, 8), 16);
+  return ((head + n) >>> 0).toString(16).toUpperCase().padStart(8, '0') + base.slice(8);
+}
+
 export interface SimBusOptions {
   clock: Clock;
   /** How a STALL reaches WebUSB callers: 'reject' as the `usb` package v3 does (default), 'status' as browsers do. */
@@ -101,10 +108,8 @@ export class SimBus implements UsbBackend {
   }
 
   private defaultSerial(model: SimModelName): string {
-    const base = SERIAL_BASE[model];
-    const head = parseInt(base.slice(0, 8), 16);
     for (let n = 0; ; n++) {
-      const s = ((head + n) >>> 0).toString(16).toUpperCase().padStart(8, '0') + base.slice(8);
+      const s = defaultSimSerial(model, n);
       if (!this.list.some((b) => b.serial === s)) return s;
     }
   }
