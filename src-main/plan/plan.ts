@@ -514,3 +514,13 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * The loader checks alone (runs on this chip, fits the RAM the ROM leaves free), for operations that
+ * stage a loader without an image to write (reading external memory).
+ */
+export function loaderIssues(loader: PlanLoader, chip: ChipInfo | undefined): PlanIssue[] {
+  const errors: PlanIssue[] = [];
+  checkLoader(loader, chip, [], errors, []);
+  return errors;
+}

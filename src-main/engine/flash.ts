@@ -1,0 +1,224 @@
+// Runs a FlashPlan on one board: the ROM stage (erase, write, verify through the ROM bootloader),
+// staging (write the loader to RAM, read it back, jump, find the board again as the loader, check it
+// serves what its manifest promised), the loader stage (erase, write, verify through the loader), and
+// leave. Everything the user sees comes out as FlashEvents; the FlashResult says exactly what was
+// written and verified. It never reports success it did not verify.
+//
+//   const result = await runPlan({ backend, clock, onEvent }, { device }, plan, image, loaderPackage);
+
+import { BootBridgeError, toErrorData, type ErrorContext } from '../../shared/errors.js';
+import type { FlashResult, Phase, StageName, VerifiedRange } from '../../shared/progress.js';
+import { DfuseDevice } from '../dfu/dfuse.js';
+import type { FirmwareImage } from '../firmware/image.js';
+import type { LoaderPackage } from '../loader/package.js';
+import { planBytes } from '../plan/plan.js';
+import type { FlashPlan, PlanStage, Via, WriteOp } from '../plan/types.js';
+import type { UsbBackend } from '../usb/backend.js';
+import type { TransferCounter } from '../usb/transfer.js';
+import { crc32 } from '../util/crc32.js';
+import type { Clock } from '../util/clock.js';
+import { Reporter } from './progress.js';
+import { openLoader, jumpToLoader } from './staging.js';
+import type { FlashEvent } from '../../shared/progress.js';
+
+export interface EngineContext {
+  backend: UsbBackend;
+  clock: Clock;
+  signal?: AbortSignal;
+  onEvent?: (e: FlashEvent) => void;
+  /** Counts control transfers (benchmarks). */
+  counter?: TransferCounter;
+  /** Chip device ID, for device-specific quirks. */
+  deviceId?: number;
+}
+
+export interface BoardHandle {
+  /** The board's ROM bootloader device. */
+  device: USBDevice;
+  /** Serial and port path pair the loader's enumeration with this board; taken from `device` when absent. */
+  serial?: string;
+  portPath?: string;
+}
+
+/** Where the engine is, for error context: "stage loader, phase write". */
+class Cursor {
+  stage: StageName = 'rom';
+  phase: Phase = 'connect';
+}
+
+function withContext(e: unknown, cursor: Cursor, serial: string | undefined): BootBridgeError {
+  const err = e instanceof BootBridgeError ? e : new BootBridgeError('INTERNAL', e instanceof Error ? e.message : String(e), {}, { cause: e });
+  const ctx: ErrorContext = err.context;
+  if (ctx.stage === undefined) ctx.stage = cursor.stage;
+  if (ctx.phase === undefined) ctx.phase = cursor.phase;
+  if (ctx.serial === undefined && serial) ctx.serial = serial;
+  return err;
+}
+
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}
+
+export function segmentBytes(image: FirmwareImage, loader: LoaderPackage | undefined, op: { segment: number; address: number; length: number }): Uint8Array {
+  if (op.segment >= 0) return planBytes(image, op);
+  if (!loader) throw new BootBridgeError('INTERNAL', 'The plan stages a loader but no loader package was given', {});
+  const off = op.address - loader.loadAddress;
+  return loader.image.subarray(off, off + op.length);
+}
+
+/** Runs `plan`. Resolves with a FlashResult in every case (ok false with the error); never throws. */
+export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: FlashPlan, image: FirmwareImage, loader?: LoaderPackage): Promise<FlashResult> {
+  const reporter = new Reporter(ctx.clock, ctx.onEvent);
+  const cursor = new Cursor();
+  const serial = board.serial ?? board.device.serialNumber ?? undefined;
+  const identity = { ...(serial ? { serial } : {}), ...((board.portPath ?? ctx.backend.portPath(board.device)) ? { portPath: board.portPath ?? ctx.backend.portPath(board.device)! } : {}) };
+  const verified: VerifiedRange[] = [];
+  let bytesWritten = 0;
+  let left = false;
+  const devices: Partial<Record<Via, DfuseDevice>> = {};
+
+  const open = async (via: Via): Promise<DfuseDevice> => {
+    const d = devices[via];
+    if (d) return d;
+    if (via === 'loader') throw new BootBridgeError('INTERNAL', 'Loader stage reached without a staged loader', {});
+    cursor.phase = 'connect';
+    const rom = await DfuseDevice.open(board.device, {
+      clock: ctx.clock,
+      ...(ctx.counter ? { counter: ctx.counter } : {}),
+      ...(ctx.deviceId !== undefined ? { deviceId: ctx.deviceId } : {}),
+    });
+    devices.rom = rom;
+    return rom;
+  };
+
+  const runStage = async (stage: PlanStage): Promise<void> => {
+    cursor.stage = stage.name;
+    reporter.startStage(stage.name);
+    const dev = stage.name === 'leave' ? (devices.loader ?? (await open('rom'))) : await open(stage.via);
+
+    if (stage.erases.length) {
+      cursor.phase = 'erase';
+      const total = stage.erases.reduce((n, e) => n + e.size, 0);
+      const p = reporter.phase(stage.name, 'erase', total, stage.erases[0]!.region);
+      for (const e of stage.erases) {
+        if (ctx.signal?.aborted) throw new BootBridgeError('CANCELLED', 'Cancelled before erasing', { address: e.address });
+        if (dev.alt !== e.alt) await dev.selectAlt(e.alt);
+        if (e.kind === 'mass') await dev.massErase();
+        else await dev.erase(e.address);
+        p.advance(e.size);
+      }
+    }
+
+    if (stage.writes.length) {
+      cursor.phase = stage.name === 'staging' ? 'stage' : 'write';
+      const total = stage.writes.reduce((n, w) => n + w.length, 0);
+      const p = reporter.phase(stage.name, cursor.phase, total, stage.writes[0]!.region);
+      let base = 0;
+      for (const w of stage.writes) {
+        if (dev.alt !== w.alt) await dev.selectAlt(w.alt);
+        const data = segmentBytes(image, loader, w);
+        await dev.write(w.address, data, { onProgress: (done) => p.update(base + done), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+        base += w.length;
+        bytesWritten += w.length;
+      }
+    }
+
+    if (stage.verifies.length) {
+      cursor.phase = 'verify';
+      const total = stage.verifies.reduce((n, v) => n + v.length, 0);
+      const p = reporter.phase(stage.name, 'verify', total, stage.verifies[0]!.region);
+      let base = 0;
+      for (const v of stage.verifies) {
+        if (dev.alt !== v.alt) await dev.selectAlt(v.alt);
+        const expected = segmentBytes(image, loader, v);
+        if (v.method === 'crc32') {
+          if (ctx.signal?.aborted) throw new BootBridgeError('CANCELLED', 'Cancelled before verifying', { address: v.address });
+          const got = await dev.crc32(v.address, v.length);
+          const want = crc32(expected);
+          if (got !== want) {
+            throw new BootBridgeError(
+              'VERIFY_MISMATCH',
+              `${v.region} at 0x${v.address.toString(16)}–0x${(v.address + v.length).toString(16)} does not hold what was written (CRC32 0x${got.toString(16).padStart(8, '0')}, expected 0x${want.toString(16).padStart(8, '0')})`,
+              { address: v.address, length: v.length, alt: v.alt, method: 'crc32' },
+            );
+          }
+          p.update(base + v.length);
+        } else {
+          const got = await dev.read(v.address, v.length, { onProgress: (done) => p.update(base + done), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+          const at = firstDifference(got, expected);
+          if (at >= 0) {
+            const code = stage.name === 'staging' ? 'STAGING_FAILED' : 'VERIFY_MISMATCH';
+            throw new BootBridgeError(
+              code,
+              `${stage.name === 'staging' ? 'The loader image read back from RAM' : v.region} differs from what was written at 0x${(v.address + at).toString(16)} (read 0x${(got[at] ?? 0).toString(16).padStart(2, '0')}, expected 0x${(expected[at] ?? 0).toString(16).padStart(2, '0')})`,
+              { address: v.address + at, alt: v.alt, method: 'read-back' },
+            );
+          }
+        }
+        base += v.length;
+        if (stage.name !== 'staging') verified.push({ region: v.region, address: v.address, length: v.length, method: v.method });
+      }
+    }
+
+    if (stage.staging) {
+      if (!loader) throw new BootBridgeError('INTERNAL', 'The plan stages a loader but no loader package was given', {});
+      cursor.phase = 'jump';
+      await jumpToLoader(dev, stage.staging.jumpAddress);
+      delete devices.rom;
+      cursor.phase = 'reconnect';
+      const p = reporter.phase('staging', 'reconnect', 1);
+      devices.loader = await openLoader(ctx, identity, loader);
+      p.update(1);
+      reporter.log('info', `Loader "${loader.manifest.name}" is running (serial ${devices.loader.device.serialNumber ?? 'none'})`);
+    }
+
+    if (stage.leave) {
+      cursor.phase = 'leave';
+      await dev.leave(stage.leave.address);
+      left = true;
+      delete devices.rom;
+      delete devices.loader;
+      reporter.log('info', `Left DFU: the application starts at 0x${stage.leave.address.toString(16).padStart(8, '0')}`);
+    }
+    reporter.endStage(stage.name);
+  };
+
+  try {
+    if (!plan.ok) {
+      throw new BootBridgeError('PLAN_INVALID', `The plan has ${plan.errors.length} problem(s); nothing was written: ${plan.errors.map((e) => e.message).join(' ')}`, { problems: plan.errors });
+    }
+    for (const stage of plan.stages) await runStage(stage);
+    const result: FlashResult = {
+      ok: true,
+      stageMs: reporter.stageMs,
+      bytesWritten,
+      bytesVerified: verified.reduce((n, v) => n + v.length, 0),
+      verified,
+      left,
+      cancelled: false,
+    };
+    reporter.emit({ kind: 'result', result });
+    return result;
+  } catch (e) {
+    const err = withContext(e, cursor, serial);
+    reporter.log('error', err.message);
+    const result: FlashResult = {
+      ok: false,
+      error: toErrorData(err),
+      stageMs: reporter.stageMs,
+      bytesWritten,
+      bytesVerified: verified.reduce((n, v) => n + v.length, 0),
+      verified,
+      left,
+      cancelled: err.code === 'CANCELLED',
+    };
+    reporter.emit({ kind: 'result', result });
+    return result;
+  } finally {
+    for (const d of Object.values(devices)) await d?.close().catch(() => undefined);
+  }
+}
+
+export type { WriteOp };

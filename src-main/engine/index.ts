@@ -1,0 +1,7 @@
+// The engine runs plans on boards and reads memory back, emitting the one FlashEvent stream.
+//   const result = await runPlan({ backend, clock, onEvent }, { device }, plan, image, loader);
+export { runPlan, type BoardHandle, type EngineContext } from './flash.js';
+export { readMemory, type ReadRequest } from './read.js';
+export { waitForBoard } from './reenumerate.js';
+export { ROM_DFU_ID } from './staging.js';
+export { PROGRESS_INTERVAL_MS } from './progress.js';

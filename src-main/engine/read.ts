@@ -1,0 +1,95 @@
+// Reading memory back: through the ROM bootloader when one of its alt settings covers the range,
+// otherwise through a staged loader (external memory the ROM cannot reach), with the same staging
+// checks as a flash run.
+
+import { BootBridgeError } from '../../shared/errors.js';
+import type { ChipInfo } from '../devices/chips.js';
+import { DfuseDevice } from '../dfu/dfuse.js';
+import type { MemoryLayout } from '../dfu/layout.js';
+import { toPlanLoader, type LoaderPackage } from '../loader/index.js';
+import { loaderIssues, LOADER_OPTION } from '../plan/plan.js';
+import type { PlanMemory } from '../plan/types.js';
+import { crc32 } from '../util/crc32.js';
+import type { BoardHandle, EngineContext } from './flash.js';
+import { Reporter } from './progress.js';
+import { jumpToLoader, openLoader } from './staging.js';
+
+export interface ReadRequest {
+  address: number;
+  length: number;
+  /** The ROM's memories (from its descriptors). */
+  memories: PlanMemory[];
+  chip?: ChipInfo;
+  loader?: LoaderPackage;
+  /** After reading through a loader, start the application at this address (default: stay in the loader). */
+  leaveTo?: number;
+}
+
+function covering(memories: readonly PlanMemory[], address: number, length: number): PlanMemory | undefined {
+  return memories.find((m) => m.layout.blocks.some((b) => address >= b.start && address + length <= b.start + b.size));
+}
+
+function readable(layout: MemoryLayout, address: number, length: number): boolean {
+  return layout.blocks.every((b) => b.sectors.every((s) => s.start + s.size <= address || s.start >= address + length || s.readable));
+}
+
+/** Reads [address, address+length) from the board. */
+export async function readMemory(ctx: EngineContext, board: BoardHandle, req: ReadRequest): Promise<Uint8Array> {
+  const { address, length } = req;
+  if (!(length > 0)) throw new BootBridgeError('BAD_ARGUMENT', 'Length must be at least 1 byte', { address, length });
+  if (address + length > 0x1_0000_0000) throw new BootBridgeError('BAD_ARGUMENT', 'The range runs past the end of the 32-bit address space', { address, length });
+  const reporter = new Reporter(ctx.clock, ctx.onEvent);
+  const opts = { clock: ctx.clock, ...(ctx.counter ? { counter: ctx.counter } : {}), ...(ctx.deviceId !== undefined ? { deviceId: ctx.deviceId } : {}) };
+
+  const rom = covering(req.memories, address, length);
+  if (rom) {
+    if (!readable(rom.layout, address, length)) throw new BootBridgeError('REGION_NOT_READABLE', `${rom.layout.name} is not readable at 0x${address.toString(16)}`, { address, alt: rom.alt });
+    const dev = await DfuseDevice.open(board.device, { ...opts, alt: rom.alt });
+    try {
+      const p = reporter.phase('rom', 'read', length, rom.layout.name);
+      return await dev.read(address, length, { onProgress: (d) => p.update(d), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    } finally {
+      await dev.close();
+    }
+  }
+
+  const pkg = req.loader;
+  const serves = pkg?.manifest.memories.find((m) => m.layout.blocks.some((b) => address >= b.start && address + length <= b.start + b.size));
+  if (!pkg || !serves) {
+    const why = pkg ? `neither the ROM bootloader nor loader "${pkg.manifest.name}" serves` : `the ROM bootloader cannot read`;
+    throw new BootBridgeError('ADDRESS_UNREACHABLE', `${why} 0x${address.toString(16)}–0x${(address + length).toString(16)}${pkg ? '' : `; a loader that serves this memory can: add ${LOADER_OPTION}`}`, { address, length });
+  }
+  const issues = loaderIssues(toPlanLoader(pkg, req.chip), req.chip);
+  if (issues.length) throw new BootBridgeError('PLAN_INVALID', issues.map((i) => i.message).join(' '), { issues });
+
+  // Staging, as in a flash run: write, read back and compare, jump, find the board again.
+  const romDev = await DfuseDevice.open(board.device, { ...opts, alt: 0 });
+  let loader: DfuseDevice | undefined;
+  try {
+    reporter.startStage('staging');
+    const p = reporter.phase('staging', 'stage', pkg.image.length, 'RAM');
+    await romDev.write(pkg.loadAddress, pkg.image, { onProgress: (d) => p.update(d), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    const back = await romDev.read(pkg.loadAddress, pkg.image.length);
+    if (crc32(back) !== crc32(pkg.image)) {
+      throw new BootBridgeError('STAGING_FAILED', 'The loader image read back from RAM differs from what was written; it was not started', { stage: 'staging', address: pkg.loadAddress });
+    }
+    await jumpToLoader(romDev, pkg.loadAddress);
+    const serial = board.serial ?? board.device.serialNumber ?? undefined;
+    const portPath = board.portPath ?? ctx.backend.portPath(board.device);
+    loader = await openLoader(ctx, { ...(serial ? { serial } : {}), ...(portPath ? { portPath } : {}) }, pkg);
+    reporter.endStage('staging');
+    reporter.startStage('loader');
+    if (loader.alt !== serves.alt) await loader.selectAlt(serves.alt);
+    const q = reporter.phase('loader', 'read', length, serves.layout.name);
+    const data = await loader.read(address, length, { onProgress: (d) => q.update(d), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    reporter.endStage('loader');
+    if (req.leaveTo !== undefined) {
+      await loader.leave(req.leaveTo);
+      loader = undefined;
+    }
+    return data;
+  } finally {
+    await romDev.close().catch(() => undefined);
+    await loader?.close().catch(() => undefined);
+  }
+}
