@@ -80,3 +80,83 @@ export function descriptorDevice(raw: RawDevice, patch: { config?: (b: number[])
   };
   return fake as unknown as USBDevice & { transfers: number };
 }
+
+// STM32CubeProgrammer v2.9.0 `-vb 3` on a real STM32F746 ROM bootloader, up to the serial number.
+// The forum copy collapsed the product string's double space; the ROM sends "STM32  BOOTLOADER".
+export const CUBEPROGRAMMER_VB3 = `
+Device Descriptor:
+ |_bLength : 0x12
+ |_bDescriptorType : 0x01
+ |_bcdUSB : 0x0100
+ |_bDeviceClass : 0x00
+ |_bDeviceSubClass : 0x00
+ |_bDeviceProtocol : 0x00
+ |_bMaxPacketSize : 0x40
+ |_idVendor : 0x0483
+ |_idProduct : 0xdf11
+ |_bcdDevice : 0x2200
+ |_iManufacturer : 0x01
+ |_iProduct : 0x02
+ |_iSerialNumber : 0x03
+ |_bNumConfigurations : 0x01
+Configuration Descriptor:
+ |_bLength : 0x09
+ |_bDescriptorType : 0x02
+ |_wTotalLength : 0x36
+ |_bNumInterfaces : 0x01
+ |_bConfigurationValue : 0x01
+ |_iConfiguration : 0x00
+ |_bmAttributes : 0xc0
+ |_bMaxPower : 0x32
+Interface Descriptor Alternate Settings: 0x00
+ |_bLength : 0x09
+ |_bDescriptorType : 0x04
+ |_bInterfaceNumber : 0x00
+ |_bAlternateSetting : 0x00
+ |_bNumEndpoints : 0x00
+ |_bInterfaceClass : 0xfe
+ |_bInterfaceSubClass : 0x01
+ |_bInterfaceProtocol : 0x02
+ |_iInterface : 0x04
+Interface Descriptor Alternate Settings: 0x01
+ |_bLength : 0x09
+ |_bDescriptorType : 0x04
+ |_bInterfaceNumber : 0x00
+ |_bAlternateSetting : 0x01
+ |_bNumEndpoints : 0x00
+ |_bInterfaceClass : 0xfe
+ |_bInterfaceSubClass : 0x01
+ |_bInterfaceProtocol : 0x02
+ |_iInterface : 0x05
+Interface Descriptor Alternate Settings: 0x02
+ |_bLength : 0x09
+ |_bDescriptorType : 0x04
+ |_bInterfaceNumber : 0x00
+ |_bAlternateSetting : 0x02
+ |_bNumEndpoints : 0x00
+ |_bInterfaceClass : 0xfe
+ |_bInterfaceSubClass : 0x01
+ |_bInterfaceProtocol : 0x02
+ |_iInterface : 0x06
+Interface Descriptor Alternate Settings: 0x03
+ |_bLength : 0x09
+ |_bDescriptorType : 0x04
+ |_bInterfaceNumber : 0x00
+ |_bAlternateSetting : 0x03
+ |_bNumEndpoints : 0x00
+ |_bInterfaceClass : 0xfe
+ |_bInterfaceSubClass : 0x01
+ |_bInterfaceProtocol : 0x02
+ |_iInterface : 0x07
+Functional Descriptor :
+ |_bLength : 0x09
+ |_bDescriptorType : 0x21
+ |_bmAttributes : 0x0b
+ |_wDetachTimeOut : 0xff
+ |_wTransferSize : 0x0800
+ |_bcdDFUVersion : 0x011a
+USB speed : Full Speed (12MBit/s)
+Manuf. ID : STMicroelectronics
+Product ID : STM32  BOOTLOADER
+SN : 00000008FFFF
+`.trimStart();
