@@ -162,9 +162,8 @@ export class SimUsbDevice implements USBDevice {
 
   /** Called by the bus when this enumeration ends. */
   markDisconnected(): void {
+    // The host keeps its handle and claims: later transfers fail with "device disconnected".
     this.gone = true;
-    this.isOpen = false;
-    this.claimed.clear();
   }
 
   get disconnected(): boolean {
