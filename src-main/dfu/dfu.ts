@@ -201,7 +201,9 @@ export class DfuInterface {
     const start = this.clock.now();
     const limit = this.quirks.busyLimitMs('command');
     let stalls = 0;
-    for (let step = 0; step < 12; step++) {
+    let waitedBusy = false;
+    let clearedBusy = false;
+    for (let step = 0; step < 1000; step++) {
       let r: DfuStatusReport;
       try {
         r = await this.getStatus(op);
@@ -223,12 +225,24 @@ export class DfuInterface {
         case DFU_STATE.dfuDNLOAD_SYNC:
         case DFU_STATE.dfuMANIFEST_SYNC:
           break; // GETSTATUS itself moves these on (DFU 1.1 appendix A)
-        case DFU_STATE.dfuDNBUSY:
-          if (this.clock.now() - start > limit) {
-            throw new BootBridgeError('DFU_TIMEOUT', 'Device stays busy; cannot get it back to dfuIDLE', { ...this.ctx(op), request: 'GETSTATUS' });
+        case DFU_STATE.dfuDNBUSY: {
+          // H743 rev V stays busy for good; CLRSTATUS gets it out through (errUNKNOWN, dfuERROR)
+          // (betaflight-configurator #1861, #5348). Other devices get it only once they overstay the limit.
+          const overdue = this.clock.now() - start > limit;
+          if ((this.quirks.clearStuckBusy && waitedBusy) || overdue) {
+            if (clearedBusy) {
+              throw new BootBridgeError('DFU_TIMEOUT', 'Device stays busy; cannot get it back to dfuIDLE', { ...this.ctx(op), request: 'GETSTATUS' });
+            }
+            clearedBusy = true;
+            await this.clrStatus(op).catch((e: unknown) => {
+              if (!(e instanceof BootBridgeError && e.code === 'USB_STALL')) throw e; // a STALL lands in dfuERROR: cleared next round
+            });
+            break;
           }
           await this.clock.sleep(Math.max(r.pollTimeoutMs, 1));
+          waitedBusy = true;
           break;
+        }
         default:
           throw new BootBridgeError('DFU_UNEXPECTED_STATE', `Device is in ${r.stateName}, not in DFU mode idle`, {
             ...this.ctx(op),

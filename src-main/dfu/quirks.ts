@@ -28,8 +28,8 @@ export interface QuirkEntry {
     retryStalledStatus?: boolean;
     /** Device starts in dfuERROR; clearing it is expected, not worth a warning. */
     startsInError?: boolean;
-    /** After CLRSTATUS it may answer errUNKNOWN once more; clear twice. */
-    clearTwice?: boolean;
+    /** Stuck in dfuDNBUSY: after one poll wait, CLRSTATUS (it answers errUNKNOWN, then clears). */
+    clearStuckBusy?: boolean;
   };
 }
 
@@ -74,7 +74,7 @@ export const QUIRKS: readonly QuirkEntry[] = [
     symptom: 'stays dfuDNBUSY past its timeout when erasing above 1 MB; recovery CLRSTATUS → errUNKNOWN → CLRSTATUS',
     source: 'betaflight-configurator PRs #1861 and #5348',
     match: { ...ST, deviceIds: [0x450] },
-    effect: { busyLimitMs: { erase: 10_000, massErase: 60_000 }, clearTwice: true },
+    effect: { busyLimitMs: { erase: 10_000, massErase: 60_000 }, clearStuckBusy: true },
   },
 ];
 
@@ -86,7 +86,7 @@ export interface DeviceQuirks {
   /** Total busy time allowed before DFU_TIMEOUT. */
   busyLimitMs(op: DfuOperation): number;
   readonly retryStalledStatus: boolean;
-  readonly clearTwice: boolean;
+  readonly clearStuckBusy: boolean;
   readonly startsInError: boolean;
 }
 
@@ -137,7 +137,7 @@ export function quirksFor(key: QuirkKey | undefined): DeviceQuirks {
       return ms;
     },
     retryStalledStatus: applied.some((q) => q.effect.retryStalledStatus),
-    clearTwice: applied.some((q) => q.effect.clearTwice),
+    clearStuckBusy: applied.some((q) => q.effect.clearStuckBusy),
     startsInError: applied.some((q) => q.effect.startsInError),
   };
 }

@@ -37,7 +37,7 @@ describe('quirk table', () => {
   it('applies device-ID entries only when the chip is known', () => {
     expect(matchingQuirks({ ...ST, bcdDevice: 0x2200 }).map((q) => q.id)).not.toContain('h743-stuck-busy');
     const h7 = quirksFor({ ...ST, bcdDevice: 0x2200, deviceId: 0x450 });
-    expect(h7.clearTwice).toBe(true);
+    expect(h7.clearStuckBusy).toBe(true);
     const l4 = quirksFor({ ...ST, deviceId: 0x435 });
     expect(l4.pollMs('erase', 21, true)).toBe(30);
     expect(l4.retryStalledStatus).toBe(true);
