@@ -68,6 +68,20 @@ export function segmentBytes(image: FirmwareImage, loader: LoaderPackage | undef
   return loader.image.subarray(off, off + op.length);
 }
 
+/** After a leave: true once the device has left the bus (the code at the pointer is running). */
+async function waitUntilGone(ctx: EngineContext, device: USBDevice, timeoutMs = 1000): Promise<boolean> {
+  const deadline = ctx.clock.now() + timeoutMs;
+  while (ctx.clock.now() < deadline) {
+    const port = ctx.backend.portPath(device);
+    const same = (d: USBDevice) =>
+      d === device ||
+      (d.vendorId === device.vendorId && d.productId === device.productId && d.serialNumber === device.serialNumber && ctx.backend.portPath(d) === port);
+    if (!(await ctx.backend.getDevices()).some(same)) return true;
+    await ctx.clock.sleep(20);
+  }
+  return false;
+}
+
 /** Runs `plan`. Resolves with a FlashResult in every case (ok false with the error); never throws. */
 export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: FlashPlan, image: FirmwareImage, loader?: LoaderPackage): Promise<FlashResult> {
   const reporter = new Reporter(ctx.clock, ctx.onEvent);
@@ -176,11 +190,22 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
 
     if (stage.leave) {
       cursor.phase = 'leave';
-      await dev.leave(stage.leave.address);
+      // The pointer is set within the selected alt's memory (AN3156 §6.4): pick the one holding the vector table.
+      const at = stage.leave.address;
+      const home = dev.alternates.find((a) => a.layout?.blocks.some((b) => at >= b.start && at < b.start + b.size));
+      if (home && home.bAlternateSetting !== dev.alt) await dev.selectAlt(home.bAlternateSetting);
+      await dev.leave(at);
       left = true;
       delete devices.rom;
       delete devices.loader;
-      reporter.log('info', `Left DFU: the application starts at 0x${stage.leave.address.toString(16).padStart(8, '0')}`);
+      await dev.close();
+      const gone = await waitUntilGone(ctx, dev.device);
+      reporter.log(
+        gone ? 'info' : 'warn',
+        gone
+          ? `Left DFU: the application starts at 0x${at.toString(16).padStart(8, '0')}`
+          : `Sent leave (application at 0x${at.toString(16).padStart(8, '0')}), but the device is still on the bus: reset the board to start the application`,
+      );
     }
     reporter.endStage(stage.name);
   };

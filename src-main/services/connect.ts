@@ -1,0 +1,75 @@
+// Where the programmer's devices come from: real USB (the `usb` package) or simulated boards. The
+// CLI, the web host and the Electron shell all start here.
+//   const conn = await connect({ sim: { model: 'stm32f746', stateDir: '.sim-state' } });
+
+import { BootBridgeError } from '../../shared/errors.js';
+import { SIM_MODELS, SimBus, defaultSimSerial, type SimModelName } from '../sim/index.js';
+import { simLoaderImages } from '../sim/loaders.js';
+import type { UsbBackend } from '../usb/backend.js';
+import { RealClock, ScaledClock, type Clock } from '../util/clock.js';
+import { loadSimState, saveSimState } from './sim-state.js';
+
+export interface SimOptions {
+  model: string;
+  /** How many boards of this model (each with its own serial and state). Default 1. */
+  boards?: number;
+  /** Folder keeping each board's non-volatile memories between runs. */
+  stateDir?: string;
+  /** Run the simulated boards' time this many times faster than real time (demos). Default 1. */
+  speed?: number;
+}
+
+export interface ConnectOptions {
+  sim?: SimOptions;
+  /** Overrides the clock (tests pass a VirtualClock). */
+  clock?: Clock;
+}
+
+export interface Connection {
+  backend: UsbBackend;
+  clock: Clock;
+  /** The simulated bus, when running on simulated boards. */
+  bus?: SimBus;
+  /** Saves the simulated boards' memories to the state folder (no-op for real hardware). */
+  save(): void;
+  close(): Promise<void>;
+}
+
+export function parseSimModel(model: string): SimModelName {
+  const m = model.toLowerCase();
+  if (!(SIM_MODELS as readonly string[]).includes(m)) {
+    throw new BootBridgeError('BAD_ARGUMENT', `Unknown simulated board "${model}". Choose one of: ${SIM_MODELS.join(', ')}`, { field: 'sim' });
+  }
+  return m as SimModelName;
+}
+
+export async function connect(options: ConnectOptions = {}): Promise<Connection> {
+  if (options.sim) {
+    const sim = options.sim;
+    const model = parseSimModel(sim.model);
+    const count = sim.boards ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > 64) throw new BootBridgeError('BAD_ARGUMENT', `--sim-boards must be between 1 and 64 (got ${sim.boards})`, { field: 'sim-boards' });
+    const speed = sim.speed ?? 1;
+    const clock = options.clock ?? (speed === 1 ? new RealClock() : new ScaledClock(speed));
+    const bus = new SimBus({ clock });
+    const loaders = simLoaderImages(model);
+    for (let i = 0; i < count; i++) {
+      const serial = defaultSimSerial(model, i);
+      const state = sim.stateDir ? loadSimState(sim.stateDir, model, serial) : undefined;
+      bus.addBoard(model, { serial, loaders, ...(state ? { state } : {}) });
+    }
+    const save = () => {
+      if (sim.stateDir) for (const b of bus.boards) saveSimState(sim.stateDir, b);
+    };
+    return { backend: bus, clock, bus, save, close: async () => save() };
+  }
+  const clock = options.clock ?? new RealClock();
+  let backend: UsbBackend;
+  try {
+    const { NodeUsbBackend } = await import('../usb/node-usb.js');
+    backend = new NodeUsbBackend();
+  } catch (e) {
+    throw new BootBridgeError('USB_TRANSFER_FAILED', `The USB library could not be loaded: ${(e as Error).message}. Run on a simulated board with --sim stm32f746.`, {}, { cause: e });
+  }
+  return { backend, clock, save: () => undefined, close: async () => undefined };
+}
