@@ -62,6 +62,12 @@ export class SimBus implements UsbBackend {
 
   /** Adds a board, already enumerated in its ROM bootloader (BOOT0 held). */
   addBoard(model: SimModelName, opts: SimBoardOptions = {}): SimBoard {
+    const board = this.create(model, opts);
+    board.start();
+    return board;
+  }
+
+  private create(model: SimModelName, opts: SimBoardOptions): SimBoard {
     if (!SIM_MODELS.includes(model)) {
       throw new BootBridgeError('BAD_ARGUMENT', `Unknown simulated board model "${model}" (known: ${SIM_MODELS.join(', ')})`, { field: 'model' });
     }
@@ -73,7 +79,6 @@ export class SimBus implements UsbBackend {
     const portPath = opts.portPath ?? `1-${this.ports}`;
     const board = new SimBoard(this.host(), model, { serial, portPath, ...(opts.state ? { state: opts.state } : {}), ...(opts.loaders ? { loaders: opts.loaders } : {}) });
     this.list.push(board);
-    board.start();
     return board;
   }
 
@@ -126,8 +131,9 @@ export class SimBus implements UsbBackend {
         for (const l of [...this.disconnectListeners]) l(device);
       },
       spawnImpostor: (from: SimBoard, serial: string | undefined, as: 'loader' | 'rom', image: SimLoaderImage) => {
-        const other = this.addBoard(from.model, { ...(serial ? { serial } : {}), loaders: from.loaders });
+        const other = this.create(from.model, { ...(serial ? { serial } : {}), loaders: from.loaders });
         if (as === 'loader') other.bootLoader(image);
+        else other.start();
       },
     };
   }
