@@ -51,6 +51,8 @@ export class DfuseDevice {
   /** wTransferSize of the DFU functional descriptor. */
   readonly transferSize: number;
   private commands: number[] | undefined;
+  /** Set once leave/read-unprotect was sent: the device is going, there is nothing to bring back to idle. */
+  private left = false;
 
   private constructor(
     readonly device: USBDevice,
@@ -189,16 +191,19 @@ export class DfuseDevice {
 
   /**
    * Read unprotect (AN3156 §6.6): the chip mass-erases and resets itself, so the device leaving the
-   * bus is the expected outcome.
+   * bus (at any of these requests) is the expected outcome. The busy time is waited out as for a
+   * mass erase, then one more GETSTATUS collects the result if the device is still there.
    */
   async readUnprotect(): Promise<LeaveResult> {
     await this.readyForDownload();
+    this.left = true;
     try {
       await this.dfu.dnload(0, new Uint8Array([DFUSE_COMMAND.READ_UNPROTECT]));
-      const status = await this.dfu.getStatus();
+      const status = await this.dfu.waitWhileBusy('massErase', { phase: 'read unprotect' });
       return { disconnected: false, status };
     } catch (e) {
       if (isDisconnectError(e)) return { disconnected: true };
+      if (e instanceof BootBridgeError && (e.code === 'USB_TRANSFER_FAILED' || e.code === 'USB_STALL')) return { disconnected: false };
       throw e;
     }
   }
@@ -278,6 +283,7 @@ export class DfuseDevice {
     try {
       if (address !== undefined) await this.setAddress(address);
       else await this.readyForDownload();
+      this.left = true;
       // wBlockNum 2 with no data, as dfu-util's DfuSe leave sends it.
       await this.dfu.dnload(BLOCK_BASE, undefined, address !== undefined ? { address } : {});
     } catch (e) {
@@ -320,7 +326,7 @@ export class DfuseDevice {
   /** Back to dfuIDLE and release the interface. Safe on a device that already left. */
   async close(): Promise<void> {
     try {
-      if (this.dfu.lastState !== DFU_STATE.dfuIDLE) await this.dfu.ensureIdle();
+      if (!this.left && this.dfu.lastState !== DFU_STATE.dfuIDLE) await this.dfu.ensureIdle();
       await this.device.releaseInterface(this.dfu.interfaceNumber);
     } catch {
       // The device may be gone (after leave); nothing to release then.

@@ -260,6 +260,39 @@ describe('failures', () => {
   });
 });
 
+describe('more cancel and leave', () => {
+  it('cancel during a read stops between blocks and leaves the board in dfuIDLE', async () => {
+    const { board, clock } = setup();
+    const dev = await open(board, clock);
+    const ac = new AbortController();
+    const e = await caught(dev.read(FLASH, 8 * 2048, { signal: ac.signal, onProgress: (done) => done >= 2048 && ac.abort() }));
+    expect(e.code).toBe('CANCELLED');
+    expect(board.dfuState!.state).toBe(DFU_STATE.dfuIDLE);
+    expect((await dev.read(FLASH, 16)).length).toBe(16);
+  });
+
+  it('closing after leave sends no DFU request to the departing device', async () => {
+    const { board, clock } = setup();
+    const c = new TransferCounter();
+    const dev = await open(board, clock, c);
+    await dev.leave(FLASH);
+    const before = c.total;
+    await dev.close();
+    expect(c.total).toBe(before);
+  });
+
+  it('read unprotect erases the chip and the board drops off the bus as expected', async () => {
+    const { board, clock } = setup();
+    const dev = await open(board, clock);
+    await dev.erase(FLASH);
+    await dev.write(FLASH, pattern(64));
+    const r = await dev.readUnprotect();
+    expect(typeof r.disconnected).toBe('boolean');
+    await clock.sleep(5000);
+    expect(board.read(FLASH, 64)).toEqual(new Uint8Array(64).fill(0xff));
+  });
+});
+
 describe('leave', () => {
   it('leaving to a blank flash resets the board back into its ROM, found again by the watcher', async () => {
     const { board, clock, bus } = setup();
