@@ -528,7 +528,8 @@ export class SimBoard {
         const hit = inAlt(alt, address, raw.length);
         if (!hit || !hit.sector.writable) return this.failed(0, DfuStatus.errTARGET);
         const m = hit.memory;
-        if (m.spec.kind !== 'ram' && (address - m.start) % Math.min(m.spec.unitBytes, 8) !== 0) return this.failed(0, DfuStatus.errADDRESS);
+        // Flash that programs whole ECC/double words cannot start mid-word (loader protocol §3.3 errADDRESS).
+        if (m.spec.rule === 'erased-only' && (address - m.start) % m.spec.unitBytes !== 0) return this.failed(0, DfuStatus.errADDRESS);
         const injected = this.injectedStatus('write');
         const data = this.flipBit(raw);
         const e = ext(m);
