@@ -87,7 +87,9 @@ export async function controlIn(
   if (result.status !== 'ok') {
     throw new BootBridgeError('USB_TRANSFER_FAILED', `${requestName} ended with status ${result.status}`, { ...context, request: requestName });
   }
-  return viewBytes(result.data);
+  // The `usb` package v3 builds its DataView on the whole backing buffer; never hand out more than asked.
+  const bytes = viewBytes(result.data);
+  return bytes.length > length ? bytes.subarray(0, length) : bytes;
 }
 
 /** OUT control transfer; returns the number of bytes the device accepted. */
