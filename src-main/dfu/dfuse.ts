@@ -136,7 +136,12 @@ export class DfuseDevice {
     const iface = this.alternates.find((a) => a.bAlternateSetting === alt);
     if (!iface) throw new BootBridgeError('BAD_ARGUMENT', `Device has no alt setting ${alt}`, { alt });
     await this.dfu.ensureIdle({ phase: 'select alt' });
-    await this.device.selectAlternateInterface(iface.bInterfaceNumber, alt);
+    try {
+      await this.device.selectAlternateInterface(iface.bInterfaceNumber, alt);
+    } catch (e) {
+      const code = isDisconnectError(e) ? 'DEVICE_DISCONNECTED' : 'USB_TRANSFER_FAILED';
+      throw new BootBridgeError(code, `Cannot select alt setting ${alt}: ${e instanceof Error ? e.message : String(e)}`, { alt, request: 'SET_INTERFACE' }, { cause: e });
+    }
     this.dfu.alt = alt;
     this.commands = undefined;
   }

@@ -9,7 +9,7 @@ import {
   parseStringDescriptor,
   readDeviceDescriptors,
 } from '../../src-main/usb/descriptors.js';
-import { descriptorDevice, F407, F746 } from './fixtures.js';
+import { descriptorDevice, F107, F407, F746 } from './fixtures.js';
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -54,6 +54,16 @@ describe('readDeviceDescriptors', () => {
     expect(flash.blocks[0]!.size).toBe(1024 * 1024);
     expect(flash.blocks[0]!.sectors).toHaveLength(12);
     expect(alts[2]!.layout!.blocks[0]!.sectors.map((s) => s.size)).toEqual([512, 16]);
+  });
+
+  it('reads the F107 connectivity-line ROM: two alt settings, 36-byte configuration, 2 KiB pages', async () => {
+    const d = await readDeviceDescriptors(descriptorDevice(F107));
+    expect(d.device.bcdDevice).toBe(0x2000);
+    expect(d.configurations[0]!.wTotalLength).toBe(36);
+    expect(d.product).toBe('STM32 0x418 DFU Bootloader');
+    const alts = dfuAlternates(d);
+    expect(alts.map((a) => a.layout!.blocks[0]!.sectors.length)).toEqual([128, 1]);
+    expect(alts[0]!.layout!.blocks[0]!.size).toBe(256 * 1024);
   });
 
   it('keeps the raw bytes as hex that parse back to the same descriptors', async () => {

@@ -50,6 +50,8 @@ export const F407 = build(
   'STM32  BOOTLOADER',
 );
 
+export const F107 = build(0x2000, ['@Internal Flash  /0x08000000/128*002Kg', '@Option Bytes  /0x1FFFF800/01*016 g'], 'STM32', 'STM32 0x418 DFU Bootloader');
+
 /** A USBDevice that answers only standard GET_DESCRIPTOR; `patch` lets a test corrupt the bytes. */
 export function descriptorDevice(raw: RawDevice, patch: { config?: (b: number[]) => number[]; device?: (b: number[]) => number[] } = {}): USBDevice & { transfers: number } {
   const device = patch.device ? patch.device([...raw.device]) : raw.device;
