@@ -97,6 +97,7 @@ export class SimBoard {
   private modeNow: SimMode = 'unplugged';
   private current: { dfu: DfuSeDevice; usb: SimUsbDevice } | undefined;
   private generation = 0;
+  private powerCycles = 0;
   private listeners = new Set<(mode: SimMode) => void>();
   private lastCrc: number | undefined;
 
@@ -187,6 +188,7 @@ export class SimBoard {
   /** Cable out: off the bus, RAM lost; an operation in progress is torn. */
   unplug(): void {
     this.generation++;
+    this.powerCycles++;
     this.offBus();
     for (const m of this.memories) if (m.spec.kind === 'ram') m.clear();
     this.setMode('unplugged');
@@ -231,7 +233,17 @@ export class SimBoard {
   }
 
   private enumerate(personality: DfuPersonality): void {
-    const dfu = new DfuSeDevice(personality, { clock: this.host.clock, faults: this.faults, unplug: () => this.unplug() });
+    const dfu = new DfuSeDevice(personality, {
+      clock: this.host.clock,
+      faults: this.faults,
+      unplug: () => this.unplug(),
+      background: (ms, fn) => {
+        const power = this.powerCycles;
+        void this.host.clock.sleep(Math.max(0, ms)).then(() => {
+          if (power === this.powerCycles) fn();
+        });
+      },
+    });
     // A host enumerating the device selects configuration 1 (Linux usbcore does it before any driver runs).
     dfu.configuration = 1;
     const d = personality.descriptors;

@@ -86,6 +86,8 @@ export interface DfuHost {
   faults: SimFaults;
   /** Power lost mid-transfer (fault): the board leaves the bus. */
   unplug(): void;
+  /** Runs `fn` after `ms` unless the board loses power first. */
+  background(ms: number, fn: () => void): void;
 }
 
 const STANDARD_NAMES: Record<number, SimRequestName> = {
@@ -342,8 +344,11 @@ export class DfuSeDevice implements SimEndpoint {
     return this.personality.command !== undefined;
   }
 
+  /** The host gave up on an operation; the flash controller does not: it completes in the background. */
   private abandonOp(): void {
     this.settle();
+    const cur = this.op;
+    if (cur && cur.result === undefined) this.host.background(cur.until - this.host.clock.now(), () => cur.op.commit());
     this.op = undefined;
     this.pending = undefined;
   }

@@ -245,3 +245,21 @@ describe('simulated ROM bootloader: leave and jump', () => {
     expect([...board.read(0x080e0000, 4)]).toEqual([0xff, 0xff, 0xff, 0xff]);
   });
 });
+
+describe('simulated ROM bootloader: recovery from a long busy', () => {
+  it('H743: CLRSTATUS while dfuDNBUSY gives dfuERROR / errUNKNOWN, a second one dfuIDLE, and the erase still completes', async () => {
+    const { clock, board, dev } = await romBoard('stm32h743');
+    await write(dev, clock, 0x08000000, pattern(32, 1), 1024);
+    await dnload(dev, 0, new Uint8Array([0x41, ...le32(0x08000000)]));
+    expect(await getStatus(dev)).toMatchObject({ state: DfuState.dfuDNBUSY });
+    await clock.sleep(200);
+    expect(await getStatus(dev)).toMatchObject({ state: DfuState.dfuDNBUSY });
+    await clrStatus(dev);
+    expect(await getStatus(dev)).toMatchObject({ state: DfuState.dfuERROR, status: DfuStatus.errUNKNOWN });
+    await clrStatus(dev);
+    expect(await getStatus(dev)).toMatchObject({ state: DfuState.dfuIDLE, status: DfuStatus.OK });
+    expect(board.read(0x08000000, 32)).toEqual(pattern(32, 1));
+    await clock.sleep(1200);
+    expect(board.read(0x08000000, 32)).toEqual(new Uint8Array(32).fill(0xff));
+  });
+});
