@@ -1,5 +1,6 @@
 // Bundles the command-line tool into out/cli/bootbridge.cjs (run by `npm install` through `prepare`).
 // The native `usb` package stays external: it is loaded from node_modules at run time.
+import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 await build({
@@ -12,4 +13,5 @@ await build({
   sourcemap: true,
   external: ['usb'],
   logLevel: 'warning',
+  define: { BOOTBRIDGE_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
 });

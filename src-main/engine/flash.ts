@@ -68,6 +68,17 @@ export function segmentBytes(image: FirmwareImage, loader: LoaderPackage | undef
   return loader.image.subarray(off, off + op.length);
 }
 
+/** Consecutive operations on the same memory, one progress phase each. */
+function byRegion<T extends { region: string }>(ops: readonly T[]): T[][] {
+  const groups: T[][] = [];
+  for (const op of ops) {
+    const last = groups[groups.length - 1];
+    if (last && last[0]!.region === op.region) last.push(op);
+    else groups.push([op]);
+  }
+  return groups;
+}
+
 /** After a leave: true once the device has left the bus (the code at the pointer is running). */
 async function waitUntilGone(ctx: EngineContext, device: USBDevice, timeoutMs = 1000): Promise<boolean> {
   const deadline = ctx.clock.now() + timeoutMs;
@@ -112,11 +123,11 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
     reporter.startStage(stage.name);
     const dev = stage.name === 'leave' ? (devices.loader ?? (await open('rom'))) : await open(stage.via);
 
-    if (stage.erases.length) {
+    for (const erases of byRegion(stage.erases)) {
       cursor.phase = 'erase';
-      const total = stage.erases.reduce((n, e) => n + e.size, 0);
-      const p = reporter.phase(stage.name, 'erase', total, stage.erases[0]!.region);
-      for (const e of stage.erases) {
+      const total = erases.reduce((n, e) => n + e.size, 0);
+      const p = reporter.phase(stage.name, 'erase', total, erases[0]!.region);
+      for (const e of erases) {
         if (ctx.signal?.aborted) throw new BootBridgeError('CANCELLED', 'Cancelled before erasing', { address: e.address });
         if (dev.alt !== e.alt) await dev.selectAlt(e.alt);
         if (e.kind === 'mass') await dev.massErase();
@@ -125,12 +136,12 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       }
     }
 
-    if (stage.writes.length) {
+    for (const writes of byRegion(stage.writes)) {
       cursor.phase = stage.name === 'staging' ? 'stage' : 'write';
-      const total = stage.writes.reduce((n, w) => n + w.length, 0);
-      const p = reporter.phase(stage.name, cursor.phase, total, stage.writes[0]!.region);
+      const total = writes.reduce((n, w) => n + w.length, 0);
+      const p = reporter.phase(stage.name, cursor.phase, total, writes[0]!.region);
       let base = 0;
-      for (const w of stage.writes) {
+      for (const w of writes) {
         if (dev.alt !== w.alt) await dev.selectAlt(w.alt);
         const data = segmentBytes(image, loader, w);
         await dev.write(w.address, data, { onProgress: (done) => p.update(base + done), ...(ctx.signal ? { signal: ctx.signal } : {}) });
@@ -139,12 +150,12 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       }
     }
 
-    if (stage.verifies.length) {
+    for (const verifies of byRegion(stage.verifies)) {
       cursor.phase = 'verify';
-      const total = stage.verifies.reduce((n, v) => n + v.length, 0);
-      const p = reporter.phase(stage.name, 'verify', total, stage.verifies[0]!.region);
+      const total = verifies.reduce((n, v) => n + v.length, 0);
+      const p = reporter.phase(stage.name, 'verify', total, verifies[0]!.region);
       let base = 0;
-      for (const v of stage.verifies) {
+      for (const v of verifies) {
         if (dev.alt !== v.alt) await dev.selectAlt(v.alt);
         const expected = segmentBytes(image, loader, v);
         if (v.method === 'crc32') {
@@ -182,9 +193,8 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       await jumpToLoader(dev, stage.staging.jumpAddress);
       delete devices.rom;
       cursor.phase = 'reconnect';
-      const p = reporter.phase('staging', 'reconnect', 1);
+      reporter.log('info', `Jumped to the loader at 0x${stage.staging.jumpAddress.toString(16).padStart(8, '0')}; waiting for it to enumerate`);
       devices.loader = await openLoader(ctx, identity, loader);
-      p.update(1);
       reporter.log('info', `Loader "${loader.manifest.name}" is running (serial ${devices.loader.device.serialNumber ?? 'none'})`);
     }
 

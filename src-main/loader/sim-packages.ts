@@ -20,6 +20,9 @@ export function simLoaderManifest(model: SimModelName): LoaderManifestInput {
     transferSize: s.transferSize,
     memories: [...s.memories],
     extensions: s.crc32 ? ['crc32'] : [],
+    // The QSPI NOR's typical figures (reference timing.md, N25Q128A): 0.5 ms per 256-byte page, 0.7 s per
+    // 64 KB sector. Loaders serving only internal flash leave timing out: the chip's silicon times apply.
+    ...(s.memories.some((m) => m.includes('0x90000000')) ? { timing: { programKBps: 512, eraseMsPerSector: 700 } } : {}),
   };
 }
 

@@ -1,0 +1,139 @@
+// `bootbridge plan`, `flash`, `write`: open a file, show where every byte goes, program it, verify it.
+
+import { Option, type Command } from 'commander';
+import { BootBridgeError, hex32 } from '../../../shared/errors.js';
+import type { FlashResult } from '../../../shared/progress.js';
+import { chipByName } from '../../devices/chips.js';
+import { parseLayout } from '../../dfu/layout.js';
+import type { LoaderPackage } from '../../loader/index.js';
+import { formatPlan, type FlashPlan, type PlanOptions } from '../../plan/index.js';
+import type { DeviceDetails } from '../../services/devices.js';
+import { openFirmwareFile, openLoaderFolder, type OpenedFirmware } from '../../services/files.js';
+import { checkLoaderUsable, flashDevice, planFlash } from '../../services/operations.js';
+import { EXIT, addressArg, exitCodeFor, openSelected, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
+
+interface PlanCliOptions extends DeviceOptions {
+  loader?: string;
+  base?: number;
+  verify?: boolean;
+  skipBlank?: boolean;
+  massErase?: boolean;
+  leave?: boolean | number;
+  romRoute?: boolean;
+}
+
+function planOptions(o: PlanCliOptions, defaultLeave: boolean): PlanOptions {
+  const leave = o.leave === undefined ? (defaultLeave ? {} : false) : o.leave === false ? false : o.leave === true ? {} : { address: o.leave };
+  return {
+    verify: o.verify !== false,
+    skipBlank: o.skipBlank !== false,
+    massErase: o.massErase === true,
+    leave,
+    routeInternalViaLoader: o.romRoute !== true,
+  };
+}
+
+function withPlanOptions(cmd: Command): Command {
+  return withDeviceOptions(cmd)
+    .option('--loader <package>', 'loader package folder for memory the ROM cannot reach (assets/loaders/…)')
+    .option('--base <address>', 'load address of a raw .bin file', addressArg)
+    .option('--no-verify', 'do not verify what was written')
+    .option('--no-skip-blank', 'also send blocks that are all 0xFF')
+    .option('--mass-erase', 'mass erase instead of erasing only the sectors touched')
+    .option('--rom-route', 'write internal flash through the ROM even when the loader serves it');
+}
+
+const leaveOption = () =>
+  new Option('--leave [address]', 'leave DFU and start the application (vector table at the flash base, or at ADDRESS)').argParser((v: string) => addressArg(v));
+
+/** A device's memories offline, from the chip database (`plan FILE --chip stm32f746` with no board). */
+function offlineDetails(chipName: string): DeviceDetails {
+  const chip = chipByName(chipName);
+  if (!chip) throw new BootBridgeError('CHIP_UNKNOWN', `Unknown chip "${chipName}"`, { field: 'chip' });
+  return {
+    info: { id: 'offline', vendorId: 0x0483, productId: 0xdf11, bcdDevice: chip.rom.bcdDevice, mode: 'rom' },
+    descriptors: undefined as never,
+    chip,
+    memories: chip.romAltStrings.map((s, alt) => ({ alt, layout: parseLayout(s) })),
+    transferSize: chip.rom.transferSize,
+  };
+}
+
+async function inputs(file: string, o: PlanCliOptions): Promise<{ fw: OpenedFirmware; loader?: LoaderPackage }> {
+  const fw = await openFirmwareFile(file, o.base !== undefined ? { baseAddress: o.base } : {});
+  const loader = o.loader ? await openLoaderFolder(o.loader) : undefined;
+  return { fw, ...(loader ? { loader } : {}) };
+}
+
+function printResult(result: FlashResult, plan: FlashPlan, json: boolean | undefined): number {
+  if (json) {
+    printJson({ ok: result.ok, result, plan: { estimatedMs: plan.estimatedMs, totalBytes: plan.totalBytes, stages: plan.stages.map((s) => s.name) } });
+  } else if (result.ok) {
+    const ver = result.verified.length
+      ? result.verified.map((v) => `${v.region} ${hex32(v.address)}+${v.length} (${v.method})`).join(', ')
+      : 'nothing (verification off)';
+    const ms = Object.values(result.stageMs).reduce((a, b) => a + (b ?? 0), 0);
+    process.stdout.write(`PASS  ${result.bytesWritten} bytes written, ${result.bytesVerified} verified in ${(ms / 1000).toFixed(1)} s\n  verified: ${ver}\n${result.left ? '  the application was started\n' : ''}`);
+  }
+  return result.ok ? EXIT.OK : exitCodeFor(result.error!);
+}
+
+export function registerFlashCommands(program: Command): void {
+  withPlanOptions(program.command('plan <file>').description('show where every segment lands, what gets erased and written, and every problem — without touching the board'))
+    .addOption(leaveOption())
+    .option('--no-leave', 'stay in DFU after flashing')
+    .action((file: string, o: PlanCliOptions) =>
+      run(o.json, async () => {
+        const { fw, loader } = await inputs(file, o);
+        let details: DeviceDetails;
+        let close = async () => undefined as void;
+        if (o.chip && !o.sim && !o.serial) details = offlineDetails(o.chip);
+        else {
+          const sel = await openSelected(o);
+          details = sel.details;
+          close = () => sel.conn.close();
+        }
+        try {
+          const p = planFlash(details, fw, loader, planOptions(o, true));
+          if (o.json) printJson(p);
+          else process.stdout.write(formatPlan(p) + '\n');
+          return p.ok ? EXIT.OK : EXIT.BAD_INPUT;
+        } finally {
+          await close();
+        }
+      }),
+    );
+
+  withPlanOptions(program.command('flash <file>').description('program a firmware file (ELF, HEX, SREC, BIN with --base, .dfu), verify it and start it'))
+    .addOption(leaveOption())
+    .option('--no-leave', 'stay in DFU after flashing')
+    .action((file: string, o: PlanCliOptions) => run(o.json, (signal) => flashCommand(file, o, true, signal)));
+
+  withPlanOptions(program.command('write <file> <address>').description('write a raw binary at an address (erases the sectors it touches first; stays in DFU)'))
+    .addOption(leaveOption())
+    .action((file: string, address: string, o: PlanCliOptions) => run(o.json, (signal) => flashCommand(file, { ...o, base: addressArg(address) }, false, signal)));
+}
+
+async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boolean, signal: AbortSignal): Promise<number> {
+  const { fw, loader } = await inputs(file, o);
+  const { conn, device, details } = await openSelected(o);
+  try {
+    checkLoaderUsable(conn, details, loader);
+    const p = planFlash(details, fw, loader, planOptions(o, defaultLeave));
+    if (!p.ok) {
+      if (o.json) printJson({ ok: false, error: { code: 'PLAN_INVALID', message: 'The plan has errors; nothing was written', context: {} }, plan: p });
+      else process.stderr.write(formatPlan(p) + '\n\nerror: nothing was written: fix the problems above.\n');
+      return EXIT.BAD_INPUT;
+    }
+    if (!o.json) {
+      const chip = details.chip ? details.chip.name : 'unknown chip';
+      process.stderr.write(`${fw.name} → ${details.info.id} (${chip}): ${p.totalBytes} bytes in ${p.stages.map((s) => s.name).join(' → ')}, estimated ${(p.estimatedMs / 1000).toFixed(1)} s\n`);
+      for (const w of p.warnings) process.stderr.write(`warning: ${w}\n`);
+    }
+    const result = await flashDevice(conn, device, details, fw, loader, p, { onEvent: progressPrinter(o.progress !== false && !o.json), signal });
+    if (o.json || result.ok) return printResult(result, p, o.json);
+    throw new BootBridgeError(result.error!.code, result.error!.message, result.error!.context);
+  } finally {
+    await conn.close();
+  }
+}

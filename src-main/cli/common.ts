@@ -1,0 +1,174 @@
+// What every CLI command shares: device-selection options, number parsing, output (human or --json),
+// the progress bar, and exit codes that let scripts tell what went wrong.
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BootBridgeError, ERROR_TEXT, formatError, toErrorData, type ErrorData } from '../../shared/errors.js';
+import type { FlashEvent } from '../../shared/progress.js';
+import { connect, type Connection } from '../services/connect.js';
+import { inspectDevice, selectDevice, type DeviceDetails } from '../services/devices.js';
+import { SIM_MODELS } from '../sim/index.js';
+
+/** Exit codes (README "Exit codes"). */
+export const EXIT = {
+  OK: 0,
+  /** The operation failed on the device (DFU error, verification, staging, transfer). */
+  FAILED: 1,
+  /** Bad input found before touching a device: arguments, files, manifests, plan errors. */
+  BAD_INPUT: 2,
+  /** No device, or several and no --serial. */
+  NO_DEVICE: 3,
+  /** Interrupted (Ctrl-C). */
+  CANCELLED: 130,
+} as const;
+
+const BAD_INPUT_CODES = new Set<string>([
+  'BAD_ARGUMENT', 'FILE_ERROR', 'FIRMWARE_INVALID', 'FIRMWARE_UNSUPPORTED', 'FIRMWARE_OVERLAP', 'CHECKSUM_MISMATCH',
+  'CHIP_UNKNOWN', 'PLAN_INVALID', 'LOADER_INVALID', 'LOADER_UNSUPPORTED', 'RECIPE_INVALID', 'HASH_MISMATCH', 'LAYOUT_INVALID', 'ADDRESS_UNREACHABLE',
+]);
+
+export function exitCodeFor(e: ErrorData): number {
+  if (e.code === 'CANCELLED') return EXIT.CANCELLED;
+  if (e.code === 'DEVICE_NOT_FOUND' || e.code === 'DEVICE_AMBIGUOUS') return EXIT.NO_DEVICE;
+  if (BAD_INPUT_CODES.has(e.code)) return EXIT.BAD_INPUT;
+  return EXIT.FAILED;
+}
+
+export function parseNumber(value: string, what = 'number'): number {
+  const v = value.trim().replace(/_/g, '');
+  let n: number;
+  const m = /^(\d+)\s*([KkMm])$/.exec(v);
+  if (m) n = parseInt(m[1]!, 10) * (m[2]!.toLowerCase() === 'k' ? 1024 : 1024 * 1024);
+  else if (/^0[xX][0-9a-fA-F]+$/.test(v)) n = parseInt(v, 16);
+  else if (/^\d+$/.test(v)) n = parseInt(v, 10);
+  else throw new InvalidArgumentError(`"${value}" is not a ${what} (use decimal, 0x-hex, or a K/M suffix)`);
+  if (n > 0xffffffff) throw new InvalidArgumentError(`${value} does not fit in 32 bits`);
+  return n;
+}
+
+export const addressArg = (v: string) => parseNumber(v, 'address');
+
+export interface DeviceOptions {
+  serial?: string;
+  sim?: string;
+  simBoards?: number;
+  simState?: string;
+  simSpeed?: number;
+  chip?: string;
+  json?: boolean;
+  progress?: boolean;
+}
+
+/** Adds --serial, --sim, --sim-boards, --sim-state, --sim-speed, --chip, --json, --no-progress. */
+export function withDeviceOptions(cmd: Command): Command {
+  return cmd
+    .option('--serial <serial>', 'the board to use, by serial number (see `bootbridge list`)')
+    .addOption(new Option('--sim <model>', 'use a simulated board instead of USB hardware').choices([...SIM_MODELS]).env('BOOTBRIDGE_SIM'))
+    .option('--sim-boards <n>', 'number of simulated boards on the bus', (v) => parseNumber(v, 'count'))
+    .addOption(new Option('--sim-state <dir>', 'keep the simulated boards\' memories in this folder between runs').env('BOOTBRIDGE_SIM_STATE'))
+    .option('--sim-speed <factor>', 'run simulated time this many times faster (demos)', (v) => {
+      const n = Number(v);
+      if (!(n > 0 && n <= 1000)) throw new InvalidArgumentError('must be a number between 0 and 1000');
+      return n;
+    })
+    .option('--chip <chip>', 'the chip (stm32f746, 0x449, …) when it cannot be identified from the device')
+    .option('--json', 'print the result as JSON on stdout')
+    .option('--no-progress', 'no progress bar');
+}
+
+export async function openConnection(o: DeviceOptions): Promise<Connection> {
+  return connect(o.sim ? { sim: { model: o.sim, ...(o.simBoards ? { boards: o.simBoards } : {}), ...(o.simState ? { stateDir: o.simState } : {}), ...(o.simSpeed ? { speed: o.simSpeed } : {}) } } : {});
+}
+
+export interface Selected {
+  conn: Connection;
+  device: USBDevice;
+  details: DeviceDetails;
+}
+
+export async function openSelected(o: DeviceOptions): Promise<Selected> {
+  const conn = await openConnection(o);
+  const device = await selectDevice(conn.backend, o.serial ? { serial: o.serial } : {});
+  const details = await inspectDevice(conn.backend, device, o.chip ? { chip: o.chip } : {});
+  return { conn, device, details };
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v), 2) + '\n');
+}
+
+/** Prints an error for a person (stderr) or as JSON (stdout) and returns the exit code. */
+export function reportError(e: unknown, json: boolean | undefined): number {
+  const data = toErrorData(e);
+  if (json) printJson({ ok: false, error: data });
+  else process.stderr.write(`error: ${ERROR_TEXT[data.code]?.title ?? 'Error'}: ${formatError(data)}\n`);
+  return exitCodeFor(data);
+}
+
+// ---- progress ---------------------------------------------------------------------------------
+
+const kb = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`);
+const eta = (ms: number | undefined) => (ms === undefined ? '--' : ms < 60_000 ? `${Math.ceil(ms / 1000)}s` : `${Math.floor(ms / 60_000)}m${Math.ceil((ms % 60_000) / 1000)}s`);
+
+/**
+ * Renders FlashEvents on stderr: a redrawn bar on a terminal, one line per phase otherwise (logs of
+ * CI and production scripts stay readable). Log events are printed as lines.
+ */
+export function progressPrinter(enabled: boolean, out: NodeJS.WriteStream = process.stderr): (e: FlashEvent) => void {
+  const tty = out.isTTY === true;
+  let current = '';
+  let drawn = false;
+  const clear = () => {
+    if (drawn) out.write('\r\x1b[2K');
+    drawn = false;
+  };
+  return (e) => {
+    if (e.kind === 'log') {
+      if (e.level === 'debug') return;
+      clear();
+      out.write(`${e.level === 'info' ? '' : e.level + ': '}${e.message}\n`);
+      return;
+    }
+    if (!enabled || e.kind !== 'progress') return;
+    const key = `${e.stage}/${e.phase}/${e.region ?? ''}`;
+    const label = `${e.stage} ${e.phase}${e.region ? ` ${e.region}` : ''}`;
+    const pct = e.bytesTotal ? Math.floor((e.bytesDone / e.bytesTotal) * 100) : 100;
+    if (tty) {
+      const width = 30;
+      const fill = Math.round((pct / 100) * width);
+      const bar = '█'.repeat(fill) + '░'.repeat(width - fill);
+      out.write(`\r\x1b[2K${label.padEnd(28)} ${bar} ${String(pct).padStart(3)}% ${kb(e.bytesDone)}/${kb(e.bytesTotal)} ${e.rate ? kb(e.rate) + '/s' : ''} ETA ${eta(e.etaMs)}`);
+      drawn = true;
+      if (e.bytesDone >= e.bytesTotal) {
+        out.write('\n');
+        drawn = false;
+      }
+    } else {
+      if (key !== current) {
+        current = key;
+        out.write(`${label}: ${kb(e.bytesTotal)}\n`);
+      }
+      if (e.bytesDone >= e.bytesTotal && e.bytesTotal > 0) out.write(`${label}: done (${e.rate ? kb(e.rate) + '/s' : '-'})\n`);
+    }
+  };
+}
+
+/** Runs a command body with Ctrl-C → cancel, error reporting and the exit code. */
+export async function run(json: boolean | undefined, body: (signal: AbortSignal) => Promise<number | void>): Promise<void> {
+  const ac = new AbortController();
+  const onSigint = () => {
+    if (ac.signal.aborted) process.exit(EXIT.CANCELLED);
+    process.stderr.write('\nCancelling (the board is left in a state the next run recovers from; Ctrl-C again to quit at once)…\n');
+    ac.abort(new BootBridgeError('CANCELLED', 'Cancelled by the user'));
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const code = await body(ac.signal);
+    process.exitCode = code ?? EXIT.OK;
+  } catch (e) {
+    process.exitCode = reportError(e, json);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+export const hex8 = (n: number) => '0x' + (n >>> 0).toString(16).padStart(8, '0');
