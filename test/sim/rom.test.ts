@@ -95,8 +95,8 @@ describe('simulated ROM bootloader: status and state machine', () => {
     expect(polls[0]).toMatchObject({ state: DfuState.dfuDNBUSY, poll: 104 });
     expect(polls.at(-1)!.state).toBe(DfuState.dfuDNLOAD_IDLE);
     expect(polls).toHaveLength(2);
-    expect(took).toBeGreaterThanOrEqual(107);
-    expect(took).toBeLessThanOrEqual(112);
+    expect(took).toBeGreaterThanOrEqual(108);
+    expect(took).toBeLessThanOrEqual(110);
   });
 
   it('reports 100 ms for a 32 KB sector erase that really takes about 350 ms, answering dfuDNBUSY again while busy', async () => {
