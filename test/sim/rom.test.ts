@@ -263,3 +263,45 @@ describe('simulated ROM bootloader: recovery from a long busy', () => {
     expect(board.read(0x08000000, 32)).toEqual(new Uint8Array(32).fill(0xff));
   });
 });
+
+describe('simulated board on the bus: power and events', () => {
+  it('unplug and plug: disconnect then connect events, a new USBDevice, mode changes reported in order, RAM lost, flash kept', async () => {
+    const clock = new VirtualClock();
+    const bus = new SimBus({ clock });
+    const board = bus.addBoard('stm32f746');
+    const first = board.device!;
+    const events: string[] = [];
+    bus.onConnect((d) => events.push(`connect ${d.serialNumber}`));
+    bus.onDisconnect((d) => events.push(`disconnect ${d.serialNumber}`));
+    const modes: string[] = [];
+    board.onModeChange((m) => modes.push(m));
+    board.poke(0x08000000, new Uint8Array([1, 2]));
+    board.poke(0x20010000, new Uint8Array([3, 4]));
+    board.unplug();
+    expect(await bus.getDevices()).toEqual([]);
+    board.plug();
+    expect(board.device).toBeUndefined(); // enumeration takes a moment
+    await clock.sleep(500);
+    expect(events).toEqual([`disconnect ${board.serial}`, `connect ${board.serial}`]);
+    expect(modes).toEqual(['unplugged', 'rom']);
+    expect(board.device).not.toBe(first);
+    expect(await bus.getDevices()).toEqual([board.device]);
+    expect(bus.portPath(board.device!)).toBe(board.portPath);
+    expect([...board.read(0x08000000, 2)]).toEqual([1, 2]);
+    expect([...board.read(0x20010000, 2)]).toEqual([0, 0]);
+  });
+
+  it('two boards on one bus keep separate memories and devices', async () => {
+    const clock = new VirtualClock();
+    const bus = new SimBus({ clock });
+    const a = bus.addBoard('stm32f746');
+    const b = bus.addBoard('stm32f746');
+    await openDfu(a.device!);
+    await eraseAt(a.device!, clock, 0x08000000);
+    await write(a.device!, clock, 0x08000000, new Uint8Array([0x42]), 2048);
+    expect(a.read(0x08000000, 1)[0]).toBe(0x42);
+    expect(b.read(0x08000000, 1)[0]).toBe(0xff);
+    expect(bus.boardOf(b.device!)).toBe(b);
+    expect(() => bus.addBoard('stm32f746', { serial: a.serial })).toThrow(/already on the bus/);
+  });
+});
