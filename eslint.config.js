@@ -43,6 +43,7 @@ export default tseslint.config(
   },
   {
     files: ['src-renderer/**'],
+    ignores: ['src-renderer/*.config.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
