@@ -21,6 +21,7 @@ import {
   type Settings,
 } from '../../shared/contract.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
+import type { FlashPlan } from '../plan/types.js';
 import { toDescription, toLoaderSummary, toOpenedFirmware, toPlanView, type ServiceDescribe, type ServiceLoader, type ServicePlan } from './convert.js';
 
 /** The part of the services (src-main/services/) the app uses, typed loosely where their shape may still move. */
@@ -31,7 +32,7 @@ export interface AppBackend {
   openFirmware(path: string, opts?: { baseAddress?: number }): Promise<unknown>;
   openFirmwareBytes(name: string, bytes: Uint8Array, opts?: { baseAddress?: number }): Promise<unknown>;
   listLoaders(): Promise<ServiceLoader[]>;
-  plan(req: PlanArgs): Promise<ServicePlan>;
+  plan(req: PlanArgs): Promise<ServicePlan | (FlashPlan & { loaderId?: string })>;
   flash(req: PlanArgs, onEvent: (e: FlashEvent) => void): { opId: string; done: Promise<FlashResult> };
   cancel(opId: string): unknown;
   read(req: { deviceId: string; address: number; length: number; loader?: string }): Promise<Uint8Array>;
@@ -184,7 +185,10 @@ export class ApiHost {
         return this.remember(toOpenedFirmware(await b.openFirmwareBytes(name, bytes, opts)));
       },
       listLoaders: async () => (await b.listLoaders()).map(toLoaderSummary),
-      plan: async (req): Promise<PlanView> => toPlanView(await b.plan(planArgs(req))),
+      plan: async (req): Promise<PlanView> => {
+        const p = await b.plan(planArgs(req));
+        return toPlanView(p, typeof p.loaderId === 'string' ? p.loaderId : undefined);
+      },
       flash: async (req) => {
         let sawResult = false;
         let opId = '';

@@ -1,0 +1,361 @@
+// The services (src-main/services/) kept alive for a GUI: a connection to real USB or simulated
+// boards, devices inspected once and cached, opened files and loader packages by id, running
+// operations with their abort controllers. Both doors (Electron, web host) serve it through ApiHost.
+
+import { basename, resolve } from 'node:path';
+import { BootBridgeError, toErrorData } from '../../shared/errors.js';
+import type { DeviceInfo } from '../../shared/contract.js';
+import type { FlashEvent, FlashResult } from '../../shared/progress.js';
+import { writeDfuSe } from '../firmware/index.js';
+import { loaderSupportsChip, type LoaderPackage } from '../loader/index.js';
+import type { FlashPlan, PlanOptions } from '../plan/index.js';
+import { SIM_MODELS, defaultSimSerial, simChip, simLoaderImages } from '../sim/index.js';
+import { formatDump } from '../usb/dump.js';
+import { connect, parseSimModel, type Connection } from '../services/connect.js';
+import { deviceInfo, inspectDevice, listDfuDevices, type DeviceDetails } from '../services/devices.js';
+import { listLoaderFolders, openFirmwareBytes, openFirmwareFile, openLoaderFolder, writeFileAtomic, type OpenedFirmware } from '../services/files.js';
+import { checkLoaderUsable, flashDevice, planFlash, readDevice } from '../services/operations.js';
+import type { AppBackend, PlanArgs } from './api-host.js';
+import type { ServiceDescribe, ServiceLoader } from './convert.js';
+
+export interface HostArgs {
+  sim?: string;
+  simBoards?: number;
+  simState?: string;
+  simSpeed?: number;
+  port?: number;
+  /** Folder holding loaders/ (and examples/). */
+  assetsDir?: string;
+}
+
+/** Parses --sim MODEL, --sim-boards N, --sim-state DIR, --sim-speed X, --port N, --assets DIR. */
+export function parseHostArgs(argv: readonly string[]): HostArgs {
+  const out: HostArgs = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new BootBridgeError('BAD_ARGUMENT', `${flag} needs a value`, { field: flag });
+      return v;
+    };
+    const int = (min: number, max: number) => {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < min || n > max) throw new BootBridgeError('BAD_ARGUMENT', `${flag} must be an integer from ${min} to ${max}`, { field: flag });
+      return n;
+    };
+    if (flag === '--sim') out.sim = value();
+    else if (flag === '--sim-boards') out.simBoards = int(1, 64);
+    else if (flag === '--sim-state') out.simState = value();
+    else if (flag === '--sim-speed') out.simSpeed = Number(value());
+    else if (flag === '--port') out.port = int(0, 65535);
+    else if (flag === '--assets') out.assetsDir = value();
+  }
+  return out;
+}
+
+const SIM_TITLES: Record<string, string> = {
+  stm32f746: 'STM32F746G-DISCO (QSPI)',
+  stm32f407: 'STM32F407 Discovery',
+  stm32h743: 'STM32H743 Nucleo',
+  stm32g474: 'STM32G474 Nucleo',
+  stm32l476: 'STM32L476 Nucleo',
+};
+
+interface Op {
+  deviceId: string;
+  abort: AbortController;
+}
+
+const hex = (n: number) => '0x' + n.toString(16);
+
+export class ServicesBackend implements AppBackend {
+  private readonly details = new Map<string, { key: string; details: DeviceDetails }>();
+  private readonly files = new Map<string, OpenedFirmware>();
+  private loaderCache?: { id: string; pkg: LoaderPackage }[];
+  private readonly ops = new Map<string, Op>();
+  private seq = 0;
+  private readonly listeners = new Set<(d: DeviceInfo[]) => void>();
+  private lastSignature = '';
+  private timer?: ReturnType<typeof setInterval>;
+  private readonly offs: (() => void)[] = [];
+
+  constructor(
+    readonly conn: Connection,
+    private readonly assetsDir: string,
+  ) {
+    const changed = () => void this.refresh();
+    this.offs.push(conn.backend.onConnect(changed), conn.backend.onDisconnect(changed));
+  }
+
+  private deviceKey(d: USBDevice): string {
+    const i = deviceInfo(this.conn.backend, d);
+    return `${i.id}|${i.mode}|${hex(i.vendorId)}:${hex(i.productId)}`;
+  }
+
+  private async find(id: string): Promise<USBDevice> {
+    for (const d of await listDfuDevices(this.conn.backend)) if (deviceInfo(this.conn.backend, d).id === id) return d;
+    throw new BootBridgeError('DEVICE_NOT_FOUND', `Device ${id} is no longer attached`, { serial: id });
+  }
+
+  /** Descriptors are read once per enumeration; a re-enumerated board (ROM → loader) is read again. */
+  private async inspect(d: USBDevice): Promise<DeviceDetails> {
+    const info = deviceInfo(this.conn.backend, d);
+    const key = this.deviceKey(d);
+    const hit = this.details.get(info.id);
+    if (hit && hit.key === key) return hit.details;
+    const details = await inspectDevice(this.conn.backend, d);
+    this.details.set(info.id, { key, details });
+    return details;
+  }
+
+  async listDevices(): Promise<DeviceInfo[]> {
+    const busy = new Set([...this.ops.values()].map((o) => o.deviceId));
+    const out: DeviceInfo[] = [];
+    for (const d of await listDfuDevices(this.conn.backend)) {
+      const info = deviceInfo(this.conn.backend, d);
+      // A board being programmed is not probed: its descriptors would interleave with the engine's transfers.
+      let details: DeviceDetails | undefined;
+      if (!busy.has(info.id)) details = await this.inspect(d).catch(() => undefined);
+      else details = this.details.get(info.id)?.details;
+      const chip = details?.chip;
+      out.push({
+        ...info,
+        serial: info.serial ?? '',
+        simulated: this.conn.bus !== undefined,
+        ...(chip ? { chip: { deviceId: chip.deviceId, name: chip.name } } : {}),
+      });
+    }
+    return out;
+  }
+
+  private async refresh(): Promise<void> {
+    if (this.listeners.size === 0) return;
+    const list = await this.listDevices().catch(() => undefined);
+    if (!list) return;
+    const sig = JSON.stringify(list);
+    if (sig === this.lastSignature) return;
+    this.lastSignature = sig;
+    for (const l of this.listeners) l(list);
+  }
+
+  onDevicesChanged(listener: (devices: DeviceInfo[]) => void): () => void {
+    this.listeners.add(listener);
+    // Hot-plug events can be missed (UsbBackend): poll as well, cheaply.
+    this.timer ??= setInterval(() => void this.refresh(), 1500);
+    this.timer.unref?.();
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    };
+  }
+
+  async describe(id: string): Promise<ServiceDescribe> {
+    const d = await this.find(id);
+    const details = await this.inspect(d);
+    const alts = details.descriptors.configurations.flatMap((c) => c.interfaces);
+    return {
+      descriptors: details.descriptors,
+      dump: formatDump(details.descriptors),
+      memories: details.memories.map((m) => {
+        const text = alts.find((a) => a.bAlternateSetting === m.alt)?.name;
+        return { alt: m.alt, name: m.layout.name, layout: m.layout, ...(text ? { text } : {}) };
+      }),
+    };
+  }
+
+  private remember(fw: OpenedFirmware): unknown {
+    const id = `fw${++this.seq}`;
+    this.files.set(id, fw);
+    return {
+      id,
+      name: fw.name,
+      path: fw.path,
+      format: fw.image.format,
+      size: fw.image.size,
+      sha256: fw.sha256,
+      segments: fw.image.segments.map((s) => ({ address: s.address, length: s.data.length, sources: s.sources })),
+      ...(fw.image.entry !== undefined ? { entry: fw.image.entry } : {}),
+    };
+  }
+
+  async openFirmware(path: string, opts: { baseAddress?: number } = {}): Promise<unknown> {
+    return this.remember(await openFirmwareFile(path, opts));
+  }
+
+  async openFirmwareBytes(name: string, bytes: Uint8Array, opts: { baseAddress?: number } = {}): Promise<unknown> {
+    // A page-supplied name is a label only: never a path main would touch.
+    const fw = await openFirmwareBytes(basename(name.replace(/\\/g, '/')), bytes, opts);
+    const opened = this.remember({ ...fw, path: '' }) as Record<string, unknown>;
+    delete opened.path;
+    return opened;
+  }
+
+  private async loaders(): Promise<{ id: string; pkg: LoaderPackage }[]> {
+    if (!this.loaderCache) {
+      const out: { id: string; pkg: LoaderPackage }[] = [];
+      for (const folder of listLoaderFolders(resolve(this.assetsDir, 'loaders'))) {
+        const pkg = await openLoaderFolder(folder).catch(() => undefined);
+        // The simulator's loaders boot only on simulated boards: offer them only there.
+        if (pkg && (!pkg.manifest.simulated || this.conn.bus)) out.push({ id: basename(folder), pkg });
+      }
+      this.loaderCache = out;
+    }
+    return this.loaderCache;
+  }
+
+  async listLoaders(): Promise<ServiceLoader[]> {
+    return (await this.loaders()).map(({ id, pkg }) => {
+      const m = pkg.manifest;
+      return {
+        id,
+        name: m.name,
+        ...(m.version ? { version: m.version } : {}),
+        ...(m.description ? { description: m.description } : {}),
+        simulated: m.simulated,
+        chips: m.chips,
+        transferSize: m.transferSize,
+        memories: m.memories.map((mem) => ({ alt: mem.alt, name: mem.layout.name, text: mem.text, layout: mem.layout })),
+      };
+    });
+  }
+
+  private firmware(id: string): OpenedFirmware {
+    const fw = this.files.get(id);
+    if (!fw) throw new BootBridgeError('BAD_ARGUMENT', `No open file ${id}; open it again`, { field: 'firmwareId' });
+    return fw;
+  }
+
+  private planOptions(req: PlanArgs): PlanOptions {
+    return { verify: req.options.verify, leave: req.options.leave ? {} : false, massErase: !req.options.eraseTouchedOnly };
+  }
+
+  /**
+   * Resolves the loader choice and plans. 'auto' stages a loader only when the ROM alone cannot place
+   * every segment (and the loader makes the plan valid); an explicit loader is always offered to the planner.
+   */
+  private async planFor(req: PlanArgs): Promise<{ device: USBDevice; details: DeviceDetails; fw: OpenedFirmware; loader?: LoaderPackage; plan: FlashPlan; loaderId?: string }> {
+    const device = await this.find(req.deviceId);
+    const details = await this.inspect(device);
+    const fw = this.firmware(req.firmwareId);
+    const options = this.planOptions(req);
+    const choice = req.loader ?? 'auto';
+    const all = await this.loaders();
+    if (choice === 'none') return { device, details, fw, plan: planFlash(details, fw, undefined, options) };
+    if (choice !== 'auto') {
+      const hit = all.find((l) => l.id === choice);
+      if (!hit) throw new BootBridgeError('LOADER_INVALID', `No loader package "${choice}"`, { field: 'loader' });
+      return { device, details, fw, loader: hit.pkg, loaderId: hit.id, plan: planFlash(details, fw, hit.pkg, options) };
+    }
+    const romOnly = planFlash(details, fw, undefined, options);
+    if (romOnly.ok || details.info.mode !== 'rom') return { device, details, fw, plan: romOnly };
+    const chip = details.chip;
+    const candidates = all.filter((l) => chip && loaderSupportsChip(l.pkg, chip.deviceId));
+    for (const c of candidates) {
+      const p = planFlash(details, fw, c.pkg, options);
+      if (p.ok) return { device, details, fw, loader: c.pkg, loaderId: c.id, plan: p };
+    }
+    return { device, details, fw, plan: romOnly };
+  }
+
+  async plan(req: PlanArgs): Promise<FlashPlan & { loaderId?: string }> {
+    const r = await this.planFor(req);
+    return r.loaderId ? { ...r.plan, loaderId: r.loaderId } : r.plan;
+  }
+
+  flash(req: PlanArgs, onEvent: (e: FlashEvent) => void): { opId: string; done: Promise<FlashResult> } {
+    const opId = `op${++this.seq}`;
+    const failed = (e: unknown): FlashResult => ({ ok: false, error: toErrorData(e), stageMs: {}, bytesWritten: 0, bytesVerified: 0, verified: [], left: false, cancelled: false });
+    if ([...this.ops.values()].some((o) => o.deviceId === req.deviceId)) {
+      return { opId, done: Promise.resolve(failed(new BootBridgeError('BUSY', 'This board is already being programmed', { serial: req.deviceId }))) };
+    }
+    const abort = new AbortController();
+    this.ops.set(opId, { deviceId: req.deviceId, abort });
+    const done = (async (): Promise<FlashResult> => {
+      try {
+        const r = await this.planFor(req);
+        checkLoaderUsable(this.conn, r.details, r.loader);
+        if (!r.plan.ok) {
+          const first = r.plan.errors[0];
+          return failed(new BootBridgeError('PLAN_INVALID', `The plan has ${r.plan.errors.length} problem(s); nothing was written${first ? `: ${first.message}` : ''}`, {}));
+        }
+        return await flashDevice(this.conn, r.device, r.details, r.fw, r.loader, r.plan, { onEvent, signal: abort.signal });
+      } catch (e) {
+        return failed(e);
+      } finally {
+        this.ops.delete(opId);
+        // The board re-enumerated (loader, then application or ROM): read it afresh next time.
+        this.details.delete(req.deviceId);
+        void this.refresh();
+      }
+    })();
+    return { opId, done };
+  }
+
+  cancel(opId: string): boolean {
+    const op = this.ops.get(opId);
+    if (!op) return false;
+    op.abort.abort(new BootBridgeError('CANCELLED', 'Cancelled by the user'));
+    return true;
+  }
+
+  async read(req: { deviceId: string; address: number; length: number; loader?: string }): Promise<Uint8Array> {
+    const device = await this.find(req.deviceId);
+    const details = await this.inspect(device);
+    const loader = req.loader && req.loader !== 'none' && req.loader !== 'auto' ? (await this.loaders()).find((l) => l.id === req.loader)?.pkg : undefined;
+    return readDevice(this.conn, device, details, { address: req.address, length: req.length }, loader);
+  }
+
+  async exportDfu(firmwareId: string, outPath: string): Promise<void> {
+    writeFileAtomic(outPath, writeDfuSe(this.firmware(firmwareId).image));
+  }
+
+  simModels(): { model: string; title: string }[] {
+    if (!this.conn.bus) return [];
+    return SIM_MODELS.map((m) => ({ model: m, title: `${SIM_TITLES[m] ?? m} — ${simChip(m).name}` }));
+  }
+
+  async simAttach(model: string): Promise<DeviceInfo> {
+    const bus = this.conn.bus;
+    if (!bus) throw new BootBridgeError('BAD_ARGUMENT', 'Not running on simulated boards (start with --sim MODEL)', { field: 'model' });
+    const m = parseSimModel(model);
+    let n = 0;
+    while (bus.boards.some((b) => b.serial === defaultSimSerial(m, n))) n++;
+    const board = bus.addBoard(m, { serial: defaultSimSerial(m, n), loaders: simLoaderImages(m) });
+    const list = await this.listDevices();
+    void this.refresh();
+    const hit = list.find((d) => d.serial === board.serial);
+    if (!hit) throw new BootBridgeError('INTERNAL', 'The simulated board did not enumerate', { serial: board.serial });
+    return hit;
+  }
+
+  async simDetach(deviceId: string): Promise<boolean> {
+    const bus = this.conn.bus;
+    if (!bus) return false;
+    const board = bus.boards.find((b) => b.serial === deviceId);
+    if (!board) return false;
+    bus.removeBoard(board);
+    this.details.delete(deviceId);
+    void this.refresh();
+    return true;
+  }
+
+  async close(): Promise<void> {
+    for (const off of this.offs) off();
+    if (this.timer) clearInterval(this.timer);
+    for (const op of this.ops.values()) op.abort.abort(new BootBridgeError('CANCELLED', 'The app is closing'));
+    await this.conn.close();
+  }
+}
+
+export async function createAppBackend(args: HostArgs & { assetsDir?: string }): Promise<ServicesBackend> {
+  const conn = await connect(
+    args.sim
+      ? { sim: { model: args.sim, ...(args.simBoards ? { boards: args.simBoards } : {}), ...(args.simState ? { stateDir: args.simState } : {}), ...(args.simSpeed ? { speed: args.simSpeed } : {}) } }
+      : {},
+  );
+  return new ServicesBackend(conn, args.assetsDir ?? resolve('assets'));
+}

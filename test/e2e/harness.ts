@@ -1,0 +1,87 @@
+// Shared set-up for the browser tests: builds the renderer when its output is older than its sources,
+// serves it with the web host over a given backend, and launches Debian's chromium through
+// playwright-core. A missing chromium fails the test with the fix, never skips it.
+
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ApiHost, type AppBackend } from '../../src-main/app/api-host.js';
+import { startWebHost, type WebHost } from '../../src-main/web/server.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const ARTIFACTS = join(ROOT, 'test-artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** Builds out/renderer unless it is newer than every renderer and shared source. */
+export async function ensureRendererBuilt(): Promise<string> {
+  const out = join(ROOT, 'out/renderer');
+  const index = join(out, 'index.html');
+  const src = Math.max(newest(join(ROOT, 'src-renderer')), newest(join(ROOT, 'shared')));
+  if (!existsSync(index) || statSync(index).mtimeMs < src) {
+    const { build } = await import('vite');
+    const { rendererConfig } = await import('../../src-renderer/vite.config.js');
+    await build({ ...rendererConfig(), logLevel: 'warn', configFile: false });
+  }
+  return out;
+}
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}. The browser tests need Debian's chromium: sudo apt-get install chromium (or set CHROMIUM_PATH).`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export interface Session {
+  web: WebHost;
+  api: ApiHost;
+  browser: Browser;
+  page: Page;
+  errors: string[];
+  close(): Promise<void>;
+}
+
+export async function openApp(backend: AppBackend, opts: { colorScheme?: 'light' | 'dark' } = {}): Promise<Session> {
+  const staticDir = await ensureRendererBuilt();
+  const api = new ApiHost(backend, { shell: 'web', version: 'e2e' });
+  const web = await startWebHost({ host: api, staticDir });
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: opts.colorScheme ?? 'light' });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  await page.goto(web.url);
+  return {
+    web,
+    api,
+    browser,
+    page,
+    errors,
+    async close() {
+      await browser.close();
+      await web.close();
+      api.dispose();
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
