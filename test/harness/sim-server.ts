@@ -7,6 +7,11 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import type { SetupPacket, SimEndpoint, ControlAnswer } from '../../src-main/sim/types.js';
 import { StandinBus } from './standin-bus.js';
+import { SimBus, type SimBoard } from '../../src-main/sim/index.js';
+import { simLoaderImages } from '../../src-main/sim/loaders.js';
+import { parseSimModel } from '../../src-main/services/connect.js';
+import { loadSimState, saveSimState } from '../../src-main/services/sim-state.js';
+import { RealClock } from '../../src-main/util/clock.js';
 
 export interface BoardSpec {
   model: string;
@@ -37,6 +42,8 @@ interface Attachment {
 /** What the server needs from a bus: boards that attach and detach. */
 interface BusAdapter {
   start(boards: BoardSpec[], attach: (a: Attachment) => void, detach: (board: number) => void): Promise<void>;
+  /** Called once the command has exited. */
+  stop(): void;
 }
 
 export interface TransferRecord {
@@ -59,11 +66,38 @@ function standinAdapter(): BusAdapter {
         attach({ board: i, serial: b.serial, port: i + 1, endpoint: b.endpoint });
       });
     },
+    stop() {},
   };
 }
 
-async function simAdapter(): Promise<BusAdapter> {
-  throw new Error('the simulator bus is not wired yet');
+/** The project's simulator in real time, so a host's own timeouts and poll waits mean what they say. */
+function simAdapter(stateDir: string | undefined): BusAdapter {
+  const bus = new SimBus({ clock: new RealClock() });
+  const indexOf = (board: SimBoard) => bus.boards.indexOf(board);
+  const portOf = (board: SimBoard) => Number(/(\d+)$/.exec(board.portPath)?.[1] ?? indexOf(board) + 1);
+  return {
+    async start(boards, attach, detach) {
+      // Subscribed before the first board is added: a board is on the bus as soon as it is added.
+      bus.onConnect((device) => {
+        const board = bus.boardOf(device);
+        const endpoint = board?.endpoint;
+        if (!board || !endpoint) return;
+        attach({ board: indexOf(board), serial: board.serial, port: portOf(board), endpoint });
+      });
+      bus.onDisconnect((device) => {
+        const board = bus.boardOf(device);
+        if (board) detach(indexOf(board));
+      });
+      for (const spec of boards) {
+        const model = parseSimModel(spec.model);
+        const state = stateDir ? loadSimState(stateDir, model, spec.serial) : undefined;
+        bus.addBoard(model, { ...(spec.serial ? { serial: spec.serial } : {}), loaders: simLoaderImages(model), ...(state ? { state } : {}) });
+      }
+    },
+    stop() {
+      if (stateDir) for (const b of bus.boards) saveSimState(stateDir, b);
+    },
+  };
 }
 
 const GET_DESCRIPTOR = 6;
@@ -156,7 +190,7 @@ async function main(): Promise<void> {
     events = events.then(() => void send({ ev: 'removed', dev }));
   };
 
-  const adapter = config.bus === 'standin' ? standinAdapter() : await simAdapter();
+  const adapter = config.bus === 'standin' ? standinAdapter() : simAdapter(config.stateDir);
   await adapter.start(config.boards, attach, detach);
   await events;
   send({ ev: 'ready' });
@@ -177,6 +211,7 @@ async function main(): Promise<void> {
       });
     } else if (msg.op === 'shutdown') {
       await events;
+      adapter.stop();
       if (config.transfersFile) fs.writeFileSync(config.transfersFile, JSON.stringify(transfers));
       send({ ev: 'bye' });
       sock.end();

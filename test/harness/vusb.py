@@ -294,7 +294,7 @@ def bundle_server(out_dir):
         raise Missing(f'esbuild ({esbuild}); run npm install in the repository')
     out = os.path.join(out_dir, 'sim-server.mjs')
     r = subprocess.run([esbuild, os.path.join(HERE, 'sim-server.ts'), '--bundle', '--platform=node', '--format=esm',
-                        '--target=node20', f'--outfile={out}', '--log-level=warning'], cwd=REPO, capture_output=True, text=True)
+                        '--target=node20', '--external:usb', f'--outfile={out}', '--log-level=warning'], cwd=REPO, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError('bundling sim-server.ts failed:\n' + r.stderr)
     return out
