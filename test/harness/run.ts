@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { TransferRecord } from './sim-server.js';
+import type { BusEvent, TransferRecord } from './sim-server.js';
 
-export type { TransferRecord } from './sim-server.js';
+export type { BusEvent, TransferRecord } from './sim-server.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(HERE, '..', '..');
@@ -43,6 +43,8 @@ export interface RunResult {
   transfers: TransferRecord[];
   /** Transfers made by the command (not the enumeration reads). */
   hostTransfers: TransferRecord[];
+  /** Devices added and removed while the bus ran (re-enumerations), in order. */
+  events: BusEvent[];
 }
 
 const bundled = new Map<string, Promise<string>>();
@@ -82,8 +84,10 @@ export async function runOnVirtualBus(opts: RunOptions): Promise<RunResult> {
     if (code === EXIT_MISSING) {
       throw new Error(`the virtual USB harness cannot run on this machine:\n${stderr.trim()}`);
     }
-    const transfers = fs.existsSync(transfersFile) ? (JSON.parse(fs.readFileSync(transfersFile, 'utf8')) as TransferRecord[]) : [];
-    return { code, stdout, stderr, transfers, hostTransfers: transfers.filter((t) => t.by === 'host') };
+    const log = fs.existsSync(transfersFile)
+      ? (JSON.parse(fs.readFileSync(transfersFile, 'utf8')) as { transfers: TransferRecord[]; events: BusEvent[] })
+      : { transfers: [], events: [] };
+    return { code, stdout, stderr, ...log, hostTransfers: log.transfers.filter((t) => t.by === 'host') };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

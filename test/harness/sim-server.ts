@@ -22,7 +22,7 @@ export interface ServerConfig {
   /** 'sim' (src-main/sim) or 'standin' (the plumbing-only board in standin-bus.ts). */
   bus: 'sim' | 'standin';
   boards: BoardSpec[];
-  /** Where to write the transfer log (JSON array) when the bus shuts down. */
+  /** Where to write the transfer log ({ transfers, events }) when the bus shuts down. */
   transfersFile?: string;
   /** Folder for the simulator's non-volatile memory. */
   stateDir?: string;
@@ -44,6 +44,14 @@ interface BusAdapter {
   start(boards: BoardSpec[], attach: (a: Attachment) => void, detach: (board: number) => void): Promise<void>;
   /** Called once the command has exited. */
   stop(): void;
+}
+
+/** A device appearing on or leaving the bus; `after` counts the transfers made before it. */
+export interface BusEvent {
+  ev: 'added' | 'removed';
+  dev: number;
+  board: number;
+  after: number;
 }
 
 export interface TransferRecord {
@@ -124,6 +132,7 @@ async function main(): Promise<void> {
   const sock = new net.Socket({ fd: config.fd, readable: true, writable: true });
   const send = (msg: object) => sock.write(JSON.stringify(msg) + '\n');
   const transfers: TransferRecord[] = [];
+  const busEvents: BusEvent[] = [];
   const devices = new Map<number, { a: Attachment; live: boolean }>();
   const current = new Map<number, number>(); // board -> dev handle
   let nextDev = 1;
@@ -178,7 +187,9 @@ async function main(): Promise<void> {
           if (s !== undefined) strings[key] = s;
         }
       }
-      if (devices.get(dev)?.live) send({ ev: 'added', dev, board: a.board, port: a.port, device: hex(device), configs, strings });
+      if (!devices.get(dev)?.live) return;
+      busEvents.push({ ev: 'added', dev, board: a.board, after: transfers.length });
+      send({ ev: 'added', dev, board: a.board, port: a.port, device: hex(device), configs, strings });
     });
   };
   const detach = (board: number) => {
@@ -187,6 +198,7 @@ async function main(): Promise<void> {
     current.delete(board);
     const d = devices.get(dev);
     if (d) d.live = false;
+    busEvents.push({ ev: 'removed', dev, board, after: transfers.length });
     events = events.then(() => void send({ ev: 'removed', dev }));
   };
 
@@ -212,7 +224,7 @@ async function main(): Promise<void> {
     } else if (msg.op === 'shutdown') {
       await events;
       adapter.stop();
-      if (config.transfersFile) fs.writeFileSync(config.transfersFile, JSON.stringify(transfers));
+      if (config.transfersFile) fs.writeFileSync(config.transfersFile, JSON.stringify({ transfers, events: busEvents }));
       send({ ev: 'bye' });
       sock.end();
       break;
