@@ -6,7 +6,6 @@ import net from 'node:net';
 import fs from 'node:fs';
 import readline from 'node:readline';
 import type { SetupPacket, SimEndpoint, ControlAnswer } from '../../src-main/sim/types.js';
-import { StandinBus } from './standin-bus.js';
 import { SimBus, type SimBoard } from '../../src-main/sim/index.js';
 import { simLoaderImages } from '../../src-main/sim/loaders.js';
 import { parseSimModel } from '../../src-main/services/connect.js';
@@ -19,8 +18,6 @@ export interface BoardSpec {
 }
 
 export interface ServerConfig {
-  /** 'sim' (src-main/sim) or 'standin' (the plumbing-only board in standin-bus.ts). */
-  bus: 'sim' | 'standin';
   boards: BoardSpec[];
   /** Where to write the transfer log ({ transfers, events }) when the bus shuts down. */
   transfersFile?: string;
@@ -63,19 +60,6 @@ export interface TransferRecord {
   status: ControlAnswer['status'];
   /** Bytes in the data stage (IN: returned; OUT: sent). */
   length: number;
-}
-
-function standinAdapter(): BusAdapter {
-  return {
-    async start(boards, attach) {
-      const bus = new StandinBus();
-      boards.forEach((spec, i) => {
-        const b = bus.addBoard(spec.model, spec.serial === undefined ? {} : { serial: spec.serial });
-        attach({ board: i, serial: b.serial, port: i + 1, endpoint: b.endpoint });
-      });
-    },
-    stop() {},
-  };
 }
 
 /** The project's simulator in real time, so a host's own timeouts and poll waits mean what they say. */
@@ -202,7 +186,7 @@ async function main(): Promise<void> {
     events = events.then(() => void send({ ev: 'removed', dev }));
   };
 
-  const adapter = config.bus === 'standin' ? standinAdapter() : simAdapter(config.stateDir);
+  const adapter = simAdapter(config.stateDir);
   await adapter.start(config.boards, attach, detach);
   await events;
   send({ ev: 'ready' });

@@ -306,7 +306,6 @@ def parse_args(argv):
     i = argv.index('--')
     p = argparse.ArgumentParser(prog='vusb.py', description=__doc__.split('\n')[0])
     p.add_argument('--board', action='append', default=[], help='MODEL[:SERIAL], e.g. stm32f746:TEST0001')
-    p.add_argument('--bus', choices=('sim', 'standin'), default='sim', help='standin: the plumbing-only board')
     p.add_argument('--state', help='folder where the simulator keeps non-volatile memory between runs')
     p.add_argument('--transfers', help='write every control transfer the boards saw to this JSON file')
     p.add_argument('--server', help='a prebuilt sim-server bundle (default: bundle sim-server.ts now)')
@@ -342,7 +341,7 @@ def run(opts, UMockdev, work):
         model, _, serial = spec.partition(':')
         boards.append({'model': model, **({'serial': serial} if serial else {})})
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    config = {'bus': opts.bus, 'boards': boards, 'fd': theirs.fileno()}
+    config = {'boards': boards, 'fd': theirs.fileno()}
     if opts.transfers:
         config['transfersFile'] = os.path.abspath(opts.transfers)
     if opts.state:
