@@ -23,5 +23,5 @@ export default defineConfig({
       },
     },
   },
-  renderer: rendererConfig(),
+  renderer: rendererConfig(resolve('src-renderer')),
 });

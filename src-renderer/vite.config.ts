@@ -4,9 +4,12 @@ import { resolve } from 'node:path';
 import vue from '@vitejs/plugin-vue';
 import { defineConfig, type UserConfig } from 'vite';
 
-const here = resolve(import.meta.dirname);
-
-export function rendererConfig(): UserConfig {
+/**
+ * `dir` is this folder. Bundled into electron.vite.config.ts, import.meta.dirname would name the
+ * repository root instead, so that caller passes it explicitly.
+ */
+export function rendererConfig(dir: string = import.meta.dirname): UserConfig {
+  const here = resolve(dir);
   return {
     root: here,
     // Relative asset URLs: the Electron window loads index.html from a file:// URL.
