@@ -1,6 +1,7 @@
 // Builds what the web host needs, with no Electron binary: the renderer (vite, into out/renderer) and
 // the host program (esbuild, into out/web/bootbridge-web.cjs). The native `usb` package stays external.
 //   node scripts/build-web.mjs [--renderer-only | --host-only]
+import process from 'node:process';
 import { build as esbuild } from 'esbuild';
 
 const only = process.argv[2];

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
+import process from 'node:process';
 
 const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
