@@ -1,0 +1,161 @@
+// @vitest-environment happy-dom
+// The views against the real store and API host over the fake services.
+import { describe, expect, it } from 'vitest';
+import { mount } from '@vue/test-utils';
+import DeviceList from '../../src-renderer/src/components/DeviceList.vue';
+import MemoryMap from '../../src-renderer/src/components/MemoryMap.vue';
+import PlanPanel from '../../src-renderer/src/components/PlanPanel.vue';
+import FlashPanel from '../../src-renderer/src/components/FlashPanel.vue';
+import DeviceView from '../../src-renderer/src/components/DeviceView.vue';
+import { fakeDevice } from '../app/fake-backend.js';
+import { settle, setup } from './helpers.js';
+
+function file(name: string, size: number): File {
+  return new File([new Uint8Array(size).fill(0x5a)], name);
+}
+
+describe('device list', () => {
+  it('shows hot-plugged boards and moves the selection with the arrow keys', async () => {
+    const { backend, pinia, store } = await setup();
+    const w = mount(DeviceList, { global: { plugins: [pinia] } });
+    await settle();
+    expect(w.findAll('li[role=option]')).toHaveLength(1);
+    backend.plug({ ...fakeDevice(2), chip: { deviceId: 0x413, name: 'STM32F40xxx/41xxx' } });
+    await settle();
+    const items = w.findAll('li[role=option]');
+    expect(items).toHaveLength(2);
+    expect(items[1]!.text()).toContain('STM32F40xxx/41xxx');
+    expect(items[0]!.attributes('aria-selected')).toBe('true');
+    await items[0]!.trigger('keydown', { key: 'ArrowDown' });
+    expect(store.selectedId).toBe('sim-2');
+    await settle();
+    expect(w.findAll('li[role=option]')[1]!.attributes('aria-selected')).toBe('true');
+  });
+
+  it('adds a simulated board from the picker', async () => {
+    const { pinia, store } = await setup();
+    await store.simAttach('stm32f746');
+    await settle();
+    const w = mount(DeviceList, { global: { plugins: [pinia] } });
+    expect(w.findAll('li[role=option]')).toHaveLength(2);
+    expect(store.selectedId).toBe('sim-2');
+  });
+});
+
+describe('device view', () => {
+  it('shows identity, memories and the descriptor tree with raw bytes', async () => {
+    const { pinia } = await setup();
+    await settle();
+    const w = mount(DeviceView, { global: { plugins: [pinia] } });
+    await settle();
+    expect(w.find('[data-test=serial]').text()).toBe('3157378A3131');
+    expect(w.find('[data-test=memories]').text()).toContain('@Internal Flash  /0x08000000/04*032Kg,01*128Kg,03*256Kg');
+    expect(w.find('[data-test=descriptors]').text()).toContain('raw bytes (4)');
+    expect(w.find('[data-test=descriptors] pre').text()).toBe('0000  12 01 00 02');
+  });
+});
+
+describe('memory map', () => {
+  it('draws every sector to scale and the file’s segment over the sectors it erases', async () => {
+    const { pinia, store } = await setup();
+    await settle();
+    await store.openFile(file('app.bin', 40 * 1024));
+    await settle();
+    const w = mount(MemoryMap, { global: { plugins: [pinia] } });
+    const sectors = w.findAll('[data-test="region-Internal Flash"] .sector');
+    expect(sectors).toHaveLength(8);
+    expect(sectors[4]!.attributes('style')).toContain('left: 12.5%');
+    expect(sectors[4]!.attributes('style')).toContain('width: 12.5%');
+    // The fake plan erases sector 0 only.
+    expect(sectors.map((s) => s.classes().includes('erase'))).toEqual([true, false, false, false, false, false, false, false]);
+    expect(w.findAll('.seg')).toHaveLength(1);
+    expect(w.find('[data-test=outside]').exists()).toBe(false);
+  });
+
+  it('shows address, sector and segment for the sector under the keyboard cursor', async () => {
+    const { pinia, store } = await setup();
+    await settle();
+    await store.openFile(file('app.bin', 16));
+    await settle();
+    const w = mount(MemoryMap, { global: { plugins: [pinia] } });
+    const bar = w.find('[data-test="region-Internal Flash"] .bar');
+    await bar.trigger('keydown', { key: 'ArrowRight' });
+    expect(w.find('[data-test=hover]').text()).toBe('Internal Flash  0x08000000  ·  sector 0: 0x08000000 32 KiB (erased)  ·  segment 0x08000000 16 B .text');
+    await bar.trigger('keydown', { key: 'End' });
+    expect(w.find('[data-test=hover]').text()).toBe('Internal Flash  0x080c0000  ·  sector 7: 0x080c0000 256 KiB');
+  });
+
+  it('lists a segment outside every region in red with the reason', async () => {
+    const { pinia, store } = await setup();
+    await settle();
+    await store.openFile(file('toobig.bin', 64));
+    await settle();
+    const w = mount(MemoryMap, { global: { plugins: [pinia] } });
+    const outside = w.find('[data-test=outside]');
+    expect(outside.exists()).toBe(true);
+    expect(outside.text()).toContain('0x30000000 +64 B (.text) — Segment at 0x30000000 is outside every region');
+  });
+});
+
+describe('plan', () => {
+  it('lists every up-front error and keeps Flash disabled while any is listed', async () => {
+    const { pinia, store } = await setup();
+    await settle();
+    await store.openFile(file('toobig.bin', 64));
+    await settle();
+    const w = mount(PlanPanel, { global: { plugins: [pinia] } });
+    expect(w.find('[data-test=plan-errors]').text()).toContain('Address outside the device memory');
+    expect(w.find('[data-test=plan-flash]').attributes('disabled')).toBeDefined();
+    expect(store.canFlash).toBe(false);
+  });
+
+  it('shows stages with bytes and estimates and enables Flash when the plan is clean', async () => {
+    const { pinia, store } = await setup();
+    await settle();
+    await store.openFile(file('app.bin', 2048));
+    await settle();
+    const w = mount(PlanPanel, { global: { plugins: [pinia] } });
+    expect(w.find('[data-test=plan-errors]').exists()).toBe(false);
+    const rom = w.find('[data-test=stage-rom]').text();
+    expect(rom).toContain('ROM bootloader');
+    expect(rom).toContain('2 KiB');
+    expect(rom).toContain('1.2 s');
+    expect(w.find('[data-test=plan-flash]').attributes('disabled')).toBeUndefined();
+  });
+});
+
+describe('flash', () => {
+  it('runs to a PASS that lists what was verified, with the log', async () => {
+    const { pinia, store, backend } = await setup();
+    await settle();
+    await store.openFile(file('app.bin', 16));
+    await settle();
+    const w = mount(FlashPanel, { global: { plugins: [pinia] } });
+    await store.flash();
+    await settle();
+    expect(backend.flashes).toHaveLength(1);
+    expect(w.find('[data-test=verdict]').text()).toContain('PASS');
+    expect(w.find('[data-test=verified]').text()).toContain('Internal Flash');
+    expect(w.find('[data-test=verified]').text()).toContain('read-back');
+    expect(w.find('[data-test=log]').text()).toContain('PASS');
+    expect(store.running).toBe(false);
+  });
+
+  it('cancels a running flash and says CANCELLED, not PASS', async () => {
+    const { pinia, store, backend } = await setup();
+    backend.flashDelayMs = 50;
+    await settle();
+    await store.openFile(file('app.bin', 16));
+    await settle();
+    const w = mount(FlashPanel, { global: { plugins: [pinia] } });
+    await store.flash();
+    await settle(2);
+    expect(store.running).toBe(true);
+    await w.find('[data-test=cancel-flash]').trigger('click');
+    await new Promise((r) => setTimeout(r, 80));
+    await settle();
+    expect(backend.cancelled).toEqual(['op-1']);
+    expect(w.find('[data-test=verdict]').text()).toContain('CANCELLED');
+    expect(w.find('[data-test=verdict]').text()).not.toContain('PASS');
+  });
+});
