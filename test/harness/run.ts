@@ -4,6 +4,7 @@
 // without what the harness needs makes this throw, with the harness's words for what is missing.
 
 import { spawn } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,8 +55,19 @@ export function bundleScript(entry: string): Promise<string> {
   const abs = path.resolve(entry);
   let p = bundled.get(abs);
   if (!p) {
-    const outfile = path.join(BUNDLES, `${path.basename(abs).replace(/\.[cm]?ts$/, '')}-${process.pid}.cjs`);
-    p = build({ entryPoints: [abs], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['usb'], logLevel: 'warning' }).then(() => outfile);
+    // Named by content: workers share the file, a changed source gets a new one, nothing piles up.
+    p = build({ entryPoints: [abs], write: false, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['usb'], logLevel: 'warning' }).then((r) => {
+      const code = r.outputFiles[0]!.contents;
+      const name = `${path.basename(abs).replace(/\.[cm]?ts$/, '')}-${createHash('sha256').update(code).digest('hex').slice(0, 12)}.cjs`;
+      const outfile = path.join(BUNDLES, name);
+      if (!fs.existsSync(outfile)) {
+        fs.mkdirSync(BUNDLES, { recursive: true });
+        const tmp = `${outfile}.${randomUUID()}`;
+        fs.writeFileSync(tmp, code);
+        fs.renameSync(tmp, outfile);
+      }
+      return outfile;
+    });
     bundled.set(abs, p);
   }
   return p;

@@ -29,6 +29,7 @@ import usbfs_trap  # noqa: E402
 from usbfs_trap import Missing  # noqa: E402
 
 EXIT_MISSING, EXIT_HARNESS, EXIT_TIMEOUT = 96, 97, 124
+TESTBED_ROOTS = []
 BUSNUM = 1
 HUB_SYSPATH = '/devices/pci0000:00/0000:00:14.0/usb1'
 LOG = False
@@ -332,6 +333,8 @@ def main(argv):
         return run(opts, UMockdev, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        for root in TESTBED_ROOTS:   # umockdev leaves its fake /sys behind otherwise
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def run(opts, UMockdev, work):
@@ -350,6 +353,7 @@ def run(opts, UMockdev, work):
     testbed = UMockdev.Testbed.new()
     testbed.add_from_string(ROOT_HUB)
     root = testbed.get_root_dir()
+    TESTBED_ROOTS.append(root)
     # No umockdev device nodes and no default ioctl handler: a host's open() of /dev/bus/usb/... must
     # reach the kernel, where the seccomp trap answers it (umockdev would otherwise serve its own file).
     for rel in ('dev/bus/usb/001/001', 'ioctl/_default'):
@@ -418,12 +422,20 @@ def run(opts, UMockdev, work):
     return rc
 
 
+def exit_now(code):
+    # os._exit: the testbed's root is already removed, and GObject finalizers run at interpreter exit
+    # would trip over it (GLib aborts with SIGTRAP); daemon threads may still sit in blocking calls.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == '__main__':
     try:
-        sys.exit(main(sys.argv[1:]))
+        exit_now(main(sys.argv[1:]))
     except Missing as e:
         print(f'vusb: missing: {e}', file=sys.stderr)
-        sys.exit(EXIT_MISSING)
+        exit_now(EXIT_MISSING)
     except RuntimeError as e:
         print(f'vusb: {e}', file=sys.stderr)
-        sys.exit(EXIT_HARNESS)
+        exit_now(EXIT_HARNESS)
