@@ -1,0 +1,74 @@
+// One operation per board at a time. Every front end (production station, GUI service) takes a lock
+// by board id (serial, else port path) before touching a board; a second request for a busy board is
+// refused with BUSY naming the board and what holds it.
+//   const lock = boardLocks.acquire(info.id, 'production'); try { … } finally { lock.release(); }
+
+import { BootBridgeError } from '../../shared/errors.js';
+
+export interface BoardLock {
+  readonly boardId: string;
+  /** What holds the board ("production", "flash", "read"…), for the BUSY message. */
+  readonly operation: string;
+  /** Idempotent: releasing twice, or after another holder took the board, does nothing. */
+  release(): void;
+}
+
+export class BoardLocks {
+  private readonly held = new Map<string, BoardLock>();
+
+  /** Takes the board or throws BUSY. */
+  acquire(boardId: string, operation: string): BoardLock {
+    const holder = this.held.get(boardId);
+    if (holder) {
+      throw new BootBridgeError('BUSY', `Board ${boardId} is busy (${holder.operation} in progress); a second operation on it was refused`, {
+        serial: boardId,
+        holder: holder.operation,
+        requested: operation,
+      });
+    }
+    let released = false;
+    const lock: BoardLock = {
+      boardId,
+      operation,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (this.held.get(boardId) === lock) this.held.delete(boardId);
+      },
+    };
+    this.held.set(boardId, lock);
+    return lock;
+  }
+
+  /** Takes the board, or returns undefined when it is busy. */
+  tryAcquire(boardId: string, operation: string): BoardLock | undefined {
+    return this.held.has(boardId) ? undefined : this.acquire(boardId, operation);
+  }
+
+  /** Runs `body` holding the board; the lock is released however it ends. */
+  async with<T>(boardId: string, operation: string, body: () => Promise<T>): Promise<T> {
+    const lock = this.acquire(boardId, operation);
+    try {
+      return await body();
+    } finally {
+      lock.release();
+    }
+  }
+
+  isBusy(boardId: string): boolean {
+    return this.held.has(boardId);
+  }
+
+  /** The operation holding a board, if any. */
+  holder(boardId: string): string | undefined {
+    return this.held.get(boardId)?.operation;
+  }
+
+  /** Ids of the boards held now. */
+  busy(): string[] {
+    return [...this.held.keys()];
+  }
+}
+
+/** The process-wide locks: every front end in one process shares them. */
+export const boardLocks = new BoardLocks();
