@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { SimBus, simLoaderImages, type SimModelName } from '../../src-main/sim/index.js';
 import { VirtualClock } from '../../src-main/util/clock.js';
 import { inspectDevice } from '../../src-main/services/devices.js';
-import { openFirmwareFile, openLoaderFolder } from '../../src-main/services/files.js';
+import { openFirmwareBytes, openFirmwareFile, openLoaderFolder } from '../../src-main/services/files.js';
 import type { Connection } from '../../src-main/services/connect.js';
 import type { FlashEvent } from '../../shared/progress.js';
 
@@ -35,3 +35,21 @@ export function collect(): { events: FlashEvent[]; onEvent: (e: FlashEvent) => v
 }
 
 export const readFile = (p: string) => new Uint8Array(readFileSync(p));
+
+/** Deterministic, non-blank bytes (no 0xFF runs that skip-blank would drop). */
+export function pattern(length: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x % 255; // never 0xFF
+  }
+  return out;
+}
+
+/** A raw binary image placed at `address`, as if opened from a .bin with --base. */
+export const binAt = (address: number, data: Uint8Array) => openFirmwareBytes('image.bin', data, { baseAddress: address });
