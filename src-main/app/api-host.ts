@@ -56,8 +56,9 @@ export interface SettingsStore {
   save(data: { settings: Settings; recent: RecentFile[] }): Promise<void>;
 }
 
-export function memoryStore(): SettingsStore {
-  let data = { settings: { ...DEFAULT_SETTINGS }, recent: [] as RecentFile[] };
+/** Settings in memory only; `recent` seeds the recent-files list (the web host offers the examples). */
+export function memoryStore(recent: RecentFile[] = []): SettingsStore {
+  let data = { settings: { ...DEFAULT_SETTINGS }, recent: [...recent] };
   return {
     load: async () => structuredClone(data),
     save: async (d) => {

@@ -2,26 +2,42 @@
 // 127.0.0.1, prints the URL with this run's token, and runs until Ctrl-C.
 //   node out/web/bootbridge-web.cjs --sim stm32f746 [--sim-boards N] [--sim-state DIR] [--port N] [--static DIR]
 
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { formatError, toErrorData } from '../../shared/errors.js';
-import { ApiHost } from '../app/api-host.js';
+import { ApiHost, memoryStore } from '../app/api-host.js';
+import type { RecentFile } from '../../shared/contract.js';
 import { createAppBackend, parseHostArgs } from '../app/backend.js';
 import { startWebHost } from './server.js';
+
+/** The example firmware shipped in assets/examples, offered as recent files (the page cannot name paths). */
+function examples(assetsDir: string): RecentFile[] {
+  const root = join(assetsDir, 'examples');
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) =>
+      readdirSync(join(root, d.name))
+        .filter((f) => /\.(elf|hex|srec|s19|dfu)$/i.test(f))
+        .map((f) => ({ name: `Example: ${f}`, path: join(root, d.name, f), openedAt: 0 })),
+    );
+}
 
 async function main(argv: string[]): Promise<void> {
   const args = parseHostArgs(argv);
   const at = argv.indexOf('--static');
   const staticDir = resolve(at >= 0 && argv[at + 1] ? argv[at + 1]! : 'out/renderer');
-  const backend = await createAppBackend(args);
+  const backend = await createAppBackend({ ...args, assetsDir: resolve(args.assetsDir ?? 'assets') });
   const tmp = await mkdtemp(join(tmpdir(), 'bootbridge-web-'));
+  const assetsDir = resolve(args.assetsDir ?? 'assets');
   const host = new ApiHost(backend, {
     shell: 'web',
     version: process.env.npm_package_version ?? 'dev',
     tempPath: (name) => join(tmp, name.replace(/[^\w.-]/g, '_')),
     readExported: async (path) => new Uint8Array(await readFile(path)),
-  });
+  }, memoryStore(examples(assetsDir)));
   const web = await startWebHost({ host, staticDir, ...(args.port !== undefined ? { port: args.port } : {}) });
   process.stdout.write(
     `BootBridge web host on ${args.sim ? `simulated ${args.sim} board(s)` : 'USB'}\n` +

@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ApiHost, type AppBackend } from '../../src-main/app/api-host.js';
+import { ApiHost, memoryStore, type AppBackend } from '../../src-main/app/api-host.js';
+import type { RecentFile } from '../../shared/contract.js';
 import { startWebHost, type WebHost } from '../../src-main/web/server.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -53,9 +54,9 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function openApp(backend: AppBackend, opts: { colorScheme?: 'light' | 'dark' } = {}): Promise<Session> {
+export async function openApp(backend: AppBackend, opts: { colorScheme?: 'light' | 'dark'; recent?: RecentFile[] } = {}): Promise<Session> {
   const staticDir = await ensureRendererBuilt();
-  const api = new ApiHost(backend, { shell: 'web', version: 'e2e' });
+  const api = new ApiHost(backend, { shell: 'web', version: 'e2e' }, memoryStore(opts.recent ?? []));
   const web = await startWebHost({ host: api, staticDir });
   const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: opts.colorScheme ?? 'light' });

@@ -15,7 +15,7 @@ let backend: ServicesBackend;
 beforeAll(async () => {
   // Simulated time runs 50× faster than real time so the QSPI erase does not take a minute.
   backend = await createAppBackend({ sim: 'stm32f746', simBoards: 2, simSpeed: 50, simState: mkdtempSync(join(tmpdir(), 'bb-e2e-sim-')), assetsDir: join(ROOT, 'assets') });
-  s = await openApp(backend);
+  s = await openApp(backend, { recent: [{ name: 'Example: demo-f746.elf', path: DEMO, openedAt: 0 }] });
 }, 180_000);
 
 afterAll(async () => {
@@ -63,7 +63,7 @@ describe('web app on a simulated STM32F746', () => {
     await page.locator('[data-test=plan-loader]').waitFor();
     expect(await page.locator('[data-test=plan-errors]').count()).toBe(0);
     for (const st of ['staging', 'loader', 'leave']) await page.locator(`[data-test=stage-${st}]`).waitFor();
-    expect(await page.locator('[data-test=stages]').textContent()).toContain('stage loader');
+    expect(await page.locator('[data-test=stage-staging]').textContent()).toMatch(/write\s*RAM\s*0x20010000[\s\S]*verify[\s\S]*jump/);
     await screenshot(page, 'sim-plan');
   }, 90_000);
 
@@ -95,5 +95,27 @@ describe('web app on a simulated STM32F746', () => {
     expect(await page.locator('[data-test=plan-flash]').isDisabled()).toBe(true);
     expect(await page.locator('[data-test=flash]').isDisabled()).toBe(true);
     await screenshot(page, 'sim-too-big-plan');
+  }, 90_000);
+
+  it('renders in the dark theme and opens the example from the recent files', async () => {
+    const page = await s.browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: 'dark' });
+    try {
+      await page.goto(s.web.url);
+      await page.locator('[data-test=devices] li[role=option]').first().waitFor();
+      expect(await page.locator('.bb').getAttribute('class')).toContain('dark');
+      await page.locator('.recent').click();
+      await page.getByText('Example: demo-f746.elf').click();
+      await page.locator('[data-test=file-name]', { hasText: 'demo-f746.elf' }).waitFor();
+      await page.locator('[data-test="region-QSPI Flash"]').waitFor();
+      await screenshot(page, 'sim-map-dark');
+      // Keyboard only: from the focused tab, → moves to the next view.
+      await page.getByRole('tab', { name: 'Memory map' }).focus();
+      await page.keyboard.press('ArrowRight');
+      expect(await page.getByRole('tab', { name: 'Plan' }).getAttribute('aria-selected')).toBe('true');
+      await page.locator('[data-test=stages]').waitFor();
+      await screenshot(page, 'sim-plan-dark');
+    } finally {
+      await page.close();
+    }
   }, 90_000);
 });
