@@ -1,0 +1,183 @@
+// Every way staging a loader can fail ends in an error that names the stage, never in a PASS, and the
+// next run (after the reset an operator would do) succeeds.
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { FlashResult } from '../../shared/progress.js';
+import type { LoaderPackage } from '../../src-main/loader/index.js';
+import { flashDevice, planFlash } from '../../src-main/services/operations.js';
+import { openLoaderFolder } from '../../src-main/services/files.js';
+import type { SimBoard, SimMode } from '../../src-main/sim/index.js';
+import { binAt, collect, firstBoard, loaderDir, pattern, simConnection, simLoader } from './helpers.js';
+
+const QSPI = 0x90000000;
+const data = pattern(20 * 1024, 21);
+
+type Conn = ReturnType<typeof simConnection>;
+
+/** Flashes `data` to QSPI on board `index` (so the run must stage the loader), staying in DFU. */
+async function flashQspi(conn: Conn, loader: LoaderPackage, index = 0): Promise<FlashResult> {
+  const { device, details } = await firstBoard(conn, index);
+  const fw = await binAt(QSPI, data);
+  const p = planFlash(details, fw, loader, { leave: false });
+  expect(p.errors).toEqual([]);
+  expect(p.stages.map((s) => s.name)).toEqual(['staging', 'loader']);
+  const { events, onEvent } = collect();
+  const r = await flashDevice(conn, device, details, fw, loader, p, { onEvent });
+  expect(events.filter((e) => e.kind === 'result')).toHaveLength(1);
+  return r;
+}
+
+function modes(board: SimBoard): SimMode[] {
+  const seen: SimMode[] = [];
+  board.onModeChange((m) => seen.push(m));
+  return seen;
+}
+
+/** What an operator does after a failed stage: reset with BOOT0 held (or replug), back to the ROM. */
+async function resetToRom(conn: Conn, board: SimBoard) {
+  board.reset();
+  await conn.clock.sleep(1000);
+  expect(board.mode).toBe('rom');
+}
+
+async function retrySucceeds(conn: Conn, board: SimBoard, index = 0) {
+  const r = await flashQspi(conn, await simLoader(), index);
+  expect(r.error).toBeUndefined();
+  expect(r.ok).toBe(true);
+  expect(board.read(QSPI, data.length)).toEqual(data);
+}
+
+function expectStagingError(r: FlashResult, code: string) {
+  expect(r.ok).toBe(false);
+  expect(r.error?.code).toBe(code);
+  expect(r.error?.context.stage).toBe('staging');
+  expect(r.bytesVerified).toBe(0);
+}
+
+describe('staging failures', () => {
+  it('a loader corrupted on its way to RAM is caught by the read-back and never started', async () => {
+    const conn = simConnection();
+    const { board } = await firstBoard(conn);
+    const seen = modes(board);
+    board.faults.add({ kind: 'flip-bit', offset: 100, bit: 0 });
+    const r = await flashQspi(conn, await simLoader());
+    expectStagingError(r, 'STAGING_FAILED');
+    expect(r.error?.message).toMatch(/read back from RAM/);
+    expect(seen).toEqual([]); // never jumped: still the same ROM enumeration
+    expect(board.mode).toBe('rom');
+    expect(board.read(QSPI, 16)).toEqual(new Uint8Array(16).fill(0xff));
+    await retrySucceeds(conn, board);
+  });
+
+  it('an image the board cannot run brings back the ROM bootloader: STAGING_FAILED, not a timeout', async () => {
+    const conn = simConnection();
+    const { board } = await firstBoard(conn);
+    const good = await simLoader();
+    const image = good.image.slice();
+    image[0x300] = image[0x300]! ^ 0xff; // valid vector table, wrong code
+    const bad: LoaderPackage = { ...good, image };
+    const r = await flashQspi(conn, bad);
+    expectStagingError(r, 'STAGING_FAILED');
+    expect(r.error?.message).toMatch(/came back as the ROM bootloader/);
+    expect(board.mode).toBe('rom');
+    await retrySucceeds(conn, board);
+  });
+
+  it('a loader that never enumerates gives LOADER_TIMEOUT', async () => {
+    const conn = simConnection();
+    const { board } = await firstBoard(conn);
+    board.faults.add({ kind: 'loader-never-appears' });
+    const r = await flashQspi(conn, await simLoader());
+    expectStagingError(r, 'LOADER_TIMEOUT');
+    expect(r.error?.message).toMatch(/did not appear within 5000 ms/);
+    expect(r.error?.message).toContain(board.serial);
+    await resetToRom(conn, board);
+    await retrySucceeds(conn, board);
+  });
+
+  it('another board enumerating instead is named and left alone: LOADER_TIMEOUT', async () => {
+    const conn = simConnection();
+    const { board } = await firstBoard(conn);
+    board.faults.add({ kind: 'other-board-instead-of-loader', serial: 'IMPOSTOR0001' });
+    const r = await flashQspi(conn, await simLoader());
+    expectStagingError(r, 'LOADER_TIMEOUT');
+    expect(r.error?.message).toContain('serial IMPOSTOR0001');
+    expect(r.error?.message).toMatch(/left alone/);
+    const other = conn.bus.boards.find((b) => b.serial === 'IMPOSTOR0001')!;
+    expect(other.mode).toBe('loader');
+    expect(other.read(QSPI, data.length)).toEqual(new Uint8Array(data.length).fill(0xff));
+    await resetToRom(conn, board);
+    // The impostor is still on the bus as a loader; the retry must find this board's own loader.
+    const { device, details } = await firstBoard(conn, 0);
+    const fw = await binAt(QSPI, data);
+    const loader = await simLoader();
+    const retry = await flashDevice(conn, device, details, fw, loader, planFlash(details, fw, loader, { leave: false }));
+    expect(retry.error).toBeUndefined();
+    expect(retry.ok).toBe(true);
+    expect(board.read(QSPI, data.length)).toEqual(data);
+    expect(other.read(QSPI, data.length)).toEqual(new Uint8Array(data.length).fill(0xff));
+  });
+
+  describe('a loader whose descriptors do not match loader.json gives LOADER_MISMATCH', () => {
+    const edits: [string, (m: Record<string, unknown>) => void, RegExp][] = [
+      ['memory string', (m) => ((m.memories as string[])[0] = '@QSPI Flash /0x90000000/128*128Kg'), /alt setting 0 serves/],
+      ['transfer size', (m) => (m.transferSize = 4096), /wTransferSize is 8192, loader.json says 4096/],
+    ];
+    for (const [what, edit, why] of edits) {
+      it(`different ${what}`, async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'bb-loader-'));
+        cpSync(loaderDir('stm32f746'), dir, { recursive: true });
+        const manifest = JSON.parse(readFileSync(join(dir, 'loader.json'), 'utf8')) as Record<string, unknown>;
+        edit(manifest);
+        writeFileSync(join(dir, 'loader.json'), JSON.stringify(manifest));
+        const conn = simConnection();
+        const { board } = await firstBoard(conn);
+        const r = await flashQspi(conn, await openLoaderFolder(dir));
+        expectStagingError(r, 'LOADER_MISMATCH');
+        expect(r.error?.message).toMatch(why);
+        expect(r.error?.message).toContain('loader.json');
+        expect(board.read(QSPI, 16)).toEqual(new Uint8Array(16).fill(0xff));
+        expect(board.mode).toBe('loader');
+        await resetToRom(conn, board);
+        await retrySucceeds(conn, board);
+      });
+    }
+  });
+
+  it('a board unplugged while the loader is written to RAM fails the run; after replugging a retry succeeds', async () => {
+    const conn = simConnection();
+    const { board } = await firstBoard(conn);
+    board.faults.add({ kind: 'unplug-at-byte', byte: 2500 });
+    const r = await flashQspi(conn, await simLoader());
+    expect(r.ok).toBe(false);
+    expect(r.error?.context.stage).toBe('staging');
+    expect(r.error?.code).toMatch(/DEVICE_DISCONNECTED|USB_TRANSFER_FAILED/);
+    expect(board.mode).toBe('unplugged');
+    board.plug();
+    await conn.clock.sleep(1000);
+    expect(board.mode).toBe('rom');
+    await retrySucceeds(conn, board);
+  });
+});
+
+describe('two boards on one bus', () => {
+  it('staging the second board never touches or picks the first', async () => {
+    const conn = simConnection('stm32f746', 2);
+    const [a, b] = conn.bus.boards as [SimBoard, SimBoard];
+    expect(a.serial).not.toBe(b.serial);
+    const seenA = modes(a);
+    const r = await flashQspi(conn, await simLoader(), 1);
+    expect(r.error).toBeUndefined();
+    expect(r.ok).toBe(true);
+    expect(b.read(QSPI, data.length)).toEqual(data);
+    expect(a.read(QSPI, data.length)).toEqual(new Uint8Array(data.length).fill(0xff));
+    expect(seenA).toEqual([]);
+    expect(a.mode).toBe('rom');
+    // And the other way round, with board b now sitting in its loader on the same bus.
+    const r2 = await flashQspi(conn, await simLoader(), 0);
+    expect(r2.ok).toBe(true);
+    expect(a.read(QSPI, data.length)).toEqual(data);
+  });
+});
