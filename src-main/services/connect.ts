@@ -30,6 +30,12 @@ export interface Connection {
   clock: Clock;
   /** The simulated bus, when running on simulated boards. */
   bus?: SimBus;
+  /**
+   * True when the boards on the bus are simulated: the in-process bus, or real USB whose devices are
+   * simulated boards (the virtual-USB test bench sets BOOTBRIDGE_SIMULATED_USB=1). Simulated loaders
+   * are staged only then.
+   */
+  simulated?: boolean;
   /** Saves the simulated boards' memories to the state folder (no-op for real hardware). */
   save(): void;
   close(): Promise<void>;
@@ -61,7 +67,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
     const save = () => {
       if (sim.stateDir) for (const b of bus.boards) saveSimState(sim.stateDir, b);
     };
-    return { backend: bus, clock, bus, save, close: async () => save() };
+    return { backend: bus, clock, bus, simulated: true, save, close: async () => save() };
   }
   const clock = options.clock ?? new RealClock();
   let backend: UsbBackend;
@@ -71,5 +77,5 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
   } catch (e) {
     throw new BootBridgeError('USB_TRANSFER_FAILED', `The USB library could not be loaded: ${(e as Error).message}. Run on a simulated board with --sim stm32f746.`, {}, { cause: e });
   }
-  return { backend, clock, save: () => undefined, close: async () => undefined };
+  return { backend, clock, simulated: process.env.BOOTBRIDGE_SIMULATED_USB === '1', save: () => undefined, close: async () => undefined };
 }

@@ -27,7 +27,7 @@ export function planFlash(details: DeviceDetails, firmware: OpenedFirmware, load
 /** Refuses loaders that cannot run here before anything is written. */
 export function checkLoaderUsable(conn: Connection, details: DeviceDetails, loader: LoaderPackage | undefined): void {
   if (!loader) return;
-  if (loader.manifest.simulated && !conn.bus) {
+  if (loader.manifest.simulated && !conn.simulated && !conn.bus) {
     throw new BootBridgeError('LOADER_UNSUPPORTED', `Loader "${loader.manifest.name}" is the simulator's: it runs only on simulated boards (--sim), never on hardware`, { file: loader.source });
   }
   if (details.chip && !loaderSupportsChip(loader, details.chip.deviceId)) {

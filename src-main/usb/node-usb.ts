@@ -39,8 +39,8 @@ export function nodeUsbPortPath(d: { bus?: unknown; ports?: unknown }): string |
   const bus = d.bus;
   const ports = Array.isArray(d.ports) ? (d.ports as unknown[]).filter((p): p is number => typeof p === 'number') : [];
   if (typeof bus === 'string' && bus.includes('-')) return bus;
-  if ((typeof bus === 'string' && bus !== '') || typeof bus === 'number') {
-    return ports.length > 0 ? `${bus}-${ports.join('.')}` : undefined;
-  }
+  // v3 gives the bus as a zero-padded string ("001"); sysfs and dfu-util write "1-2.3".
+  const busNumber = typeof bus === 'number' ? bus : typeof bus === 'string' && /^\d+$/.test(bus) ? parseInt(bus, 10) : undefined;
+  if (busNumber !== undefined) return ports.length > 0 ? `${busNumber}-${ports.join('.')}` : undefined;
   return undefined;
 }

@@ -130,6 +130,7 @@ describe('DeviceWatcher', () => {
 describe('nodeUsbPortPath', () => {
   it.each([
     [{ bus: '1', ports: [2, 3] }, '1-2.3'],
+    [{ bus: '001', ports: [1] }, '1-1'],
     [{ bus: 3, ports: [1] }, '3-1'],
     [{ bus: '2-3.4', ports: [3, 4] }, '2-3.4'],
     [{ bus: '1', ports: [] }, undefined],
