@@ -215,6 +215,7 @@ export const RequestSchemas = {
   describe: v.strictObject({ deviceId: Id }),
   /** Electron: native open dialog. Resolves null when the user cancels. */
   chooseFirmware: v.undefined(),
+  /** Only paths main listed itself (recent files, examples): the page cannot name others. */
   openFirmwarePath: v.strictObject({ path: Path, baseAddress: v.optional(U32) }),
   openFirmwareBytes: v.strictObject({
     name: v.pipe(v.string(), v.minLength(1), v.maxLength(255)),
@@ -231,8 +232,8 @@ export const RequestSchemas = {
     length: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64 * 1024 * 1024)),
     loader: v.optional(Id),
   }),
-  /** Electron: native save dialog when outPath is absent; web: bytes come back for download. */
-  exportDfu: v.strictObject({ firmwareId: Id, outPath: v.optional(Path) }),
+  /** Electron: main asks where with its own save dialog; web: the bytes come back for the browser to save. */
+  exportDfu: v.strictObject({ firmwareId: Id }),
   getSettings: v.undefined(),
   setSettings: v.strictObject({
     theme: v.optional(v.picklist(['system', 'light', 'dark'])),

@@ -170,13 +170,11 @@ export class ApiHost {
         return this.remember(toOpenedFirmware(await b.openFirmware(path), path));
       },
       openFirmwarePath: async ({ path, baseAddress }) => {
-        // Only files main already knows (recent files) or any path in Electron; the web host is
-        // reached from a browser page, so it may open only what it listed itself.
-        if (hooks.shell === 'web') {
-          const s = await this.state;
-          if (!s.recent.some((r) => r.path === path)) {
-            throw new BootBridgeError('BAD_ARGUMENT', 'The web host opens by path only files from its recent list', { file: path });
-          }
+        // The page names no arbitrary paths: only files main itself listed (recent files, examples)
+        // or the user chose in a native dialog. A compromised page cannot make main read others.
+        const s = await this.state;
+        if (!s.recent.some((r) => r.path === path)) {
+          throw new BootBridgeError('BAD_ARGUMENT', 'Only files from the recent list can be opened by path; use Open or drop the file', { file: path, field: 'path' });
         }
         const opts = baseAddress === undefined ? {} : { baseAddress };
         return this.remember(toOpenedFirmware(await b.openFirmware(path, opts), path));
@@ -226,11 +224,12 @@ export class ApiHost {
         // Buffer (a Uint8Array subclass) would serialise as an object over the wire; hand back a plain view.
         return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       },
-      exportDfu: async ({ firmwareId, outPath }) => {
+      exportDfu: async ({ firmwareId }) => {
         const fw = this.firmware.get(firmwareId);
         const name = (fw?.name ?? 'firmware').replace(/\.[^.]*$/, '') + '.dfu';
         if (hooks.shell === 'electron') {
-          const path = outPath ?? (await hooks.chooseSavePath?.(name)) ?? null;
+          // Main writes only where the user pointed in its own save dialog, never to a page-given path.
+          const path = (await hooks.chooseSavePath?.(name)) ?? null;
           if (!path) return null;
           await b.exportDfu(firmwareId, path);
           return { path, name };

@@ -85,6 +85,19 @@ describe('main IPC handlers', () => {
     expect(r).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT', context: { field } } });
   });
 
+  it('opens by path only files main listed itself, and never writes to a page-given path', async () => {
+    const opened: string[] = [];
+    backend.openFirmware = async (path: string) => {
+      opened.push(path);
+      return { id: 'x', name: 'x', format: 'elf', size: 0, sha256: '', segments: [] };
+    };
+    const r = await api.openFirmwarePath({ path: '/home/user/.ssh/id_ed25519' });
+    expect(r).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT', context: { field: 'path' } } });
+    expect(opened).toEqual([]);
+    const exp = await (api.exportDfu as unknown as (p: unknown) => Promise<unknown>)({ firmwareId: 'fw-1', outPath: '/etc/cron.d/x' });
+    expect(exp).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT', context: { field: 'outPath' } } });
+  });
+
   it('turns a service failure into ErrorData with its code and context', async () => {
     const r = await api.describe({ deviceId: 'nope' });
     expect(r).toMatchObject({ ok: false, error: { code: 'DEVICE_NOT_FOUND' } });
