@@ -15,7 +15,7 @@ export function registerDeviceCommands(program: Command): void {
         const rows = [];
         for (const d of await listDfuDevices(conn.backend)) {
           const details = await inspectDevice(conn.backend, d).catch(() => undefined);
-          rows.push({ ...deviceInfo(conn.backend, d), ...(details?.chip ? { chip: { deviceId: details.chip.deviceId, name: details.chip.name } } : {}), memories: details?.memories.map((m) => m.layout.name) ?? [], simulated: conn.bus !== undefined });
+          rows.push({ ...deviceInfo(conn.backend, d), ...(details?.chip ? { chip: { deviceId: details.chip.deviceId, name: details.chip.name } } : {}), memories: details?.memories.map((m) => m.layout.name) ?? [], simulated: conn.bus !== undefined || conn.simulated === true });
         }
         if (o.json) return printJson(rows);
         if (rows.length === 0) {
