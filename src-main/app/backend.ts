@@ -79,11 +79,14 @@ export class ServicesBackend implements AppBackend {
   private lastSignature = '';
   private timer?: ReturnType<typeof setInterval>;
   private readonly offs: (() => void)[] = [];
+  /** Boards on this bus are simulated (in-process bus, or the virtual-USB bench): offer the simulator's loaders. */
+  private readonly simulated: boolean;
 
   constructor(
     readonly conn: Connection,
     private readonly assetsDir: string,
   ) {
+    this.simulated = conn.bus !== undefined || conn.simulated === true;
     const changed = () => void this.refresh();
     this.offs.push(conn.backend.onConnect(changed), conn.backend.onDisconnect(changed));
   }
@@ -122,7 +125,7 @@ export class ServicesBackend implements AppBackend {
       out.push({
         ...info,
         serial: info.serial ?? '',
-        simulated: this.conn.bus !== undefined,
+        simulated: this.simulated,
         ...(chip ? { chip: { deviceId: chip.deviceId, name: chip.name } } : {}),
       });
     }
@@ -200,7 +203,7 @@ export class ServicesBackend implements AppBackend {
       for (const folder of listLoaderFolders(resolve(this.assetsDir, 'loaders'))) {
         const pkg = await openLoaderFolder(folder).catch(() => undefined);
         // The simulator's loaders boot only on simulated boards: offer them only there.
-        if (pkg && (!pkg.manifest.simulated || this.conn.bus)) out.push({ id: basename(folder), pkg });
+        if (pkg && (!pkg.manifest.simulated || this.simulated)) out.push({ id: basename(folder), pkg });
       }
       this.loaderCache = out;
     }
