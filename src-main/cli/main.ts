@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerDeviceCommands } from './commands/devices.js';
 import { registerFlashCommands } from './commands/flash.js';
 import { registerMemoryCommands } from './commands/memory.js';
+import { registerProductionCommands } from './commands/production.js';
 
 declare const BOOTBRIDGE_VERSION: string | undefined;
 
@@ -22,6 +23,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 registerDeviceCommands(program);
 registerFlashCommands(program);
 registerMemoryCommands(program);
+registerProductionCommands(program);
 
 program.exitOverride((err) => {
   // Usage errors (unknown option, missing argument, bad value) are bad input: exit code 2.

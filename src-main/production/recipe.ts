@@ -97,6 +97,10 @@ function issuesToError(issues: readonly v.BaseIssue<unknown>[], file: string): B
 
 /** Validates a recipe object (parsed YAML). Every error names its field (RECIPE_INVALID, context.field). */
 export function validateRecipe(data: unknown, file = 'recipe'): Recipe {
+  // valibot takes an array for an object; a recipe is a mapping.
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new BootBridgeError('RECIPE_INVALID', `${file}: (root): must be a mapping of recipe fields (name, version, firmware, chips, …)`, { field: '(root)', file });
+  }
   const r = v.safeParse(RecipeSchema, data);
   if (!r.success) throw issuesToError(r.issues, file);
   const o = r.output;

@@ -71,6 +71,8 @@ export interface StationOptions {
   now?: () => Date;
   /** Watch mode's polling period for missed hot-plug events. Default 500 ms. */
   pollMs?: number;
+  /** Start at most this many units, then stop accepting boards (`--count N`). */
+  maxUnits?: number;
 }
 
 const isRom = (d: USBDevice) => d.vendorId === ROM_DFU_ID.vendorId && d.productId === ROM_DFU_ID.productId;
@@ -98,6 +100,8 @@ export class ProductionStation {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly queue: (() => void)[] = [];
   private active = 0;
+  private started = 0;
+  private readonly maxUnits: number;
   private accepting = true;
   private watcher: DeviceWatcher | undefined;
   private unsubscribe: (() => void)[] = [];
@@ -117,6 +121,7 @@ export class ProductionStation {
     if (!(this.concurrency >= 1)) throw new BootBridgeError('BAD_ARGUMENT', `concurrency must be at least 1 (got ${opts.concurrency})`, { field: 'concurrency' });
     this.pattern = opts.recipe.recipe.serialPattern !== undefined ? new RegExp(opts.recipe.recipe.serialPattern) : undefined;
     this.pollMs = opts.pollMs ?? 500;
+    this.maxUnits = opts.maxUnits ?? Infinity;
   }
 
   // ---- events ---------------------------------------------------------------------------------
@@ -312,18 +317,15 @@ export class ProductionStation {
   // ---- the concurrency limit (gang: unlimited; queue: one at a time) -----------------------------
 
   private slot(): Promise<boolean> {
-    if (!this.accepting) return Promise.resolve(false);
-    if (this.active < this.concurrency) {
+    const take = (): boolean => {
+      if (!this.accepting || this.started >= this.maxUnits) return false;
       this.active++;
-      return Promise.resolve(true);
-    }
-    return new Promise((resolve) =>
-      this.queue.push(() => {
-        if (!this.accepting) return resolve(false);
-        this.active++;
-        resolve(true);
-      }),
-    );
+      // The unit limit counts units started, so a gang never overshoots `--count`.
+      if (++this.started >= this.maxUnits) this.stopAccepting();
+      return true;
+    };
+    if (!this.accepting || this.active < this.concurrency) return Promise.resolve(take());
+    return new Promise((resolve) => this.queue.push(() => resolve(take())));
   }
 
   private freeSlot(): void {

@@ -54,7 +54,7 @@ export function simF746(boards: number): SimConn {
   const clock = new VirtualClock();
   const bus = new SimBus({ clock });
   for (let i = 0; i < boards; i++) bus.addBoard('stm32f746', { loaders: simLoaderImages('stm32f746') });
-  return { backend: bus, clock, bus, save: () => undefined, close: async () => undefined };
+  return { backend: bus, clock, bus, simulated: true, save: () => undefined, close: async () => undefined };
 }
 
 /** True when every segment of the image is in the board's memory. */
