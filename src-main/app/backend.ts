@@ -12,6 +12,7 @@ import type { FlashPlan, PlanOptions } from '../plan/index.js';
 import { SIM_MODELS, defaultSimSerial, simChip, simLoaderImages } from '../sim/index.js';
 import { formatDump } from '../usb/dump.js';
 import { connect, parseSimModel, type Connection } from '../services/connect.js';
+import type { Clock } from '../util/clock.js';
 import { deviceInfo, inspectDevice, listDfuDevices, type DeviceDetails } from '../services/devices.js';
 import { listLoaderFolders, openFirmwareBytes, openFirmwareFile, openLoaderFolder, writeFileAtomic, type OpenedFirmware } from '../services/files.js';
 import { checkLoaderUsable, flashDevice, planFlash, readDevice } from '../services/operations.js';
@@ -354,11 +355,12 @@ export class ServicesBackend implements AppBackend {
   }
 }
 
-export async function createAppBackend(args: HostArgs & { assetsDir?: string }): Promise<ServicesBackend> {
-  const conn = await connect(
-    args.sim
+export async function createAppBackend(args: HostArgs & { clock?: Clock }): Promise<ServicesBackend> {
+  const conn = await connect({
+    ...(args.sim
       ? { sim: { model: args.sim, ...(args.simBoards ? { boards: args.simBoards } : {}), ...(args.simState ? { stateDir: args.simState } : {}), ...(args.simSpeed ? { speed: args.simSpeed } : {}) } }
-      : {},
-  );
+      : {}),
+    ...(args.clock ? { clock: args.clock } : {}),
+  });
   return new ServicesBackend(conn, args.assetsDir ?? resolve('assets'));
 }

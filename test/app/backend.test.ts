@@ -1,0 +1,104 @@
+// The GUI's services backend on simulated boards in virtual time: loader choice, busy boards,
+// cancel, hot-plug, and that a page-given file name never becomes a path.
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createAppBackend, parseHostArgs, type ServicesBackend } from '../../src-main/app/backend.js';
+import { VirtualClock } from '../../src-main/util/clock.js';
+import type { DeviceInfo } from '../../shared/contract.js';
+import type { FlashEvent } from '../../shared/progress.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const DEMO = readFileSync(join(ROOT, 'assets/examples/demo-f746/demo-f746.elf'));
+const OPTS = { verify: true, leave: true, eraseTouchedOnly: true };
+let b: ServicesBackend | undefined;
+
+afterEach(async () => {
+  await b?.close();
+  b = undefined;
+});
+
+async function open(boards = 1): Promise<{ b: ServicesBackend; devices: DeviceInfo[] }> {
+  b = await createAppBackend({ sim: 'stm32f746', simBoards: boards, clock: new VirtualClock(), assetsDir: join(ROOT, 'assets') });
+  return { b, devices: await b.listDevices() };
+}
+
+describe('GUI services backend', () => {
+  it('lists simulated boards with their chip and offers the simulator’s loader', async () => {
+    const { b, devices } = await open(2);
+    expect(devices).toHaveLength(2);
+    expect(devices[0]).toMatchObject({ mode: 'rom', simulated: true, chip: { deviceId: 0x449 } });
+    expect(new Set(devices.map((d) => d.serial)).size).toBe(2);
+    const loaders = await b.listLoaders();
+    expect(loaders.map((l) => l.id)).toContain('sim-stm32f746');
+  });
+
+  it('stages a loader automatically only when the ROM cannot reach every segment', async () => {
+    const { b, devices } = await open();
+    const demo = (await b.openFirmwareBytes('demo-f746.elf', new Uint8Array(DEMO))) as { id: string };
+    const auto = await b.plan({ deviceId: devices[0]!.id, firmwareId: demo.id, loader: 'auto', options: OPTS });
+    expect(auto.ok).toBe(true);
+    expect(auto.loaderId).toBe('sim-stm32f746');
+    expect(auto.stages.map((s) => s.name)).toContain('staging');
+    const none = await b.plan({ deviceId: devices[0]!.id, firmwareId: demo.id, loader: 'none', options: OPTS });
+    expect(none.ok).toBe(false);
+    expect(none.errors.map((e) => e.code)).toContain('OUTSIDE_REGIONS');
+    const small = (await b.openFirmwareBytes('small.bin', new Uint8Array(1024).fill(1), { baseAddress: 0x08000000 })) as { id: string };
+    const romOnly = await b.plan({ deviceId: devices[0]!.id, firmwareId: small.id, loader: 'auto', options: OPTS });
+    expect(romOnly.ok).toBe(true);
+    expect(romOnly.loaderId).toBeUndefined();
+    expect(romOnly.stages.map((s) => s.name)).not.toContain('staging');
+  });
+
+  it('flashes the demo to PASS, refuses a second flash of the same board while busy', async () => {
+    const { b, devices } = await open();
+    const demo = (await b.openFirmwareBytes('demo-f746.elf', new Uint8Array(DEMO))) as { id: string };
+    const events: FlashEvent[] = [];
+    const req = { deviceId: devices[0]!.id, firmwareId: demo.id, loader: 'auto', options: OPTS };
+    const first = b.flash(req, (e) => events.push(e));
+    const second = await b.flash(req, () => undefined).done;
+    expect(second).toMatchObject({ ok: false, error: { code: 'BUSY' } });
+    const r = await first.done;
+    expect(r.ok).toBe(true);
+    expect(r.verified.map((v) => v.region).sort()).toEqual(['Internal Flash', 'QSPI Flash']);
+    expect(events.some((e) => e.kind === 'stage' && e.stage === 'staging')).toBe(true);
+  });
+
+  it('cancels a running flash', async () => {
+    const { b, devices } = await open();
+    const demo = (await b.openFirmwareBytes('demo-f746.elf', new Uint8Array(DEMO))) as { id: string };
+    const op = b.flash({ deviceId: devices[0]!.id, firmwareId: demo.id, loader: 'auto', options: OPTS }, () => undefined);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(b.cancel(op.opId)).toBe(true);
+    const r = await op.done;
+    expect(r.ok).toBe(false);
+    expect(r.error?.code).toBe('CANCELLED');
+  });
+
+  it('reports boards added and removed on the simulated bus', async () => {
+    const { b } = await open();
+    const seen: DeviceInfo[][] = [];
+    const off = b.onDevicesChanged((d) => seen.push(d));
+    const added = await b.simAttach('stm32f407');
+    expect(added.chip?.deviceId).toBe(0x413);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen.at(-1)?.map((d) => d.id)).toContain(added.id);
+    expect(await b.simDetach(added.id)).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen.at(-1)?.map((d) => d.id)).not.toContain(added.id);
+    off();
+  });
+
+  it('treats a page-given file name as a label, never as a path', async () => {
+    const { b } = await open();
+    const fw = (await b.openFirmwareBytes('../../etc/app.bin', new Uint8Array(4), { baseAddress: 0x08000000 })) as Record<string, unknown>;
+    expect(fw.name).toBe('app.bin');
+    expect(fw.path).toBeUndefined();
+  });
+
+  it('parses the host flags', () => {
+    expect(parseHostArgs(['--sim', 'stm32f407', '--sim-boards=3', '--port', '8080', '--sim-state', '/tmp/s'])).toEqual({ sim: 'stm32f407', simBoards: 3, port: 8080, simState: '/tmp/s' });
+    expect(() => parseHostArgs(['--sim-boards', '0'])).toThrow(/--sim-boards/);
+    expect(() => parseHostArgs(['--port'])).toThrow(/needs a value/);
+  });
+});
