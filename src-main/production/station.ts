@@ -300,8 +300,14 @@ export class ProductionStation {
       // The board stays reserved (locked) while it waits for a slot.
       this.update(lane, { status: 'queued', chip: chip.name, progress: 0, attached: true, stage: undefined, phase: undefined, error: undefined });
       const go = await this.slot();
-      if (!go) {
-        this.update(lane, { status: lane.last ? lane.last.result : 'idle' });
+      // A board unplugged while it waited in the queue never started: no unit, nothing logged.
+      const gone = !this.present.has(id);
+      if (!go || gone) {
+        if (go) {
+          this.started--;
+          this.freeSlot();
+        }
+        this.update(lane, { status: lane.last ? lane.last.result : 'idle', ...(gone ? { attached: false } : {}) });
         return undefined;
       }
       try {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BootBridgeError } from '../../shared/errors.js';
 import { loadRecipe } from '../../src-main/production/recipe.js';
 import { ProductionStation } from '../../src-main/production/station.js';
-import { MemoryUnitSink } from '../../src-main/production/unit-log.js';
+import { MemoryUnitSink, UnitLog, readUnitLog } from '../../src-main/production/unit-log.js';
 import { BoardLocks } from '../../src-main/services/board-locks.js';
 import { holdsImage, recipeDir, simF746 } from './helpers.js';
 
@@ -162,5 +164,47 @@ describe('production station on simulated F746 boards', () => {
     await s.st.idle();
     expect(units.sort()).toEqual([`${a.serial} PASS`, `${b.serial} PASS`].sort());
     expect(holdsImage(a, s.recipe.firmware.image) && holdsImage(b, s.recipe.firmware.image)).toBe(true);
+  });
+
+  it('writes the unit to the log before reporting it, and a unit that cannot be logged does not PASS', async () => {
+    const dir = recipeDir();
+    const path = join(dir.dir, 'units.jsonl');
+    const conn = simF746(1);
+    const st = new ProductionStation({ conn, recipe: await loadRecipe(dir.recipe), sink: new UnitLog(path), locks: new BoardLocks() });
+    const seenInLog: boolean[] = [];
+    st.on('unit', (r) => seenInLog.push(readUnitLog(path).records.some((x) => x.serial === r.serial && x.time === r.time && x.result === r.result)));
+    expect((await st.flashAll())[0]?.result).toBe('PASS');
+    expect(seenInLog).toEqual([true]);
+
+    const broken = new ProductionStation({
+      conn: simF746(1),
+      recipe: await loadRecipe(dir.recipe),
+      sink: { append: () => { throw new BootBridgeError('FILE_ERROR', 'disk full', { file: path }); } },
+      locks: new BoardLocks(),
+    });
+    const errors: string[] = [];
+    broken.on('error', (e) => errors.push(e.code));
+    const [r] = await broken.flashAll();
+    expect(r).toMatchObject({ result: 'FAIL', error: { code: 'FILE_ERROR' } });
+    expect(errors).toEqual(['FILE_ERROR']);
+    expect(broken.counters()).toMatchObject({ passed: 0, failed: 1 });
+  });
+
+  it('a board unplugged while it waits in the queue is dropped, not failed', async () => {
+    const s = await station(2, { concurrency: 1 });
+    const [first, second] = s.conn.bus.boards;
+    s.st.on('lane', (l) => {
+      if (l.id === first!.serial && l.status === 'running' && second!.mode === 'rom') second!.unplug();
+    });
+    const records = await s.st.flashAll();
+    expect(records.map((r) => `${r.serial} ${r.result}`)).toEqual([`${first!.serial} PASS`]);
+    expect(s.st.lanes().find((l) => l.id === second!.serial)).toMatchObject({ status: 'idle', attached: false, units: 0 });
+  });
+
+  it('--count: stops after N units started, even in a gang', async () => {
+    const dir = recipeDir();
+    const conn = simF746(4);
+    const st = new ProductionStation({ conn, recipe: await loadRecipe(dir.recipe), sink: new MemoryUnitSink(), locks: new BoardLocks(), maxUnits: 2 });
+    expect(await st.flashAll()).toHaveLength(2);
   });
 });
