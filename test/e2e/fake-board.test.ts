@@ -1,19 +1,26 @@
 // The renderer in real Chromium against the web host over the in-memory fake services: the doors and
 // the views work end to end even before any board or simulator is involved.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeBackend } from '../app/fake-backend.js';
 import { ARTIFACTS, openApp, screenshot, type Session } from './harness.js';
 
+// Set-up errors (no chromium) surface in every test as a failure, never as a skip.
+let ready: Promise<Session>;
 let s: Session;
 
-beforeAll(async () => {
-  s = await openApp(new FakeBackend());
+beforeAll(() => {
+  ready = openApp(new FakeBackend());
+  ready.catch(() => undefined);
+});
+
+beforeEach(async () => {
+  s = await ready;
 }, 180_000);
 
 afterAll(async () => {
-  await s?.close();
+  await (await ready.catch(() => undefined))?.close();
 });
 
 describe('renderer over the fake services', () => {

@@ -1,7 +1,7 @@
 // End to end in real Chromium: the web host with the real services on a simulated STM32F746 board.
 // Pick the board, read its descriptors, open the demo ELF (internal flash + QSPI), see the memory
 // map and the plan with the staged loader, flash it, see PASS; then a file that does not fit.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,17 +9,26 @@ import { createAppBackend, type ServicesBackend } from '../../src-main/app/backe
 import { ARTIFACTS, ROOT, openApp, screenshot, type Session } from './harness.js';
 
 const DEMO = join(ROOT, 'assets/examples/demo-f746/demo-f746.elf');
+// Set-up errors (no chromium) surface in every test as a failure, never as a skip.
+let ready: Promise<Session>;
 let s: Session;
-let backend: ServicesBackend;
+let backend: ServicesBackend | undefined;
 
-beforeAll(async () => {
-  // Simulated time runs 50× faster than real time so the QSPI erase does not take a minute.
-  backend = await createAppBackend({ sim: 'stm32f746', simBoards: 2, simSpeed: 50, simState: mkdtempSync(join(tmpdir(), 'bb-e2e-sim-')), assetsDir: join(ROOT, 'assets') });
-  s = await openApp(backend, { recent: [{ name: 'Example: demo-f746.elf', path: DEMO, openedAt: 0 }] });
+beforeAll(() => {
+  ready = (async () => {
+    // Simulated time runs 50× faster than real time so the QSPI erase does not take a minute.
+    backend = await createAppBackend({ sim: 'stm32f746', simBoards: 2, simSpeed: 50, simState: mkdtempSync(join(tmpdir(), 'bb-e2e-sim-')), assetsDir: join(ROOT, 'assets') });
+    return openApp(backend, { recent: [{ name: 'Example: demo-f746.elf', path: DEMO, openedAt: 0 }] });
+  })();
+  ready.catch(() => undefined);
+});
+
+beforeEach(async () => {
+  s = await ready;
 }, 180_000);
 
 afterAll(async () => {
-  await s?.close();
+  await (await ready.catch(() => undefined))?.close();
   await backend?.close();
 });
 
