@@ -122,4 +122,20 @@ describe('bootbridge production', () => {
     expect(records.length).toBeLessThanOrEqual(2);
     expect(readFileSync(log, 'utf8').endsWith('\n')).toBe(true);
   }, 60_000);
+
+  it('--watch stops on Ctrl-C: units in flight finish, then the summary and exit 0', async () => {
+    const d = recipeDir();
+    const child = spawn(process.execPath, [BIN, 'production', d.recipe, '--sim', 'stm32f746', '--sim-speed', '50', '--watch', '--log', join(d.dir, 'u.jsonl')], { cwd: d.dir });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (/^PASS /m.test(out)) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toContain('summary: 1 passed, 0 failed, yield 100.0%');
+  }, 60_000);
 });

@@ -61,7 +61,8 @@ describe('production station on simulated F746 boards', () => {
     },
   ];
   for (const fault of faults) {
-    it(`a board ${fault.name} fails alone (${fault.code}); the others PASS`, async () => {
+    it(`a board ${fault.name} fails alone (${fault.code}); the others PASS, no slower than alone`, async () => {
+      const alone = (await (await station(1)).st.flashAll())[0]!.durationMs;
       const s = await station(4);
       const bad = s.conn.bus.boards[1]!;
       fault.add(bad, s.st);
@@ -75,6 +76,7 @@ describe('production station on simulated F746 boards', () => {
         } else {
           expect(r.result).toBe('PASS');
           expect(holdsImage(b, s.recipe.firmware.image)).toBe(true);
+          expect(r.durationMs).toBeLessThan(alone * 1.05);
         }
       }
       expect(s.st.counters()).toMatchObject({ passed: 3, failed: 1, yield: 0.75 });
