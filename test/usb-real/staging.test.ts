@@ -57,6 +57,9 @@ describe('staging a loader through the usb package', () => {
     const r = await bootbridge(['flash', DEMO, '--loader', LOADER], path.join(tmp, 'refuse'), false);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/only on simulated boards/);
-    expect(r.transfers.filter((t) => t.by === 'host').every((t) => t.req !== 'DNLOAD')).toBe(true);
+    // No DFU DNLOAD (class request 1 to the interface, DFU 1.1 §6.1.1) reached the board.
+    const dnloads = r.transfers.filter((t) => t.by === 'host' && t.setup[0] === 0x21 && t.setup[1] === 1);
+    expect(r.transfers.some((t) => t.by === 'host')).toBe(true);
+    expect(dnloads).toEqual([]);
   });
 });
