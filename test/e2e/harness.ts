@@ -2,7 +2,7 @@
 // serves it with the web host over a given backend, and launches Debian's chromium through
 // playwright-core. A missing chromium fails the test with the fix, never skips it.
 
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ApiHost, memoryStore, type AppBackend } from '../../src-main/app/api-host.js';
@@ -22,15 +22,36 @@ function newest(dir: string): number {
   return t;
 }
 
-/** Builds out/renderer unless it is newer than every renderer and shared source. */
+/**
+ * Builds out/renderer unless it is newer than every renderer and shared source. Test files run in
+ * parallel workers, so one builds under a lock folder and the others wait for it.
+ */
 export async function ensureRendererBuilt(): Promise<string> {
   const out = join(ROOT, 'out/renderer');
   const index = join(out, 'index.html');
-  const src = Math.max(newest(join(ROOT, 'src-renderer')), newest(join(ROOT, 'shared')));
-  if (!existsSync(index) || statSync(index).mtimeMs < src) {
-    const { build } = await import('vite');
-    const { rendererConfig } = await import('../../src-renderer/vite.config.js');
-    await build({ ...rendererConfig(), logLevel: 'warn', configFile: false });
+  const fresh = () => existsSync(index) && statSync(index).mtimeMs >= Math.max(newest(join(ROOT, 'src-renderer')), newest(join(ROOT, 'shared')));
+  const lock = join(ROOT, 'out/.renderer-build.lock');
+  mkdirSync(join(ROOT, 'out'), { recursive: true });
+  for (const started = Date.now(); !fresh(); ) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      // Another worker is building (a lock older than 5 minutes is left over from a crash).
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() - started > 170_000) throw new Error('Timed out waiting for another test worker to build the renderer');
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    try {
+      if (!fresh()) {
+        const { build } = await import('vite');
+        const { rendererConfig } = await import('../../src-renderer/vite.config.js');
+        await build({ ...rendererConfig(), logLevel: 'warn', configFile: false });
+      }
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
   }
   return out;
 }
