@@ -40,7 +40,7 @@ export function parseNumber(value: string, what = 'number'): number {
   if (m) n = parseInt(m[1]!, 10) * (m[2]!.toLowerCase() === 'k' ? 1024 : 1024 * 1024);
   else if (/^0[xX][0-9a-fA-F]+$/.test(v)) n = parseInt(v, 16);
   else if (/^\d+$/.test(v)) n = parseInt(v, 10);
-  else throw new InvalidArgumentError(`"${value}" is not a ${what} (use decimal, 0x-hex, or a K/M suffix)`);
+  else throw new InvalidArgumentError(`"${value}" is not a valid ${what} (use decimal, 0x-hex, or a K/M suffix)`);
   if (n > 0xffffffff) throw new InvalidArgumentError(`${value} does not fit in 32 bits`);
   return n;
 }
@@ -98,7 +98,9 @@ export function printJson(value: unknown): void {
 
 /** Prints an error for a person (stderr) or as JSON (stdout) and returns the exit code. */
 export function reportError(e: unknown, json: boolean | undefined): number {
-  const data = toErrorData(e);
+  // Positional arguments are parsed inside command bodies with the same parsers as options: a bad
+  // value there is bad input (exit 2), not an internal error.
+  const data = toErrorData(e instanceof InvalidArgumentError ? new BootBridgeError('BAD_ARGUMENT', e.message, {}) : e);
   if (json) printJson({ ok: false, error: data });
   else process.stderr.write(`error: ${ERROR_TEXT[data.code]?.title ?? 'Error'}: ${formatError(data)}\n`);
   return exitCodeFor(data);

@@ -20,14 +20,15 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
 });
 
-registerDeviceCommands(program);
-registerFlashCommands(program);
-registerMemoryCommands(program);
-registerProductionCommands(program);
-
+// Set before the commands are added: a subcommand copies it when it is created (commander's inherited settings).
 program.exitOverride((err) => {
   // Usage errors (unknown option, missing argument, bad value) are bad input: exit code 2.
   process.exit(err.exitCode === 0 ? 0 : 2);
 });
+
+registerDeviceCommands(program);
+registerFlashCommands(program);
+registerMemoryCommands(program);
+registerProductionCommands(program);
 
 void program.parseAsync();
