@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { flashDevice, planFlash } from '../../src-main/services/operations.js';
-import { collect, demo, firstBoard, simConnection, simLoader } from './helpers.js';
+import { collect, demo, expectBytes, firstBoard, simConnection, simLoader } from './helpers.js';
 
 describe('flashing the demo ELF end to end', () => {
   it('writes internal flash through the ROM and QSPI through the staged loader, both read back identical', async () => {
@@ -15,7 +15,7 @@ describe('flashing the demo ELF end to end', () => {
     const result = await flashDevice(conn, device, details, fw, loader, p, { onEvent });
     expect(result.error).toBeUndefined();
     expect(result.ok).toBe(true);
-    for (const seg of fw.image.segments) expect(board.read(seg.address, seg.data.length)).toEqual(seg.data);
+    for (const seg of fw.image.segments) expectBytes(board.read(seg.address, seg.data.length), seg.data);
     expect(result.verified.map((v) => v.method)).toContain('crc32');
     expect(result.left).toBe(true);
     expect(board.mode).toBe('app');

@@ -1,4 +1,5 @@
 // Shared set-up for engine tests: a simulated bus in virtual time, the demo firmware and loaders.
+import { expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SimBus, simLoaderImages, type SimModelName } from '../../src-main/sim/index.js';
@@ -53,3 +54,18 @@ export function pattern(length: number, seed = 1): Uint8Array {
 
 /** A raw binary image placed at `address`, as if opened from a .bin with --base. */
 export const binAt = (address: number, data: Uint8Array) => openFirmwareBytes('image.bin', data, { baseAddress: address });
+
+/** Byte-for-byte equality without vitest's per-index diff (megabytes of memory would take minutes). */
+export function expectBytes(got: Uint8Array, want: Uint8Array, what = 'bytes'): void {
+  const n = Math.min(got.length, want.length);
+  let at = -1;
+  for (let i = 0; i < n; i++) {
+    if (got[i] !== want[i]) {
+      at = i;
+      break;
+    }
+  }
+  if (at < 0 && got.length !== want.length) at = n;
+  const show = (b: Uint8Array) => Array.from(b.subarray(Math.max(0, at), at + 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
+  expect(at < 0 ? 'identical' : `${what} differ at offset ${at} (length ${got.length} vs ${want.length}): got ${show(got)}, want ${show(want)}`).toBe('identical');
+}

@@ -9,7 +9,7 @@ import type { LoaderPackage } from '../../src-main/loader/index.js';
 import { flashDevice, planFlash } from '../../src-main/services/operations.js';
 import { openLoaderFolder } from '../../src-main/services/files.js';
 import type { SimBoard, SimMode } from '../../src-main/sim/index.js';
-import { binAt, collect, firstBoard, loaderDir, pattern, simConnection, simLoader } from './helpers.js';
+import { binAt, collect, expectBytes, firstBoard, loaderDir, pattern, simConnection, simLoader } from './helpers.js';
 
 const QSPI = 0x90000000;
 const data = pattern(20 * 1024, 21);
@@ -46,7 +46,7 @@ async function retrySucceeds(conn: Conn, board: SimBoard, index = 0) {
   const r = await flashQspi(conn, await simLoader(), index);
   expect(r.error).toBeUndefined();
   expect(r.ok).toBe(true);
-  expect(board.read(QSPI, data.length)).toEqual(data);
+  expectBytes(board.read(QSPI, data.length), data);
 }
 
 function expectStagingError(r: FlashResult, code: string) {
@@ -67,7 +67,7 @@ describe('staging failures', () => {
     expect(r.error?.message).toMatch(/read back from RAM/);
     expect(seen).toEqual([]); // never jumped: still the same ROM enumeration
     expect(board.mode).toBe('rom');
-    expect(board.read(QSPI, 16)).toEqual(new Uint8Array(16).fill(0xff));
+    expectBytes(board.read(QSPI, 16), new Uint8Array(16).fill(0xff));
     await retrySucceeds(conn, board);
   });
 
@@ -107,7 +107,7 @@ describe('staging failures', () => {
     expect(r.error?.message).toMatch(/left alone/);
     const other = conn.bus.boards.find((b) => b.serial === 'IMPOSTOR0001')!;
     expect(other.mode).toBe('loader');
-    expect(other.read(QSPI, data.length)).toEqual(new Uint8Array(data.length).fill(0xff));
+    expectBytes(other.read(QSPI, data.length), new Uint8Array(data.length).fill(0xff));
     await resetToRom(conn, board);
     // The impostor is still on the bus as a loader; the retry must find this board's own loader.
     const { device, details } = await firstBoard(conn, 0);
@@ -116,8 +116,8 @@ describe('staging failures', () => {
     const retry = await flashDevice(conn, device, details, fw, loader, planFlash(details, fw, loader, { leave: false }));
     expect(retry.error).toBeUndefined();
     expect(retry.ok).toBe(true);
-    expect(board.read(QSPI, data.length)).toEqual(data);
-    expect(other.read(QSPI, data.length)).toEqual(new Uint8Array(data.length).fill(0xff));
+    expectBytes(board.read(QSPI, data.length), data);
+    expectBytes(other.read(QSPI, data.length), new Uint8Array(data.length).fill(0xff));
   });
 
   describe('a loader whose descriptors do not match loader.json gives LOADER_MISMATCH', () => {
@@ -138,7 +138,7 @@ describe('staging failures', () => {
         expectStagingError(r, 'LOADER_MISMATCH');
         expect(r.error?.message).toMatch(why);
         expect(r.error?.message).toContain('loader.json');
-        expect(board.read(QSPI, 16)).toEqual(new Uint8Array(16).fill(0xff));
+        expectBytes(board.read(QSPI, 16), new Uint8Array(16).fill(0xff));
         expect(board.mode).toBe('loader');
         await resetToRom(conn, board);
         await retrySucceeds(conn, board);
@@ -171,13 +171,13 @@ describe('two boards on one bus', () => {
     const r = await flashQspi(conn, await simLoader(), 1);
     expect(r.error).toBeUndefined();
     expect(r.ok).toBe(true);
-    expect(b.read(QSPI, data.length)).toEqual(data);
-    expect(a.read(QSPI, data.length)).toEqual(new Uint8Array(data.length).fill(0xff));
+    expectBytes(b.read(QSPI, data.length), data);
+    expectBytes(a.read(QSPI, data.length), new Uint8Array(data.length).fill(0xff));
     expect(seenA).toEqual([]);
     expect(a.mode).toBe('rom');
     // And the other way round, with board b now sitting in its loader on the same bus.
     const r2 = await flashQspi(conn, await simLoader(), 0);
     expect(r2.ok).toBe(true);
-    expect(a.read(QSPI, data.length)).toEqual(data);
+    expectBytes(a.read(QSPI, data.length), data);
   });
 });
