@@ -247,3 +247,50 @@ describe('cancel', () => {
     expectBytes(board.read(0x08000000, data.length), data);
   });
 });
+
+describe('device faults during a ROM run fail it with the place named, and never start the application', () => {
+  const cases = [
+    [{ kind: 'status', on: 'erase', status: 4 }, 'DFU_STATUS', 'erase', /errERASE/],
+    [{ kind: 'status', on: 'write', status: 3 }, 'DFU_STATUS', 'write', /errWRITE/],
+    [{ kind: 'stall', request: 'UPLOAD' }, 'USB_STALL', 'verify', /UPLOAD refused/],
+    [{ kind: 'flip-bit', offset: 7, bit: 0 }, 'VERIFY_MISMATCH', 'verify', /differs from what was written at 0x8000007/],
+    [{ kind: 'unplug-at-byte', byte: 5000 }, 'DEVICE_DISCONNECTED', 'write', /disconnected/i],
+  ] as const;
+  for (const [fault, code, phase, message] of cases) {
+    it(`${fault.kind}${'on' in fault ? ` on ${fault.on}` : ''} → ${code} in phase ${phase}`, async () => {
+      const conn = simConnection();
+      const { board, device, details } = await firstBoard(conn);
+      const app = pattern(8192, 3);
+      new DataView(app.buffer).setUint32(0, 0x20050000, true);
+      new DataView(app.buffer).setUint32(4, 0x08000201, true);
+      const fw = await binAt(0x08000000, app);
+      board.faults.add(fault);
+      const { events, onEvent } = collect();
+      const r = await flashDevice(conn, device, details, fw, undefined, planFlash(details, fw, undefined, {}), { onEvent });
+      expect(board.faults.history.map((h) => h.kind)).toEqual([fault.kind]);
+      expect(r.ok).toBe(false);
+      expect(r.left).toBe(false);
+      expect(r.error?.code).toBe(code);
+      expect(r.error?.message).toMatch(message);
+      expect(r.error?.context).toMatchObject({ stage: 'rom', phase, serial: board.serial });
+      expect(typeof r.error?.context.address).toBe('number');
+      expect(board.mode).not.toBe('app');
+      expect(results(events)).toHaveLength(1);
+    });
+  }
+
+  it('a ROM that drops off without answering the leave status still counts as left (AN3156: "or not at all")', async () => {
+    const conn = simConnection();
+    const { board, device, details } = await firstBoard(conn);
+    const app = pattern(8192, 3);
+    new DataView(app.buffer).setUint32(0, 0x20050000, true);
+    new DataView(app.buffer).setUint32(4, 0x08000201, true);
+    const fw = await binAt(0x08000000, app);
+    board.faults.add({ kind: 'leave-without-status' });
+    const r = await flashDevice(conn, device, details, fw, undefined, planFlash(details, fw, undefined, {}));
+    expect(board.faults.history.map((h) => h.kind)).toEqual(['leave-without-status']);
+    expect(r.ok).toBe(true);
+    expect(r.left).toBe(true);
+    expect(board.mode).toBe('app');
+  });
+});
