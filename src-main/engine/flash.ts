@@ -239,6 +239,10 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
   } catch (e) {
     const err = withContext(e, cursor, serial);
     reporter.log('error', err.message);
+    if (devices.loader) {
+      // Past the jump there is no way back to the ROM over USB (docs/loader-protocol.md §1).
+      reporter.log('warn', 'The board is still running the loader: reset it with BOOT0 held high before the next run');
+    }
     const result: FlashResult = {
       ok: false,
       error: toErrorData(err),

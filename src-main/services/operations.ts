@@ -27,6 +27,16 @@ export function planFlash(details: DeviceDetails, firmware: OpenedFirmware, load
 /** Refuses loaders that cannot run here before anything is written. */
 export function checkLoaderUsable(conn: Connection, details: DeviceDetails, loader: LoaderPackage | undefined): void {
   if (!loader) return;
+  const usb = loader.manifest.usb;
+  if (details.info.mode === 'loader' && details.info.vendorId === usb.vendorId && details.info.productId === usb.productId) {
+    // A run that failed or was cancelled after the jump leaves the board in its loader, and a loader
+    // cannot return to the ROM (docs/loader-protocol.md §1): only a reset with BOOT0 held does.
+    throw new BootBridgeError(
+      'STAGING_FAILED',
+      `${details.info.id} is running loader "${loader.manifest.name}" left from an earlier run, not the ROM bootloader: reset the board with BOOT0 held high and run again`,
+      { stage: 'staging', ...(details.info.serial ? { serial: details.info.serial } : {}) },
+    );
+  }
   if (loader.manifest.simulated && !conn.simulated && !conn.bus) {
     throw new BootBridgeError('LOADER_UNSUPPORTED', `Loader "${loader.manifest.name}" is the simulator's: it runs only on simulated boards (--sim), never on hardware`, { file: loader.source });
   }

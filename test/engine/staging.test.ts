@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FlashResult } from '../../shared/progress.js';
 import type { LoaderPackage } from '../../src-main/loader/index.js';
-import { flashDevice, planFlash } from '../../src-main/services/operations.js';
+import { checkLoaderUsable, flashDevice, planFlash } from '../../src-main/services/operations.js';
+import { inspectDevice, selectDevice } from '../../src-main/services/devices.js';
 import { openLoaderFolder } from '../../src-main/services/files.js';
 import type { SimBoard, SimMode } from '../../src-main/sim/index.js';
 import { binAt, collect, expectBytes, firstBoard, loaderDir, pattern, simConnection, simLoader } from './helpers.js';
@@ -159,6 +160,46 @@ describe('staging failures', () => {
     await conn.clock.sleep(1000);
     expect(board.mode).toBe('rom');
     await retrySucceeds(conn, board);
+  });
+});
+
+describe('after the jump', () => {
+  it('cancelling in the loader stage leaves the board in its loader; the next run says to reset it, and after the reset succeeds', async () => {
+    const conn = simConnection();
+    const { board, device, details } = await firstBoard(conn);
+    const big = pattern(256 * 1024, 8);
+    const fw = await binAt(QSPI, big);
+    const loader = await simLoader();
+    const ac = new AbortController();
+    const { events, onEvent } = collect();
+    const r = await flashDevice(conn, device, details, fw, loader, planFlash(details, fw, loader, {}), {
+      signal: ac.signal,
+      onEvent: (e) => {
+        onEvent(e);
+        if (e.kind === 'progress' && e.stage === 'loader' && e.phase === 'write' && e.bytesDone >= 64 * 1024) ac.abort();
+      },
+    });
+    expect(r.cancelled).toBe(true);
+    expect(r.ok).toBe(false);
+    expect(r.left).toBe(false);
+    expect(board.mode).toBe('loader');
+    expect(events).toContainEqual(expect.objectContaining({ kind: 'log', level: 'warn', message: expect.stringMatching(/still running the loader: reset it with BOOT0/) }));
+
+    // A front end picks the only DFU device on the bus: the loader, not a ROM.
+    const left = await selectDevice(conn.backend);
+    const leftDetails = await inspectDevice(conn.backend, left);
+    expect(leftDetails.info.mode).toBe('loader');
+    expect(() => checkLoaderUsable(conn, leftDetails, loader)).toThrow(
+      expect.objectContaining({ code: 'STAGING_FAILED', message: expect.stringMatching(/running loader .* left from an earlier run.*reset the board with BOOT0/) }),
+    );
+
+    await resetToRom(conn, board);
+    const again = await firstBoard(conn);
+    expect(() => checkLoaderUsable(conn, again.details, loader)).not.toThrow();
+    const retry = await flashDevice(conn, again.device, again.details, fw, loader, planFlash(again.details, fw, loader, { leave: false }));
+    expect(retry.error).toBeUndefined();
+    expect(retry.ok).toBe(true);
+    expectBytes(board.read(QSPI, big.length), big);
   });
 });
 
