@@ -3,7 +3,7 @@
 // the payload against its schema. Kept free of the electron import so it is tested with a fake.
 
 import { IPC_EVENT_CHANNEL, IPC_PREFIX, METHODS, type AppEvent, type Reply } from '../../shared/contract.js';
-import type { ApiHost } from './api-host.js';
+import type { ApiHost } from '../services/api-host.js';
 
 export interface IpcMainLike {
   handle(channel: string, handler: (event: IpcInvokeEventLike, ...args: unknown[]) => Promise<unknown>): void;

@@ -6,9 +6,9 @@ import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ApiHost, type SettingsStore } from './api-host.js';
+import { ApiHost, type SettingsStore } from '../services/api-host.js';
 import { appUrlCheck, forwardEvents, registerIpc, type IpcMainLike } from './ipc.js';
-import { createAppBackend, parseHostArgs } from './backend.js';
+import { createAppBackend, parseHostArgs } from '../services/app-backend.js';
 import { DEFAULT_SETTINGS } from '../../shared/contract.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

@@ -22,7 +22,7 @@ import {
 } from '../../shared/contract.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
 import type { FlashPlan } from '../plan/types.js';
-import { toDescription, toLoaderSummary, toOpenedFirmware, toPlanView, type ServiceDescribe, type ServiceLoader, type ServicePlan } from './convert.js';
+import { toDescription, toLoaderSummary, toOpenedFirmware, toPlanView, type ServiceDescribe, type ServiceLoader, type ServicePlan } from './views.js';
 
 /** The part of the services (src-main/services/) the app uses, typed loosely where their shape may still move. */
 export interface AppBackend {

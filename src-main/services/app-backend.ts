@@ -11,13 +11,13 @@ import { loaderSupportsChip, type LoaderPackage } from '../loader/index.js';
 import type { FlashPlan, PlanOptions } from '../plan/index.js';
 import { SIM_MODELS, defaultSimSerial, simChip, simLoaderImages } from '../sim/index.js';
 import { formatDump } from '../usb/dump.js';
-import { connect, parseSimModel, type Connection } from '../services/connect.js';
+import { connect, parseSimModel, type Connection } from './connect.js';
 import type { Clock } from '../util/clock.js';
-import { deviceInfo, inspectDevice, listDfuDevices, type DeviceDetails } from '../services/devices.js';
-import { listLoaderFolders, openFirmwareBytes, openFirmwareFile, openLoaderFolder, writeFileAtomic, type OpenedFirmware } from '../services/files.js';
-import { checkLoaderUsable, flashDevice, planFlash, readDevice } from '../services/operations.js';
+import { deviceInfo, inspectDevice, listDfuDevices, type DeviceDetails } from './devices.js';
+import { listLoaderFolders, openFirmwareBytes, openFirmwareFile, openLoaderFolder, writeFileAtomic, type OpenedFirmware } from './files.js';
+import { checkLoaderUsable, flashDevice, planFlash, readDevice } from './operations.js';
 import type { AppBackend, PlanArgs } from './api-host.js';
-import type { ServiceDescribe, ServiceLoader } from './convert.js';
+import type { ServiceDescribe, ServiceLoader } from './views.js';
 
 export interface HostArgs {
   sim?: string;

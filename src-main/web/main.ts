@@ -7,9 +7,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { formatError, toErrorData } from '../../shared/errors.js';
-import { ApiHost, memoryStore } from '../app/api-host.js';
+import { ApiHost, memoryStore } from '../services/api-host.js';
 import type { RecentFile } from '../../shared/contract.js';
-import { createAppBackend, parseHostArgs } from '../app/backend.js';
+import { createAppBackend, parseHostArgs } from '../services/app-backend.js';
 import { startWebHost } from './server.js';
 
 /** The example firmware shipped in assets/examples, offered as recent files (the page cannot name paths). */

@@ -9,7 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { decodeWire, encodeWire, type WireServerMessage } from '../../shared/contract.js';
-import type { ApiHost } from '../app/api-host.js';
+import type { ApiHost } from '../services/api-host.js';
 
 export interface WebHostOptions {
   host: ApiHost;

@@ -95,7 +95,13 @@ export function fromWebSocket(makeSocket: () => SocketLike): BootBridgeApi & { c
 }
 
 /** The transport for this page. */
-export function pickTransport(win: Window & { [PRELOAD_GLOBAL]?: PreloadApi }): BootBridgeApi {
+/** What the transport needs of the page's window (structural, so tests can pass a stand-in). */
+export interface PageLike {
+  location: { search: string; protocol: string; host: string };
+  [PRELOAD_GLOBAL]?: PreloadApi;
+}
+
+export function pickTransport(win: PageLike): BootBridgeApi {
   const preload = win[PRELOAD_GLOBAL];
   if (preload) return fromPreload(preload);
   const token = new URLSearchParams(win.location.search).get('token') ?? '';

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createAppBackend, parseHostArgs, type ServicesBackend } from '../../src-main/app/backend.js';
+import { createAppBackend, parseHostArgs, type ServicesBackend } from '../../src-main/services/app-backend.js';
 import { VirtualClock } from '../../src-main/util/clock.js';
 import type { DeviceInfo } from '../../shared/contract.js';
 import type { FlashEvent } from '../../shared/progress.js';

@@ -1,7 +1,7 @@
 // A small in-memory stand-in for the services, for testing the doors (IPC, WebSocket) and the
 // renderer without the simulator: one F746-like board, a plan that refuses segments outside flash.
 
-import type { AppBackend, PlanArgs } from '../../src-main/app/api-host.js';
+import type { AppBackend, PlanArgs } from '../../src-main/services/api-host.js';
 import type { DeviceInfo } from '../../shared/contract.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
 import { BootBridgeError } from '../../shared/errors.js';

@@ -3,7 +3,7 @@
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeElectron } from './fake-electron.js';
 import { FakeBackend } from './fake-backend.js';
-import { ApiHost } from '../../src-main/app/api-host.js';
+import { ApiHost } from '../../src-main/services/api-host.js';
 import { appUrlCheck, forwardEvents, registerIpc, type IpcMainLike } from '../../src-main/app/ipc.js';
 import { IPC_EVENT_CHANNEL, METHODS, type AppEvent, type PreloadApi } from '../../shared/contract.js';
 

@@ -40,7 +40,7 @@ vi.mock('electron', () => ({
   shell: { openExternal: async (url: string) => void opened.push(url) },
 }));
 
-vi.mock('../../src-main/app/backend.js', () => ({
+vi.mock('../../src-main/services/app-backend.js', () => ({
   parseHostArgs: () => ({}),
   createAppBackend: async () => Object.assign(new FakeBackend(), { close: async () => undefined }),
 }));

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ApiHost, memoryStore, type AppBackend } from '../../src-main/app/api-host.js';
+import { ApiHost, memoryStore, type AppBackend } from '../../src-main/services/api-host.js';
 import type { RecentFile } from '../../shared/contract.js';
 import { startWebHost, type WebHost } from '../../src-main/web/server.js';
 

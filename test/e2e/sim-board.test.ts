@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAppBackend, type ServicesBackend } from '../../src-main/app/backend.js';
+import { createAppBackend, type ServicesBackend } from '../../src-main/services/app-backend.js';
 import { ARTIFACTS, ROOT, openApp, screenshot, type Session } from './harness.js';
 
 const DEMO = join(ROOT, 'assets/examples/demo-f746/demo-f746.elf');

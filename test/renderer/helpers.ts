@@ -2,7 +2,7 @@
 // in-process transport that does what the wire does (structured clone, errors as ContractError).
 
 import { createPinia, setActivePinia } from 'pinia';
-import { ApiHost } from '../../src-main/app/api-host.js';
+import { ApiHost } from '../../src-main/services/api-host.js';
 import { ContractError, METHODS, type AppEvent, type BootBridgeApi } from '../../shared/contract.js';
 import { useApi, useAppStore } from '../../src-renderer/src/stores/app.js';
 import { FakeBackend } from '../app/fake-backend.js';

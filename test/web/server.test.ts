@@ -4,7 +4,7 @@ import { tmpdir, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import WebSocket from 'ws';
-import { ApiHost } from '../../src-main/app/api-host.js';
+import { ApiHost } from '../../src-main/services/api-host.js';
 import { startWebHost, type WebHost } from '../../src-main/web/server.js';
 import { decodeWire, encodeWire, type WireServerMessage } from '../../shared/contract.js';
 import { FakeBackend, fakeDevice } from '../app/fake-backend.js';
