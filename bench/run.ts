@@ -10,9 +10,13 @@ import { renderMarkdown, type BenchReport, type MachineInfo, type ScenarioReport
 import { Shared, type BenchOptions, type Scenario } from './scenario.js';
 import { REPO } from './sim.js';
 import { routes } from './scenarios/routes.js';
+import { versusDfuUtil } from './scenarios/vs-dfu-util.js';
+import { gang } from './scenarios/gang.js';
+import { parsing } from './scenarios/parsing.js';
+import { hostCost } from './scenarios/host-cost.js';
 import { qspiOverhead, stagingOverhead, verification } from './scenarios/qspi.js';
 
-export const SCENARIOS: readonly Scenario[] = [routes, qspiOverhead, verification, stagingOverhead].sort((a, b) => a.id - b.id);
+export const SCENARIOS: readonly Scenario[] = [versusDfuUtil, routes, qspiOverhead, verification, stagingOverhead, gang, parsing, hostCost].sort((a, b) => a.id - b.id);
 
 export interface RunBenchOptions {
   quick?: boolean;
