@@ -9,7 +9,7 @@
 import { BootBridgeError, toErrorData, type ErrorContext } from '../../shared/errors.js';
 import type { FlashResult, Phase, StageName, VerifiedRange } from '../../shared/progress.js';
 import { DfuseDevice } from '../dfu/dfuse.js';
-import type { FirmwareImage } from '../firmware/image.js';
+import { readImage, type FirmwareImage } from '../firmware/image.js';
 import type { LoaderPackage } from '../loader/package.js';
 import { planBytes } from '../plan/plan.js';
 import type { FlashPlan, PlanStage, Via, WriteOp } from '../plan/types.js';
@@ -91,6 +91,27 @@ async function waitUntilGone(ctx: EngineContext, device: USBDevice, timeoutMs = 
     await ctx.clock.sleep(20);
   }
   return false;
+}
+
+/**
+ * What the image puts at the leave address, when it covers it: a Cortex-M vector table whose SP is
+ * not a word-aligned SRAM address or whose reset handler lacks the Thumb bit cannot start (ARMv7-M
+ * ARM §B1.5.2: the core loads SP from word 0 and PC from word 1 and faults on a clear Thumb bit).
+ */
+function vectorTableProblem(image: FirmwareImage, at: number): string | undefined {
+  const covered = image.segments.some((s) => at >= s.address && at + 8 <= s.address + s.data.length);
+  if (!covered) return undefined;
+  const v = readImage(image, at, 8);
+  const dv = new DataView(v.buffer, v.byteOffset, 8);
+  const sp = dv.getUint32(0, true);
+  const pc = dv.getUint32(4, true);
+  // SRAM, CCM and TCM of the STM32 families live in 0x10000000–0x3FFFFFFF (RM0090, RM0385, RM0433, RM0440).
+  const spOk = (sp & 3) === 0 && sp > 0x1000_0000 && sp <= 0x4000_0000;
+  // Code runs from the code region or external memory (0x00000000–0x3FFFFFFF, 0x60000000–0x9FFFFFFF).
+  const pcOk = (pc & 1) === 1 && (pc < 0x4000_0000 || (pc >= 0x6000_0000 && pc < 0xa000_0000));
+  if (spOk && pcOk) return undefined;
+  const h = (n: number) => '0x' + n.toString(16).padStart(8, '0');
+  return `The image has no valid vector table at ${h(at)} (initial SP ${h(sp)}, reset handler ${h(pc)}): the application will not start`;
 }
 
 /** Runs `plan`. Resolves with a FlashResult in every case (ok false with the error); never throws. */
@@ -202,6 +223,8 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       cursor.phase = 'leave';
       // The pointer is set within the selected alt's memory (AN3156 §6.4): pick the one holding the vector table.
       const at = stage.leave.address;
+      const problem = vectorTableProblem(image, at);
+      if (problem) reporter.log('warn', problem);
       const home = dev.alternates.find((a) => a.layout?.blocks.some((b) => at >= b.start && at < b.start + b.size));
       if (home && home.bAlternateSetting !== dev.alt) await dev.selectAlt(home.bAlternateSetting);
       await dev.leave(at);
@@ -213,7 +236,9 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       reporter.log(
         gone ? 'info' : 'warn',
         gone
-          ? `Left DFU: the application starts at 0x${at.toString(16).padStart(8, '0')}`
+          ? problem
+            ? `Left DFU to 0x${at.toString(16).padStart(8, '0')}`
+            : `Left DFU: the application starts at 0x${at.toString(16).padStart(8, '0')}`
           : `Sent leave (application at 0x${at.toString(16).padStart(8, '0')}), but the device is still on the bus: reset the board to start the application`,
       );
     }

@@ -97,6 +97,18 @@ describe('plan options reach the board', () => {
     expect(go.r.ok).toBe(true);
     expect(go.r.left).toBe(true);
     expect(go.board.mode).toBe('app');
+    const logs = (events: FlashEvent[]) => events.flatMap((e) => (e.kind === 'log' ? [`${e.level}: ${e.message}`] : []));
+    expect(logs(go.events)).toContain('info: Left DFU: the application starts at 0x08000000');
+    expect(logs(go.events).filter((l) => l.startsWith('warn'))).toEqual([]);
+  });
+
+  it('leaving to an image without a valid vector table warns that the application will not start', async () => {
+    const junk = await flashF746({}); // pattern bytes: SP and reset handler are noise
+    expect(junk.r.ok).toBe(true);
+    expect(junk.board.mode).toBe('rom'); // the core faulted and the board came back in the ROM (BOOT0 held)
+    const logs = junk.events.flatMap((e) => (e.kind === 'log' ? [`${e.level}: ${e.message}`] : []));
+    expect(logs).toContainEqual(expect.stringMatching(/^warn: The image has no valid vector table at 0x08000000 \(initial SP 0x[0-9a-f]{8}, reset handler 0x[0-9a-f]{8}\): the application will not start$/));
+    expect(logs.some((l) => l.includes('the application starts'))).toBe(false);
   });
 });
 
@@ -124,6 +136,7 @@ describe('the demo ELF with the simulated F746 loader', () => {
       expect(new Set(internalMethods)).toEqual(new Set([viaLoader ? 'crc32' : 'read-back']));
       expect(r.verified.filter((v) => v.address >= 0x90000000).every((v) => v.method === 'crc32')).toBe(true);
       expect(board.mode).toBe('app');
+      expect(events.filter((e) => e.kind === 'log' && e.level !== 'info')).toEqual([]);
       expect(results(events)).toHaveLength(1);
     });
   }
