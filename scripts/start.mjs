@@ -1,6 +1,6 @@
 // `npm start`: the desktop app when the Electron binary is installed, else the web host — which says
-// so and prints the URL (with this run's token) to open in a browser. Without --usb or --sim it runs
-// on a simulated STM32F746 board, so it works with no hardware.
+// so and prints the URL (with this run's token) to open in a browser. Without --usb or --sim it uses
+// the attached DFU hardware, or a simulated STM32F746 board when there is none, so it works anywhere.
 //   npm start [-- --sim stm32f407 --sim-boards 2 --sim-state .sim-state --port 8080 | --usb]
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -11,7 +11,8 @@ const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
 const usb = args.includes('--usb');
 const hostArgs = args.filter((a) => a !== '--usb');
-if (!usb && !hostArgs.some((a) => a === '--sim' || a.startsWith('--sim='))) hostArgs.push('--sim', 'stm32f746');
+// Real hardware when a DFU device is attached at start, else a simulated STM32F746G-DISCO.
+if (!usb && !hostArgs.some((a) => a === '--sim' || a.startsWith('--sim='))) hostArgs.push('--sim-if-no-hardware', 'stm32f746');
 
 function newest(dir) {
   let t = 0;

@@ -21,6 +21,8 @@ import type { ServiceDescribe, ServiceLoader } from './views.js';
 
 export interface HostArgs {
   sim?: string;
+  /** Use simulated boards of this model when no DFU hardware is attached at start. */
+  simIfNoHardware?: string;
   simBoards?: number;
   simState?: string;
   simSpeed?: number;
@@ -29,7 +31,7 @@ export interface HostArgs {
   assetsDir?: string;
 }
 
-/** Parses --sim MODEL, --sim-boards N, --sim-state DIR, --sim-speed X, --port N, --assets DIR. */
+/** Parses --sim MODEL, --sim-if-no-hardware MODEL, --sim-boards N, --sim-state DIR, --sim-speed X, --port N, --assets DIR. */
 export function parseHostArgs(argv: readonly string[]): HostArgs {
   const out: HostArgs = {};
   for (let i = 0; i < argv.length; i++) {
@@ -46,6 +48,7 @@ export function parseHostArgs(argv: readonly string[]): HostArgs {
       return n;
     };
     if (flag === '--sim') out.sim = value();
+    else if (flag === '--sim-if-no-hardware') out.simIfNoHardware = value();
     else if (flag === '--sim-boards') out.simBoards = int(1, 64);
     else if (flag === '--sim-state') out.simState = value();
     else if (flag === '--sim-speed') out.simSpeed = Number(value());
@@ -356,10 +359,9 @@ export class ServicesBackend implements AppBackend {
 }
 
 export async function createAppBackend(args: HostArgs & { clock?: Clock }): Promise<ServicesBackend> {
+  const sim = (model: string) => ({ model, ...(args.simBoards ? { boards: args.simBoards } : {}), ...(args.simState ? { stateDir: args.simState } : {}), ...(args.simSpeed ? { speed: args.simSpeed } : {}) });
   const conn = await connect({
-    ...(args.sim
-      ? { sim: { model: args.sim, ...(args.simBoards ? { boards: args.simBoards } : {}), ...(args.simState ? { stateDir: args.simState } : {}), ...(args.simSpeed ? { speed: args.simSpeed } : {}) } }
-      : {}),
+    ...(args.sim ? { sim: sim(args.sim) } : args.simIfNoHardware ? { simIfNoHardware: sim(args.simIfNoHardware) } : {}),
     ...(args.clock ? { clock: args.clock } : {}),
   });
   return new ServicesBackend(conn, args.assetsDir ?? resolve('assets'));

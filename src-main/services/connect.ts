@@ -6,6 +6,7 @@ import { BootBridgeError } from '../../shared/errors.js';
 import { SIM_MODELS, SimBus, defaultSimSerial, type SimModelName } from '../sim/index.js';
 import { simLoaderImages } from '../sim/loaders.js';
 import type { UsbBackend } from '../usb/backend.js';
+import { hasDfuInterface } from '../usb/discovery.js';
 import { RealClock, ScaledClock, type Clock } from '../util/clock.js';
 import { loadSimState, saveSimState } from './sim-state.js';
 
@@ -21,6 +22,8 @@ export interface SimOptions {
 
 export interface ConnectOptions {
   sim?: SimOptions;
+  /** Real USB when a DFU device is attached at start; these simulated boards otherwise (the app's default). */
+  simIfNoHardware?: SimOptions;
   /** Overrides the clock (tests pass a VirtualClock). */
   clock?: Clock;
 }
@@ -70,6 +73,13 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
     return { backend: bus, clock, bus, simulated: true, save, close: async () => save() };
   }
   const clock = options.clock ?? new RealClock();
+  if (options.simIfNoHardware) {
+    const real = await connect({ ...(options.clock ? { clock: options.clock } : {}) }).catch(() => undefined);
+    const attached = real ? (await real.backend.getDevices().catch(() => [])).filter(hasDfuInterface) : [];
+    if (real && attached.length > 0) return real;
+    await real?.close();
+    return connect({ sim: options.simIfNoHardware, ...(options.clock ? { clock: options.clock } : {}) });
+  }
   let backend: UsbBackend;
   try {
     const { NodeUsbBackend } = await import('../usb/node-usb.js');

@@ -40,7 +40,9 @@ async function main(argv: string[]): Promise<void> {
   }, memoryStore(examples(assetsDir)));
   const web = await startWebHost({ host, staticDir, ...(args.port !== undefined ? { port: args.port } : {}) });
   process.stdout.write(
-    `BootBridge web host on ${args.sim ? `simulated ${args.sim} board(s)` : 'USB'}\n` +
+    `BootBridge web host on ${
+      backend.conn.bus ? `simulated ${backend.conn.bus.boards[0]?.model ?? ''} board(s)${args.sim ? '' : ' (no DFU hardware attached)'}` : 'USB'
+    }\n` +
       `Open this URL (it carries this run's access token):\n\n  ${web.url}\n\nCtrl-C to stop.\n`,
   );
   const stop = async () => {
