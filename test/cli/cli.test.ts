@@ -100,6 +100,9 @@ describe('flash, read, write, erase, convert', () => {
     expect(f.code).toBe(0);
     expect(f.stdout).toMatch(/^PASS {2}\d+ bytes written/);
     expect(f.stdout).toMatch(/QSPI Flash 0x90000000\+\d+ \(crc32\)/);
+    expect(f.stdout).toContain('left DFU to start the application');
+    expect(f.stderr).toContain('Left DFU: the application starts at 0x08000000');
+    expect(f.stderr).not.toMatch(/^(warn|error)/m);
     const out = join(state, 'qspi.bin');
     const r = await run(['read', '0x90000000', String(qspi.data.length), '--loader', LOADER, '-o', out, ...sim(state)]);
     expect(r.stderr).toContain(`${qspi.data.length} bytes from 0x90000000 written to ${out}`);
@@ -130,6 +133,12 @@ describe('flash, read, write, erase, convert', () => {
     const out = join(state, 'back.bin');
     expect((await run(['read', '0x08020000', '5000', '-o', out, ...sim(state)])).code).toBe(0);
     expectBytes(bytesOf(out), data);
+
+    // Leaving to bytes that are no vector table is allowed, but never announced as a started application.
+    const junk = await run(['write', file, '0x08000000', '--leave', ...sim(state)]);
+    expect(junk.code).toBe(0);
+    expect(junk.stderr).toMatch(/^warn: The image has no valid vector table at 0x08000000 .*: the application will not start$/m);
+    expect(junk.stderr).not.toContain('the application starts');
 
     const e = await run(['erase', '0x08020000', '--json', ...sim(state)]);
     expect(e.code).toBe(0);

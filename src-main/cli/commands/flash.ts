@@ -73,7 +73,7 @@ function printResult(result: FlashResult, plan: FlashPlan, json: boolean | undef
       ? result.verified.map((v) => `${v.region} ${hex32(v.address)}+${v.length} (${v.method})`).join(', ')
       : 'nothing (verification off)';
     const ms = Object.values(result.stageMs).reduce((a, b) => a + (b ?? 0), 0);
-    process.stdout.write(`PASS  ${result.bytesWritten} bytes written, ${result.bytesVerified} verified in ${(ms / 1000).toFixed(1)} s\n  verified: ${ver}\n${result.left ? '  the application was started\n' : ''}`);
+    process.stdout.write(`PASS  ${result.bytesWritten} bytes written, ${result.bytesVerified} verified in ${(ms / 1000).toFixed(1)} s\n  verified: ${ver}\n${result.left ? '  left DFU to start the application\n' : ''}`);
   }
   return result.ok ? EXIT.OK : exitCodeFor(result.error!);
 }
