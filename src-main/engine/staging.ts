@@ -30,12 +30,14 @@ export async function openLoader(ctx: EngineContext, board: BoardIdentity, pkg: 
     ctx.backend,
     ctx.clock,
     board,
-    { vendorId: m.usb.vendorId, productId: m.usb.productId, ...(m.usb.product !== undefined ? { product: m.usb.product } : {}) },
+    // Found by VID/PID and serial only: a wrong product string is a mismatch to report, not a device to wait for.
+    { vendorId: m.usb.vendorId, productId: m.usb.productId },
     { timeoutMs: m.usb.enumerationTimeoutMs, what: `loader "${m.name}"`, rom: ROM_DFU_ID, ...(ctx.signal ? { signal: ctx.signal } : {}) },
   );
   const loader = await DfuseDevice.open(device, { clock: ctx.clock, ...(ctx.counter ? { counter: ctx.counter } : {}) });
   try {
     const problems: string[] = [];
+    if (m.usb.product !== undefined && device.productName !== m.usb.product) problems.push(`iProduct is "${device.productName ?? ''}", loader.json says "${m.usb.product}"`);
     if (loader.transferSize !== m.transferSize) problems.push(`wTransferSize is ${loader.transferSize}, loader.json says ${m.transferSize}`);
     for (const mem of m.memories) {
       const alt = loader.alternates.find((a) => a.bAlternateSetting === mem.alt);
