@@ -57,6 +57,10 @@ export async function waitForBoard(backend: UsbBackend, clock: Clock, board: Boa
   const deadline = clock.now() + options.timeoutMs;
   let wake: AbortController | undefined;
   const others = new Set<string>();
+  const key = (d: USBDevice) => `${hex4(d.vendorId)}:${hex4(d.productId)} serial ${d.serialNumber ?? '(none)'}`;
+  // Boards already on the bus are not news; a ROM bootloader that enumerates during the wait and is
+  // not this board is worth naming (another board was reset or plugged in instead).
+  const before = new Set((await backend.getDevices()).map(key));
   // The ROM must go first: until it has, a ROM device with this serial is the one we just left.
   let romGone = !options.rom;
   const offs = [
@@ -74,9 +78,11 @@ export async function waitForBoard(backend: UsbBackend, clock: Clock, board: Boa
         const isBoard = sameBoard(backend, d, board);
         if (matches(d, expected)) {
           if (isBoard) return d;
-          others.add(`${hex4(d.vendorId)}:${hex4(d.productId)} serial ${d.serialNumber ?? '(none)'}`);
+          others.add(key(d));
         } else if (isBoard && options.rom && matches(d, options.rom)) {
           romHere = true;
+        } else if (!isBoard && options.rom && matches(d, options.rom) && !before.has(key(d))) {
+          others.add(key(d));
         }
       }
       if (romHere && romGone) {

@@ -121,6 +121,20 @@ describe('staging failures', () => {
     expectBytes(other.read(QSPI, data.length), new Uint8Array(data.length).fill(0xff));
   });
 
+  it('another board enumerating as its ROM bootloader instead is named too, and left alone', async () => {
+    const conn = simConnection();
+    const { board } = await firstBoard(conn);
+    board.faults.add({ kind: 'other-board-instead-of-loader', serial: 'IMPOSTOR0002', as: 'rom' });
+    const r = await flashQspi(conn, await simLoader());
+    expectStagingError(r, 'LOADER_TIMEOUT');
+    expect(r.error?.message).toContain('0483:df11 serial IMPOSTOR0002');
+    const other = conn.bus.boards.find((b) => b.serial === 'IMPOSTOR0002')!;
+    expect(other.mode).toBe('rom');
+    expectBytes(other.read(0x20010000, 64), new Uint8Array(64));
+    await resetToRom(conn, board);
+    await retrySucceeds(conn, board);
+  });
+
   describe('a loader whose descriptors do not match loader.json gives LOADER_MISMATCH', () => {
     const edits: [string, (m: Record<string, unknown>) => void, RegExp][] = [
       ['memory string', (m) => ((m.memories as string[])[0] = '@QSPI Flash /0x90000000/128*128Kg'), /alt setting 0 serves/],
