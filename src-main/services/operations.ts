@@ -3,7 +3,7 @@
 
 import { BootBridgeError } from '../../shared/errors.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
-import { runPlan, readMemory } from '../engine/index.js';
+import { runPlan, readMemory, type EngineContext } from '../engine/index.js';
 import { loaderSupportsChip, toPlanLoader, type LoaderPackage } from '../loader/index.js';
 import { plan, type FlashPlan, type PlanOptions, type PlanTarget } from '../plan/index.js';
 import type { Connection } from './connect.js';
@@ -54,6 +54,16 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+function engineContext(conn: Connection, details: DeviceDetails, options: RunOptions): EngineContext {
+  return {
+    backend: conn.backend,
+    clock: conn.clock,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(details.chip ? { deviceId: details.chip.deviceId } : {}),
+  };
+}
+
 /** Flashes a planned image. Resolves with the result in every case; saves simulated boards afterwards. */
 export async function flashDevice(
   conn: Connection,
@@ -66,13 +76,7 @@ export async function flashDevice(
 ): Promise<FlashResult> {
   try {
     return await runPlan(
-      {
-        backend: conn.backend,
-        clock: conn.clock,
-        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(details.chip ? { deviceId: details.chip.deviceId } : {}),
-      },
+      engineContext(conn, details, options),
       { device },
       p,
       firmware.image,
@@ -94,13 +98,7 @@ export async function readDevice(
   checkLoaderUsable(conn, details, loader);
   try {
     return await readMemory(
-      {
-        backend: conn.backend,
-        clock: conn.clock,
-        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(details.chip ? { deviceId: details.chip.deviceId } : {}),
-      },
+      engineContext(conn, details, options),
       { device },
       { ...range, memories: details.memories, ...(details.chip ? { chip: details.chip } : {}), ...(loader ? { loader } : {}) },
     );

@@ -5,42 +5,12 @@
 
 import type { Clock } from '../util/clock.js';
 import type { DescriptorSet } from './descriptors.js';
+import { DFU_STATE as DfuState, DFU_STATUS as DfuStatus } from '../dfu/constants.js';
 import type { SimFaults, SimRequestName } from './faults.js';
 import type { ControlAnswer, SetupPacket, SimEndpoint } from './types.js';
 
-export const DfuState = {
-  appIDLE: 0,
-  appDETACH: 1,
-  dfuIDLE: 2,
-  dfuDNLOAD_SYNC: 3,
-  dfuDNBUSY: 4,
-  dfuDNLOAD_IDLE: 5,
-  dfuMANIFEST_SYNC: 6,
-  dfuMANIFEST: 7,
-  dfuMANIFEST_WAIT_RESET: 8,
-  dfuUPLOAD_IDLE: 9,
-  dfuERROR: 10,
-} as const;
-
-/** bStatus values, DFU 1.1 table A.2. */
-export const DfuStatus = {
-  OK: 0x00,
-  errTARGET: 0x01,
-  errFILE: 0x02,
-  errWRITE: 0x03,
-  errERASE: 0x04,
-  errCHECK_ERASED: 0x05,
-  errPROG: 0x06,
-  errVERIFY: 0x07,
-  errADDRESS: 0x08,
-  errNOTDONE: 0x09,
-  errFIRMWARE: 0x0a,
-  errVENDOR: 0x0b,
-  errUSBR: 0x0c,
-  errPOR: 0x0d,
-  errUNKNOWN: 0x0e,
-  errSTALLEDPKT: 0x0f,
-} as const;
+// The protocol's own numbers (DFU 1.1 appendix A), shared with the host side: one table for both ends.
+export { DfuState, DfuStatus };
 
 /** A memory operation started by a DNLOAD, finished by the GETSTATUS that comes after its busy time. */
 export interface DfuOperation {
