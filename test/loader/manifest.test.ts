@@ -1,6 +1,8 @@
 // loader.json validation: every problem names the field it is about, and a package whose image does
 // not match its recorded hash is refused.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseManifest, readLoaderPackage } from '../../src-main/loader/index.js';
 import { BootBridgeError } from '../../shared/errors.js';
@@ -94,5 +96,34 @@ describe('loader package', () => {
         throw new Error('ENOENT');
       }),
     ).rejects.toMatchObject({ code: 'LOADER_INVALID', context: { field: 'image.file' } });
+  });
+});
+
+describe('loader package with an ELF image', () => {
+  // Any ELF with one loadable segment will do: the .stldr fixture has exactly one, at 0x20000000.
+  const oneSegment = new Uint8Array(readFileSync(join(import.meta.dirname, 'fixtures', 'n25q128a.stldr')));
+  const severalSegments = new Uint8Array(readFileSync(join(import.meta.dirname, '..', '..', 'assets', 'examples', 'demo-f746', 'demo-f746.elf')));
+  const elf = (extra: Record<string, unknown> = {}) => JSON.stringify({ ...good(), image: { file: 'loader.elf', ...extra } });
+
+  it('takes the load address from the ELF', async () => {
+    const pkg = await readLoaderPackage('pkg', elf(), () => oneSegment);
+    expect(pkg.loadAddress).toBe(0x20000000);
+    expect(pkg.image.length).toBe(0x88);
+  });
+
+  it('refuses an ELF whose address disagrees with image.loadAddress, naming the field', async () => {
+    await expect(readLoaderPackage('pkg', elf({ loadAddress: '0x20010000' }), () => oneSegment)).rejects.toMatchObject({
+      code: 'LOADER_INVALID',
+      context: { field: 'image.loadAddress' },
+      message: expect.stringMatching(/0x20010000 does not match the image's own address 0x20000000/),
+    });
+  });
+
+  it('refuses an ELF with several segments: a loader is one block of RAM', async () => {
+    await expect(readLoaderPackage('pkg', elf(), () => severalSegments)).rejects.toMatchObject({
+      code: 'LOADER_INVALID',
+      context: { field: 'image.file' },
+      message: expect.stringMatching(/one contiguous block of RAM, but "loader.elf" has [2-9] segments/),
+    });
   });
 });
