@@ -223,5 +223,15 @@ describe('exit codes and error messages', () => {
     const j = await run(['read', '0x90000000', '16', '--loader', pkg, '--json', ...sim(tmp())]);
     expect(j.code).toBe(1);
     expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, error: { code: 'LOADER_MISMATCH', context: { stage: 'staging' } } });
+    // flash: no PASS line, the error on stderr, the result as JSON with --json.
+    const f = await run(['flash', DEMO, '--loader', pkg, ...sim(tmp())]);
+    expect(f.code).toBe(1);
+    expect(f.stdout).not.toMatch(/PASS/);
+    expect(f.stderr).toMatch(/^error: Loader does not match its manifest: .*wTransferSize is 8192, loader.json says 4096.*stage staging/m);
+    const fj = await run(['flash', DEMO, '--loader', pkg, '--json', ...sim(tmp())]);
+    expect(fj.code).toBe(1);
+    const out = JSON.parse(fj.stdout) as { ok: boolean; result: { ok: boolean; left: boolean; bytesVerified: number; error: { code: string } } };
+    expect(out.ok).toBe(false);
+    expect(out.result).toMatchObject({ ok: false, left: false, bytesVerified: 0, error: { code: 'LOADER_MISMATCH' } });
   });
 });
