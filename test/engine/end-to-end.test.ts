@@ -157,6 +157,21 @@ describe('the demo ELF with the simulated F746 loader', () => {
     expectBytes(got, seg.data);
   });
 
+  it('reading QSPI with a loader corrupted on its way to RAM fails staging and never jumps', async () => {
+    const conn = simConnection();
+    const { board, device, details } = await firstBoard(conn);
+    const seen: string[] = [];
+    board.onModeChange((m) => seen.push(m));
+    board.faults.add({ kind: 'flip-bit', offset: 9 });
+    await expect(readDevice(conn, device, details, { address: 0x90000000, length: 64 }, await simLoader())).rejects.toMatchObject({
+      code: 'STAGING_FAILED',
+      context: { stage: 'staging' },
+      message: expect.stringMatching(/read back from RAM differs.*not started/),
+    });
+    expect(seen).toEqual([]);
+    expect(board.mode).toBe('rom');
+  });
+
   it('reading QSPI without a loader names the missing --loader', async () => {
     const conn = simConnection();
     const { device, details } = await firstBoard(conn);
@@ -268,6 +283,8 @@ describe('device faults during a ROM run fail it with the place named, and never
     [{ kind: 'stall', request: 'UPLOAD' }, 'USB_STALL', 'verify', /UPLOAD refused/],
     [{ kind: 'flip-bit', offset: 7, bit: 0 }, 'VERIFY_MISMATCH', 'verify', /differs from what was written at 0x8000007/],
     [{ kind: 'unplug-at-byte', byte: 5000 }, 'DEVICE_DISCONNECTED', 'write', /disconnected/i],
+    [{ kind: 'unplug-at-request', request: 30 }, 'DEVICE_DISCONNECTED', 'write', /disconnected during GETSTATUS/],
+    [{ kind: 'stall', request: 'DNLOAD' }, 'USB_STALL', 'erase', /DNLOAD refused/],
   ] as const;
   for (const [fault, code, phase, message] of cases) {
     it(`${fault.kind}${'on' in fault ? ` on ${fault.on}` : ''} → ${code} in phase ${phase}`, async () => {
@@ -291,6 +308,32 @@ describe('device faults during a ROM run fail it with the place named, and never
       expect(results(events)).toHaveLength(1);
     });
   }
+
+  it('a GETSTATUS that is never answered fails the run after the transfer timeout, naming the request', async () => {
+    const conn = simConnection();
+    const { board, device, details } = await firstBoard(conn);
+    const fw = await binAt(0x08000000, pattern(8192, 3));
+    board.faults.add({ kind: 'hang', request: 'GETSTATUS' });
+    const r = await flashDevice(conn, device, details, fw, undefined, planFlash(details, fw, undefined, { leave: false }));
+    expect(r.ok).toBe(false);
+    expect(r.error?.code).toBe('USB_TRANSFER_FAILED');
+    expect(r.error?.context).toMatchObject({ stage: 'rom', request: 'GETSTATUS' });
+  });
+
+  it('an erase slower than its reported poll timeout is waited out, not taken as done', async () => {
+    const conn = simConnection();
+    const { board, device, details } = await firstBoard(conn);
+    const data = pattern(8192, 3);
+    board.poke(0x08000000 + 9000, new Uint8Array([0])); // same sector: must read 0xFF after a complete erase
+    const fw = await binAt(0x08000000, data);
+    board.faults.add({ kind: 'slow-erase', factor: 5 });
+    const r = await flashDevice(conn, device, details, fw, undefined, planFlash(details, fw, undefined, { leave: false }));
+    expect(board.faults.history.map((h) => h.kind)).toEqual(['slow-erase']);
+    expect(r.error).toBeUndefined();
+    expect(r.ok).toBe(true);
+    expectBytes(board.read(0x08000000, data.length), data);
+    expect(board.read(0x08000000 + 9000, 1)[0]).toBe(0xff);
+  });
 
   it('a ROM that drops off without answering the leave status still counts as left (AN3156: "or not at all")', async () => {
     const conn = simConnection();
