@@ -33,7 +33,6 @@ await build({
   // esbuild is called at run time by the harness to bundle the programs it runs; usb is native.
   external: ['usb', 'esbuild'],
   plugins: [keepImportMeta],
-  banner: { js: "import { createRequire as __bbRequire } from 'node:module'; const require = __bbRequire(import.meta.url);" },
   logLevel: 'warning',
 });
 const { main } = await import(pathToFileURL(outfile).href);
