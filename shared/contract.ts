@@ -186,6 +186,100 @@ export interface HostInfo {
   nativeDialogs: boolean;
 }
 
+// ---- production (a locked recipe, lanes per board, counters, the unit log) -------------------
+
+/** A recipe as the production view shows it: read-only, nothing in the view can change it. */
+export interface RecipeView {
+  /** Absolute path of the recipe file. */
+  path: string;
+  name: string;
+  version: string;
+  station?: string;
+  /** SHA-256 of the recipe file as loaded (the view shows a prefix). */
+  sha256: string;
+  firmware: { name: string; format: string; size: number; sha256: string };
+  loader?: { name: string; version?: string; sha256: string };
+  chips: { deviceId: number; name: string }[];
+  options: { verify: boolean; skipBlank: boolean; massErase: boolean; leave: boolean | number };
+  serialPattern?: string;
+}
+
+/** One unit as the unit log holds it (src-main/production/unit-log.ts UnitRecord). */
+export interface ProductionUnit {
+  v: 1;
+  time: string;
+  station: string;
+  recipe: { name: string; version: string; sha256: string };
+  firmwareSha256: string;
+  loaderSha256: string | null;
+  serial: string;
+  chipId: string | null;
+  result: 'PASS' | 'FAIL';
+  error: { code: ErrorData['code']; message: string } | null;
+  stageMs: Partial<Record<StageName, number>>;
+  bytesWritten: number;
+  bytesVerified: number;
+  durationMs: number;
+}
+
+/** One board's lane (src-main/production/station.ts Lane). */
+export interface ProductionLane {
+  id: string;
+  serial: string;
+  chip?: string;
+  status: 'queued' | 'running' | 'PASS' | 'FAIL' | 'idle';
+  stage?: StageName | 'check';
+  phase?: string;
+  /** 0–1 within the current phase. */
+  progress: number;
+  error?: ErrorData;
+  attached: boolean;
+  units: number;
+  last?: ProductionUnit;
+}
+
+export interface ProductionCounters {
+  passed: number;
+  failed: number;
+  /** passed / (passed + failed); null before the first unit. */
+  yield: number | null;
+  last?: ProductionUnit;
+}
+
+export interface ProductionIgnored {
+  id: string;
+  serial?: string;
+  reason: string;
+}
+
+export interface ProductionState {
+  recipe: RecipeView;
+  station: string;
+  /** The JSON Lines unit log this station appends to. */
+  logPath: string;
+  lanes: ProductionLane[];
+  counters: ProductionCounters;
+  /** Flash-on-connect is on. */
+  watching: boolean;
+  /** Units running or queued. */
+  busy: number;
+  /** Attached boards the recipe is not for, with the reason. */
+  ignored: ProductionIgnored[];
+}
+
+export type ProductionEvent =
+  | { kind: 'state'; state: ProductionState | null }
+  | { kind: 'lane'; lane: ProductionLane; busy: number }
+  | { kind: 'unit'; unit: ProductionUnit; counters: ProductionCounters }
+  | { kind: 'ignored'; ignored: ProductionIgnored }
+  | { kind: 'error'; error: ErrorData };
+
+/** A recipe main offers to open (shipped examples, recipes opened before). */
+export interface RecipeEntry {
+  name: string;
+  path: string;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Requests: schemas first (the run-time truth), types inferred from them.
 
@@ -244,6 +338,24 @@ export const RequestSchemas = {
   recentFiles: v.undefined(),
   simAttach: v.strictObject({ model: v.pipe(v.string(), v.minLength(1), v.maxLength(40)) }),
   simDetach: v.strictObject({ deviceId: Id }),
+  /** Recipes main offers: the shipped ones and those opened before. */
+  listRecipes: v.undefined(),
+  /** Electron: native open dialog for a recipe. Resolves null when the user cancels. */
+  chooseRecipe: v.undefined(),
+  /** Enters production mode. Electron: only paths main listed; web host: also a typed .yaml path. */
+  openRecipe: v.strictObject({ path: Path }),
+  /** The station now, or null outside production mode. */
+  productionState: v.undefined(),
+  /** The Flash button: every matching board attached now, once. Resolves when their units finish. */
+  productionFlashAll: v.undefined(),
+  /** Flash every board as it is connected (on) or stop watching (off). */
+  productionWatch: v.strictObject({ on: v.boolean() }),
+  /** Programs again a board whose unit failed while it stayed attached. */
+  productionRetry: v.strictObject({ laneId: Id }),
+  /** Leaves production mode: stops watching, waits for units in flight. */
+  closeRecipe: v.undefined(),
+  /** The unit log as CSV. Electron: main's own save dialog; web: the bytes for the browser to save. */
+  exportUnitsCsv: v.undefined(),
 } as const;
 
 export type Method = keyof typeof RequestSchemas;
@@ -267,6 +379,15 @@ export interface ResponseMap {
   recentFiles: RecentFile[];
   simAttach: DeviceInfo;
   simDetach: { detached: boolean };
+  listRecipes: RecipeEntry[];
+  chooseRecipe: ProductionState | null;
+  openRecipe: ProductionState;
+  productionState: ProductionState | null;
+  productionFlashAll: { units: number; passed: number; failed: number };
+  productionWatch: ProductionState;
+  productionRetry: { retried: boolean };
+  closeRecipe: { closed: boolean };
+  exportUnitsCsv: { path?: string; bytes?: Uint8Array; name: string; units: number } | null;
 }
 
 export type ResponseOf<M extends Method> = ResponseMap[M];
@@ -279,7 +400,8 @@ export const METHODS = Object.keys(RequestSchemas) as Method[];
 export type AppEvent =
   | { type: 'devices'; devices: DeviceInfo[] }
   | { type: 'flash'; opId: string; event: FlashEvent }
-  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
+  | { type: 'production'; event: ProductionEvent };
 
 export type { FlashEvent, FlashResult, ErrorData };
 

@@ -14,7 +14,10 @@ import {
   type Method,
   type OpenedFirmware,
   type PlanView,
+  type ProductionEvent,
+  type ProductionState,
   type RecentFile,
+  type RecipeEntry,
   type Reply,
   type RequestOf,
   type ResponseOf,
@@ -41,6 +44,27 @@ export interface AppBackend {
   simModels?(): { model: string; title: string }[];
   simAttach?(model: string): Promise<DeviceInfo>;
   simDetach?(deviceId: string): Promise<boolean>;
+  /** Production mode, when the services can run a station. */
+  production?: ProductionBackend;
+}
+
+/** One production station at a time, over the services' connection (src-main/production/). */
+export interface ProductionBackend {
+  /** Recipes shipped with the app (assets/recipes). */
+  shippedRecipes(): RecipeEntry[];
+  /** Loads and checks a recipe (hashes included) and starts its station. BUSY while another is open. */
+  open(path: string): Promise<ProductionState>;
+  state(): ProductionState | null;
+  flashAll(): Promise<{ units: number; passed: number; failed: number }>;
+  watch(on: boolean): Promise<ProductionState>;
+  retry(laneId: string): Promise<boolean>;
+  /** Stops watching, waits for units in flight, forgets the station. False when none was open. */
+  close(): Promise<boolean>;
+  /** The station's unit log as CSV (RFC 4180). */
+  unitsCsv(): { csv: string; units: number; name: string };
+  /** Writes the CSV where main's save dialog pointed. */
+  exportUnitsCsv(path: string): { units: number };
+  onEvent(listener: (e: ProductionEvent) => void): () => void;
 }
 
 export interface PlanArgs {
@@ -76,6 +100,10 @@ export interface ShellHooks {
   /** Reads a file main exported (web: handed back to the page for download). */
   readExported?(path: string): Promise<Uint8Array>;
   tempPath?(name: string): string;
+  /** Electron: native open dialog for a production recipe. */
+  chooseRecipePath?(): Promise<string | null>;
+  /** Electron: native save dialog for the unit log's CSV. */
+  chooseCsvSavePath?(suggestedName: string): Promise<string | null>;
 }
 
 type Handler<M extends Method> = (req: RequestOf<M>) => Promise<ResponseOf<M>>;
@@ -87,6 +115,9 @@ export class ApiHost {
   private readonly listeners = new Set<(e: AppEvent) => void>();
   private readonly firmware = new Map<string, OpenedFirmware>();
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeProduction: () => void;
+  /** Recipes opened in this run (native dialog, typed path in the web host): offered again. */
+  private readonly openedRecipes: RecipeEntry[] = [];
   private state: Promise<{ settings: Settings; recent: RecentFile[] }>;
   private readonly handlers: Handlers;
 
@@ -97,6 +128,7 @@ export class ApiHost {
   ) {
     this.state = store.load().catch(() => ({ settings: { ...DEFAULT_SETTINGS }, recent: [] }));
     this.unsubscribe = backend.onDevicesChanged((devices) => this.emit({ type: 'devices', devices }));
+    this.unsubscribeProduction = backend.production?.onEvent((event) => this.emit({ type: 'production', event })) ?? (() => undefined);
     this.handlers = this.makeHandlers();
   }
 
@@ -107,6 +139,7 @@ export class ApiHost {
 
   dispose(): void {
     this.unsubscribe();
+    this.unsubscribeProduction();
     this.listeners.clear();
   }
 
@@ -144,6 +177,25 @@ export class ApiHost {
       await this.store.save(s).catch(() => undefined);
     }
     return fw;
+  }
+
+  private production(): ProductionBackend {
+    if (!this.backend.production) throw new BootBridgeError('BAD_ARGUMENT', 'Production mode is not available in this run', { field: 'production' });
+    return this.backend.production;
+  }
+
+  private recipeList(): RecipeEntry[] {
+    const shipped = this.backend.production?.shippedRecipes() ?? [];
+    return [...this.openedRecipes, ...shipped.filter((r) => !this.openedRecipes.some((o) => o.path === r.path))];
+  }
+
+  private async enterProduction(path: string): Promise<ProductionState> {
+    const state = await this.production().open(path);
+    if (!this.openedRecipes.some((r) => r.path === state.recipe.path)) {
+      this.openedRecipes.unshift({ name: `${state.recipe.name} ${state.recipe.version}`, path: state.recipe.path });
+      this.openedRecipes.splice(MAX_RECENT);
+    }
+    return state;
   }
 
   private makeHandlers(): Handlers {
@@ -255,6 +307,37 @@ export class ApiHost {
       simDetach: async ({ deviceId }) => {
         if (!b.simDetach) throw new BootBridgeError('BAD_ARGUMENT', 'No simulator in this run', { field: 'deviceId' });
         return { detached: await b.simDetach(deviceId) };
+      },
+      listRecipes: async () => this.recipeList(),
+      chooseRecipe: async () => {
+        if (!hooks.chooseRecipePath) throw new BootBridgeError('BAD_ARGUMENT', 'This shell has no file dialog; pick a recipe from the list', {});
+        const path = await hooks.chooseRecipePath();
+        return path ? this.enterProduction(path) : null;
+      },
+      openRecipe: async ({ path }) => {
+        // As for firmware (openFirmwarePath): in Electron the page names no path main did not list. The
+        // web host serves only its own loopback page, which has a path field; even there only YAML.
+        const listed = this.recipeList().some((r) => r.path === path);
+        if (!listed && !(hooks.shell === 'web' && /\.ya?ml$/i.test(path))) {
+          throw new BootBridgeError('BAD_ARGUMENT', 'Only recipes from the list can be opened by path; use Open recipe…', { file: path, field: 'path' });
+        }
+        return this.enterProduction(path);
+      },
+      productionState: async () => this.backend.production?.state() ?? null,
+      productionFlashAll: () => this.production().flashAll(),
+      productionWatch: ({ on }) => this.production().watch(on),
+      productionRetry: async ({ laneId }) => ({ retried: await this.production().retry(laneId) }),
+      closeRecipe: async () => ({ closed: await this.production().close() }),
+      exportUnitsCsv: async () => {
+        const p = this.production();
+        const { csv, units, name } = p.unitsCsv();
+        if (hooks.shell === 'electron') {
+          // Main writes only where the user pointed in its own save dialog.
+          const path = (await hooks.chooseCsvSavePath?.(name)) ?? null;
+          if (!path) return null;
+          return { path, name, units: p.exportUnitsCsv(path).units };
+        }
+        return { name, units, bytes: new TextEncoder().encode(csv) };
       },
     };
   }

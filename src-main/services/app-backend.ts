@@ -2,9 +2,11 @@
 // boards, devices inspected once and cached, opened files and loader packages by id, running
 // operations with their abort controllers. Both doors (Electron, web host) serve it through ApiHost.
 
-import { basename, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { BootBridgeError, toErrorData } from '../../shared/errors.js';
-import type { DeviceInfo } from '../../shared/contract.js';
+import type { DeviceInfo, ProductionEvent, ProductionIgnored, ProductionState, RecipeEntry, RecipeView } from '../../shared/contract.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
 import { writeDfuSe } from '../firmware/index.js';
 import { loaderSupportsChip, type LoaderPackage } from '../loader/index.js';
@@ -16,7 +18,11 @@ import type { Clock } from '../util/clock.js';
 import { deviceInfo, inspectDevice, listDfuDevices, type DeviceDetails } from './devices.js';
 import { listLoaderFolders, openFirmwareBytes, openFirmwareFile, openLoaderFolder, writeFileAtomic, type OpenedFirmware } from './files.js';
 import { checkLoaderUsable, flashDevice, planFlash, readDevice } from './operations.js';
-import type { AppBackend, PlanArgs } from './api-host.js';
+import type { AppBackend, PlanArgs, ProductionBackend } from './api-host.js';
+import { boardLocks } from './board-locks.js';
+import { loadRecipe, recipeChips, type LoadedRecipe } from '../production/recipe.js';
+import { ProductionStation } from '../production/station.js';
+import { UnitLog, readUnitLog, unitsToCsv } from '../production/unit-log.js';
 import type { ServiceDescribe, ServiceLoader } from './views.js';
 
 export interface HostArgs {
@@ -27,11 +33,13 @@ export interface HostArgs {
   simState?: string;
   simSpeed?: number;
   port?: number;
-  /** Folder holding loaders/ (and examples/). */
+  /** Folder holding loaders/ (and examples/, recipes/). */
   assetsDir?: string;
+  /** Where production unit logs go (bootbridge-units-STATION.jsonl). Default: the working folder, as the CLI. */
+  unitLogDir?: string;
 }
 
-/** Parses --sim MODEL, --sim-if-no-hardware MODEL, --sim-boards N, --sim-state DIR, --sim-speed X, --port N, --assets DIR. */
+/** Parses --sim MODEL, --sim-if-no-hardware MODEL, --sim-boards N, --sim-state DIR, --sim-speed X, --port N, --assets DIR, --unit-log-dir DIR. */
 export function parseHostArgs(argv: readonly string[]): HostArgs {
   const out: HostArgs = {};
   for (let i = 0; i < argv.length; i++) {
@@ -54,6 +62,7 @@ export function parseHostArgs(argv: readonly string[]): HostArgs {
     else if (flag === '--sim-speed') out.simSpeed = Number(value());
     else if (flag === '--port') out.port = int(0, 65535);
     else if (flag === '--assets') out.assetsDir = value();
+    else if (flag === '--unit-log-dir') out.unitLogDir = value();
   }
   return out;
 }
@@ -85,12 +94,15 @@ export class ServicesBackend implements AppBackend {
   private readonly offs: (() => void)[] = [];
   /** Boards on this bus are simulated (in-process bus, or the virtual-USB bench): offer the simulator's loaders. */
   private readonly simulated: boolean;
+  readonly production: ProductionSession;
 
   constructor(
     readonly conn: Connection,
     private readonly assetsDir: string,
+    unitLogDir?: string,
   ) {
     this.simulated = conn.bus !== undefined || conn.simulated === true;
+    this.production = new ProductionSession(conn, assetsDir, unitLogDir);
     const changed = () => void this.refresh();
     this.offs.push(conn.backend.onConnect(changed), conn.backend.onDisconnect(changed));
   }
@@ -118,6 +130,8 @@ export class ServicesBackend implements AppBackend {
 
   async listDevices(): Promise<DeviceInfo[]> {
     const busy = new Set([...this.ops.values()].map((o) => o.deviceId));
+    // Boards a production lane holds are busy too (board-locks.ts).
+    for (const id of boardLocks.busy()) busy.add(id);
     const out: DeviceInfo[] = [];
     for (const d of await listDfuDevices(this.conn.backend)) {
       const info = deviceInfo(this.conn.backend, d);
@@ -354,6 +368,7 @@ export class ServicesBackend implements AppBackend {
     for (const off of this.offs) off();
     if (this.timer) clearInterval(this.timer);
     for (const op of this.ops.values()) op.abort.abort(new BootBridgeError('CANCELLED', 'The app is closing'));
+    await this.production.close();
     await this.conn.close();
   }
 }
@@ -364,5 +379,172 @@ export async function createAppBackend(args: HostArgs & { clock?: Clock }): Prom
     ...(args.sim ? { sim: sim(args.sim) } : args.simIfNoHardware ? { simIfNoHardware: sim(args.simIfNoHardware) } : {}),
     ...(args.clock ? { clock: args.clock } : {}),
   });
-  return new ServicesBackend(conn, args.assetsDir ?? resolve('assets'));
+  return new ServicesBackend(conn, args.assetsDir ?? resolve('assets'), args.unitLogDir);
+}
+
+/** The unit log's file name for a station, as `bootbridge production` names it. */
+export function unitLogName(station: string): string {
+  return `bootbridge-units-${station.replace(/[^A-Za-z0-9._-]+/g, '_')}.jsonl`;
+}
+
+interface OpenStation {
+  station: ProductionStation;
+  loaded: LoadedRecipe;
+  view: RecipeView;
+  logPath: string;
+  watching: boolean;
+  ignored: Map<string, ProductionIgnored>;
+  offs: (() => void)[];
+}
+
+/**
+ * The GUI's production mode: one station at a time over the services' connection, always in gang
+ * (every matching board at once). The recipe is read-only here: nothing but its file decides.
+ */
+export class ProductionSession implements ProductionBackend {
+  private current: OpenStation | undefined;
+  private readonly listeners = new Set<(e: ProductionEvent) => void>();
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly assetsDir: string,
+    private readonly unitLogDir: string | undefined,
+  ) {}
+
+  onEvent(listener: (e: ProductionEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: ProductionEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // A closed window must not stop a lane.
+      }
+    }
+  }
+
+  shippedRecipes(): RecipeEntry[] {
+    const dir = resolve(this.assetsDir, 'recipes');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((f) => /\.ya?ml$/i.test(f))
+      .sort()
+      .map((f) => ({ name: `Example: ${f}`, path: join(dir, f) }));
+  }
+
+  private open_(): OpenStation {
+    if (!this.current) throw new BootBridgeError('BAD_ARGUMENT', 'No recipe is open; open one to enter production mode', { field: 'recipe' });
+    return this.current;
+  }
+
+  async open(path: string): Promise<ProductionState> {
+    if (this.current) {
+      throw new BootBridgeError('BUSY', `Recipe ${this.current.view.name} ${this.current.view.version} is open; leave production mode before opening another`, { file: this.current.view.path });
+    }
+    const loaded = await loadRecipe(path);
+    const r = loaded.recipe;
+    const station = r.station ?? hostname();
+    const dir = resolve(this.unitLogDir ?? '.');
+    mkdirSync(dir, { recursive: true });
+    const logPath = join(dir, unitLogName(station));
+    const st = new ProductionStation({ conn: this.conn, recipe: loaded, sink: new UnitLog(logPath), station, concurrency: Infinity });
+    const m = loaded.loader?.manifest;
+    const view: RecipeView = {
+      path: loaded.path,
+      name: r.name,
+      version: r.version,
+      ...(r.station !== undefined ? { station: r.station } : {}),
+      sha256: loaded.sha256,
+      firmware: { name: basename(loaded.firmware.path || loaded.firmware.name), format: loaded.firmware.image.format, size: loaded.firmware.image.size, sha256: loaded.firmware.sha256 },
+      ...(m && r.loader ? { loader: { name: m.name, ...(m.version ? { version: m.version } : {}), sha256: r.loader.sha256 } } : {}),
+      chips: recipeChips(r).map((c) => ({ deviceId: c.deviceId, name: c.name })),
+      options: { ...r.options },
+      ...(r.serialPattern !== undefined ? { serialPattern: r.serialPattern } : {}),
+    };
+    const cur: OpenStation = { station: st, loaded, view, logPath, watching: false, ignored: new Map(), offs: [] };
+    cur.offs.push(
+      st.on('lane', (lane) => this.emit({ kind: 'lane', lane, busy: st.busy })),
+      st.on('unit', (unit) => this.emit({ kind: 'unit', unit, counters: st.counters() })),
+      st.on('ignored', (i) => {
+        cur.ignored.set(i.id, i);
+        this.emit({ kind: 'ignored', ignored: i });
+      }),
+      st.on('error', (error) => this.emit({ kind: 'error', error })),
+    );
+    this.current = cur;
+    const state = this.state()!;
+    this.emit({ kind: 'state', state });
+    return state;
+  }
+
+  state(): ProductionState | null {
+    const c = this.current;
+    if (!c) return null;
+    return {
+      recipe: c.view,
+      station: c.station.station,
+      logPath: c.logPath,
+      lanes: c.station.lanes(),
+      counters: c.station.counters(),
+      watching: c.watching,
+      busy: c.station.busy,
+      ignored: [...c.ignored.values()],
+    };
+  }
+
+  async flashAll(): Promise<{ units: number; passed: number; failed: number }> {
+    const c = this.open_();
+    const records = await c.station.flashAll();
+    if (records.length === 0 && c.station.busy === 0) {
+      const why = c.ignored.size ? ` Attached but not for this recipe: ${[...c.ignored.values()].map((i) => `${i.id}: ${i.reason}`).join('; ')}.` : '';
+      throw new BootBridgeError('DEVICE_NOT_FOUND', `No board this recipe is for is waiting to be programmed (boards already done stay done until unplugged).${why}`, {});
+    }
+    const passed = records.filter((r) => r.result === 'PASS').length;
+    return { units: records.length, passed, failed: records.length - passed };
+  }
+
+  async watch(on: boolean): Promise<ProductionState> {
+    const c = this.open_();
+    if (on && !c.watching) {
+      await c.station.startWatch();
+      c.watching = true;
+    } else if (!on && c.watching) {
+      c.station.stopWatch();
+      c.watching = false;
+    }
+    const state = this.state()!;
+    this.emit({ kind: 'state', state });
+    return state;
+  }
+
+  async retry(laneId: string): Promise<boolean> {
+    const record = await this.open_().station.retry(laneId);
+    return record !== undefined;
+  }
+
+  async close(): Promise<boolean> {
+    const c = this.current;
+    if (!c) return false;
+    this.current = undefined;
+    // Units in flight finish (and are logged, and shown) before the station is let go.
+    await c.station.close();
+    for (const off of c.offs) off();
+    this.emit({ kind: 'state', state: null });
+    return true;
+  }
+
+  unitsCsv(): { csv: string; units: number; name: string } {
+    const c = this.open_();
+    const records = existsSync(c.logPath) ? readUnitLog(c.logPath).records : [];
+    return { csv: unitsToCsv(records), units: records.length, name: basename(c.logPath).replace(/\.jsonl$/, '.csv') };
+  }
+
+  exportUnitsCsv(path: string): { units: number } {
+    const { csv, units } = this.unitsCsv();
+    writeFileAtomic(path, csv);
+    return { units };
+  }
 }
