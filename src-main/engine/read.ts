@@ -53,6 +53,16 @@ export async function readMemory(ctx: EngineContext, board: BoardHandle, req: Re
     }
   }
 
+  const start = req.memories.flatMap((m) => m.layout.blocks.map((b) => ({ m, b }))).find(({ b }) => address >= b.start && address < b.start + b.size);
+  if (start) {
+    const end = start.b.start + start.b.size;
+    throw new BootBridgeError(
+      'ADDRESS_UNREACHABLE',
+      `0x${address.toString(16)}–0x${(address + length).toString(16)} runs past the end of ${start.m.layout.name} at 0x${end.toString(16)}: read at most ${end - address} bytes from there`,
+      { address, length, alt: start.m.alt },
+    );
+  }
+
   const pkg = req.loader;
   const serves = pkg?.manifest.memories.find((m) => m.layout.blocks.some((b) => address >= b.start && address + length <= b.start + b.size));
   if (!pkg || !serves) {

@@ -172,6 +172,17 @@ describe('the demo ELF with the simulated F746 loader', () => {
     expect(board.mode).toBe('rom');
   });
 
+  it('reading past the end of the internal flash says so, instead of asking for a loader', async () => {
+    const conn = simConnection();
+    const { device, details } = await firstBoard(conn);
+    await expect(readDevice(conn, device, details, { address: 0x080ffff0, length: 32 }, undefined)).rejects.toMatchObject({
+      code: 'ADDRESS_UNREACHABLE',
+      message: '0x80ffff0–0x8100010 runs past the end of Internal Flash at 0x8100000: read at most 16 bytes from there',
+    });
+    const last = await readDevice(conn, device, details, { address: 0x080ffff0, length: 16 }, undefined);
+    expectBytes(last, new Uint8Array(16).fill(0xff));
+  });
+
   it('reading QSPI without a loader names the missing --loader', async () => {
     const conn = simConnection();
     const { device, details } = await firstBoard(conn);
