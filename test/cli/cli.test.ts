@@ -168,6 +168,22 @@ describe('flash, read, write, erase, convert', () => {
   });
 });
 
+describe('stldr', () => {
+  it('shows an external loader\'s geometry and layout string; a file that is not one exits 2', async () => {
+    const fixture = join(ROOT, 'test', 'loader', 'fixtures', 'n25q128a.stldr');
+    const r = await run(['stldr', fixture]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Device {6}: N25Q128A_STM32F746G-DISCO/);
+    expect(r.stdout).toContain('DfuSe layout: @N25Q128A_STM32F746G-DISCO /0x90000000/256*064Kg');
+    expect(r.stdout).toMatch(/debug probe/);
+    const j = await run(['stldr', fixture, '--json']);
+    expect(JSON.parse(j.stdout)).toMatchObject({ startAddress: 0x90000000, size: 16 * 1024 * 1024, pageSize: 256, sectors: [{ count: 256, size: 65536 }] });
+    const bad = await run(['stldr', DEMO]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/\.Dev_info/);
+  });
+});
+
 describe('exit codes and error messages', () => {
   it('3 when several boards are attached and no --serial is given; --serial picks one', async () => {
     const state = tmp();
