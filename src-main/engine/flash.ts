@@ -8,7 +8,8 @@
 
 import { BootBridgeError, toErrorData, type ErrorContext } from '../../shared/errors.js';
 import type { FlashResult, Phase, StageName, VerifiedRange } from '../../shared/progress.js';
-import { DfuseDevice } from '../dfu/dfuse.js';
+import { DfuseDevice, type DfuseOpenOptions } from '../dfu/dfuse.js';
+import type { DeviceDescriptors } from '../usb/descriptors.js';
 import { readImage, type FirmwareImage } from '../firmware/image.js';
 import type { LoaderPackage } from '../loader/package.js';
 import { planBytes } from '../plan/plan.js';
@@ -38,6 +39,19 @@ export interface BoardHandle {
   /** Serial and port path pair the loader's enumeration with this board; taken from `device` when absent. */
   serial?: string;
   portPath?: string;
+  /** The ROM device's descriptors when already read (saves reading them again). */
+  descriptors?: DeviceDescriptors;
+}
+
+/** Options for opening the board's ROM bootloader with this context. */
+export function romOpenOptions(ctx: EngineContext, board: BoardHandle, alt = 0): DfuseOpenOptions {
+  return {
+    clock: ctx.clock,
+    alt,
+    ...(ctx.counter ? { counter: ctx.counter } : {}),
+    ...(ctx.deviceId !== undefined ? { deviceId: ctx.deviceId } : {}),
+    ...(board.descriptors ? { descriptors: board.descriptors } : {}),
+  };
 }
 
 /** Where the engine is, for error context: "stage loader, phase write". */
@@ -46,10 +60,18 @@ class Cursor {
   phase: Phase = 'connect';
 }
 
+const PHASES: ReadonlySet<string> = new Set<Phase>(['connect', 'erase', 'write', 'verify', 'read', 'stage', 'jump', 'reconnect', 'leave']);
+
 function withContext(e: unknown, cursor: Cursor, serial: string | undefined): BootBridgeError {
   const err = e instanceof BootBridgeError ? e : new BootBridgeError('INTERNAL', e instanceof Error ? e.message : String(e), {}, { cause: e });
   const ctx: ErrorContext = err.context;
   if (ctx.stage === undefined) ctx.stage = cursor.stage;
+  // The DFU layer names its own steps ("select alt", "get commands") in `phase`; the result names the
+  // engine's phase, so the GUI, the CLI and the unit log can tell where the run stopped.
+  if (ctx.phase !== undefined && !PHASES.has(ctx.phase)) {
+    if (ctx.step === undefined) ctx.step = ctx.phase;
+    ctx.phase = undefined;
+  }
   if (ctx.phase === undefined) ctx.phase = cursor.phase;
   if (ctx.serial === undefined && serial) ctx.serial = serial;
   return err;
@@ -130,11 +152,7 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
     if (d) return d;
     if (via === 'loader') throw new BootBridgeError('INTERNAL', 'Loader stage reached without a staged loader', {});
     cursor.phase = 'connect';
-    const rom = await DfuseDevice.open(board.device, {
-      clock: ctx.clock,
-      ...(ctx.counter ? { counter: ctx.counter } : {}),
-      ...(ctx.deviceId !== undefined ? { deviceId: ctx.deviceId } : {}),
-    });
+    const rom = await DfuseDevice.open(board.device, romOpenOptions(ctx, board));
     devices.rom = rom;
     return rom;
   };
