@@ -10,7 +10,7 @@ import { toPlanLoader, type LoaderPackage } from '../loader/index.js';
 import { loaderIssues, LOADER_OPTION } from '../plan/plan.js';
 import type { PlanMemory } from '../plan/types.js';
 import { crc32 } from '../util/crc32.js';
-import type { BoardHandle, EngineContext } from './flash.js';
+import { romOpenOptions, type BoardHandle, type EngineContext } from './flash.js';
 import { Reporter } from './progress.js';
 import { jumpToLoader, openLoader } from './staging.js';
 
@@ -39,12 +39,11 @@ export async function readMemory(ctx: EngineContext, board: BoardHandle, req: Re
   if (!(length > 0)) throw new BootBridgeError('BAD_ARGUMENT', 'Length must be at least 1 byte', { address, length });
   if (address + length > 0x1_0000_0000) throw new BootBridgeError('BAD_ARGUMENT', 'The range runs past the end of the 32-bit address space', { address, length });
   const reporter = new Reporter(ctx.clock, ctx.onEvent);
-  const opts = { clock: ctx.clock, ...(ctx.counter ? { counter: ctx.counter } : {}), ...(ctx.deviceId !== undefined ? { deviceId: ctx.deviceId } : {}) };
 
   const rom = covering(req.memories, address, length);
   if (rom) {
     if (!readable(rom.layout, address, length)) throw new BootBridgeError('REGION_NOT_READABLE', `${rom.layout.name} is not readable at 0x${address.toString(16)}`, { address, alt: rom.alt });
-    const dev = await DfuseDevice.open(board.device, { ...opts, alt: rom.alt });
+    const dev = await DfuseDevice.open(board.device, romOpenOptions(ctx, board, rom.alt));
     try {
       const p = reporter.phase('rom', 'read', length, rom.layout.name);
       return await dev.read(address, length, { onProgress: (d) => p.update(d), ...(ctx.signal ? { signal: ctx.signal } : {}) });
@@ -73,7 +72,7 @@ export async function readMemory(ctx: EngineContext, board: BoardHandle, req: Re
   if (issues.length) throw new BootBridgeError('PLAN_INVALID', issues.map((i) => i.message).join(' '), { issues });
 
   // Staging, as in a flash run: write, read back and compare, jump, find the board again.
-  const romDev = await DfuseDevice.open(board.device, { ...opts, alt: 0 });
+  const romDev = await DfuseDevice.open(board.device, romOpenOptions(ctx, board));
   let loader: DfuseDevice | undefined;
   try {
     reporter.startStage('staging');

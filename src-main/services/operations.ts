@@ -77,7 +77,7 @@ export async function flashDevice(
   try {
     return await runPlan(
       engineContext(conn, details, options),
-      { device },
+      { device, descriptors: details.descriptors },
       p,
       firmware.image,
       loader,
@@ -99,7 +99,7 @@ export async function readDevice(
   try {
     return await readMemory(
       engineContext(conn, details, options),
-      { device },
+      { device, descriptors: details.descriptors },
       { ...range, memories: details.memories, ...(details.chip ? { chip: details.chip } : {}), ...(loader ? { loader } : {}) },
     );
   } finally {

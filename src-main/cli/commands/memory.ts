@@ -63,7 +63,7 @@ export function registerMemoryCommands(program: Command): void {
             }
             throw new BootBridgeError('ADDRESS_UNREACHABLE', `No memory of the ROM bootloader holds ${hex32(a)}`, { address: a });
           });
-          const dev = await DfuseDevice.open(device, { clock: conn.clock, ...(details.chip ? { deviceId: details.chip.deviceId } : {}) });
+          const dev = await DfuseDevice.open(device, { clock: conn.clock, descriptors: details.descriptors, ...(details.chip ? { deviceId: details.chip.deviceId } : {}) });
           try {
             if (o.mass) {
               if (!o.json) process.stderr.write('Mass erase of the internal flash…\n');
