@@ -1,6 +1,6 @@
 // The built `bootbridge` command on simulated boards: output, files, exit codes and error messages as a
 // script sees them. Board memories persist in a --sim-state folder between runs, as on a real bench.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +165,34 @@ describe('flash, read, write, erase, convert', () => {
     }
     const flash = bytesOf(join(viaDfu, '00000008FFFF', 'flash.bin'));
     expect(flash.subarray(0, 8).some((x) => x !== 0xff)).toBe(true);
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('cancels a flash with exit 130 and says so; the next run succeeds', async () => {
+    const state = tmp();
+    // Slow enough (speed 2: about 3 s of wall time) to be interrupted once it has started.
+    const child = spawn(process.execPath, [BIN, 'flash', DEMO, '--loader', LOADER, '--sim', 'stm32f746', '--sim-state', state, '--sim-speed', '2', '--no-progress'], { cwd: ROOT });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const started = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('→')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await started;
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stdout).not.toMatch(/PASS/);
+    expect(stderr).toMatch(/Cancelling/);
+    expect(stderr).toMatch(/^error: Cancelled: .*\(stage (staging|loader)/m);
+    const again = await run(['flash', DEMO, '--loader', LOADER, ...sim(state)]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^PASS/);
   });
 });
 
