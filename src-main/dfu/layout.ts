@@ -29,6 +29,9 @@ export interface MemoryLayout {
   blocks: MemoryBlock[];
 }
 
+/** A 256 MB NOR in 4 KB sectors has 65,536; no memory an STM32 serves has more. */
+const MAX_SECTORS = 65536;
+
 const UNIT: Record<string, number> = { ' ': 1, B: 1, b: 1, K: 1024, k: 1024, M: 1024 * 1024, m: 1024 * 1024 };
 
 function fail(text: string, why: string): never {
@@ -42,6 +45,7 @@ export function parseLayout(text: string): MemoryLayout {
   const name = (parts[0] ?? '').trim();
   if (parts.length < 3) fail(text, 'expected "@name/0xADDRESS/count*size…"');
   const blocks: MemoryBlock[] = [];
+  let total = 0;
   for (let i = 1; i < parts.length; i += 2) {
     const addrText = (parts[i] ?? '').trim();
     const runsText = parts[i + 1];
@@ -59,7 +63,10 @@ export function parseLayout(text: string): MemoryLayout {
       const size = parseInt(m[2]!, 10) * unit;
       const type = (m[4]!.toLowerCase().charCodeAt(0) - 0x60) & 7; // 'a' = 1 … 'g' = 7
       if (count === 0 || size === 0) fail(text, `"${run.trim()}" describes no memory`);
-      if (count > 65536) fail(text, `"${run.trim()}" has more sectors than any device`);
+      if (count > MAX_SECTORS) fail(text, `"${run.trim()}" has more sectors than any device`);
+      // Every sector becomes an object: a string from a device or a manifest must not make millions.
+      total += count;
+      if (total > MAX_SECTORS) fail(text, `it describes more than ${MAX_SECTORS} sectors, more than any device`);
       for (let n = 0; n < count; n++) {
         if (at + size > 0x1_0000_0000) fail(text, 'the memory runs past the end of the 32-bit address space');
         sectors.push({ start: at, size, readable: (type & 1) !== 0, erasable: (type & 2) !== 0, writable: (type & 4) !== 0 });
