@@ -49,7 +49,8 @@ export function readStldr(bytes: Uint8Array): StldrInfo {
   const sec = image.sections?.find((s) => /^\.?dev_info$/i.test(s.name));
   if (!sec) invalid('it has no .Dev_info section (the StorageInfo struct)');
   if (sec.size < OFF.sectors + 8) invalid(`.Dev_info is ${sec.size} bytes, too small for StorageInfo`);
-  const raw = readImage(image, sec.loadAddress, sec.size, 0);
+  // Read only as far as StorageInfo reaches: sh_size comes from the file and may claim gigabytes.
+  const raw = readImage(image, sec.loadAddress, Math.min(sec.size, OFF.sectors + 8 * (MAX_SECTOR_RUNS + 1)), 0);
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const nameBytes = raw.subarray(OFF.name, OFF.name + 100);
   const nul = nameBytes.indexOf(0);
