@@ -1,0 +1,38 @@
+// How hard the fuzz tests push: a bounded number of cases by default (CI), more with
+// `npm run fuzz` (FUZZ_RUNS=20000 npm run fuzz). Every case must end in a result or a typed
+// BootBridgeError within a time budget.
+import { expect } from 'vitest';
+import { BootBridgeError } from '../../shared/errors.js';
+
+const env = Number(process.env.FUZZ_RUNS);
+
+/** Cases for one property: `ciRuns` in CI, FUZZ_RUNS when set. */
+export const runs = (ciRuns: number): number => (Number.isFinite(env) && env > 0 ? env : ciRuns);
+
+/** A fixed seed in CI so a failure reproduces; a random one when FUZZ_RUNS asks for a longer search. */
+export const seedOptions = (): { seed?: number } => (Number.isFinite(env) && env > 0 ? {} : { seed: 0x5eed });
+
+/** Runs `f`; returns 'ok' or the error's code. Anything thrown that is not a BootBridgeError fails the case. */
+export function outcome(f: () => unknown, budgetMs = 250): string {
+  const t0 = performance.now();
+  let r: string;
+  try {
+    f();
+    r = 'ok';
+  } catch (e) {
+    if (!(e instanceof BootBridgeError)) throw e;
+    r = e.code;
+  }
+  expect(performance.now() - t0, 'time for one input').toBeLessThan(budgetMs);
+  return r;
+}
+
+export async function outcomeAsync(f: () => Promise<unknown>): Promise<string> {
+  try {
+    await f();
+    return 'ok';
+  } catch (e) {
+    if (!(e instanceof BootBridgeError)) throw e;
+    return e.code;
+  }
+}
