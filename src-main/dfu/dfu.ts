@@ -239,7 +239,8 @@ export class DfuInterface {
             });
             break;
           }
-          await this.clock.sleep(Math.max(r.pollTimeoutMs, 1));
+          // bwPollTimeout is 24 bits (up to 4.6 hours): never wait past the limit on a device's word.
+          await this.clock.sleep(Math.max(1, Math.min(r.pollTimeoutMs, limit - (this.clock.now() - start) + 1)));
           waitedBusy = true;
           break;
         }
