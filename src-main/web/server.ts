@@ -86,7 +86,13 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       return;
     }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    let rel = decodeURIComponent(url.pathname);
+    let rel: string;
+    try {
+      rel = decodeURIComponent(url.pathname);
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request');
+      return;
+    }
     if (rel === '/' || rel === '') rel = '/index.html';
     const file = normalize(join(root, rel));
     if (file !== root && !file.startsWith(root + sep)) {
