@@ -70,10 +70,17 @@ export const versusDfuUtil: Scenario = {
         measurements.push(
           { name: `${kind}: dfu-util wall time`, value: seconds(net(dfu)), unit: 's' },
           { name: `${kind}: BootBridge wall time (no verify)`, value: seconds(net(bb)), unit: 's' },
-          { name: `${kind}: time ratio dfu-util / BootBridge (no verify)`, value: ratio(net(dfu), net(bb)), unit: '×' },
+          {
+            name: `${kind}: time ratio dfu-util / BootBridge (no verify)`,
+            value: ratio(net(dfu), net(bb)),
+            unit: '×',
+            // The issue's target: less time than dfu-util on both images, the sparse one by at least 2×.
+            target: kind === 'sparse' ? '≥ 2×' : '> 1×',
+            met: ratio(net(dfu), net(bb)) >= (kind === 'sparse' ? 2 : 1.0001),
+          },
           { name: `${kind}: BootBridge wall time with read-back verify`, value: seconds(net(bbv)), unit: 's' },
           { name: `${kind}: control transfers, dfu-util / BootBridge (no verify)`, value: `${dfu.transfers} / ${bb.transfers}`, unit: '' },
-          { name: `${kind}: transfer ratio dfu-util / BootBridge`, value: ratio(dfu.transfers, bb.transfers), unit: '×' },
+          { name: `${kind}: transfer ratio dfu-util / BootBridge`, value: ratio(dfu.transfers, bb.transfers), unit: '×', target: '> 1× (fewer transfers)', met: dfu.transfers > bb.transfers },
           { name: `${kind}: DFU requests per 2 KB block, dfu-util / BootBridge`, value: `${(dfuRequests(dfu) / blocks).toFixed(2)} / ${(dfuRequests(bb) / blocks).toFixed(2)}`, unit: '' },
           { name: `${kind}: descriptor reads by the host, dfu-util / BootBridge`, value: `${dfu.byRequest.GET_DESCRIPTOR ?? 0} / ${bb.byRequest.GET_DESCRIPTOR ?? 0}`, unit: '' },
         );
@@ -90,6 +97,7 @@ export const versusDfuUtil: Scenario = {
           `Image size: the ROM writes about 19 KB/s (104 ms per 2 KB block, reference/timing.md) and the harness runs the simulator in real time with no scale option, so 1 MB would take about a minute per tool and run; ${size / KiB} KB keeps the scenario short and the per-block figures carry over (scenario 2 has the 1 MB figure in modelled time).`,
           'BootBridge skips all-0xFF blocks in erased flash (skip-blank), so the sparse image sends half the blocks; dfu-util sends every block. Per-block figures divide by all the image\'s 2 KB blocks.',
           'BootBridge reads many more descriptors than dfu-util before it starts (it lists the bus, identifies the chip and reads every alt setting\'s string to plan against the memory layouts): a fixed cost per run, not per block; reading each string once per enumeration would remove most of it. With Node\'s start-up it makes BootBridge the slower tool on very small images (try `--quick`).',
+          'Where the time targets are missed: both tools wait the ROM\'s own 104 ms poll timeout per 2 KB block and the same sector erases, so at this size the wall time is the ROM\'s, and BootBridge\'s fixed start-up (Node, descriptor reads, chip identification) decides the dense ratio. Skip-blank halves the blocks of the sparse image but not its erases (the sectors must be erased either way), which caps the sparse ratio below 2× at 128 KB. What closes it: a bigger image (the fixed cost amortises), and above all the loader route, which writes internal flash without the ROM\'s poll timeouts (scenario 2: 4× on 1 MB).',
           'reference/measured.md counted dfu-util 0.11 at about 6.5 transfers per 2 KB block on 64 KB; one set-address per contiguous run needs about 3. Wall times on this shared machine vary by a few tenths of a second between runs; the transfer counts do not.',
           ...detail,
         ],
