@@ -397,6 +397,9 @@ interface OpenStation {
   offs: (() => void)[];
 }
 
+/** Progress-only lane updates reach the page at most this often (wall time; see ProductionSession.lane). */
+const LANE_PROGRESS_MS = 100;
+
 /**
  * The GUI's production mode: one station at a time over the services' connection, always in gang
  * (every matching board at once). The recipe is read-only here: nothing but its file decides.
@@ -404,6 +407,10 @@ interface OpenStation {
 export class ProductionSession implements ProductionBackend {
   private current: OpenStation | undefined;
   private readonly listeners = new Set<(e: ProductionEvent) => void>();
+  /** Per lane: what was last sent (status, stage, attached), and progress held back since. */
+  private readonly laneSent = new Map<string, string>();
+  private readonly laneHeld = new Map<string, ProductionEvent>();
+  private laneTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly conn: Connection,
@@ -424,6 +431,30 @@ export class ProductionSession implements ProductionBackend {
         // A closed window must not stop a lane.
       }
     }
+  }
+
+  /**
+   * The engine throttles progress on the station's clock (engine/progress.ts), which in a fast
+   * simulation (--sim-speed 50) is 50× wall time: four lanes would send thousands of updates a second
+   * and starve the boards' own timing. Status, stage and plug changes go at once; progress-only
+   * updates are coalesced per lane in wall time.
+   */
+  private lane(e: ProductionEvent & { kind: 'lane' }): void {
+    const l = e.lane;
+    const key = `${l.status}|${l.stage ?? ''}|${l.phase ?? ''}|${l.attached}`;
+    if (this.laneSent.get(l.id) !== key) {
+      this.laneSent.set(l.id, key);
+      this.laneHeld.delete(l.id);
+      this.emit(e);
+      return;
+    }
+    this.laneHeld.set(l.id, e);
+    this.laneTimer ??= setTimeout(() => {
+      this.laneTimer = undefined;
+      const held = [...this.laneHeld.values()];
+      this.laneHeld.clear();
+      for (const h of held) this.emit(h);
+    }, LANE_PROGRESS_MS);
   }
 
   shippedRecipes(): RecipeEntry[] {
@@ -466,8 +497,14 @@ export class ProductionSession implements ProductionBackend {
     };
     const cur: OpenStation = { station: st, loaded, view, logPath, watching: false, ignored: new Map(), offs: [] };
     cur.offs.push(
-      st.on('lane', (lane) => this.emit({ kind: 'lane', lane, busy: st.busy })),
-      st.on('unit', (unit) => this.emit({ kind: 'unit', unit, counters: st.counters() })),
+      st.on('lane', (lane) => this.lane({ kind: 'lane', lane, busy: st.busy })),
+      st.on('unit', (unit) => {
+        this.emit({ kind: 'unit', unit, counters: st.counters() });
+        // The unit leaves the station's busy count once its promise settles, just after this event.
+        setTimeout(() => {
+          if (this.current === cur) this.emit({ kind: 'state', state: this.state() });
+        }, 0);
+      }),
       st.on('ignored', (i) => {
         cur.ignored.set(i.id, i);
         this.emit({ kind: 'ignored', ignored: i });
@@ -532,6 +569,10 @@ export class ProductionSession implements ProductionBackend {
     // Units in flight finish (and are logged, and shown) before the station is let go.
     await c.station.close();
     for (const off of c.offs) off();
+    clearTimeout(this.laneTimer);
+    this.laneTimer = undefined;
+    this.laneHeld.clear();
+    this.laneSent.clear();
     this.emit({ kind: 'state', state: null });
     return true;
   }

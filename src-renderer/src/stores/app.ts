@@ -41,7 +41,8 @@ export function useApi(a: BootBridgeApi): void {
   api = a;
 }
 
-function bb(): BootBridgeApi {
+/** The API set at start-up, for the other stores. */
+export function bb(): BootBridgeApi {
   if (!api) throw new Error('BootBridge API not set');
   return api;
 }

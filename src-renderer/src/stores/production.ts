@@ -1,0 +1,152 @@
+// Production mode's state in the renderer: the open recipe's station (lanes, counters, watch), the
+// recipes main offers, and the operator's actions. Main's events keep it live; a page reloaded while
+// in production mode comes back in production mode (productionState at start).
+
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import type { AppEvent, ErrorData, ProductionEvent, ProductionState, RecipeEntry } from '../../../shared/contract';
+import { bb, errorData } from './app';
+
+export const useProductionStore = defineStore('production', () => {
+  const state = ref<ProductionState | null>(null);
+  const recipes = ref<RecipeEntry[]>([]);
+  const lastError = ref<ErrorData>();
+  /** The recipe picker is showing (entering production mode). */
+  const picking = ref(false);
+  const opening = ref(false);
+  /** Between pressing Flash and main's answer. */
+  const flashing = ref(false);
+
+  const active = computed(() => state.value !== null);
+  const busy = computed(() => flashing.value || (state.value?.busy ?? 0) > 0);
+
+  function fail(e: unknown): ErrorData {
+    const d = errorData(e);
+    lastError.value = d;
+    return d;
+  }
+
+  function apply(e: ProductionEvent): void {
+    if (e.kind === 'state') {
+      state.value = e.state;
+      return;
+    }
+    const s = state.value;
+    if (!s) return;
+    if (e.kind === 'lane') {
+      const i = s.lanes.findIndex((l) => l.id === e.lane.id);
+      if (i >= 0) s.lanes.splice(i, 1, e.lane);
+      else s.lanes.push(e.lane);
+      s.busy = e.busy;
+    } else if (e.kind === 'unit') {
+      s.counters = e.counters;
+    } else if (e.kind === 'ignored') {
+      if (!s.ignored.some((x) => x.id === e.ignored.id)) s.ignored.push(e.ignored);
+    } else if (e.kind === 'error') {
+      lastError.value = e.error;
+    }
+  }
+
+  function onEvent(e: AppEvent): void {
+    if (e.type === 'production') apply(e.event);
+  }
+
+  async function start(): Promise<void> {
+    bb().onEvent(onEvent);
+    try {
+      const [s, list] = await Promise.all([bb().productionState(), bb().listRecipes()]);
+      state.value = s;
+      recipes.value = list;
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  async function pick(): Promise<void> {
+    lastError.value = undefined;
+    picking.value = true;
+    recipes.value = await bb().listRecipes().catch(() => recipes.value);
+  }
+
+  async function entered(s: ProductionState | null): Promise<void> {
+    if (!s) return;
+    state.value = s;
+    picking.value = false;
+    lastError.value = undefined;
+    recipes.value = await bb().listRecipes().catch(() => recipes.value);
+  }
+
+  async function openRecipe(path: string): Promise<void> {
+    opening.value = true;
+    try {
+      await entered(await bb().openRecipe({ path }));
+    } catch (e) {
+      fail(e);
+    } finally {
+      opening.value = false;
+    }
+  }
+
+  async function chooseRecipe(): Promise<void> {
+    opening.value = true;
+    try {
+      await entered(await bb().chooseRecipe());
+    } catch (e) {
+      fail(e);
+    } finally {
+      opening.value = false;
+    }
+  }
+
+  async function flashAll(): Promise<void> {
+    if (busy.value || !state.value) return;
+    lastError.value = undefined;
+    flashing.value = true;
+    try {
+      await bb().productionFlashAll();
+    } catch (e) {
+      fail(e);
+    } finally {
+      flashing.value = false;
+      state.value = await bb().productionState().catch(() => state.value);
+    }
+  }
+
+  async function setWatch(on: boolean): Promise<void> {
+    try {
+      state.value = await bb().productionWatch({ on });
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  async function retry(laneId: string): Promise<void> {
+    try {
+      await bb().productionRetry({ laneId });
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  /** Only after the operator confirmed (ProductionView's dialog). */
+  async function leave(): Promise<void> {
+    try {
+      await bb().closeRecipe();
+      state.value = null;
+      lastError.value = undefined;
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  async function exportCsv(): Promise<{ name: string; bytes?: Uint8Array; path?: string; units: number } | null> {
+    try {
+      return await bb().exportUnitsCsv();
+    } catch (e) {
+      fail(e);
+      return null;
+    }
+  }
+
+  return { state, recipes, lastError, picking, opening, flashing, active, busy, start, apply, onEvent, pick, openRecipe, chooseRecipe, flashAll, setWatch, retry, leave, exportCsv };
+});

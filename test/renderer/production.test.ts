@@ -1,0 +1,250 @@
+// @vitest-environment happy-dom
+// The production view against the real stores and API host over a scripted station: the recipe shown
+// read-only, counters, one lane per board, the last unit in big words with the error's title and
+// hint, CSV export, and leaving production mode only through a confirmation.
+import { describe, expect, it } from 'vitest';
+import { mount } from '@vue/test-utils';
+import { createPinia, setActivePinia } from 'pinia';
+import { ApiHost, type ProductionBackend } from '../../src-main/services/api-host.js';
+import { ERROR_TEXT } from '../../shared/errors.js';
+import type { ProductionEvent, ProductionLane, ProductionState, ProductionUnit } from '../../shared/contract.js';
+import { useApi, useAppStore } from '../../src-renderer/src/stores/app.js';
+import { useProductionStore } from '../../src-renderer/src/stores/production.js';
+import ProductionView from '../../src-renderer/src/components/ProductionView.vue';
+import RecipePicker from '../../src-renderer/src/components/RecipePicker.vue';
+import App from '../../src-renderer/src/App.vue';
+import { FakeBackend } from '../app/fake-backend.js';
+import { inProcessApi, settle } from './helpers.js';
+
+const RECIPE_SHA = 'ab12cd34ef56'.padEnd(64, '0');
+// The root tsconfig has no DOM library; happy-dom provides these at run time.
+type El = { getAttribute(name: string): string | null } | null;
+type Checkable = { checked: boolean };
+const doc = (globalThis as unknown as { document: { body: never; activeElement: El } }).document;
+
+/** A station whose boards pass or fail as scripted (serial → error code, or PASS). */
+class ScriptedProduction implements ProductionBackend {
+  private listeners = new Set<(e: ProductionEvent) => void>();
+  st: ProductionState | null = null;
+  closed = 0;
+  constructor(readonly boards: Record<string, 'PASS' | 'DFU_STATUS' | 'DEVICE_DISCONNECTED'>) {}
+  shippedRecipes() {
+    return [{ name: 'Example: demo.yaml', path: '/assets/recipes/demo.yaml' }];
+  }
+  onEvent(l: (e: ProductionEvent) => void) {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  private emit(e: ProductionEvent) {
+    for (const l of this.listeners) l(structuredClone(e));
+  }
+  async open(path: string) {
+    this.st = {
+      recipe: {
+        path,
+        name: 'demo-f746',
+        version: '1.0.0',
+        station: 'bench-3',
+        sha256: RECIPE_SHA,
+        firmware: { name: 'demo-f746.elf', format: 'elf', size: 70_000, sha256: 'f38cf234'.padEnd(64, '1') },
+        loader: { name: 'Simulated F746 loader', sha256: 'f6fb7d9a'.padEnd(64, '2') },
+        chips: [{ deviceId: 0x449, name: 'STM32F74xxx/75xxx' }],
+        options: { verify: true, skipBlank: true, massErase: false, leave: true },
+      },
+      station: 'bench-3',
+      logPath: '/data/bootbridge-units-bench-3.jsonl',
+      lanes: [],
+      counters: { passed: 0, failed: 0, yield: null },
+      watching: false,
+      busy: 0,
+      ignored: [],
+    };
+    return structuredClone(this.st);
+  }
+  state() {
+    return this.st && structuredClone(this.st);
+  }
+  async flashAll() {
+    const st = this.st!;
+    let passed = 0;
+    let failed = 0;
+    for (const [serial, outcome] of Object.entries(this.boards)) {
+      const lane: ProductionLane = { id: serial, serial, chip: 'STM32F74xxx/75xxx', status: 'running', stage: 'loader', phase: 'write', progress: 0.5, attached: true, units: 1 };
+      this.emit({ kind: 'lane', lane, busy: 1 });
+      const unit: ProductionUnit = {
+        v: 1, time: '2026-01-01T00:00:00.000Z', station: 'bench-3', recipe: { name: 'demo-f746', version: '1.0.0', sha256: RECIPE_SHA },
+        firmwareSha256: 'f', loaderSha256: null, serial, chipId: '0x449', result: outcome === 'PASS' ? 'PASS' : 'FAIL',
+        error: outcome === 'PASS' ? null : { code: outcome, message: `${outcome} on ${serial}` }, stageMs: {}, bytesWritten: 1, bytesVerified: 1, durationMs: 4200,
+      };
+      if (outcome === 'PASS') passed++;
+      else failed++;
+      const done: ProductionLane = { ...lane, status: unit.result, progress: outcome === 'PASS' ? 1 : 0.5, last: unit, ...(unit.error ? { error: { ...unit.error, context: {} } } : {}) };
+      st.lanes.push(done);
+      st.counters = { passed, failed, yield: passed / (passed + failed), last: unit };
+      this.emit({ kind: 'lane', lane: done, busy: 0 });
+      this.emit({ kind: 'unit', unit, counters: st.counters });
+    }
+    return { units: passed + failed, passed, failed };
+  }
+  async watch(on: boolean) {
+    this.st!.watching = on;
+    return structuredClone(this.st!);
+  }
+  async retry() {
+    return true;
+  }
+  async close() {
+    this.closed++;
+    this.st = null;
+    this.emit({ kind: 'state', state: null });
+    return true;
+  }
+  unitsCsv() {
+    return { csv: 'time\r\n', units: 0, name: 'units.csv' };
+  }
+  exportUnitsCsv() {
+    return { units: 0 };
+  }
+}
+
+async function setup(boards: ScriptedProduction['boards'] = { A1: 'PASS', A2: 'PASS', A3: 'PASS', A4: 'PASS' }) {
+  const backend = new FakeBackend();
+  const production = new ScriptedProduction(boards);
+  Object.assign(backend, { production });
+  const host = new ApiHost(backend, { shell: 'web', version: 'test' });
+  const pinia = createPinia();
+  setActivePinia(pinia);
+  useApi(inProcessApi(host));
+  const app = useAppStore();
+  const prod = useProductionStore();
+  await app.start();
+  await prod.start();
+  return { pinia, production, prod, app };
+}
+
+async function inProduction(boards?: ScriptedProduction['boards']) {
+  const s = await setup(boards);
+  await s.prod.openRecipe('/assets/recipes/demo.yaml');
+  const w = mount(ProductionView, { global: { plugins: [s.pinia] }, attachTo: doc.body });
+  await settle();
+  return { ...s, w };
+}
+
+describe('production view', () => {
+  it('shows the recipe read-only: name, version, hash prefix, options as words, and no control that edits them', async () => {
+    const { w } = await inProduction();
+    expect(w.find('[data-test=recipe-name]').text()).toBe('demo-f746 1.0.0');
+    expect(w.find('[data-test=recipe-hash]').text()).toBe('recipe ab12cd34ef56');
+    expect(w.find('[data-test=recipe-options]').text()).toBe('verify · skip blank · erase touched sectors · start the application');
+    // The only inputs are the watch switch; no select, no text field.
+    expect(w.findAll('input').map((i) => i.attributes('data-test'))).toEqual(['watch']);
+    expect(w.findAll('select, textarea')).toHaveLength(0);
+    expect(w.find('[data-test=count-passed]').text()).toBe('0');
+    expect(w.find('[data-test=yield]').text()).toBe('—');
+    expect(w.find('[data-test=last-result]').text()).toContain('No unit yet');
+  });
+
+  it('Flash gives every board a lane with its PASS, and counters 4 / 0 / 100%', async () => {
+    const { w } = await inProduction();
+    await w.find('[data-test=prod-flash]').trigger('click');
+    await settle();
+    const lanes = w.findAll('[data-test=lane]');
+    expect(lanes.map((l) => l.attributes('data-serial'))).toEqual(['A1', 'A2', 'A3', 'A4']);
+    expect(lanes.map((l) => l.find('[data-test=lane-status]').text())).toEqual(['✓ PASS', '✓ PASS', '✓ PASS', '✓ PASS']);
+    expect(w.find('[data-test=count-passed]').text()).toBe('4');
+    expect(w.find('[data-test=count-failed]').text()).toBe('0');
+    expect(w.find('[data-test=yield]').text()).toBe('100%');
+    const last = w.find('[data-test=last-result]');
+    expect(last.classes()).toContain('pass');
+    expect(last.text()).toContain('PASS');
+    expect(last.text()).toContain('A4');
+  });
+
+  it('a failing board fails alone: its lane and the last result say FAIL with the error’s title and hint, not colour alone', async () => {
+    const { w } = await inProduction({ B1: 'PASS', B2: 'PASS', B3: 'DFU_STATUS' });
+    await w.find('[data-test=prod-flash]').trigger('click');
+    await settle();
+    const statuses = w.findAll('[data-test=lane-status]').map((s) => s.text());
+    expect(statuses).toEqual(['✓ PASS', '✓ PASS', '✗ FAIL']);
+    const bad = w.find('[data-test=lane][data-serial=B3]');
+    expect(bad.find('[data-test=lane-error]').text()).toContain(ERROR_TEXT.DFU_STATUS.title);
+    expect(bad.find('[data-test=retry]').exists()).toBe(true);
+    expect(w.find('[data-test=count-failed]').text()).toBe('1');
+    expect(w.find('[data-test=yield]').text()).toBe('66.7%');
+    const last = w.find('[data-test=last-result]');
+    expect(last.classes()).toContain('fail');
+    expect(last.find('.word').text()).toContain('FAIL');
+    expect(last.find('[data-test=last-title]').text()).toBe(ERROR_TEXT.DFU_STATUS.title);
+    expect(last.find('[data-test=last-hint]').text()).toBe(ERROR_TEXT.DFU_STATUS.hint);
+    expect(last.text()).toContain('DFU_STATUS on B3');
+  });
+
+  it('leaves production mode only after the confirmation; Stay and Escape keep it', async () => {
+    const { w, prod, production } = await inProduction();
+    await w.find('[data-test=leave]').trigger('click');
+    await settle();
+    const dialog = w.find('[data-test=leave-dialog]');
+    expect(dialog.exists()).toBe(true);
+    expect(dialog.attributes('role')).toBe('dialog');
+    // The safe choice has the focus.
+    expect(doc.activeElement?.getAttribute('data-test')).toBe('leave-cancel');
+    await w.find('[data-test=leave-cancel]').trigger('click');
+    expect(w.find('[data-test=leave-dialog]').exists()).toBe(false);
+    await w.find('[data-test=leave]').trigger('click');
+    await w.find('[data-test=leave-dialog]').trigger('keydown', { key: 'Escape' });
+    expect(w.find('[data-test=leave-dialog]').exists()).toBe(false);
+    expect(production.closed).toBe(0);
+    expect(prod.active).toBe(true);
+    await w.find('[data-test=leave]').trigger('click');
+    await w.find('[data-test=leave-confirm]').trigger('click');
+    await settle();
+    expect(production.closed).toBe(1);
+    expect(prod.active).toBe(false);
+  });
+
+  it('turns flash-on-connect on and off through main', async () => {
+    const { w, production } = await inProduction();
+    const sw = w.find('[data-test=watch]');
+    (sw.element as unknown as Checkable).checked = true;
+    await sw.trigger('change');
+    await settle();
+    expect(production.st!.watching).toBe(true);
+    expect((w.find('[data-test=watch]').element as unknown as Checkable).checked).toBe(true);
+  });
+});
+
+describe('entering production mode', () => {
+  it('the picker lists the recipes main offers and a path field in the web host; choosing one hides the engineering views', async () => {
+    const { pinia, prod } = await setup();
+    const w = mount(App, { global: { plugins: [pinia] }, attachTo: doc.body });
+    await settle();
+    expect(w.find('[role=tablist]').exists()).toBe(true);
+    await w.find('[data-test=enter-production]').trigger('click');
+    await settle();
+    const picker = w.findComponent(RecipePicker);
+    expect(picker.findAll('[data-test=recipe-entry]').map((e) => e.text())).toEqual(['Example: demo.yaml/assets/recipes/demo.yaml']);
+    expect(picker.find('[data-test=recipe-path]').exists()).toBe(true);
+    await picker.find('[data-test=recipe-entry]').trigger('click');
+    await settle();
+    expect(prod.active).toBe(true);
+    expect(w.find('[data-test=production]').exists()).toBe(true);
+    expect(w.find('[role=tablist]').exists()).toBe(false);
+    expect(w.find('[data-test=devices]').exists()).toBe(false);
+    w.unmount();
+  });
+
+  it('a page reloaded in production mode comes back in production mode', async () => {
+    const first = await setup();
+    await first.prod.openRecipe('/assets/recipes/demo.yaml');
+    // A new page (new stores) over the same main.
+    const production = first.production;
+    const backend = new FakeBackend();
+    Object.assign(backend, { production });
+    const host = new ApiHost(backend, { shell: 'web', version: 'test' });
+    setActivePinia(createPinia());
+    useApi(inProcessApi(host));
+    const prod = useProductionStore();
+    await prod.start();
+    expect(prod.state?.recipe.name).toBe('demo-f746');
+  });
+});
