@@ -5,16 +5,19 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import { rendererConfig } from './src-renderer/vite.config';
 
+// BOOTBRIDGE_OUT builds somewhere else than out/ (the build test, so it never races a running app).
+const out = resolve(process.env.BOOTBRIDGE_OUT ?? 'out');
+
 export default defineConfig({
   main: {
     build: {
-      outDir: 'out/main',
+      outDir: resolve(out, 'main'),
       rollupOptions: { input: { index: resolve('src-main/app/main.ts') }, external: ['usb'] },
     },
   },
   preload: {
     build: {
-      outDir: 'out/preload',
+      outDir: resolve(out, 'preload'),
       externalizeDeps: false,
       rollupOptions: {
         input: { index: resolve('src-main/app/preload.ts') },
@@ -23,5 +26,5 @@ export default defineConfig({
       },
     },
   },
-  renderer: rendererConfig(resolve('src-renderer')),
+  renderer: rendererConfig(resolve('src-renderer'), resolve(out, 'renderer')),
 });

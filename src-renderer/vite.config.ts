@@ -8,7 +8,7 @@ import { defineConfig, type UserConfig } from 'vite';
  * `dir` is this folder. Bundled into electron.vite.config.ts, import.meta.dirname would name the
  * repository root instead, so that caller passes it explicitly.
  */
-export function rendererConfig(dir: string = import.meta.dirname): UserConfig {
+export function rendererConfig(dir: string = import.meta.dirname, outDir?: string): UserConfig {
   const here = resolve(dir);
   return {
     root: here,
@@ -16,7 +16,7 @@ export function rendererConfig(dir: string = import.meta.dirname): UserConfig {
     base: './',
     plugins: [vue()],
     build: {
-      outDir: resolve(here, '../out/renderer'),
+      outDir: outDir ?? resolve(here, '../out/renderer'),
       emptyOutDir: true,
       target: 'es2022',
       // No inline scripts or data: scripts, so the CSP can say script-src 'self'.
