@@ -72,6 +72,9 @@ async function start(): Promise<void> {
       nodeIntegration: false,
       webSecurity: true,
       spellcheck: false,
+      // A middle click on a link would open it in a new window; the window-open handler denies those
+      // anyway, this keeps the click from getting that far (Electron security checklist, "auxclick").
+      disableBlinkFeatures: 'Auxclick',
     },
   });
 
