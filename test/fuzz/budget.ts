@@ -1,10 +1,11 @@
 // How hard the fuzz tests push: a bounded number of cases by default (CI), more with
-// `npm run fuzz` (FUZZ_RUNS=20000 npm run fuzz). Every case must end in a result or a typed
+// `npm run fuzz` (5,000 a property; FUZZ_RUNS=20000 npm run fuzz for more). Every case must end in a result or a typed
 // BootBridgeError within a time budget.
 import { expect } from 'vitest';
 import { BootBridgeError } from '../../shared/errors.js';
 
-const env = Number(process.env.FUZZ_RUNS);
+// `npm run fuzz` searches longer (5,000 cases a property) unless FUZZ_RUNS says how long.
+const env = Number(process.env.FUZZ_RUNS ?? (process.env.npm_lifecycle_event === 'fuzz' ? 5000 : NaN));
 
 /** Cases for one property: `ciRuns` in CI, FUZZ_RUNS when set. */
 export const runs = (ciRuns: number): number => (Number.isFinite(env) && env > 0 ? env : ciRuns);
