@@ -57,7 +57,7 @@ async function start(): Promise<void> {
   });
 
   const assetsDir = app.isPackaged ? join(process.resourcesPath, 'assets') : join(app.getAppPath(), 'assets');
-  const backend = await createAppBackend({ ...parseHostArgs(process.argv.slice(1)), assetsDir });
+  const backend = await createAppBackend({ unitLogDir: join(app.getPath('userData'), 'unit-logs'), ...parseHostArgs(process.argv.slice(1)), assetsDir });
   const win = new BrowserWindow({
     width: 1400,
     height: 900,
@@ -96,6 +96,14 @@ async function start(): Promise<void> {
       },
       chooseSavePath: async (name) => {
         const r = await dialog.showSaveDialog(win, { title: 'Export DfuSe file', defaultPath: name, filters: [{ name: 'DfuSe', extensions: ['dfu'] }] });
+        return r.canceled ? null : (r.filePath ?? null);
+      },
+      chooseRecipePath: async () => {
+        const r = await dialog.showOpenDialog(win, { title: 'Open production recipe', properties: ['openFile'], filters: [{ name: 'Recipe', extensions: ['yaml', 'yml'] }] });
+        return r.canceled ? null : (r.filePaths[0] ?? null);
+      },
+      chooseCsvSavePath: async (name) => {
+        const r = await dialog.showSaveDialog(win, { title: 'Export unit log', defaultPath: name, filters: [{ name: 'CSV', extensions: ['csv'] }] });
         return r.canceled ? null : (r.filePath ?? null);
       },
     },

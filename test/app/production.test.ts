@@ -72,6 +72,21 @@ describe('production mode over the API host', () => {
     expect((await w.call<{ path: string }[]>('listRecipes'))[0]!.path).toBe(dir.recipe);
   });
 
+  it('opens in Electron the recipe chosen in main’s own dialog, and offers it again', async () => {
+    const dir = recipeDir();
+    const logDir = mkdtempSync(join(tmpdir(), 'bb-units-'));
+    b = await createAppBackend({ sim: 'stm32f746', clock: new VirtualClock(), assetsDir: join(ROOT, 'assets'), unitLogDir: logDir });
+    let answer: string | null = null;
+    host = new ApiHost(b, { shell: 'electron', version: 'test', chooseRecipePath: async () => answer });
+    expect(await host.dispatch('chooseRecipe', undefined)).toEqual({ ok: true, value: null });
+    answer = dir.recipe;
+    const r = await host.dispatch('chooseRecipe', undefined);
+    expect(r.ok && (r.value as ProductionState).recipe.path).toBe(dir.recipe);
+    expect((await host.dispatch('closeRecipe', undefined)).ok).toBe(true);
+    // Now listed, so the page may open it again by path.
+    expect((await host.dispatch('openRecipe', { path: dir.recipe })).ok).toBe(true);
+  });
+
   it('refuses a second recipe while one is open, and a tampered recipe with HASH_MISMATCH', async () => {
     const dir = recipeDir();
     const { call, refused } = await start(1);

@@ -51,6 +51,7 @@ describe('production view on four simulated STM32F746 boards', () => {
     expect(await page.locator('[data-test=recipe-hash]').textContent()).toMatch(/^recipe [0-9a-f]{12}$/);
     expect(await page.locator('[role=tablist]').count()).toBe(0);
     expect(await page.locator('[data-test=devices]').count()).toBe(0);
+    await page.locator('[data-test=waiting]', { hasText: /^4 boards/ }).waitFor();
     await screenshot(page, 'production-open');
   }, 90_000);
 
@@ -79,6 +80,20 @@ describe('production view on four simulated STM32F746 boards', () => {
     expect(s.errors).toEqual([]);
   }, 180_000);
 
+  it('a second window (dark theme) opens straight into production mode with the same lanes and counters', async () => {
+    const page = await s.browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: 'dark' });
+    try {
+      await page.goto(s.web.url);
+      await page.locator('[data-test=production]').waitFor();
+      expect(await page.locator('.bb').getAttribute('class')).toContain('dark');
+      expect((await page.locator('[data-test=count-passed]').textContent())?.trim()).toBe('4');
+      expect(await page.locator('[data-test=lane]').count()).toBe(4);
+      await screenshot(page, 'production-pass-dark');
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
   it('exports the unit log as a CSV download', async () => {
     const { page } = s;
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-test=export-csv]').click()]);
@@ -96,6 +111,7 @@ describe('production view on four simulated STM32F746 boards', () => {
     await page.locator('[data-test=leave]').click();
     await page.locator('[data-test=leave-dialog]').waitFor();
     await screenshot(page, 'production-leave-confirm');
+    // The dialog opened with the safe choice focused: Escape keeps production mode.
     await page.keyboard.press('Escape');
     expect(await page.locator('[data-test=leave-dialog]').count()).toBe(0);
     expect(await page.locator('[data-test=production]').count()).toBe(1);

@@ -179,6 +179,18 @@ describe('production view', () => {
     expect(last.text()).toContain('DFU_STATUS on B3');
   });
 
+  it('the big verdict stays FAIL while a failed board is still connected, even when a later board passed', async () => {
+    const { w } = await inProduction({ C1: 'DEVICE_DISCONNECTED', C2: 'PASS', C3: 'PASS' });
+    await w.find('[data-test=prod-flash]').trigger('click');
+    await settle();
+    const last = w.find('[data-test=last-result]');
+    expect(last.classes()).toContain('fail');
+    expect(last.find('.word').text()).toContain('FAIL');
+    expect(last.text()).toContain('C1');
+    expect(last.find('[data-test=last-title]').text()).toBe(ERROR_TEXT.DEVICE_DISCONNECTED.title);
+    expect(last.find('[data-test=attention]').text()).toContain('1 failed board still connected: C1');
+  });
+
   it('leaves production mode only after the confirmation; Stay and Escape keep it', async () => {
     const { w, prod, production } = await inProduction();
     await w.find('[data-test=leave]').trigger('click');
