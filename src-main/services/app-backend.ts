@@ -293,6 +293,11 @@ export class ServicesBackend implements AppBackend {
     if ([...this.ops.values()].some((o) => o.deviceId === req.deviceId)) {
       return { opId, done: Promise.resolve(failed(new BootBridgeError('BUSY', 'This board is already being programmed', { serial: req.deviceId }))) };
     }
+    // One operation per board across the app: a production lane holding it refuses this (board-locks.ts).
+    const lock = boardLocks.tryAcquire(req.deviceId, 'flash');
+    if (!lock) {
+      return { opId, done: Promise.resolve(failed(new BootBridgeError('BUSY', `Board ${req.deviceId} is busy (${boardLocks.holder(req.deviceId) ?? 'another operation'} in progress)`, { serial: req.deviceId }))) };
+    }
     const abort = new AbortController();
     this.ops.set(opId, { deviceId: req.deviceId, abort });
     const done = (async (): Promise<FlashResult> => {
@@ -307,6 +312,7 @@ export class ServicesBackend implements AppBackend {
       } catch (e) {
         return failed(e);
       } finally {
+        lock.release();
         this.ops.delete(opId);
         // The board re-enumerated (loader, then application or ROM): read it afresh next time.
         this.details.delete(req.deviceId);
@@ -324,6 +330,10 @@ export class ServicesBackend implements AppBackend {
   }
 
   async read(req: { deviceId: string; address: number; length: number; loader?: string }): Promise<Uint8Array> {
+    return boardLocks.with(req.deviceId, 'read', () => this.readLocked(req));
+  }
+
+  private async readLocked(req: { deviceId: string; address: number; length: number; loader?: string }): Promise<Uint8Array> {
     const device = await this.find(req.deviceId);
     const details = await this.inspect(device);
     const loader = req.loader && req.loader !== 'none' && req.loader !== 'auto' ? (await this.loaders()).find((l) => l.id === req.loader)?.pkg : undefined;

@@ -133,6 +133,29 @@ describe('production mode over the API host', () => {
     expect((await call<ProductionState>('productionState')).counters).toMatchObject({ passed: 4, failed: 1 });
   });
 
+  it('a board a lane holds refuses the engineering views’ read and flash with BUSY', async () => {
+    const { b, call, events } = await start(1);
+    await call('openRecipe', { path: DEMO_RECIPE });
+    const id = b.conn.bus!.boards[0]!.serial;
+    const run = call('productionFlashAll');
+    while (!events.some((e) => e.type === 'production' && e.event.kind === 'lane' && e.event.lane.status === 'running')) await new Promise((r) => setTimeout(r, 0));
+    const read = await host!.dispatch('read', { deviceId: id, address: 0x08000000, length: 16 });
+    expect(read.ok ? 'ok' : read.error.code).toBe('BUSY');
+    const fw = await call<{ id: string }>('openFirmwareBytes', { name: 'x.bin', bytes: new Uint8Array(16), baseAddress: 0x08000000 });
+    const flash = await call<{ opId: string }>('flash', { deviceId: id, firmwareId: fw.id, options: { verify: true, leave: false, eraseTouchedOnly: true } });
+    const result = await new Promise<{ ok: boolean; error?: { code: string } }>((resolve) => {
+      const seen = () => events.find((e) => e.type === 'flash' && e.opId === flash.opId && e.event.kind === 'result');
+      const tick = () => {
+        const e = seen();
+        if (e && e.type === 'flash' && e.event.kind === 'result') resolve(e.event.result);
+        else setTimeout(tick, 0);
+      };
+      tick();
+    });
+    expect(result).toMatchObject({ ok: false, error: { code: 'BUSY' } });
+    expect(await run).toEqual({ units: 1, passed: 1, failed: 0 });
+  });
+
   it('flashes every board as it is connected while watching, and not after the watch is off', async () => {
     const { call } = await start(1);
     await call('openRecipe', { path: DEMO_RECIPE });
