@@ -142,6 +142,8 @@ describe('production view', () => {
     expect(w.find('[data-test=count-passed]').text()).toBe('0');
     expect(w.find('[data-test=yield]').text()).toBe('—');
     expect(w.find('[data-test=last-result]').text()).toContain('No unit yet');
+    // The one action an operator takes has the keyboard focus.
+    expect(doc.activeElement?.getAttribute('data-test')).toBe('prod-flash');
   });
 
   it('Flash gives every board a lane with its PASS, and counters 4 / 0 / 100%', async () => {
