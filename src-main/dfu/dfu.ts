@@ -201,6 +201,7 @@ export class DfuInterface {
     const start = this.clock.now();
     const limit = this.quirks.busyLimitMs('command');
     let stalls = 0;
+    let syncs = 0;
     let waitedBusy = false;
     let clearedBusy = false;
     for (let step = 0; step < 1000; step++) {
@@ -224,7 +225,12 @@ export class DfuInterface {
           break;
         case DFU_STATE.dfuDNLOAD_SYNC:
         case DFU_STATE.dfuMANIFEST_SYNC:
-          break; // GETSTATUS itself moves these on (DFU 1.1 appendix A)
+          // GETSTATUS itself moves these on (DFU 1.1 appendix A); a device that stays in them would
+          // otherwise be polled back to back, with no time passing, until the step limit.
+          if (++syncs > 8) {
+            throw new BootBridgeError('DFU_UNEXPECTED_STATE', `Device stays in ${r.stateName} although GETSTATUS should move it on`, { ...this.ctx(op), request: 'GETSTATUS' });
+          }
+          break;
         case DFU_STATE.dfuDNBUSY: {
           // H743 rev V stays busy for good; CLRSTATUS gets it out through (errUNKNOWN, dfuERROR)
           // (betaflight-configurator #1861, #5348). Other devices get it only once they overstay the limit.
