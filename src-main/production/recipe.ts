@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import * as v from 'valibot';
-import { YAMLParseError, parse as parseYaml } from 'yaml';
+import { YAMLError, parseDocument } from 'yaml';
 import { BootBridgeError } from '../../shared/errors.js';
 import { chipById, type ChipInfo } from '../devices/chips.js';
 import { readLoaderPackage, type LoaderPackage } from '../loader/index.js';
@@ -135,9 +135,14 @@ export function validateRecipe(data: unknown, file = 'recipe'): Recipe {
 export function parseRecipe(text: string, file = 'recipe'): Recipe {
   let data: unknown;
   try {
-    data = parseYaml(text);
+    // A locked recipe is read strictly: what the YAML library would only warn about (an unknown tag,
+    // an ambiguous alias) is refused, and nothing is printed behind the caller's back.
+    const doc = parseDocument(text, { logLevel: 'silent' });
+    const problem = doc.errors[0] ?? doc.warnings[0];
+    if (problem) throw problem;
+    data = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
-    const line = e instanceof YAMLParseError ? e.linePos?.[0]?.line : undefined;
+    const line = e instanceof YAMLError ? e.linePos?.[0]?.line : undefined;
     throw new BootBridgeError('RECIPE_INVALID', `${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, { file, field: '(file)', ...(line !== undefined ? { line } : {}) }, { cause: e });
   }
   return validateRecipe(data, file);
