@@ -309,6 +309,22 @@ describe('production recipes', () => {
     );
   });
 
+  it('what YAML only warns about (an unknown tag) is refused in a locked recipe, naming the line', () => {
+    const text = valid.replace('sha256: f6fb', 'sha256: !hex f6fb');
+    expect(text).not.toBe(valid);
+    let line: unknown;
+    const code = outcome(() => {
+      try {
+        parseRecipe(text, 'r.yaml');
+      } catch (e) {
+        line = (e as { context?: { line?: unknown } }).context?.line;
+        throw e;
+      }
+    });
+    expect(code).toBe('RECIPE_INVALID');
+    expect(line).toBe(text.split('\n').findIndex((l) => l.includes('!hex')) + 1);
+  });
+
   it('an alias bomb ("billion laughs") is refused quickly', () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 10; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill('*' + String.fromCharCode(96 + i)).join(',')}]`);
