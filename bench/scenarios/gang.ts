@@ -38,9 +38,11 @@ export const gang: Scenario = {
     }
     const one = runs[0]!;
     const measurements = runs.flatMap((r) => {
-      const rel = ratio(r.clockMs, one.clockMs);
+      // Wall time: the paced clock's modelled time leaves out the host's own work, which is what a gang shares.
+      const rel = ratio(r.wallMs, one.wallMs);
       return [
         { name: `${r.n} board${r.n > 1 ? 's' : ''}: time (modelled)`, value: seconds(r.clockMs), unit: 's' },
+        { name: `${r.n} board${r.n > 1 ? 's' : ''}: wall time at ×${GANG_SCALE}`, value: seconds(r.wallMs), unit: 's' },
         {
           name: `${r.n} board${r.n > 1 ? 's' : ''}: relative to one board`,
           value: rel,
@@ -52,10 +54,10 @@ export const gang: Scenario = {
     });
     const four = runs.find((r) => r.n === 4);
     const notes = [
-      `ScaledClock ×${GANG_SCALE}: every wait (the ROM's poll timeouts, erase and program times, the USB wire) is real but ${GANG_SCALE} times shorter, and time is reported back in modelled seconds; the same scale for every gang size. Node's timers have a 1 ms floor, which lengthens the shortest waits (a GETSTATUS on the wire) equally for every gang size.`,
+      `ScaledClock ×${GANG_SCALE}: every wait (the ROM's poll timeouts, erase and program times, the USB wire) is real but ${GANG_SCALE} times shorter; the ratio to one board is taken on wall time, so the host's own work (shared by the gang) counts; the same scale for every gang size. Node's timers have a 1 ms floor, which lengthens the shortest waits (a GETSTATUS on the wire) equally for every gang size.`,
       'Each board is its own simulated USB device on one SimBus; the gang is Promise.all over one runPlan per board, which is what a production lane runs (ProductionStation adds the unit log and board locks around it).',
     ];
-    if (four && !(four.clockMs / one.clockMs <= 1.15)) {
+    if (four && !(four.wallMs / one.wallMs <= 1.15)) {
       notes.push('Missed: four boards take more than 1.15× one board. The host is the shared resource here (two cores shared with other work); what would close it: less CPU per transfer in the engine and the simulator, and a less loaded machine.');
     }
     if (o.quick) notes.push('Quick mode: 1, 2 and 4 boards only.');

@@ -1,6 +1,6 @@
 // Time for everything that waits: the engine's poll timeouts, the simulator's erase/program times.
 // Production uses RealClock; tests use VirtualClock (waits cost no wall time, concurrent waits overlap
-// as they would in reality); benchmarks use ScaledClock (real waits, shortened by a factor).
+// as they would in reality); demos and benchmarks use ScaledClock (real waits, shortened by a factor).
 
 export interface Clock {
   /** Milliseconds on this clock's own time line (modelled time for virtual and scaled clocks). */
@@ -34,18 +34,25 @@ export class RealClock implements Clock {
   }
 }
 
-/** Real waits divided by `scale`; now() reports modelled time (real elapsed × scale). */
+/**
+ * Paced modelled time, for demos: every wait takes its real duration divided by `scale`, and now()
+ * advances only as waits complete (to each wait's due time), as VirtualClock's does. The host's own
+ * CPU time therefore costs no modelled time: a loaded machine slows a demo down, but it never makes
+ * a 100 ms stall look like 5 s of device time and trip a device timeout.
+ */
 export class ScaledClock implements Clock {
+  private time = 0;
   private readonly real = new RealClock();
-  private readonly start = performance.now();
   constructor(readonly scale: number) {
     if (!(scale > 0)) throw new RangeError('scale must be positive');
   }
   now(): number {
-    return (performance.now() - this.start) * this.scale;
+    return this.time;
   }
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return this.real.sleep(ms / this.scale, signal);
+  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    const at = this.time + Math.max(0, ms);
+    await this.real.sleep(ms / this.scale, signal);
+    if (at > this.time) this.time = at;
   }
 }
 
