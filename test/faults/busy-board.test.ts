@@ -1,12 +1,13 @@
 // One operation per board at a time, through the API host as a page reaches it (IPC or WebSocket):
-// a second flash of a board being flashed is refused with BUSY naming the board, and the first
-// operation is not disturbed.
+// a second flash or a read of a board being flashed, or a flash of a board a production lane holds,
+// is refused with BUSY naming the board, and the first operation is not disturbed.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FlashResult, Reply } from '../../shared/contract.js';
 import { ApiHost } from '../../src-main/services/api-host.js';
 import { createAppBackend, type ServicesBackend } from '../../src-main/services/app-backend.js';
+import { boardLocks } from '../../src-main/services/board-locks.js';
 import { VirtualClock } from '../../src-main/util/clock.js';
 import { ROOT } from '../engine/helpers.js';
 
@@ -62,5 +63,26 @@ describe('one operation per board, through the API host', () => {
     const done = await first;
     expect(done.error).toBeUndefined();
     expect(done.ok).toBe(true);
+  });
+
+  it('a flash of a board that a production lane holds is refused with BUSY', async () => {
+    const { flash, deviceId, firmwareId } = await host();
+    const lock = boardLocks.acquire(deviceId, 'production');
+    try {
+      const r = await flash({ deviceId, firmwareId, loader: 'auto', options: OPTS });
+      expect(r.ok).toBe(false);
+      expect(r.error?.code).toBe('BUSY');
+    } finally {
+      lock.release();
+    }
+  });
+
+  it('reading a board while it is being flashed is refused with BUSY', async () => {
+    const { call, flash, deviceId, firmwareId } = await host();
+    const first = flash({ deviceId, firmwareId, loader: 'auto', options: OPTS });
+    const read = await call('read', { deviceId, address: 0x08000000, length: 256 });
+    expect(read.ok).toBe(false);
+    expect(!read.ok && read.error.code).toBe('BUSY');
+    expect((await first).ok).toBe(true);
   });
 });
