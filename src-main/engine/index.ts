@@ -2,6 +2,7 @@
 //   const result = await runPlan({ backend, clock, onEvent }, { device }, plan, image, loader);
 export { runPlan, type BoardHandle, type EngineContext } from './flash.js';
 export { readMemory, type ReadRequest } from './read.js';
+export { eraseMemory, planErase, type EraseRequest, type ErasedSector } from './erase.js';
 export { waitForBoard } from './reenumerate.js';
 export { ROM_DFU_ID } from './staging.js';
 export { PROGRESS_INTERVAL_MS } from './progress.js';

@@ -1,18 +1,17 @@
 // Reading memory back: through the ROM bootloader when one of its alt settings covers the range,
-// otherwise through a staged loader (external memory the ROM cannot reach), with the same staging
-// checks as a flash run.
+// otherwise through a staged loader (external memory the ROM cannot reach), staged as a flash run
+// stages it.
 
 import { BootBridgeError } from '../../shared/errors.js';
 import type { ChipInfo } from '../devices/chips.js';
 import { DfuseDevice } from '../dfu/dfuse.js';
 import type { MemoryLayout } from '../dfu/layout.js';
-import { toPlanLoader, type LoaderPackage } from '../loader/index.js';
-import { loaderIssues, LOADER_OPTION } from '../plan/plan.js';
+import type { LoaderPackage } from '../loader/index.js';
+import { LOADER_OPTION } from '../plan/plan.js';
 import type { PlanMemory } from '../plan/types.js';
-import { crc32 } from '../util/crc32.js';
 import { romOpenOptions, type BoardHandle, type EngineContext } from './flash.js';
 import { Reporter } from './progress.js';
-import { jumpToLoader, openLoader } from './staging.js';
+import { stageLoader } from './staging.js';
 
 export interface ReadRequest {
   address: number;
@@ -68,25 +67,8 @@ export async function readMemory(ctx: EngineContext, board: BoardHandle, req: Re
     const why = pkg ? `neither the ROM bootloader nor loader "${pkg.manifest.name}" serves` : `the ROM bootloader cannot read`;
     throw new BootBridgeError('ADDRESS_UNREACHABLE', `${why} 0x${address.toString(16)}–0x${(address + length).toString(16)}${pkg ? '' : `; a loader that serves this memory can: add ${LOADER_OPTION}`}`, { address, length });
   }
-  const issues = loaderIssues(toPlanLoader(pkg, req.chip), req.chip);
-  if (issues.length) throw new BootBridgeError('PLAN_INVALID', issues.map((i) => i.message).join(' '), { issues });
-
-  // Staging, as in a flash run: write, read back and compare, jump, find the board again.
-  const romDev = await DfuseDevice.open(board.device, romOpenOptions(ctx, board));
-  let loader: DfuseDevice | undefined;
+  let loader: DfuseDevice | undefined = await stageLoader(ctx, board, pkg, req.chip, reporter);
   try {
-    reporter.startStage('staging');
-    const p = reporter.phase('staging', 'stage', pkg.image.length, 'RAM');
-    await romDev.write(pkg.loadAddress, pkg.image, { onProgress: (d) => p.update(d), ...(ctx.signal ? { signal: ctx.signal } : {}) });
-    const back = await romDev.read(pkg.loadAddress, pkg.image.length);
-    if (crc32(back) !== crc32(pkg.image)) {
-      throw new BootBridgeError('STAGING_FAILED', 'The loader image read back from RAM differs from what was written; it was not started', { stage: 'staging', address: pkg.loadAddress });
-    }
-    await jumpToLoader(romDev, pkg.loadAddress);
-    const serial = board.serial ?? board.device.serialNumber ?? undefined;
-    const portPath = board.portPath ?? ctx.backend.portPath(board.device);
-    loader = await openLoader(ctx, { ...(serial ? { serial } : {}), ...(portPath ? { portPath } : {}) }, pkg);
-    reporter.endStage('staging');
     reporter.startStage('loader');
     if (loader.alt !== serves.alt) await loader.selectAlt(serves.alt);
     const q = reporter.phase('loader', 'read', length, serves.layout.name);
@@ -98,7 +80,6 @@ export async function readMemory(ctx: EngineContext, board: BoardHandle, req: Re
     }
     return data;
   } finally {
-    await romDev.close().catch(() => undefined);
     await loader?.close().catch(() => undefined);
   }
 }

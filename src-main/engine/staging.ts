@@ -6,8 +6,12 @@ import { BootBridgeError } from '../../shared/errors.js';
 import { DfuseDevice } from '../dfu/dfuse.js';
 import { DFUSE_COMMAND } from '../dfu/constants.js';
 import { formatLayout, type MemoryLayout } from '../dfu/layout.js';
-import type { LoaderPackage } from '../loader/package.js';
-import type { EngineContext } from './flash.js';
+import type { ChipInfo } from '../devices/chips.js';
+import { toPlanLoader, type LoaderPackage } from '../loader/index.js';
+import { loaderIssues } from '../plan/plan.js';
+import { crc32 } from '../util/crc32.js';
+import { romOpenOptions, type BoardHandle, type EngineContext } from './flash.js';
+import type { Reporter } from './progress.js';
 import { waitForBoard, type BoardIdentity } from './reenumerate.js';
 
 /** ROM bootloader's USB identity (AN2606): seeing it again after the jump means the loader did not start. */
@@ -54,4 +58,32 @@ export async function openLoader(ctx: EngineContext, board: BoardIdentity, pkg: 
     await loader.close();
     throw e;
   }
+}
+
+/**
+ * Staging on its own, for operations without an image to plan (reading or erasing external memory):
+ * the same checks and steps as a flash run's staging stage — the loader fits the RAM the ROM leaves
+ * free, write it, read it back and compare, jump, find the board again as the loader.
+ */
+export async function stageLoader(ctx: EngineContext, board: BoardHandle, pkg: LoaderPackage, chip: ChipInfo | undefined, reporter: Reporter): Promise<DfuseDevice> {
+  const issues = loaderIssues(toPlanLoader(pkg, chip), chip);
+  if (issues.length) throw new BootBridgeError('PLAN_INVALID', issues.map((i) => i.message).join(' '), { issues });
+  const rom = await DfuseDevice.open(board.device, romOpenOptions(ctx, board));
+  try {
+    reporter.startStage('staging');
+    const p = reporter.phase('staging', 'stage', pkg.image.length, 'RAM');
+    await rom.write(pkg.loadAddress, pkg.image, { onProgress: (d) => p.update(d), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    const back = await rom.read(pkg.loadAddress, pkg.image.length);
+    if (crc32(back) !== crc32(pkg.image)) {
+      throw new BootBridgeError('STAGING_FAILED', 'The loader image read back from RAM differs from what was written; it was not started', { stage: 'staging', address: pkg.loadAddress });
+    }
+    await jumpToLoader(rom, pkg.loadAddress);
+  } finally {
+    await rom.close().catch(() => undefined);
+  }
+  const serial = board.serial ?? board.device.serialNumber ?? undefined;
+  const portPath = board.portPath ?? ctx.backend.portPath(board.device);
+  const loader = await openLoader(ctx, { ...(serial ? { serial } : {}), ...(portPath ? { portPath } : {}) }, pkg);
+  reporter.endStage('staging');
+  return loader;
 }

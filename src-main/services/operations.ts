@@ -3,7 +3,7 @@
 
 import { BootBridgeError } from '../../shared/errors.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
-import { runPlan, readMemory, type EngineContext } from '../engine/index.js';
+import { eraseMemory, planErase, runPlan, readMemory, type EngineContext, type ErasedSector } from '../engine/index.js';
 import { loaderSupportsChip, toPlanLoader, type LoaderPackage } from '../loader/index.js';
 import { plan, type FlashPlan, type PlanOptions, type PlanTarget } from '../plan/index.js';
 import type { Connection } from './connect.js';
@@ -102,6 +102,25 @@ export async function readDevice(
       { device, descriptors: details.descriptors },
       { ...range, memories: details.memories, ...(details.chip ? { chip: details.chip } : {}), ...(loader ? { loader } : {}) },
     );
+  } finally {
+    conn.save();
+  }
+}
+
+/** Erases sectors (through a staged loader for memory only it serves) or mass-erases the internal flash. */
+export async function eraseDevice(
+  conn: Connection,
+  device: USBDevice,
+  details: DeviceDetails,
+  what: { addresses: number[]; mass?: boolean },
+  loader: LoaderPackage | undefined,
+  options: RunOptions = {},
+): Promise<ErasedSector[]> {
+  // Every address is resolved before a loader is staged or anything erased.
+  const request = { ...what, memories: details.memories, ...(details.chip ? { chip: details.chip } : {}), ...(loader ? { loader } : {}) };
+  if (planErase(request).some((s) => s.via === 'loader')) checkLoaderUsable(conn, details, loader);
+  try {
+    return await eraseMemory(engineContext(conn, details, options), { device, descriptors: details.descriptors }, request);
   } finally {
     conn.save();
   }

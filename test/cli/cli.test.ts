@@ -142,7 +142,7 @@ describe('flash, read, write, erase, convert', () => {
 
     const e = await run(['erase', '0x08020000', '--json', ...sim(state)]);
     expect(e.code).toBe(0);
-    expect(JSON.parse(e.stdout)).toMatchObject({ ok: true, erased: [{ sector: 0x08020000, size: 128 * 1024 }] });
+    expect(JSON.parse(e.stdout)).toMatchObject({ ok: true, erased: [{ via: 'rom', address: 0x08020000, size: 128 * 1024 }] });
     expect((await run(['read', '0x08020000', '5000', '-o', out, ...sim(state)])).code).toBe(0);
     expectBytes(bytesOf(out), new Uint8Array(5000).fill(0xff));
   });

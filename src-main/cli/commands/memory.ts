@@ -1,12 +1,11 @@
 // `bootbridge read`, `erase`, `convert`, `stldr`: memory in and out, and file conversions.
 
 import type { Command } from 'commander';
-import { BootBridgeError, hex32 } from '../../../shared/errors.js';
-import { DfuseDevice } from '../../dfu/dfuse.js';
+import { hex32 } from '../../../shared/errors.js';
 import { writeDfuSe } from '../../firmware/index.js';
 import { readStldr, formatStldr } from '../../loader/stldr.js';
 import { openFirmwareFile, openLoaderFolder, readBytes, writeFileAtomic } from '../../services/files.js';
-import { readDevice } from '../../services/operations.js';
+import { eraseDevice, readDevice } from '../../services/operations.js';
 import { EXIT, addressArg, openSelected, parseNumber, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 
 function hexdump(address: number, data: Uint8Array): string {
@@ -41,49 +40,20 @@ export function registerMemoryCommands(program: Command): void {
       }),
     );
 
-  withDeviceOptions(program.command('erase [addresses...]').description('erase the sectors holding each address, or the whole flash with --mass'))
+  withDeviceOptions(program.command('erase [addresses...]').description('erase the sectors holding each address (external memory through a staged loader with --loader), or the whole internal flash with --mass'))
     .option('--mass', 'mass erase the internal flash')
-    .action((addresses: string[], o: DeviceOptions & { mass?: boolean }) =>
-      run(o.json, async () => {
-        if (!o.mass && addresses.length === 0) throw new BootBridgeError('BAD_ARGUMENT', 'Give the addresses of the sectors to erase, or --mass', {});
-        if (o.mass && addresses.length > 0) throw new BootBridgeError('BAD_ARGUMENT', 'Give either addresses or --mass, not both', {});
-        const targets = addresses.map(addressArg);
+    .option('--loader <package>', 'loader package for memory the ROM cannot reach')
+    .action((addresses: string[], o: DeviceOptions & { mass?: boolean; loader?: string }) =>
+      run(o.json, async (signal) => {
+        const what = { addresses: addresses.map(addressArg), ...(o.mass ? { mass: true } : {}) };
+        const loader = o.loader ? await openLoaderFolder(o.loader) : undefined;
         const { conn, device, details } = await openSelected(o);
-        const erased: { address: number; sector: number; size: number; alt: number }[] = [];
         try {
-          // Check every address before erasing anything.
-          const plan = targets.map((a) => {
-            for (const m of details.memories) {
-              for (const b of m.layout.blocks) {
-                const s = b.sectors.find((x) => a >= x.start && a < x.start + x.size);
-                if (!s) continue;
-                if (!s.erasable) throw new BootBridgeError('REGION_NOT_WRITABLE', `${m.layout.name} at ${hex32(a)} is not erasable`, { address: a, alt: m.alt });
-                return { address: a, sector: s.start, size: s.size, alt: m.alt };
-              }
-            }
-            throw new BootBridgeError('ADDRESS_UNREACHABLE', `No memory of the ROM bootloader holds ${hex32(a)}`, { address: a });
-          });
-          const dev = await DfuseDevice.open(device, { clock: conn.clock, descriptors: details.descriptors, ...(details.chip ? { deviceId: details.chip.deviceId } : {}) });
-          try {
-            if (o.mass) {
-              if (!o.json) process.stderr.write('Mass erase of the internal flash…\n');
-              await dev.massErase();
-            }
-            const done = new Set<number>();
-            for (const t of plan) {
-              if (done.has(t.sector)) continue;
-              if (dev.alt !== t.alt) await dev.selectAlt(t.alt);
-              await dev.erase(t.sector);
-              done.add(t.sector);
-              erased.push(t);
-              if (!o.json) process.stderr.write(`erased sector ${hex32(t.sector)} (${t.size / 1024} KB)\n`);
-            }
-          } finally {
-            await dev.close();
-          }
+          if (!o.json && o.mass) process.stderr.write('Mass erase of the internal flash…\n');
+          const erased = await eraseDevice(conn, device, details, what, loader, { onEvent: progressPrinter(o.progress !== false && !o.json), signal });
           if (o.json) printJson({ ok: true, mass: o.mass === true, erased });
+          else for (const s of erased) process.stderr.write(`erased ${s.region} ${o.mass ? '(mass erase)' : `sector ${hex32(s.address)} (${s.size / 1024} KB)`}${s.via === 'loader' ? ' through the loader' : ''}\n`);
         } finally {
-          conn.save();
           await conn.close();
         }
       }),
