@@ -78,8 +78,9 @@ describe('the usb package on the virtual bus', () => {
   it('sees a board that leaves DFU go away and enumerate again with a new device number (by polling)', async () => {
     const { result } = await runProbe(['stm32f746:VUSBL'], ['leave', 'VUSBL', String(0x08000000)]);
     // Erased flash holds no vector table: the ROM resets and, BOOT0 held, enumerates again (DESIGN "Leave").
-    expect(result.seen[0]).toBe(String(result.before.address));
+    // How many polls still see the old device depends on the machine's load; that it goes does not.
     expect(result.seen).toContain('none');
+    expect(result.seen.slice(0, result.seen.indexOf('none')).every((s: string) => s === String(result.before.address))).toBe(true);
     expect(result.after).toBeDefined();
     expect(result.after.address).not.toBe(result.before.address);
     expect(result.after.serial).toBe('VUSBL');
