@@ -215,7 +215,7 @@ export interface ProductionUnit {
   serial: string;
   chipId: string | null;
   result: 'PASS' | 'FAIL';
-  error: { code: ErrorData['code']; message: string } | null;
+  error: { code: ErrorData['code']; message: string; stage?: string; phase?: string; address?: string } | null;
   stageMs: Partial<Record<StageName, number>>;
   bytesWritten: number;
   bytesVerified: number;

@@ -13,7 +13,7 @@ import type { Connection } from '../services/connect.js';
 import { deviceInfo, inspectDevice, type DeviceDetails } from '../services/devices.js';
 import { checkLoaderUsable, flashDevice, planFlash } from '../services/operations.js';
 import { recipePlanOptions, type LoadedRecipe } from './recipe.js';
-import type { UnitRecord, UnitSink } from './unit-log.js';
+import { unitError, type UnitRecord, type UnitSink } from './unit-log.js';
 
 export type LaneStatus = 'queued' | 'running' | 'PASS' | 'FAIL' | 'idle';
 
@@ -390,7 +390,7 @@ export class ProductionStation {
       serial: lane.serial,
       chipId: details.chip ? hex(details.chip.deviceId) : null,
       result: result.ok ? 'PASS' : 'FAIL',
-      error: result.ok || !result.error ? null : { code: result.error.code, message: result.error.message },
+      error: result.ok || !result.error ? null : unitError(result.error),
       stageMs: result.stageMs,
       bytesWritten: result.bytesWritten,
       bytesVerified: result.bytesVerified,

@@ -3,7 +3,7 @@
 // readers skip a torn last line. `new UnitLog(path).append(record)`, `readUnitLog(path)`, `unitsToCsv()`.
 
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, fstatSync, writeSync } from 'node:fs';
-import { BootBridgeError, type ErrorCode } from '../../shared/errors.js';
+import { BootBridgeError, hex32, type ErrorCode, type ErrorData } from '../../shared/errors.js';
 import type { StageName } from '../../shared/progress.js';
 
 export interface UnitRecord {
@@ -21,13 +21,37 @@ export interface UnitRecord {
   /** Device ID of the chip ("0x449"); null when the unit failed before it was identified. */
   chipId: string | null;
   result: 'PASS' | 'FAIL';
-  error: { code: ErrorCode; message: string } | null;
+  error: UnitError | null;
   /** Milliseconds per stage that ran (FlashResult.stageMs). */
   stageMs: Partial<Record<StageName, number>>;
   bytesWritten: number;
   bytesVerified: number;
   /** From taking the board to the result, in milliseconds of the station's clock. */
   durationMs: number;
+}
+
+/** Why and where a unit failed. stage/phase/address are absent in logs written before they were recorded. */
+export interface UnitError {
+  code: ErrorCode;
+  message: string;
+  /** Engine stage the unit stopped in (rom, staging, loader, leave). */
+  stage?: string;
+  /** Engine phase within it (connect, erase, write, verify, …). */
+  phase?: string;
+  /** Address the error names, as "0x08004000" (like chipId: readable in the JSON and in a spreadsheet). */
+  address?: string;
+}
+
+/** The unit log's view of an engine error: code and message, plus where it happened when known. */
+export function unitError(e: ErrorData): UnitError {
+  const c = e.context;
+  return {
+    code: e.code,
+    message: e.message,
+    ...(c.stage !== undefined ? { stage: c.stage } : {}),
+    ...(c.phase !== undefined ? { phase: c.phase } : {}),
+    ...(c.address !== undefined ? { address: hex32(c.address) } : {}),
+  };
 }
 
 /** Where a station's unit records go. */
@@ -134,7 +158,7 @@ export function readUnitLog(path: string): UnitLogContents {
 
 export const CSV_COLUMNS = [
   'time', 'station', 'recipe_name', 'recipe_version', 'recipe_sha256', 'firmware_sha256', 'loader_sha256',
-  'serial', 'chip_id', 'result', 'error_code', 'error_message',
+  'serial', 'chip_id', 'result', 'error_code', 'error_message', 'error_stage', 'error_phase', 'error_address',
   'stage_rom_ms', 'stage_staging_ms', 'stage_loader_ms', 'stage_leave_ms',
   'bytes_written', 'bytes_verified', 'duration_ms',
 ] as const;
@@ -154,7 +178,7 @@ export function unitsToCsv(records: readonly UnitRecord[]): string {
   for (const r of records) {
     const cells = [
       r.time, r.station, r.recipe.name, r.recipe.version, r.recipe.sha256, r.firmwareSha256, r.loaderSha256,
-      r.serial, r.chipId, r.result, r.error?.code, r.error?.message,
+      r.serial, r.chipId, r.result, r.error?.code, r.error?.message, r.error?.stage, r.error?.phase, r.error?.address,
       ms(r.stageMs.rom), ms(r.stageMs.staging), ms(r.stageMs.loader), ms(r.stageMs.leave),
       r.bytesWritten, r.bytesVerified, ms(r.durationMs),
     ];

@@ -73,6 +73,10 @@ describe('production station on simulated F746 boards', () => {
         if (b === bad) {
           expect(r.result).toBe('FAIL');
           expect(r.error?.code).toBe(fault.code);
+          // The log says where the unit stopped, not only why.
+          expect(r.error?.stage).toMatch(/^(rom|staging|loader|leave)$/);
+          expect(r.error?.phase).toMatch(/^(connect|erase|write|verify|stage|jump|reconnect|leave)$/);
+          if (fault.code === 'VERIFY_MISMATCH') expect(r.error).toMatchObject({ stage: 'loader', phase: 'verify', address: expect.stringMatching(/^0x[0-9a-f]{8}$/) });
         } else {
           expect(r.result).toBe('PASS');
           expect(holdsImage(b, s.recipe.firmware.image)).toBe(true);

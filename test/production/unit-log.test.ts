@@ -70,12 +70,31 @@ describe('unit log', () => {
     const csv = unitsToCsv([record(1), record(2, { result: 'FAIL', error: { code: 'DFU_STATUS', message: 'errWRITE: line 1,\nline "2"' } })]);
     const rows = csv.split('\r\n');
     expect(rows[0]).toBe(
-      'time,station,recipe_name,recipe_version,recipe_sha256,firmware_sha256,loader_sha256,serial,chip_id,result,error_code,error_message,stage_rom_ms,stage_staging_ms,stage_loader_ms,stage_leave_ms,bytes_written,bytes_verified,duration_ms',
+      'time,station,recipe_name,recipe_version,recipe_sha256,firmware_sha256,loader_sha256,serial,chip_id,result,error_code,error_message,error_stage,error_phase,error_address,stage_rom_ms,stage_staging_ms,stage_loader_ms,stage_leave_ms,bytes_written,bytes_verified,duration_ms',
     );
-    expect(rows[1]).toBe(`2026-01-02T03:04:01.000Z,"bench, ""A""",demo,1.0.0,${'a'.repeat(64)},${'b'.repeat(64)},,SN1,0x449,PASS,,,1235,,,8,1001,1001,1250`);
-    expect(csv).toContain(`FAIL,DFU_STATUS,"errWRITE: line 1,\nline ""2""",`);
+    expect(rows[1]).toBe(`2026-01-02T03:04:01.000Z,"bench, ""A""",demo,1.0.0,${'a'.repeat(64)},${'b'.repeat(64)},,SN1,0x449,PASS,,,,,,1235,,,8,1001,1001,1250`);
+    expect(csv).toContain(`FAIL,DFU_STATUS,"errWRITE: line 1,\nline ""2""",,,,`);
     expect(csvField('plain')).toBe('plain');
     expect(csvField('a\rb')).toBe('"a\rb"');
+  });
+
+  it('records where a unit failed (stage, phase, address) in the log and as CSV columns', () => {
+    const failed = record(2, { station: 'bench', result: 'FAIL', error: { code: 'DFU_STATUS', message: 'errWRITE', stage: 'loader', phase: 'write', address: '0x90001000' } });
+    const path = tmpLog();
+    new UnitLog(path).append(failed);
+    expect(readUnitLog(path).records[0]!.error).toEqual({ code: 'DFU_STATUS', message: 'errWRITE', stage: 'loader', phase: 'write', address: '0x90001000' });
+    const [header, row] = unitsToCsv([failed]).split('\r\n');
+    const cols = header!.split(',');
+    const cells = row!.split(',');
+    const cell = (name: string) => cells[cols.indexOf(name)];
+    expect([cell('error_code'), cell('error_stage'), cell('error_phase'), cell('error_address')]).toEqual(['DFU_STATUS', 'loader', 'write', '0x90001000']);
+  });
+
+  it('reads and exports logs written before errors carried their stage (the fields are optional)', () => {
+    const old = JSON.stringify(record(1, { result: 'FAIL', error: { code: 'VERIFY_MISMATCH', message: 'differs' } }));
+    const got = parseUnitLog(old + '\n');
+    expect(got.records).toHaveLength(1);
+    expect(unitsToCsv(got.records)).toContain('FAIL,VERIFY_MISMATCH,differs,,,,');
   });
 
   it('an unwritable log is a FILE_ERROR naming the file', () => {
