@@ -236,6 +236,8 @@ export interface ProductionLane {
   attached: boolean;
   units: number;
   last?: ProductionUnit;
+  /** The engine's log lines of the lane's current (or last) unit, oldest first, bounded (LANE_LOG_MAX). */
+  log?: { level: 'info' | 'warn' | 'error'; message: string }[];
 }
 
 export interface ProductionCounters {

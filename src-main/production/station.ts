@@ -33,6 +33,22 @@ export interface Lane {
   /** Units run on this lane (a board unplugged and plugged again gets another). */
   units: number;
   last?: UnitRecord;
+  /** The engine's log lines of the current (or last) unit, oldest first, at most LANE_LOG_MAX. */
+  log?: LaneLogLine[];
+}
+
+export interface LaneLogLine {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+/** Lines a lane keeps: enough to see how a unit ended, bounded so a long shift holds no history. */
+export const LANE_LOG_MAX = 20;
+
+/** `lines` with `line` appended, the oldest dropped beyond LANE_LOG_MAX; a new array (lane copies share it). */
+export function withLogLine(lines: readonly LaneLogLine[] | undefined, line: LaneLogLine): LaneLogLine[] {
+  const next = [...(lines ?? []), line];
+  return next.length > LANE_LOG_MAX ? next.slice(next.length - LANE_LOG_MAX) : next;
 }
 
 export interface StationCounters {
@@ -352,7 +368,7 @@ export class ProductionStation {
   private async unit(lane: Lane, d: USBDevice, details: DeviceDetails): Promise<UnitRecord> {
     const clock = this.conn.clock;
     const started = clock.now();
-    this.update(lane, { status: 'running', stage: 'check', progress: 0, units: lane.units + 1 });
+    this.update(lane, { status: 'running', stage: 'check', progress: 0, units: lane.units + 1, log: [] });
     const { recipe, firmware, loader } = this.recipe;
     let result: FlashResult;
     try {
@@ -371,6 +387,8 @@ export class ProductionStation {
             this.update(lane, { stage: event.stage, phase: event.phase, progress: event.bytesTotal ? event.bytesDone / event.bytesTotal : 1 });
           } else if (event.kind === 'stage' && event.status === 'start') {
             this.update(lane, { stage: event.stage, progress: 0 });
+          } else if (event.kind === 'log' && event.level !== 'debug') {
+            this.update(lane, { log: withLogLine(lane.log, { level: event.level, message: event.message }) });
           }
         },
       });

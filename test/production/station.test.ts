@@ -3,7 +3,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BootBridgeError } from '../../shared/errors.js';
 import { loadRecipe } from '../../src-main/production/recipe.js';
-import { ProductionStation } from '../../src-main/production/station.js';
+import { LANE_LOG_MAX, ProductionStation, withLogLine, type LaneLogLine } from '../../src-main/production/station.js';
 import { MemoryUnitSink, UnitLog, readUnitLog } from '../../src-main/production/unit-log.js';
 import { BoardLocks } from '../../src-main/services/board-locks.js';
 import { holdsImage, recipeDir, simF746 } from './helpers.js';
@@ -87,6 +87,33 @@ describe('production station on simulated F746 boards', () => {
       expect(s.st.lanes().find((l) => l.id === bad.serial)).toMatchObject({ status: 'FAIL', error: { code: fault.code } });
     });
   }
+
+  it("each lane keeps its unit's engine log lines: the loader's progress and the error that failed it", async () => {
+    const s = await station(2);
+    const bad = s.conn.bus.boards[1]!;
+    s.st.on('flash', ({ lane, event }) => {
+      if (lane === bad.serial && event.kind === 'stage' && event.stage === 'loader' && event.status === 'start') bad.faults.add({ kind: 'flip-bit', offset: 17, bit: 2 });
+    });
+    await s.st.flashAll();
+    const lanes = new Map(s.st.lanes().map((l) => [l.id, l]));
+    const good = lanes.get(s.conn.bus.boards[0]!.serial)!;
+    expect(good.log?.some((l) => l.level === 'info' && l.message.includes('Jumped to the loader'))).toBe(true);
+    expect(good.log?.some((l) => l.level === 'error')).toBe(false);
+    const failed = lanes.get(bad.serial)!;
+    expect(failed.log?.at(-2)).toMatchObject({ level: 'error', message: failed.error?.message });
+    // The board is left running the loader: the engine warns, and the lane keeps it as its last line.
+    expect(failed.log?.at(-1)?.level).toBe('warn');
+  });
+
+  it('a lane keeps only its last LANE_LOG_MAX log lines', () => {
+    let lines: LaneLogLine[] | undefined;
+    for (let i = 0; i < LANE_LOG_MAX + 5; i++) lines = withLogLine(lines, { level: 'info', message: `line ${i}` });
+    expect(lines).toHaveLength(LANE_LOG_MAX);
+    expect(lines![0]!.message).toBe('line 5');
+    expect(lines!.at(-1)!.message).toBe(`line ${LANE_LOG_MAX + 4}`);
+    // A new array each time: lane snapshots already sent keep their lines.
+    expect(withLogLine(lines, { level: 'warn', message: 'x' })).not.toBe(lines);
+  });
 
   it('does not flash a board twice while it stays attached; after an unplug and plug it is a new unit', async () => {
     const s = await station(2);

@@ -27,6 +27,8 @@ class ScriptedProduction implements ProductionBackend {
   private listeners = new Set<(e: ProductionEvent) => void>();
   st: ProductionState | null = null;
   closed = 0;
+  /** Engine log lines each board's lane receives while it runs. */
+  logs: Record<string, NonNullable<ProductionLane['log']>> = {};
   constructor(readonly boards: Record<string, 'PASS' | 'DFU_STATUS' | 'DEVICE_DISCONNECTED'>) {}
   shippedRecipes() {
     return [{ name: 'Example: demo.yaml', path: '/assets/recipes/demo.yaml' }];
@@ -69,8 +71,12 @@ class ScriptedProduction implements ProductionBackend {
     let passed = 0;
     let failed = 0;
     for (const [serial, outcome] of Object.entries(this.boards)) {
-      const lane: ProductionLane = { id: serial, serial, chip: 'STM32F74xxx/75xxx', status: 'running', stage: 'loader', phase: 'write', progress: 0.5, attached: true, units: 1 };
+      const lane: ProductionLane = { id: serial, serial, chip: 'STM32F74xxx/75xxx', status: 'running', stage: 'loader', phase: 'write', progress: 0.5, attached: true, units: 1, log: [] };
       this.emit({ kind: 'lane', lane, busy: 1 });
+      for (const line of this.logs[serial] ?? []) {
+        lane.log = [...lane.log!, line];
+        this.emit({ kind: 'lane', lane, busy: 1 });
+      }
       const unit: ProductionUnit = {
         v: 1, time: '2026-01-01T00:00:00.000Z', station: 'bench-3', recipe: { name: 'demo-f746', version: '1.0.0', sha256: RECIPE_SHA },
         firmwareSha256: 'f', loaderSha256: null, serial, chipId: '0x449', result: outcome === 'PASS' ? 'PASS' : 'FAIL',
@@ -179,6 +185,37 @@ describe('production view', () => {
     expect(last.find('[data-test=last-title]').text()).toBe(ERROR_TEXT.DFU_STATUS.title);
     expect(last.find('[data-test=last-hint]').text()).toBe(ERROR_TEXT.DFU_STATUS.hint);
     expect(last.text()).toContain('DFU_STATUS on B3');
+  });
+
+  it("a lane shows its board's last engine warning or error under it; the store keeps the lane's lines", async () => {
+    const { w, production, prod } = await inProduction({ D1: 'PASS', D2: 'DFU_STATUS' });
+    production.logs = {
+      D1: [{ level: 'info', message: 'Jumped to the loader at 0x20010000' }],
+      D2: [
+        { level: 'warn', message: 'QSPI is slower than the loader promised' },
+        { level: 'error', message: 'DFU_STATUS on D2' },
+        { level: 'info', message: 'Closing the board' },
+      ],
+    };
+    await w.find('[data-test=prod-flash]').trigger('click');
+    await settle();
+    expect(prod.state!.lanes.find((l) => l.id === 'D2')!.log!.map((l) => l.level)).toEqual(['warn', 'error', 'info']);
+    // Info lines alone show nothing; the failed board shows its last warning/error line, not a later info line.
+    expect(w.find('[data-test=lane][data-serial=D1] [data-test=lane-notice]').exists()).toBe(false);
+    const notice = w.find('[data-test=lane][data-serial=D2] [data-test=lane-notice]');
+    expect(notice.text()).toContain('DFU_STATUS on D2');
+    expect(notice.classes()).toContain('error');
+  });
+
+  it('a board that passed with a warning keeps the warning under its lane', async () => {
+    const { w, production } = await inProduction({ E1: 'PASS' });
+    production.logs = { E1: [{ level: 'warn', message: 'Sector 3 was not blank' }] };
+    await w.find('[data-test=prod-flash]').trigger('click');
+    await settle();
+    const lane = w.find('[data-test=lane][data-serial=E1]');
+    expect(lane.find('[data-test=lane-status]').text()).toBe('✓ PASS');
+    expect(lane.find('[data-test=lane-notice]').text()).toContain('Sector 3 was not blank');
+    expect(lane.find('[data-test=lane-notice]').classes()).toContain('warn');
   });
 
   it('the big verdict stays FAIL while a failed board is still connected, even when a later board passed', async () => {
