@@ -8,7 +8,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { decodeWire, encodeWire, type WireServerMessage } from '../../shared/contract.js';
+import { base64ToBytes, encodeWire, type WireServerMessage } from '../../shared/contract.js';
 import type { ApiHost } from '../services/api-host.js';
 
 export interface WebHostOptions {
@@ -140,15 +140,26 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     const off = opts.host.onEvent((event) => send({ event }));
     ws.on('close', off);
     ws.on('message', (data) => {
-      let msg: unknown;
+      // Plain JSON first: whether the frame is a call at all decides between a reply and closing.
+      let raw: unknown;
       try {
-        msg = decodeWire(data.toString());
+        raw = JSON.parse(data.toString());
       } catch {
         return ws.close(1003, 'bad message');
       }
-      if (typeof msg !== 'object' || msg === null || typeof (msg as { id?: unknown }).id !== 'number') return ws.close(1003, 'bad message');
-      const { id, method, payload } = msg as { id: number; method: unknown; payload?: unknown };
-      void opts.host.dispatch(method, payload).then((reply) => send({ id, reply }));
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || typeof (raw as { id?: unknown }).id !== 'number') return ws.close(1003, 'bad message');
+      const id = (raw as { id: number }).id;
+      let msg: { method: unknown; payload?: unknown };
+      try {
+        msg = reviveBytes(raw, []) as typeof msg;
+      } catch (e) {
+        if (!(e instanceof BadBytes)) throw e;
+        // A call with damaged bytes is the caller's mistake, not a broken socket: say which field.
+        const method = typeof (raw as { method?: unknown }).method === 'string' ? (raw as { method: string }).method : 'call';
+        const field = (e.path[0] === 'payload' ? e.path.slice(1) : e.path).join('.') || 'payload';
+        return send({ id, reply: { ok: false, error: { code: 'BAD_ARGUMENT', message: `Invalid ${method} request (${field}): not valid base64`, context: { field } } } });
+      }
+      void opts.host.dispatch(msg.method, msg.payload).then((reply) => send({ id, reply }));
     });
   }
 
@@ -171,4 +182,40 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
         server.closeAllConnections();
       }),
   };
+}
+
+/** A {"$b64": …} value that is not base64, at `path` in the message. */
+class BadBytes extends Error {
+  constructor(readonly path: string[]) {
+    super('invalid base64');
+  }
+}
+
+/**
+ * The wire format's bytes (shared/contract.ts decodeWire: an object whose only key is a string "$b64")
+ * turned into Uint8Array in place, in an already parsed message. Unlike decodeWire it knows where it
+ * is, so a bad one can be named in the reply.
+ */
+function reviveBytes(value: unknown, path: string[]): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => (value[i] = reviveBytes(v, [...path, String(i)])));
+    return value;
+  }
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 1 && typeof o.$b64 === 'string') {
+    try {
+      return base64ToBytes(o.$b64);
+    } catch {
+      throw new BadBytes(path);
+    }
+  }
+  // In place: JSON.parse made every key (even "__proto__") an own property, so this sets no prototype.
+  for (const k of keys) {
+    const v = o[k];
+    const revived = reviveBytes(v, [...path, k]);
+    if (revived !== v) o[k] = revived;
+  }
+  return o;
 }

@@ -135,20 +135,23 @@ describe('web host: random frames on an authorised socket', () => {
     { weight: 5, arbitrary: call.map((c) => ({ kind: 'call' as const, id: c.id, text: encodeWire(c) })) },
     { weight: 1, arbitrary: fc.string({ maxLength: 200 }).map((text) => ({ kind: 'text' as const, text })) },
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }).map((v) => ({ kind: 'text' as const, text: JSON.stringify(v) })) },
-    // Bytes that are not base64: the frame cannot be decoded, so it is not a call.
-    { weight: 1, arbitrary: fc.integer().map((id) => ({ kind: 'text' as const, text: JSON.stringify({ id, method: 'openFirmwareBytes', payload: { name: 'x.bin', bytes: { $b64: '%%%' } } }) })) },
+    // Bytes that are not base64 in a call: still a call, answered BAD_ARGUMENT naming the field.
+    { weight: 1, arbitrary: fc.integer().map((id) => ({ kind: 'bad-bytes' as const, id, text: JSON.stringify({ id, method: 'openFirmwareBytes', payload: { name: 'x.bin', bytes: { $b64: '%%%' } } }) })) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((bytes) => ({ kind: 'binary' as const, bytes })) },
   );
 
-  it('every call gets a reply; anything else closes that socket with 1003; the host keeps serving', async () => {
+  it('every call gets a reply (bad base64 included); anything else closes that socket with 1003; the host keeps serving', async () => {
     let c = await client();
     await fc.assert(
       fc.asyncProperty(frame, async (f) => {
         if (c.ws.readyState !== WebSocket.OPEN) c = await client();
         if (f.kind === 'binary') c.ws.send(f.bytes);
         else c.ws.send(f.text);
-        const r = await settle(c, f.kind === 'call' ? f.id : undefined);
-        if (f.kind === 'call') {
+        const r = await settle(c, f.kind === 'call' || f.kind === 'bad-bytes' ? f.id : undefined);
+        if (f.kind === 'bad-bytes') {
+          expect(r).toBe('reply');
+          expect((c.replies.get(f.id) as { reply: unknown }).reply).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT', context: { field: 'bytes' } } });
+        } else if (f.kind === 'call') {
           expect(r).toBe('reply');
           const reply = (c.replies.get(f.id) as { reply: { ok: boolean; error?: { code: string } } }).reply;
           if (!reply.ok) expect(typeof reply.error?.code).toBe('string');

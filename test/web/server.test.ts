@@ -97,6 +97,37 @@ describe('web host', () => {
     ws!.close();
   });
 
+  it('answers a call whose bytes are not base64 with BAD_ARGUMENT naming the field, and keeps the socket', async () => {
+    const { ws } = await connect('/ws?token=secret-token-123');
+    const closed: number[] = [];
+    ws!.on('close', (code) => closed.push(code));
+    const reply = new Promise<WireServerMessage>((resolve) =>
+      ws!.on('message', (data) => {
+        const m = decodeWire(data.toString()) as WireServerMessage;
+        if ('id' in m && m.id === 9) resolve(m);
+      }),
+    );
+    ws!.send(JSON.stringify({ id: 9, method: 'openFirmwareBytes', payload: { name: 'x.bin', bytes: { $b64: 'AAA%' } } }));
+    const r = await reply;
+    expect(r).toMatchObject({ id: 9, reply: { ok: false, error: { code: 'BAD_ARGUMENT', context: { field: 'bytes' } } } });
+    expect('reply' in r && !r.reply.ok && r.reply.error.message).toContain('bytes');
+    // The socket still serves calls.
+    expect(await call(ws!, 10, 'listDevices')).toMatchObject({ id: 10, reply: { ok: true } });
+    expect(closed).toEqual([]);
+    ws!.close();
+  });
+
+  it('still closes the socket (1003) on a frame that is not a call, bad base64 or not', async () => {
+    for (const frame of ['not json', JSON.stringify({ method: 'listDevices', payload: { $b64: '%%' } }), JSON.stringify([1, 2])]) {
+      const { ws } = await connect('/ws?token=secret-token-123');
+      const code = await new Promise<number>((resolve) => {
+        ws!.once('close', (c) => resolve(c));
+        ws!.send(frame);
+      });
+      expect(code).toBe(1003);
+    }
+  });
+
   it('pushes device list changes to connected pages', async () => {
     const { ws } = await connect('/ws?token=secret-token-123');
     const got = new Promise<unknown>((resolve) => ws!.on('message', (d) => resolve(decodeWire(d.toString()))));
