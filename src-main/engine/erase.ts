@@ -10,7 +10,7 @@ import { LOADER_OPTION } from '../plan/plan.js';
 import type { PlanMemory, Via } from '../plan/types.js';
 import { romOpenOptions, type BoardHandle, type EngineContext } from './flash.js';
 import { Reporter } from './progress.js';
-import { stageLoader } from './staging.js';
+import { loaderFor } from './staging.js';
 
 export interface EraseRequest {
   /** Erase the sectors holding these addresses… */
@@ -87,6 +87,13 @@ export async function eraseMemory(ctx: EngineContext, board: BoardHandle, req: E
   };
   const viaRom = sectors.filter((s) => s.via === 'rom');
   const viaLoader = sectors.filter((s) => s.via === 'loader');
+  if (viaRom.length && board.loaderRunning) {
+    // Refused before any erase: a loader cannot return to the ROM (docs/loader-protocol.md §1).
+    const what = [...new Set(viaRom.map((s) => s.region))].join(', ');
+    throw new BootBridgeError('STAGING_FAILED', `Only the ROM bootloader erases ${what}${req.mass ? ' (mass erase)' : ''}, and the board is running its loader: reset it with BOOT0 held high and run again`, {
+      address: viaRom[0]!.address,
+    });
+  }
   if (viaRom.length) {
     const rom = await DfuseDevice.open(board.device, romOpenOptions(ctx, board));
     try {
@@ -96,7 +103,7 @@ export async function eraseMemory(ctx: EngineContext, board: BoardHandle, req: E
     }
   }
   if (viaLoader.length) {
-    const loader = await stageLoader(ctx, board, req.loader!, req.chip, reporter);
+    const loader = await loaderFor(ctx, board, req.loader!, req.chip, reporter);
     try {
       await run(loader, viaLoader, 'loader');
     } finally {

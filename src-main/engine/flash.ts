@@ -19,7 +19,7 @@ import type { TransferCounter } from '../usb/transfer.js';
 import { crc32 } from '../util/crc32.js';
 import type { Clock } from '../util/clock.js';
 import { Reporter } from './progress.js';
-import { openLoader, jumpToLoader } from './staging.js';
+import { openLoader, openRunningLoader, jumpToLoader } from './staging.js';
 import type { FlashEvent } from '../../shared/progress.js';
 
 export interface EngineContext {
@@ -41,6 +41,11 @@ export interface BoardHandle {
   portPath?: string;
   /** The ROM device's descriptors when already read (saves reading them again). */
   descriptors?: DeviceDescriptors;
+  /**
+   * `device` is the loader itself, left running by an earlier run: it is used as it is, nothing is
+   * staged, and the ROM cannot be reached without a reset (docs/loader-protocol.md §1).
+   */
+  loaderRunning?: boolean;
 }
 
 /** Options for opening the board's ROM bootloader with this context. */
@@ -151,6 +156,9 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
     const d = devices[via];
     if (d) return d;
     if (via === 'loader') throw new BootBridgeError('INTERNAL', 'Loader stage reached without a staged loader', {});
+    if (board.loaderRunning) {
+      throw new BootBridgeError('STAGING_FAILED', 'The board is running its loader, which cannot return to the ROM bootloader: reset it with BOOT0 held high and run again', {});
+    }
     cursor.phase = 'connect';
     const rom = await DfuseDevice.open(board.device, romOpenOptions(ctx, board));
     devices.rom = rom;
@@ -267,6 +275,18 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
     if (!plan.ok) {
       throw new BootBridgeError('PLAN_INVALID', `The plan has ${plan.errors.length} problem(s); nothing was written: ${plan.errors.map((e) => e.message).join(' ')}`, { problems: plan.errors });
     }
+    if (board.loaderRunning) {
+      if (!loader) throw new BootBridgeError('INTERNAL', 'The board is running a loader but no loader package was given', {});
+      // Checked before anything is opened: the ROM is out of reach, so a plan that needs it cannot start.
+      const needsRom = plan.stages.filter((s) => s.name === 'rom' || s.name === 'staging' || (s.via === 'rom' && s.name !== 'leave'));
+      if (needsRom.length || plan.stages.some((s) => s.leave?.via === 'rom')) {
+        throw new BootBridgeError('STAGING_FAILED', `The plan needs the ROM bootloader (${needsRom.map((s) => s.title).join(', ') || 'leave'}) but the board is running loader "${loader.manifest.name}": reset it with BOOT0 held high and run again`, {});
+      }
+      cursor.stage = 'loader';
+      cursor.phase = 'connect';
+      devices.loader = await openRunningLoader(ctx, board, loader);
+      reporter.log('info', `Loader "${loader.manifest.name}" already running: no staging`);
+    }
     for (const stage of plan.stages) await runStage(stage);
     const result: FlashResult = {
       ok: true,
@@ -284,7 +304,7 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
     reporter.log('error', err.message);
     if (devices.loader) {
       // Past the jump there is no way back to the ROM over USB (docs/loader-protocol.md §1).
-      reporter.log('warn', 'The board is still running the loader: reset it with BOOT0 held high before the next run');
+      reporter.log('warn', 'The board is still running the loader: a run with the same loader package continues on it; for anything only the ROM serves, reset it with BOOT0 held high');
     }
     const result: FlashResult = {
       ok: false,

@@ -1,6 +1,6 @@
 // Reading memory back: through the ROM bootloader when one of its alt settings covers the range,
 // otherwise through a staged loader (external memory the ROM cannot reach), staged as a flash run
-// stages it.
+// stages it, or the loader an earlier run left running (`board.loaderRunning`).
 
 import { BootBridgeError } from '../../shared/errors.js';
 import type { ChipInfo } from '../devices/chips.js';
@@ -11,7 +11,7 @@ import { LOADER_OPTION } from '../plan/plan.js';
 import type { PlanMemory } from '../plan/types.js';
 import { romOpenOptions, type BoardHandle, type EngineContext } from './flash.js';
 import { Reporter } from './progress.js';
-import { stageLoader } from './staging.js';
+import { loaderFor } from './staging.js';
 
 export interface ReadRequest {
   address: number;
@@ -67,7 +67,7 @@ export async function readMemory(ctx: EngineContext, board: BoardHandle, req: Re
     const why = pkg ? `neither the ROM bootloader nor loader "${pkg.manifest.name}" serves` : `the ROM bootloader cannot read`;
     throw new BootBridgeError('ADDRESS_UNREACHABLE', `${why} 0x${address.toString(16)}–0x${(address + length).toString(16)}${pkg ? '' : `; a loader that serves this memory can: add ${LOADER_OPTION}`}`, { address, length });
   }
-  let loader: DfuseDevice | undefined = await stageLoader(ctx, board, pkg, req.chip, reporter);
+  let loader: DfuseDevice | undefined = await loaderFor(ctx, board, pkg, req.chip, reporter);
   try {
     reporter.startStage('loader');
     if (loader.alt !== serves.alt) await loader.selectAlt(serves.alt);

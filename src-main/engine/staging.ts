@@ -40,24 +40,62 @@ export async function openLoader(ctx: EngineContext, board: BoardIdentity, pkg: 
   );
   const loader = await DfuseDevice.open(device, { clock: ctx.clock, ...(ctx.counter ? { counter: ctx.counter } : {}) });
   try {
-    const problems: string[] = [];
-    if (m.usb.product !== undefined && device.productName !== m.usb.product) problems.push(`iProduct is "${device.productName ?? ''}", loader.json says "${m.usb.product}"`);
-    if (loader.transferSize !== m.transferSize) problems.push(`wTransferSize is ${loader.transferSize}, loader.json says ${m.transferSize}`);
-    for (const mem of m.memories) {
-      const alt = loader.alternates.find((a) => a.bAlternateSetting === mem.alt);
-      if (!alt) problems.push(`alt setting ${mem.alt} ("${mem.text}") is missing`);
-      else if (!alt.layout) problems.push(`alt setting ${mem.alt} is named "${alt.name ?? ''}", which is not a memory layout`);
-      else if (!sameLayout(alt.layout, mem.layout)) problems.push(`alt setting ${mem.alt} serves "${alt.name}", loader.json says "${mem.text}"`);
-    }
-    if (m.extensions.includes('crc32') && !(await loader.supports(DFUSE_COMMAND.CRC32))) problems.push('it does not list the CRC32 command 0xB0');
-    if (problems.length) {
-      throw new BootBridgeError('LOADER_MISMATCH', `The loader that enumerated does not match ${pkg.source}/loader.json: ${problems.join('; ')}`, { stage: 'staging', phase: 'reconnect', problems });
-    }
+    await checkAgainstManifest(loader, pkg, { stage: 'staging', phase: 'reconnect' });
     return loader;
   } catch (e) {
     await loader.close();
     throw e;
   }
+}
+
+/** LOADER_MISMATCH unless the opened device serves exactly what loader.json promises. */
+async function checkAgainstManifest(loader: DfuseDevice, pkg: LoaderPackage, where: { stage: 'staging' | 'loader'; phase: 'reconnect' | 'connect' }): Promise<void> {
+  const m = pkg.manifest;
+  const device = loader.device;
+  const problems: string[] = [];
+  if (device.vendorId !== m.usb.vendorId || device.productId !== m.usb.productId) {
+    const id = (v: number, p: number) => `${v.toString(16).padStart(4, '0')}:${p.toString(16).padStart(4, '0')}`;
+    problems.push(`it is ${id(device.vendorId, device.productId)}, loader.json says ${id(m.usb.vendorId, m.usb.productId)}`);
+  }
+  if (m.usb.product !== undefined && device.productName !== m.usb.product) problems.push(`iProduct is "${device.productName ?? ''}", loader.json says "${m.usb.product}"`);
+  if (loader.transferSize !== m.transferSize) problems.push(`wTransferSize is ${loader.transferSize}, loader.json says ${m.transferSize}`);
+  for (const mem of m.memories) {
+    const alt = loader.alternates.find((a) => a.bAlternateSetting === mem.alt);
+    if (!alt) problems.push(`alt setting ${mem.alt} ("${mem.text}") is missing`);
+    else if (!alt.layout) problems.push(`alt setting ${mem.alt} is named "${alt.name ?? ''}", which is not a memory layout`);
+    else if (!sameLayout(alt.layout, mem.layout)) problems.push(`alt setting ${mem.alt} serves "${alt.name}", loader.json says "${mem.text}"`);
+  }
+  if (m.extensions.includes('crc32') && !(await loader.supports(DFUSE_COMMAND.CRC32))) problems.push('it does not list the CRC32 command 0xB0');
+  if (problems.length) {
+    const what = where.stage === 'staging' ? 'The loader that enumerated' : 'The loader the board is running';
+    throw new BootBridgeError('LOADER_MISMATCH', `${what} does not match ${pkg.source}/loader.json: ${problems.join('; ')}`, { ...where, problems });
+  }
+}
+
+/**
+ * Opens a loader an earlier run left running (`board.device` is the loader itself), with the same
+ * checks as after a jump: nothing is staged, so what it serves must be what loader.json promises.
+ */
+export async function openRunningLoader(ctx: EngineContext, board: BoardHandle, pkg: LoaderPackage): Promise<DfuseDevice> {
+  const loader = await DfuseDevice.open(board.device, {
+    clock: ctx.clock,
+    ...(ctx.counter ? { counter: ctx.counter } : {}),
+    ...(board.descriptors ? { descriptors: board.descriptors } : {}),
+  });
+  try {
+    await checkAgainstManifest(loader, pkg, { stage: 'loader', phase: 'connect' });
+    return loader;
+  } catch (e) {
+    await loader.close();
+    throw e;
+  }
+}
+
+/** The staged loader for this board: the one already running, or a fresh one staged through the ROM. */
+export function loaderFor(ctx: EngineContext, board: BoardHandle, pkg: LoaderPackage, chip: ChipInfo | undefined, reporter: Reporter): Promise<DfuseDevice> {
+  if (!board.loaderRunning) return stageLoader(ctx, board, pkg, chip, reporter);
+  reporter.log('info', `Loader "${pkg.manifest.name}" already running: no staging`);
+  return openRunningLoader(ctx, board, pkg);
 }
 
 /**

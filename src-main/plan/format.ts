@@ -8,6 +8,7 @@ export function formatPlan(p: FlashPlan): string {
   const out: string[] = [];
   const chip = p.chip ? `${p.chip.name} (0x${p.chip.deviceId.toString(16)})` : 'unknown chip';
   out.push(`Plan for ${chip}: ${p.ok ? 'OK' : `${p.errors.length} problem${p.errors.length === 1 ? '' : 's'}`}`);
+  if (p.loaderRunning) out.push(`Loader already running: no staging ("${p.loaderRunning}"; the ROM bootloader cannot be reached without a reset)`);
   out.push('');
   out.push(
     table(

@@ -198,12 +198,24 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
 
   // 4. The loader, when a segment is routed through it.
   const loaderPlaced = placements.filter((p) => p.region.via === 'loader');
-  const staged = loader !== undefined && loaderPlaced.length > 0;
-  if (loader && !staged && placements.length > 0) warnings.push(`Loader "${loader.name}" is not needed: the ROM bootloader reaches every segment.`);
+  const running = loader !== undefined && target.loaderRunning === true;
+  const viaLoader = loader !== undefined && loaderPlaced.length > 0;
+  const staged = viaLoader && !running;
+  if (loader && !viaLoader && !running && placements.length > 0) warnings.push(`Loader "${loader.name}" is not needed: the ROM bootloader reaches every segment.`);
   if (staged) checkLoader(loader, chip, placements, errors, warnings);
 
   // 5. Operations, by who performs them.
   const romPlaced = placements.filter((p) => p.region.via === 'rom');
+  if (running) {
+    // A loader cannot hand the board back to the ROM; only a reset with BOOT0 held does (docs/loader-protocol.md §1).
+    for (const p of romPlaced) {
+      errors.push({
+        code: 'NEEDS_ROM',
+        message: `${segmentLabel(p.index, image.segments[p.index]!.sources, p.start, p.end)} lands in ${p.region.name}, which only the ROM bootloader serves, and the board is running loader "${loader.name}": reset it with BOOT0 held high to reach the ROM, then run again.`,
+        segment: p.index, sources: image.segments[p.index]!.sources, range: { start: p.start, end: p.end }, nearest: ref(p.region),
+      });
+    }
+  }
   const stages: PlanStage[] = [];
   let skippedBytes = 0;
   const makeOps = (via: Via, placed: Placement[]) => {
@@ -260,13 +272,15 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
     s.staging = { loader: loader.name, loadAddress: loader.loadAddress, imageSize: loader.imageSize, jumpAddress: loader.loadAddress, enumerationMs: time.enumerationMs() };
     s.estimatedMs += time.leaveMs() + time.enumerationMs();
     stages.push(s);
+  }
+  if (viaLoader) {
     stages.push(stage('loader', `Loader "${loader.name}"`, 'loader', makeOps('loader', loaderPlaced)));
     if (time.loaderTimingMissing() && loaderPlaced.some((p) => !isInternal(p.region, target))) {
       warnings.push(`Loader "${loader.name}" gives no timing for its memories: the estimate counts USB time only there.`);
     }
   }
   if (opts.leave) {
-    const via: Via = staged ? 'loader' : 'rom';
+    const via: Via = staged || running ? 'loader' : 'rom';
     const s = stage('leave', 'Start the application', via, { erases: [], writes: [], verifies: [] });
     s.leave = { via, address: opts.leave.address };
     s.estimatedMs = time.leaveMs();
@@ -285,6 +299,7 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
     warnings,
     ...(chip ? { chip: { deviceId: chip.deviceId, name: chip.name } } : {}),
     ...(staged ? { loader: { name: loader.name, loadAddress: loader.loadAddress, imageSize: loader.imageSize } } : {}),
+    ...(running ? { loaderRunning: loader.name } : {}),
     options: opts,
     regions: allRegions,
     segments,

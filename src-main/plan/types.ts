@@ -44,6 +44,12 @@ export interface PlanTarget {
   /** The ROM's wTransferSize; the chip's (or 2048) when not given. */
   transferSize?: number;
   loader?: PlanLoader;
+  /**
+   * The board is already running `loader` (an earlier run left it there): nothing is staged, and the
+   * ROM bootloader cannot be reached without a reset (docs/loader-protocol.md §1), so a segment only
+   * the ROM serves is an error.
+   */
+  loaderRunning?: boolean;
 }
 
 export interface PlanOptions {
@@ -72,7 +78,8 @@ export type PlanIssueCode =
   | 'LOADER_WRONG_CHIP'
   | 'LOADER_NOT_IN_RAM'
   | 'LOADER_OVERLAPS_ROM_RAM'
-  | 'LOADER_OVERLAPS_SEGMENT';
+  | 'LOADER_OVERLAPS_SEGMENT'
+  | 'NEEDS_ROM';
 
 export interface RegionRef {
   via: Via;
@@ -190,6 +197,8 @@ export interface FlashPlan {
   chip?: { deviceId: number; name: string };
   /** Present when the loader is staged by this plan. */
   loader?: { name: string; loadAddress: number; imageSize: number };
+  /** Name of the loader the board is already running, when the plan runs on it without staging. */
+  loaderRunning?: string;
   options: { verify: boolean; skipBlank: boolean; massErase: boolean; leave: false | { address: number }; routeInternalViaLoader: boolean };
   regions: PlanRegion[];
   segments: PlannedSegment[];

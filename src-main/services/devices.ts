@@ -75,7 +75,10 @@ export async function selectDevice(backend: UsbBackend, want: { serial?: string 
   return all[0]!;
 }
 
-/** Reads a device's descriptors and works out its chip and memories. `chip` (--chip) overrides identification. */
+/**
+ * Reads a device's descriptors and works out its chip and memories. `chip` (--chip) overrides
+ * identification; a running loader is identified from its package (operations.ts), not here.
+ */
 export async function inspectDevice(backend: UsbBackend, device: USBDevice, options: { chip?: string } = {}): Promise<DeviceDetails> {
   const descriptors = await readDeviceDescriptors(device);
   const alts = dfuAlternates(descriptors);
@@ -84,7 +87,8 @@ export async function inspectDevice(backend: UsbBackend, device: USBDevice, opti
   if (options.chip) {
     chip = chipByName(options.chip);
     if (!chip) throw new BootBridgeError('CHIP_UNKNOWN', `Unknown chip "${options.chip}"`, { field: 'chip' });
-  } else {
+  } else if (deviceInfo(backend, device).mode === 'rom') {
+    // A loader's alt strings are its own, not the ROM's the chip database knows; its package names the chip.
     chip = identifyChip({ altStrings: alts.map((a) => a.name ?? ''), bcdDevice: descriptors.device.bcdDevice, ...(descriptors.product ? { product: descriptors.product } : {}) });
   }
   return {

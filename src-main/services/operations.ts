@@ -4,19 +4,62 @@
 import { BootBridgeError } from '../../shared/errors.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
 import { eraseMemory, planErase, runPlan, readMemory, type EngineContext, type ErasedSector } from '../engine/index.js';
+import { chipById, type ChipInfo } from '../devices/chips.js';
+import { parseLayout } from '../dfu/layout.js';
 import { loaderSupportsChip, toPlanLoader, type LoaderPackage } from '../loader/index.js';
 import { plan, type FlashPlan, type PlanOptions, type PlanTarget } from '../plan/index.js';
 import type { Connection } from './connect.js';
 import type { DeviceDetails } from './devices.js';
 import type { OpenedFirmware } from './files.js';
 
+/**
+ * True when the selected device is `loader` itself, left running by an earlier run (a read or erase
+ * with --loader, a flash without leave, a run that failed after the jump): its USB identity is the
+ * one loader.json gives. Its serial cannot be compared with the ROM's, which is no longer on the bus;
+ * its memories, transfer size and extensions are checked when it is opened (engine/staging.ts).
+ */
+export function isRunningLoader(details: DeviceDetails, loader: LoaderPackage | undefined): boolean {
+  if (!loader || details.info.mode !== 'loader') return false;
+  const usb = loader.manifest.usb;
+  return details.info.vendorId === usb.vendorId && details.info.productId === usb.productId && (usb.product === undefined || details.info.product === usb.product);
+}
+
+/** The chip under a running loader: --chip, else the one chip its package lists. */
+function runningLoaderChip(details: DeviceDetails, loader: LoaderPackage): ChipInfo | undefined {
+  if (details.chip) return details.chip;
+  const [only, ...more] = loader.manifest.chips;
+  return only !== undefined && more.length === 0 ? chipById(only) : undefined;
+}
+
+/**
+ * The device as the planner and engine see it. For a running loader: the chip from its package, and
+ * the ROM's memories from the chip database (the ROM is not on the bus, but the plan must still say
+ * which segments only it could write).
+ */
+function effectiveDetails(details: DeviceDetails, loader: LoaderPackage | undefined): { details: DeviceDetails; running: boolean } {
+  if (!loader || !isRunningLoader(details, loader)) return { details, running: false };
+  const chip = runningLoaderChip(details, loader);
+  return {
+    running: true,
+    details: {
+      ...details,
+      ...(chip ? { chip } : {}),
+      memories: chip ? chip.romAltStrings.map((text, alt) => ({ alt, layout: parseLayout(text) })) : [],
+      transferSize: chip?.rom.transferSize ?? details.transferSize,
+    },
+  };
+}
+
 /** What the planner needs about this device and loader. */
 export function planTarget(details: DeviceDetails, loader?: LoaderPackage): PlanTarget {
+  const eff = effectiveDetails(details, loader);
+  const d = eff.details;
   return {
-    memories: details.memories,
-    transferSize: details.transferSize,
-    ...(details.chip ? { chip: details.chip } : {}),
-    ...(loader ? { loader: toPlanLoader(loader, details.chip) } : {}),
+    memories: d.memories,
+    transferSize: d.transferSize,
+    ...(d.chip ? { chip: d.chip } : {}),
+    ...(loader ? { loader: toPlanLoader(loader, d.chip) } : {}),
+    ...(eff.running ? { loaderRunning: true } : {}),
   };
 }
 
@@ -28,12 +71,15 @@ export function planFlash(details: DeviceDetails, firmware: OpenedFirmware, load
 export function checkLoaderUsable(conn: Connection, details: DeviceDetails, loader: LoaderPackage | undefined): void {
   if (!loader) return;
   const usb = loader.manifest.usb;
-  if (details.info.mode === 'loader' && details.info.vendorId === usb.vendorId && details.info.productId === usb.productId) {
-    // A run that failed or was cancelled after the jump leaves the board in its loader, and a loader
-    // cannot return to the ROM (docs/loader-protocol.md §1): only a reset with BOOT0 held does.
+  if (details.info.mode === 'loader' && !isRunningLoader(details, loader)) {
+    // Another loader (or another package's) holds the board, and a loader cannot return to the ROM
+    // (docs/loader-protocol.md §1): only a reset with BOOT0 held does.
+    const id = (v: number, p: number) => `${v.toString(16).padStart(4, '0')}:${p.toString(16).padStart(4, '0')}`;
+    const is = `${id(details.info.vendorId, details.info.productId)}${details.info.product ? ` "${details.info.product}"` : ''}`;
+    const wants = `${id(usb.vendorId, usb.productId)}${usb.product ? ` "${usb.product}"` : ''}`;
     throw new BootBridgeError(
       'STAGING_FAILED',
-      `${details.info.id} is running loader "${loader.manifest.name}" left from an earlier run, not the ROM bootloader: reset the board with BOOT0 held high and run again`,
+      `${details.info.id} is running another loader (${is}), not "${loader.manifest.name}" (${wants}), and cannot return to the ROM bootloader: reset the board with BOOT0 held high and run again`,
       { stage: 'staging', ...(details.info.serial ? { serial: details.info.serial } : {}) },
     );
   }
@@ -74,10 +120,11 @@ export async function flashDevice(
   p: FlashPlan,
   options: RunOptions = {},
 ): Promise<FlashResult> {
+  const eff = effectiveDetails(details, loader);
   try {
     return await runPlan(
-      engineContext(conn, details, options),
-      { device, descriptors: details.descriptors },
+      engineContext(conn, eff.details, options),
+      { device, descriptors: details.descriptors, ...(eff.running ? { loaderRunning: true } : {}) },
       p,
       firmware.image,
       loader,
@@ -85,6 +132,14 @@ export async function flashDevice(
   } finally {
     conn.save();
   }
+}
+
+function needsRom(loader: LoaderPackage, what: string): BootBridgeError {
+  return new BootBridgeError(
+    'STAGING_FAILED',
+    `Only the ROM bootloader serves ${what}, and the board is running loader "${loader.manifest.name}", which cannot return to the ROM: reset the board with BOOT0 held high and run again`,
+    { stage: 'loader' },
+  );
 }
 
 export async function readDevice(
@@ -96,18 +151,29 @@ export async function readDevice(
   options: RunOptions = {},
 ): Promise<Uint8Array> {
   checkLoaderUsable(conn, details, loader);
+  const eff = effectiveDetails(details, loader);
+  const d = eff.details;
+  let memories = d.memories;
+  if (eff.running) {
+    // Everything goes through the running loader; what only the ROM holds is out of reach.
+    const { address, length } = range;
+    const inside = (m: { layout: { blocks: { start: number; size: number }[] } }) => m.layout.blocks.some((b) => address >= b.start && address + length <= b.start + b.size);
+    const rom = d.memories.find(inside);
+    if (rom && !loader!.manifest.memories.some(inside)) throw needsRom(loader!, `${rom.layout.name} at 0x${address.toString(16)}`);
+    memories = [];
+  }
   try {
     return await readMemory(
-      engineContext(conn, details, options),
-      { device, descriptors: details.descriptors },
-      { ...range, memories: details.memories, ...(details.chip ? { chip: details.chip } : {}), ...(loader ? { loader } : {}) },
+      engineContext(conn, d, options),
+      { device, descriptors: details.descriptors, ...(eff.running ? { loaderRunning: true } : {}) },
+      { ...range, memories, ...(d.chip ? { chip: d.chip } : {}), ...(loader ? { loader } : {}) },
     );
   } finally {
     conn.save();
   }
 }
 
-/** Erases sectors (through a staged loader for memory only it serves) or mass-erases the internal flash. */
+/** Erases sectors (through a staged or running loader for memory only it serves) or mass-erases the internal flash. */
 export async function eraseDevice(
   conn: Connection,
   device: USBDevice,
@@ -116,11 +182,18 @@ export async function eraseDevice(
   loader: LoaderPackage | undefined,
   options: RunOptions = {},
 ): Promise<ErasedSector[]> {
+  const eff = effectiveDetails(details, loader);
+  const d = eff.details;
   // Every address is resolved before a loader is staged or anything erased.
-  const request = { ...what, memories: details.memories, ...(details.chip ? { chip: details.chip } : {}), ...(loader ? { loader } : {}) };
-  if (planErase(request).some((s) => s.via === 'loader')) checkLoaderUsable(conn, details, loader);
+  const request = { ...what, memories: d.memories, ...(d.chip ? { chip: d.chip } : {}), ...(loader ? { loader } : {}) };
+  const sectors = planErase(request);
+  if (eff.running) {
+    // A running loader erases what it serves; the ROM's memories wait for a reset.
+    const rom = sectors.filter((s) => s.via === 'rom');
+    if (rom.length) throw needsRom(loader!, [...new Set(rom.map((s) => s.region.trim()))].join(', ') + (what.mass ? ' (mass erase)' : ''));
+  } else if (details.info.mode === 'loader' || sectors.some((s) => s.via === 'loader')) checkLoaderUsable(conn, details, loader);
   try {
-    return await eraseMemory(engineContext(conn, details, options), { device, descriptors: details.descriptors }, request);
+    return await eraseMemory(engineContext(conn, d, options), { device, descriptors: details.descriptors, ...(eff.running ? { loaderRunning: true } : {}) }, request);
   } finally {
     conn.save();
   }

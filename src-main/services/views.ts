@@ -309,6 +309,7 @@ const ISSUE_CODES: Record<PlanIssueCode, ErrorData['code']> = {
   LOADER_NOT_IN_RAM: 'LOADER_UNSUPPORTED',
   LOADER_OVERLAPS_ROM_RAM: 'LOADER_UNSUPPORTED',
   LOADER_OVERLAPS_SEGMENT: 'LOADER_UNSUPPORTED',
+  NEEDS_ROM: 'STAGING_FAILED',
 };
 
 function isFlashPlan(p: unknown): p is FlashPlan {
