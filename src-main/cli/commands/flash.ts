@@ -128,6 +128,7 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
     if (!o.json) {
       const chip = details.chip ? details.chip.name : 'unknown chip';
       process.stderr.write(`${fw.name} → ${details.info.id} (${chip}): ${p.totalBytes} bytes in ${p.stages.map((s) => s.name).join(' → ')}, estimated ${(p.estimatedMs / 1000).toFixed(1)} s\n`);
+      if (p.loaderRunning) process.stderr.write(`loader already running: no staging ("${p.loaderRunning}")\n`);
       for (const w of p.warnings) process.stderr.write(`warning: ${w}\n`);
     }
     const result = await flashDevice(conn, device, details, fw, loader, p, { onEvent: progressPrinter(o.progress !== false && !o.json), signal });
