@@ -511,11 +511,40 @@ export function encodeWire(value: unknown): string {
 }
 
 export function decodeWire(text: string): unknown {
-  return JSON.parse(text, (_key, val: unknown) => {
-    if (val && typeof val === 'object' && !Array.isArray(val)) {
-      const o = val as Record<string, unknown>;
-      if (typeof o.$b64 === 'string' && Object.keys(o).length === 1) return base64ToBytes(o.$b64);
+  return reviveWireBytes(JSON.parse(text), []);
+}
+
+/** A {"$b64": …} value that is not base64, at `path` in the message. */
+export class WireBytesError extends Error {
+  constructor(readonly path: string[]) {
+    super(`invalid base64 at ${path.join('.') || '(root)'}`);
+  }
+}
+
+/**
+ * The wire format's bytes — an object whose only key is a string "$b64" — turned into Uint8Array in
+ * an already parsed message (in place), knowing where each sits so a bad one can be named.
+ */
+export function reviveWireBytes(value: unknown, path: string[] = []): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => (value[i] = reviveWireBytes(v, [...path, String(i)])));
+    return value;
+  }
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 1 && typeof o.$b64 === 'string') {
+    try {
+      return base64ToBytes(o.$b64);
+    } catch {
+      throw new WireBytesError(path);
     }
-    return val;
-  });
+  }
+  // In place: JSON.parse made every key (even "__proto__") an own property, so this sets no prototype.
+  for (const k of keys) {
+    const v = o[k];
+    const revived = reviveWireBytes(v, [...path, k]);
+    if (revived !== v) o[k] = revived;
+  }
+  return o;
 }

@@ -8,7 +8,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { base64ToBytes, encodeWire, type WireServerMessage } from '../../shared/contract.js';
+import { WireBytesError, encodeWire, reviveWireBytes, type WireServerMessage } from '../../shared/contract.js';
 import type { ApiHost } from '../services/api-host.js';
 
 export interface WebHostOptions {
@@ -151,9 +151,9 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       const id = (raw as { id: number }).id;
       let msg: { method: unknown; payload?: unknown };
       try {
-        msg = reviveBytes(raw, []) as typeof msg;
+        msg = reviveWireBytes(raw) as typeof msg;
       } catch (e) {
-        if (!(e instanceof BadBytes)) throw e;
+        if (!(e instanceof WireBytesError)) throw e;
         // A call with damaged bytes is the caller's mistake, not a broken socket: say which field.
         const method = typeof (raw as { method?: unknown }).method === 'string' ? (raw as { method: string }).method : 'call';
         const field = (e.path[0] === 'payload' ? e.path.slice(1) : e.path).join('.') || 'payload';
@@ -182,40 +182,4 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
         server.closeAllConnections();
       }),
   };
-}
-
-/** A {"$b64": …} value that is not base64, at `path` in the message. */
-class BadBytes extends Error {
-  constructor(readonly path: string[]) {
-    super('invalid base64');
-  }
-}
-
-/**
- * The wire format's bytes (shared/contract.ts decodeWire: an object whose only key is a string "$b64")
- * turned into Uint8Array in place, in an already parsed message. Unlike decodeWire it knows where it
- * is, so a bad one can be named in the reply.
- */
-function reviveBytes(value: unknown, path: string[]): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) {
-    value.forEach((v, i) => (value[i] = reviveBytes(v, [...path, String(i)])));
-    return value;
-  }
-  const o = value as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length === 1 && typeof o.$b64 === 'string') {
-    try {
-      return base64ToBytes(o.$b64);
-    } catch {
-      throw new BadBytes(path);
-    }
-  }
-  // In place: JSON.parse made every key (even "__proto__") an own property, so this sets no prototype.
-  for (const k of keys) {
-    const v = o[k];
-    const revived = reviveBytes(v, [...path, k]);
-    if (revived !== v) o[k] = revived;
-  }
-  return o;
 }
