@@ -205,20 +205,40 @@ export interface RecipeView {
 }
 
 /** One unit as the unit log holds it (src-main/production/unit-log.ts UnitRecord). */
+/** Why and where a unit failed. stage/phase/address are absent in logs written before they were recorded. */
+export interface UnitError {
+  code: ErrorData['code'];
+  message: string;
+  /** Engine stage the unit stopped in (rom, staging, loader, leave). */
+  stage?: string;
+  /** Engine phase within it (connect, erase, write, verify, …). */
+  phase?: string;
+  /** Address the error names, as "0x08004000" (like chipId: readable in the JSON and in a spreadsheet). */
+  address?: string;
+}
+
+/** One line of a station's unit log (src-main/production/unit-log.ts writes it). */
 export interface ProductionUnit {
+  /** Record format version. */
   v: 1;
+  /** When the unit finished (ISO 8601, UTC). */
   time: string;
   station: string;
   recipe: { name: string; version: string; sha256: string };
   firmwareSha256: string;
+  /** SHA-256 of the loader image; null when the recipe has no loader. */
   loaderSha256: string | null;
+  /** Board serial (USB iSerialNumber), or its port path when it has none. */
   serial: string;
+  /** Device ID of the chip ("0x449"); null when the unit failed before it was identified. */
   chipId: string | null;
   result: 'PASS' | 'FAIL';
-  error: { code: ErrorData['code']; message: string; stage?: string; phase?: string; address?: string } | null;
+  error: UnitError | null;
+  /** Milliseconds per stage that ran (FlashResult.stageMs). */
   stageMs: Partial<Record<StageName, number>>;
   bytesWritten: number;
   bytesVerified: number;
+  /** From taking the board to the result, in milliseconds of the station's clock. */
   durationMs: number;
 }
 

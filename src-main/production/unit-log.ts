@@ -3,44 +3,12 @@
 // readers skip a torn last line. `new UnitLog(path).append(record)`, `readUnitLog(path)`, `unitsToCsv()`.
 
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, fstatSync, writeSync } from 'node:fs';
-import { BootBridgeError, hex32, type ErrorCode, type ErrorData } from '../../shared/errors.js';
-import type { StageName } from '../../shared/progress.js';
+import { BootBridgeError, hex32, type ErrorData } from '../../shared/errors.js';
+import type { ProductionUnit, UnitError } from '../../shared/contract.js';
 
-export interface UnitRecord {
-  /** Record format version. */
-  v: 1;
-  /** When the unit finished (ISO 8601, UTC). */
-  time: string;
-  station: string;
-  recipe: { name: string; version: string; sha256: string };
-  firmwareSha256: string;
-  /** SHA-256 of the loader image; null when the recipe has no loader. */
-  loaderSha256: string | null;
-  /** Board serial (USB iSerialNumber), or its port path when it has none. */
-  serial: string;
-  /** Device ID of the chip ("0x449"); null when the unit failed before it was identified. */
-  chipId: string | null;
-  result: 'PASS' | 'FAIL';
-  error: UnitError | null;
-  /** Milliseconds per stage that ran (FlashResult.stageMs). */
-  stageMs: Partial<Record<StageName, number>>;
-  bytesWritten: number;
-  bytesVerified: number;
-  /** From taking the board to the result, in milliseconds of the station's clock. */
-  durationMs: number;
-}
-
-/** Why and where a unit failed. stage/phase/address are absent in logs written before they were recorded. */
-export interface UnitError {
-  code: ErrorCode;
-  message: string;
-  /** Engine stage the unit stopped in (rom, staging, loader, leave). */
-  stage?: string;
-  /** Engine phase within it (connect, erase, write, verify, …). */
-  phase?: string;
-  /** Address the error names, as "0x08004000" (like chipId: readable in the JSON and in a spreadsheet). */
-  address?: string;
-}
+/** One line of the unit log; the type is shared with the GUI (shared/contract.ts). */
+export type UnitRecord = ProductionUnit;
+export type { UnitError };
 
 /** The unit log's view of an engine error: code and message, plus where it happened when known. */
 export function unitError(e: ErrorData): UnitError {
