@@ -221,7 +221,8 @@ function expectCompleteRecord(r: UnitRecord | undefined, board: SimBoard, result
   expect(r).toMatchObject({ v: 1, station: 'faults', serial: board.serial, chipId: '0x449', result, firmwareSha256: recipe.firmware.sha256, loaderSha256: recipe.recipe.loader!.sha256 });
   expect(r!.recipe).toEqual({ name: 'fault-matrix', version: '1.0.0', sha256: recipe.sha256 });
   expect(r!.durationMs).toBeGreaterThan(0);
-  if (error) expect(r!.error).toEqual({ code: error.code, message: error.message });
+  // The record says what failed and where: the same code, message, stage and phase as the result.
+  if (error) expect(r!.error).toMatchObject({ code: error.code, message: error.message, stage: error.context.stage, phase: error.context.phase });
   else expect(r!.error).toBeNull();
 }
 
