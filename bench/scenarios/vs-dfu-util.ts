@@ -43,11 +43,15 @@ async function timed(command: string, args: string[], env?: Record<string, strin
   return { ...c, wallMs };
 }
 
+const MISSED_NOTE =
+  'Where the time targets are missed: both tools wait the ROM\'s own 104 ms poll timeout per 2 KB block and the same sector erases, so the wall time is mostly the ROM\'s; BootBridge saves the transfers dfu-util spends per block (a set-address and extra GETSTATUS) and pays a fixed start-up (Node, descriptor reads, chip identification). Skip-blank halves the blocks of the sparse image but not its erases (the sectors must be erased either way), which caps the sparse ratio near 2×. What closes it: a bigger image (the fixed cost amortises), and above all the loader route, which writes internal flash without the ROM\'s poll timeouts (scenario 2: 4× on 1 MB).';
+
 export const versusDfuUtil: Scenario = {
   id: 1,
   title: 'Internal flash: BootBridge vs dfu-util on the same virtual USB bus',
   async run(o) {
-    const size = o.quick ? 16 * KiB : 128 * KiB;
+    // The issue's 1 MB: at the ROM's ~19 KB/s each tool's run takes about a minute, in real time.
+    const size = o.quick ? 16 * KiB : 1024 * KiB;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-dfu-'));
     try {
       const cli = await bundleScript(path.join(REPO, 'src-main', 'cli', 'main.ts'));
@@ -94,10 +98,10 @@ export const versusDfuUtil: Scenario = {
           `Wall times are net of the bus's own start-up (${seconds(idle.wallMs).toFixed(2)} s for a command that does nothing). No leave for either tool.`,
         measurements,
         notes: [
-          `Image size: the ROM writes about 19 KB/s (104 ms per 2 KB block, reference/timing.md) and the harness runs the simulator in real time with no scale option, so 1 MB would take about a minute per tool and run; ${size / KiB} KB keeps the scenario short and the per-block figures carry over (scenario 2 has the 1 MB figure in modelled time).`,
+          `Image size ${size / KiB} KB: the ROM writes about 19 KB/s (104 ms per 2 KB block, reference/timing.md) and the harness runs the simulator in real time, so each run takes about as long as on a real board.`,
           'BootBridge skips all-0xFF blocks in erased flash (skip-blank), so the sparse image sends half the blocks; dfu-util sends every block. Per-block figures divide by all the image\'s 2 KB blocks.',
           'BootBridge reads many more descriptors than dfu-util before it starts (it lists the bus, identifies the chip and reads every alt setting\'s string to plan against the memory layouts): a fixed cost per run, not per block; reading each string once per enumeration would remove most of it. With Node\'s start-up it makes BootBridge the slower tool on very small images (try `--quick`).',
-          'Where the time targets are missed: both tools wait the ROM\'s own 104 ms poll timeout per 2 KB block and the same sector erases, so at this size the wall time is the ROM\'s, and BootBridge\'s fixed start-up (Node, descriptor reads, chip identification) decides the dense ratio. Skip-blank halves the blocks of the sparse image but not its erases (the sectors must be erased either way), which caps the sparse ratio below 2× at 128 KB. What closes it: a bigger image (the fixed cost amortises), and above all the loader route, which writes internal flash without the ROM\'s poll timeouts (scenario 2: 4× on 1 MB).',
+          ...(measurements.some((m) => m.met === false) ? [MISSED_NOTE] : []),
           'reference/measured.md counted dfu-util 0.11 at about 6.5 transfers per 2 KB block on 64 KB; one set-address per contiguous run needs about 3. Wall times on this shared machine vary by a few tenths of a second between runs; the transfer counts do not.',
           ...detail,
         ],
