@@ -44,7 +44,7 @@ async function timed(command: string, args: string[], env?: Record<string, strin
 }
 
 const MISSED_NOTE =
-  'Where the time targets are missed: both tools wait the ROM\'s own 104 ms poll timeout per 2 KB block and the same sector erases, so the wall time is mostly the ROM\'s; BootBridge saves the transfers dfu-util spends per block (a set-address and extra GETSTATUS) and pays a fixed start-up (Node, descriptor reads, chip identification). Skip-blank halves the blocks of the sparse image but not its erases (the sectors must be erased either way), which caps the sparse ratio near 2×. What closes it: a bigger image (the fixed cost amortises), and above all the loader route, which writes internal flash without the ROM\'s poll timeouts (scenario 2: 4× on 1 MB).';
+  'Where the time targets are missed: both tools wait the ROM\'s own 104 ms poll timeout per 2 KB block and the same sector erases, so the wall time is mostly the ROM\'s; BootBridge saves the transfers dfu-util spends per block (a set-address and extra GETSTATUS) and pays a fixed start-up (Node, descriptor reads, chip identification). Skip-blank halves the blocks of the sparse image but not its erases (the sectors must be erased either way), which caps the sparse ratio near 2×. Through the ROM the dense target cannot be met by any host that honours bwPollTimeout (DFU 1.1 §6.1.2: the minimum wait before the next GETSTATUS), and both tools do; what closes it is the loader route, which writes internal flash without the ROM\'s poll timeouts (scenario 2: 4× on 1 MB).';
 
 export const versusDfuUtil: Scenario = {
   id: 1,
