@@ -5,7 +5,7 @@ export interface Measurement {
   name: string;
   value: number | string;
   unit: string;
-  /** The target for this figure ("≥ 4×"), when it has one. */
+  /** The target set for this figure ("≥ 4×"), when it has one. */
   target?: string;
   /** Whether the target was met; absent when there is no target. */
   met?: boolean;

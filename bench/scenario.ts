@@ -1,4 +1,4 @@
-// What a benchmark scenario is: a numbered measurement from the issue that returns its report.
+// What a benchmark scenario is: one numbered measurement of the benchmark plan, returning its report.
 // Scenarios that need the same expensive run (the 16 MB QSPI flash) share it through `shared`.
 
 import type { ScenarioReport } from './report.js';

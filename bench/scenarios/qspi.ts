@@ -133,7 +133,7 @@ export const stagingOverhead: Scenario = {
         { name: 'whole staging stage', value: run.result.stageMs.staging ?? NaN, unit: 'ms' },
       ],
       notes: [
-        'No target in the issue. The host-side share is the leave request and its GETSTATUS, the bus polling interval while waiting for the loader to enumerate, and reading its descriptors and alt-setting strings.',
+        'No target set. The host-side share is the leave request and its GETSTATUS, the bus polling interval while waiting for the loader to enumerate, and reading its descriptors and alt-setting strings.',
       ],
     };
   },

@@ -50,7 +50,7 @@ export const versusDfuUtil: Scenario = {
   id: 1,
   title: 'Internal flash: BootBridge vs dfu-util on the same virtual USB bus',
   async run(o) {
-    // The issue's 1 MB: at the ROM's ~19 KB/s each tool's run takes about a minute, in real time.
+    // 1 MB images: at the ROM's ~19 KB/s each tool's run takes about a minute, in real time.
     const size = o.quick ? 16 * KiB : 1024 * KiB;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-dfu-'));
     try {
@@ -78,7 +78,7 @@ export const versusDfuUtil: Scenario = {
             name: `${kind}: time ratio dfu-util / BootBridge (no verify)`,
             value: ratio(net(dfu), net(bb)),
             unit: '×',
-            // The issue's target: less time than dfu-util on both images, the sparse one by at least 2×.
+            // The target: less time than dfu-util on both images, the sparse one by at least 2×.
             target: kind === 'sparse' ? '≥ 2×' : '> 1×',
             met: ratio(net(dfu), net(bb)) >= (kind === 'sparse' ? 2 : 1.0001),
           },

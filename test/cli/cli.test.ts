@@ -12,7 +12,8 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'bootbridge.cjs');
 const DEMO = join(ROOT, 'assets', 'examples', 'demo-f746', 'demo-f746.elf');
 const LOADER = join(ROOT, 'assets', 'loaders', 'sim-stm32f746');
-const CAPTURE = '/work/shared/reference/device-logs/stm32f746-cubeprogrammer-vb3.log';
+// The real captures sit beside the repository (DESIGN.md "Testing").
+const CAPTURE = join(ROOT, '..', 'shared', 'reference', 'device-logs', 'stm32f746-cubeprogrammer-vb3.log');
 
 interface Run {
   code: number;
