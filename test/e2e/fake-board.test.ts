@@ -1,31 +1,16 @@
 // The renderer in real Chromium against the web host over the in-memory fake services: the doors and
 // the views work end to end even before any board or simulator is involved.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeBackend } from '../app/fake-backend.js';
-import { ARTIFACTS, openApp, screenshot, type Session } from './harness.js';
+import { ARTIFACTS, openApp, screenshot, useApp } from './harness.js';
 
-// Set-up errors (no chromium) surface in every test as a failure, never as a skip.
-let ready: Promise<Session>;
-let s: Session;
-
-beforeAll(() => {
-  ready = openApp(new FakeBackend());
-  ready.catch(() => undefined);
-});
-
-beforeEach(async () => {
-  s = await ready;
-}, 180_000);
-
-afterAll(async () => {
-  await (await ready.catch(() => undefined))?.close();
-});
+const app = useApp(() => openApp(new FakeBackend()));
 
 describe('renderer over the fake services', () => {
   it('lists the board and shows its identity and descriptors', async () => {
-    const { page } = s;
+    const { page } = app();
     await page.getByText('STM32F74xxx/75xxx').first().waitFor();
     await page.locator('[data-test=descriptors]').waitFor();
     expect(await page.locator('[data-test=serial]').textContent()).toBe('3157378A3131');
@@ -33,7 +18,7 @@ describe('renderer over the fake services', () => {
   }, 60_000);
 
   it('opens a file from the file input and shows the map and a plan that flashes to PASS', async () => {
-    const { page } = s;
+    const { page } = app();
     mkdirSync(ARTIFACTS, { recursive: true });
     const file = join(ARTIFACTS, 'small.bin');
     writeFileSync(file, new Uint8Array(4096).fill(0x5a));
@@ -47,11 +32,11 @@ describe('renderer over the fake services', () => {
     await page.locator('[data-test=verdict]').waitFor();
     expect(await page.locator('[data-test=verdict]').textContent()).toContain('PASS');
     await screenshot(page, 'fake-pass');
-    expect(s.errors).toEqual([]);
+    expect(app().errors).toEqual([]);
   }, 60_000);
 
   it('lists a file that does not fit in red and keeps Flash disabled', async () => {
-    const { page } = s;
+    const { page } = app();
     const file = join(ARTIFACTS, 'toobig.bin');
     writeFileSync(file, new Uint8Array(64));
     await page.locator('[data-test=file-input]').setInputFiles(file);

@@ -2,6 +2,7 @@
 // serves it with the web host over a given backend, and launches Debian's chromium through
 // playwright-core. A missing chromium fails the test with the fix, never skips it.
 
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -106,4 +107,26 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/**
+ * One app session for a test file: opened once before its tests, closed (and then `after`, e.g. the
+ * backend) after them. A set-up error — no chromium, a build failure — fails every test, never skips.
+ * Call the returned function inside a test for the session.
+ */
+export function useApp(start: () => Promise<Session>, after?: () => Promise<unknown>): () => Session {
+  let ready: Promise<Session>;
+  let session: Session | undefined;
+  beforeAll(() => {
+    ready = start();
+    ready.catch(() => undefined);
+  });
+  beforeEach(async () => {
+    session = await ready;
+  }, 180_000);
+  afterAll(async () => {
+    await (await ready.catch(() => undefined))?.close();
+    await after?.();
+  });
+  return () => session!;
 }

@@ -1,21 +1,17 @@
 // Production mode end to end in real Chromium: the web host with the real services on four simulated
 // STM32F746 boards (50× simulated time). Open the shipped demo recipe, press Flash, see four lanes
 // PASS and the counters 4 / 0 / 100%, export the unit log as CSV, leave through the confirmation.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAppBackend, type ServicesBackend } from '../../src-main/services/app-backend.js';
-import { ROOT, openApp, screenshot, type Session } from './harness.js';
+import { ROOT, openApp, screenshot, useApp } from './harness.js';
 
-// Set-up errors (no chromium) surface in every test as a failure, never as a skip.
-let ready: Promise<Session>;
-let s: Session;
 let backend: ServicesBackend | undefined;
 const logDir = mkdtempSync(join(tmpdir(), 'bb-e2e-units-'));
-
-beforeAll(() => {
-  ready = (async () => {
+const app = useApp(
+  async () => {
     backend = await createAppBackend({
       sim: 'stm32f746',
       simBoards: 4,
@@ -25,22 +21,13 @@ beforeAll(() => {
       unitLogDir: logDir,
     });
     return openApp(backend);
-  })();
-  ready.catch(() => undefined);
-});
-
-beforeEach(async () => {
-  s = await ready;
-}, 180_000);
-
-afterAll(async () => {
-  await (await ready.catch(() => undefined))?.close();
-  await backend?.close();
-});
+  },
+  async () => backend?.close(),
+);
 
 describe('production view on four simulated STM32F746 boards', () => {
   it('opens the shipped demo recipe from the picker; the engineering views are hidden', async () => {
-    const { page } = s;
+    const { page } = app();
     await page.locator('[data-test=devices] li[role=option]').nth(3).waitFor();
     await page.locator('[data-test=enter-production]').click();
     await page.locator('[data-test=recipe-picker]').waitFor();
@@ -56,7 +43,7 @@ describe('production view on four simulated STM32F746 boards', () => {
   }, 90_000);
 
   it('Flash programs all four boards at once: four lanes PASS, counters 4 / 0 / 100%', async () => {
-    const { page } = s;
+    const { page } = app();
     await page.locator('[data-test=prod-flash]').click();
     // Four lanes appear and run concurrently (gang): all four are seen running or done before the first PASS settles the rest.
     await page.locator('[data-test=lane]').nth(3).waitFor({ timeout: 30_000 });
@@ -77,13 +64,13 @@ describe('production view on four simulated STM32F746 boards', () => {
     const records = lines.map((l) => JSON.parse(l) as { serial: string; result: string });
     expect(records.map((r) => r.result)).toEqual(['PASS', 'PASS', 'PASS', 'PASS']);
     expect(new Set(records.map((r) => r.serial))).toEqual(new Set(serials));
-    expect(s.errors).toEqual([]);
+    expect(app().errors).toEqual([]);
   }, 180_000);
 
   it('a second window (dark theme) opens straight into production mode with the same lanes and counters', async () => {
-    const page = await s.browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: 'dark' });
+    const page = await app().browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: 'dark' });
     try {
-      await page.goto(s.web.url);
+      await page.goto(app().web.url);
       await page.locator('[data-test=production]').waitFor();
       expect(await page.locator('.bb').getAttribute('class')).toContain('dark');
       expect((await page.locator('[data-test=count-passed]').textContent())?.trim()).toBe('4');
@@ -95,7 +82,7 @@ describe('production view on four simulated STM32F746 boards', () => {
   }, 60_000);
 
   it('exports the unit log as a CSV download', async () => {
-    const { page } = s;
+    const { page } = app();
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-test=export-csv]').click()]);
     expect(download.suggestedFilename()).toBe('bootbridge-units-sim-bench.csv');
     const file = join(logDir, 'download.csv');
@@ -107,7 +94,7 @@ describe('production view on four simulated STM32F746 boards', () => {
   }, 60_000);
 
   it('leaves production mode only through the confirmation, back to the engineering views', async () => {
-    const { page } = s;
+    const { page } = app();
     await page.locator('[data-test=leave]').click();
     await page.locator('[data-test=leave-dialog]').waitFor();
     await screenshot(page, 'production-leave-confirm');
@@ -119,6 +106,6 @@ describe('production view on four simulated STM32F746 boards', () => {
     await page.locator('[data-test=leave-confirm]').click();
     await page.locator('[role=tablist]').waitFor();
     expect(await page.locator('[data-test=production]').count()).toBe(0);
-    expect(s.errors).toEqual([]);
+    expect(app().errors).toEqual([]);
   }, 60_000);
 });

@@ -1,40 +1,27 @@
 // End to end in real Chromium: the web host with the real services on a simulated STM32F746 board.
 // Pick the board, read its descriptors, open the demo ELF (internal flash + QSPI), see the memory
 // map and the plan with the staged loader, flash it, see PASS; then a file that does not fit.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAppBackend, type ServicesBackend } from '../../src-main/services/app-backend.js';
-import { ARTIFACTS, ROOT, openApp, screenshot, type Session } from './harness.js';
+import { ARTIFACTS, ROOT, openApp, screenshot, useApp } from './harness.js';
 
 const DEMO = join(ROOT, 'assets/examples/demo-f746/demo-f746.elf');
-// Set-up errors (no chromium) surface in every test as a failure, never as a skip.
-let ready: Promise<Session>;
-let s: Session;
 let backend: ServicesBackend | undefined;
-
-beforeAll(() => {
-  ready = (async () => {
+const app = useApp(
+  async () => {
     // Simulated time runs 50× faster than real time so the QSPI erase does not take a minute.
     backend = await createAppBackend({ sim: 'stm32f746', simBoards: 2, simSpeed: 50, simState: mkdtempSync(join(tmpdir(), 'bb-e2e-sim-')), assetsDir: join(ROOT, 'assets') });
     return openApp(backend, { recent: [{ name: 'Example: demo-f746.elf', path: DEMO, openedAt: 0 }] });
-  })();
-  ready.catch(() => undefined);
-});
-
-beforeEach(async () => {
-  s = await ready;
-}, 180_000);
-
-afterAll(async () => {
-  await (await ready.catch(() => undefined))?.close();
-  await backend?.close();
-});
+  },
+  async () => backend?.close(),
+);
 
 describe('web app on a simulated STM32F746', () => {
   it('lists both boards, and shows the chosen one’s identity and descriptor tree with raw bytes', async () => {
-    const { page } = s;
+    const { page } = app();
     const boards = page.locator('[data-test=devices] li[role=option]');
     await boards.nth(1).waitFor();
     expect(await boards.count()).toBe(2);
@@ -56,7 +43,7 @@ describe('web app on a simulated STM32F746', () => {
   }, 90_000);
 
   it('opens the demo ELF and maps internal flash and QSPI, the QSPI via the staged loader', async () => {
-    const { page } = s;
+    const { page } = app();
     await page.locator('[data-test=file-input]').setInputFiles(DEMO);
     await page.locator('[data-test=file-name]', { hasText: 'demo-f746.elf' }).waitFor();
     await page.locator('[data-test="region-QSPI Flash"]').waitFor();
@@ -77,18 +64,18 @@ describe('web app on a simulated STM32F746', () => {
   }, 90_000);
 
   it('flashes to PASS and says what was verified', async () => {
-    const { page } = s;
+    const { page } = app();
     await page.locator('[data-test=plan-flash]').click();
     await page.locator('[data-test=verdict]').waitFor({ timeout: 120_000 });
     const verdict = await page.locator('[data-test=verdict]').textContent();
     await screenshot(page, 'sim-pass');
     expect(verdict).toContain('PASS');
     expect(await page.locator('[data-test=verified]').textContent()).toContain('QSPI Flash');
-    expect(s.errors).toEqual([]);
+    expect(app().errors).toEqual([]);
   }, 150_000);
 
   it('refuses a file that does not fit, in red, before touching the board', async () => {
-    const { page } = s;
+    const { page } = app();
     // 2 MiB raw binary at the flash base: the F746 has 1 MiB of internal flash.
     const big = join(ARTIFACTS, 'too-big-2MiB.bin');
     writeFileSync(big, new Uint8Array(2 * 1024 * 1024).fill(0x11));
@@ -107,9 +94,9 @@ describe('web app on a simulated STM32F746', () => {
   }, 90_000);
 
   it('renders in the dark theme and opens the example from the recent files', async () => {
-    const page = await s.browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: 'dark' });
+    const page = await app().browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: 'dark' });
     try {
-      await page.goto(s.web.url);
+      await page.goto(app().web.url);
       await page.locator('[data-test=devices] li[role=option]').first().waitFor();
       expect(await page.locator('.bb').getAttribute('class')).toContain('dark');
       await page.locator('.recent').click();
