@@ -21,20 +21,8 @@ export const loaderFolder = (model: SimModelName) => path.join(REPO, 'assets', '
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
 
-/** Deterministic bytes that are never 0xFF, so skip-blank drops nothing unless a test blanks a range. */
-export function pattern(length: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x % 255;
-  }
-  return out;
-}
+export { pattern } from '../test/support/data.js';
+import { pattern } from '../test/support/data.js';
 
 /** Half of the image erased-looking: every other `chunk` bytes 0xFF (whole DfuSe blocks for chunk ≥ 2 KB). */
 export function sparse(length: number, chunk = 8 * KiB, seed = 2): Uint8Array {

@@ -65,6 +65,12 @@ function viewBytes(view: DataView | undefined): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice();
 }
 
+/** A transfer that completed but not with 'ok' (WebUSB reports a STALL this way in browsers). */
+function checkStatus(status: USBTransferStatus | undefined, requestName: string, context: ErrorContext): void {
+  if (status === 'stall') throw new BootBridgeError('USB_STALL', `Device stalled ${requestName}`, { ...context, request: requestName });
+  if (status !== 'ok') throw new BootBridgeError('USB_TRANSFER_FAILED', `${requestName} ended with status ${status}`, { ...context, request: requestName });
+}
+
 /** IN control transfer; returns the bytes received (may be fewer than `length`). */
 export async function controlIn(
   device: USBDevice,
@@ -81,12 +87,7 @@ export async function controlIn(
   } catch (e) {
     throw failure(e, requestName, context);
   }
-  if (result.status === 'stall') {
-    throw new BootBridgeError('USB_STALL', `Device stalled ${requestName}`, { ...context, request: requestName });
-  }
-  if (result.status !== 'ok') {
-    throw new BootBridgeError('USB_TRANSFER_FAILED', `${requestName} ended with status ${result.status}`, { ...context, request: requestName });
-  }
+  checkStatus(result.status, requestName, context);
   // The `usb` package v3 builds its DataView on the whole backing buffer; never hand out more than asked.
   const bytes = viewBytes(result.data);
   return bytes.length > length ? bytes.subarray(0, length) : bytes;
@@ -108,11 +109,6 @@ export async function controlOut(
   } catch (e) {
     throw failure(e, requestName, context);
   }
-  if (result.status === 'stall') {
-    throw new BootBridgeError('USB_STALL', `Device stalled ${requestName}`, { ...context, request: requestName });
-  }
-  if (result.status !== 'ok') {
-    throw new BootBridgeError('USB_TRANSFER_FAILED', `${requestName} ended with status ${result.status}`, { ...context, request: requestName });
-  }
+  checkStatus(result.status, requestName, context);
   return result.bytesWritten;
 }

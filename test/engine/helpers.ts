@@ -37,20 +37,7 @@ export function collect(): { events: FlashEvent[]; onEvent: (e: FlashEvent) => v
 
 export const readFile = (p: string) => new Uint8Array(readFileSync(p));
 
-/** Deterministic, non-blank bytes (no 0xFF runs that skip-blank would drop). */
-export function pattern(length: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x % 255; // never 0xFF
-  }
-  return out;
-}
+export { pattern } from '../support/data.js';
 
 /** A raw binary image placed at `address`, as if opened from a .bin with --base. */
 export const binAt = (address: number, data: Uint8Array) => openFirmwareBytes('image.bin', data, { baseAddress: address });
