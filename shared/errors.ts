@@ -14,6 +14,7 @@ export const ERROR_TEXT = {
   DEVICE_DISCONNECTED: { title: 'Device disconnected', hint: 'The board left the bus during the operation. Reconnect it in DFU mode and run again.' },
   USB_TRANSFER_FAILED: { title: 'USB transfer failed', hint: 'Check the cable and the USB permissions (udev rule on Linux, WinUSB driver on Windows).' },
   USB_STALL: { title: 'Device refused the request (STALL)', hint: 'The bootloader rejected the request in its current state.' },
+  USB_UNAVAILABLE: { title: 'USB is not available', hint: 'BootBridge cannot list this machine\'s USB devices. Connect the board directly, check USB access (Linux: the udev rule in the README; Windows: the WinUSB driver), or use a simulated board with --sim stm32f746.' },
   USB_ACCESS_DENIED: { title: 'No permission to open the USB device', hint: 'On Linux install the udev rule from the README; on Windows bind WinUSB with Zadig.' },
   DESCRIPTOR_INVALID: { title: 'Invalid USB descriptor', hint: 'The device sent a malformed descriptor; it may not be a DFU bootloader.' },
   NOT_DFU_DEVICE: { title: 'Not a DFU device', hint: 'The device has no DFU interface.' },
@@ -37,7 +38,7 @@ export const ERROR_TEXT = {
   PLAN_INVALID: { title: 'The image cannot be flashed as planned', hint: 'See the listed problems; nothing was written.' },
 
   LOADER_INVALID: { title: 'Invalid loader package', hint: 'Fix the named field in loader.json.' },
-  LOADER_UNSUPPORTED: { title: 'Loader cannot be used', hint: 'See the explanation.' },
+  LOADER_UNSUPPORTED: { title: 'Loader cannot be used', hint: 'Choose a loader package made for this chip and board (loader.json "chips"); docs/loader-protocol.md says how to make one.' },
   STAGING_FAILED: { title: 'Staging the loader failed', hint: 'The board is still in its ROM bootloader or can be reset into it; run again.' },
   LOADER_TIMEOUT: { title: 'Loader did not appear', hint: 'The loader did not enumerate after the jump. Check the loader matches this board; reset the board into DFU mode and run again.' },
   LOADER_MISMATCH: { title: 'Loader does not match its manifest', hint: 'The device that enumerated does not serve what loader.json promised.' },

@@ -2,6 +2,7 @@
 // the core folders that touches Node: the package is a native addon. Everything above sees USBDevice.
 
 import { WebUSB } from 'usb';
+import { BootBridgeError } from '../../shared/errors.js';
 import type { UsbBackend } from './backend.js';
 
 export class NodeUsbBackend implements UsbBackend {
@@ -11,8 +12,13 @@ export class NodeUsbBackend implements UsbBackend {
     this.webusb = new WebUSB({ allowAllDevices: true, ...(options.deviceTimeoutMs ? { deviceTimeout: options.deviceTimeoutMs } : {}) });
   }
 
-  getDevices(): Promise<USBDevice[]> {
-    return this.webusb.getDevices();
+  async getDevices(): Promise<USBDevice[]> {
+    try {
+      return await this.webusb.getDevices();
+    } catch (e) {
+      // No USB subsystem (a container, a VM without USB passthrough) or no right to read it.
+      throw new BootBridgeError('USB_UNAVAILABLE', `Cannot list USB devices: ${e instanceof Error ? e.message : String(e)}`, {}, { cause: e });
+    }
   }
 
   onConnect(listener: (device: USBDevice) => void): () => void {

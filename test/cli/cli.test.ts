@@ -227,6 +227,19 @@ describe('exit codes and error messages', () => {
     expect(JSON.parse(none.stdout)).toMatchObject({ ok: false, error: { code: 'DEVICE_NOT_FOUND' } });
   });
 
+  it('3 on real USB with no board to talk to (no DFU device, or no USB at all), saying what to do', async () => {
+    // No --sim: the `usb` package. On a machine without USB (CI) or without a board in DFU mode the
+    // answer is the same exit code and a message that names the simulated-board way out.
+    const r = await run(['read', '0x08000000', '16', '--json']);
+    expect(r.code).toBe(3);
+    const out = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; message: string } };
+    expect(out.ok).toBe(false);
+    expect(['DEVICE_NOT_FOUND', 'USB_UNAVAILABLE']).toContain(out.error.code);
+    const human = await run(['read', '0x08000000', '16']);
+    expect(human.stderr).toMatch(/--sim stm32f746/);
+    expect(human.stderr).not.toMatch(/Internal error|bug in BootBridge/);
+  });
+
   it('2 for bad input, naming the file or the argument', async () => {
     const state = tmp();
     const missing = await run(['flash', join(state, 'nope.elf'), ...sim(state)]);
