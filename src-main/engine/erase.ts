@@ -8,7 +8,7 @@ import { DfuseDevice } from '../dfu/dfuse.js';
 import type { LoaderPackage } from '../loader/index.js';
 import { LOADER_OPTION } from '../plan/plan.js';
 import type { PlanMemory, Via } from '../plan/types.js';
-import { romOpenOptions, type BoardHandle, type EngineContext } from './flash.js';
+import { romOpenOptions, type BoardHandle, type EngineContext } from './context.js';
 import { Reporter } from './progress.js';
 import { loaderFor } from './staging.js';
 

@@ -9,7 +9,7 @@ import type { MemoryLayout } from '../dfu/layout.js';
 import type { LoaderPackage } from '../loader/index.js';
 import { LOADER_OPTION } from '../plan/plan.js';
 import type { PlanMemory } from '../plan/types.js';
-import { romOpenOptions, type BoardHandle, type EngineContext } from './flash.js';
+import { romOpenOptions, type BoardHandle, type EngineContext } from './context.js';
 import { Reporter } from './progress.js';
 import { loaderFor } from './staging.js';
 

@@ -138,7 +138,7 @@ describe('staging failures', () => {
   describe('a loader whose descriptors do not match loader.json gives LOADER_MISMATCH', () => {
     const edits: [string, (m: Record<string, unknown>) => void, RegExp][] = [
       ['memory string', (m) => ((m.memories as string[])[0] = '@QSPI Flash /0x90000000/128*128Kg'), /alt setting 0 serves/],
-      ['transfer size', (m) => (m.transferSize = 4096), /wTransferSize is 8192, loader.json says 4096/],
+      ['transfer size', (m) => (m.transferSize = 2048), /wTransferSize is 4096, loader.json says 2048/],
       ['product string', (m) => ((m.usb as { product: string }).product = 'Other Loader'), /iProduct is "BootBridge Loader", loader.json says "Other Loader"/],
     ];
     for (const [what, edit, why] of edits) {
