@@ -171,12 +171,30 @@ function randomNonce(ctx: EngineContext): Uint8Array {
   return out;
 }
 
+/** What a staging left behind: the board's identity for finding it again, and the nonce the loader must report. */
+export interface Staged {
+  identity: BoardIdentity;
+  /** 16 hex digits, when the package declares a nonce record (docs/loader-protocol.md §2.3). */
+  nonce?: string;
+  /** The bytes written to RAM (the package's image with the nonce in its record). */
+  image: Uint8Array;
+}
+
+function withStagingContext(e: unknown, phase: Phase, serial: string | undefined): BootBridgeError {
+  const err = e instanceof BootBridgeError ? e : new BootBridgeError('INTERNAL', e instanceof Error ? e.message : String(e), {}, { cause: e });
+  const c: ErrorContext = err.context;
+  if (c.stage === undefined) c.stage = 'staging';
+  if (c.phase === undefined) c.phase = phase;
+  if (c.serial === undefined && serial) c.serial = serial;
+  return err;
+}
+
 /**
- * Stages `pkg` on the board and returns the running, checked loader. Emits the 'staging' stage: the
- * image written ('stage'), read back and compared ('verify'), the jump and the reconnection (logs).
- * Errors carry stage 'staging' and the phase they happened in.
+ * The ROM half of staging: a fresh nonce into the image's record (after the package's sha256 was
+ * checked, when it was read), the image written to RAM, read back and compared byte for byte, and the
+ * jump. Starts the 'staging' stage; the caller finds the loader (`openLoader`, or the conformance check).
  */
-export async function stageLoader(ctx: EngineContext, board: BoardHandle, pkg: LoaderPackage, reporter: Reporter, options: StageOptions = {}): Promise<DfuseDevice> {
+export async function stageAndJump(ctx: EngineContext, board: BoardHandle, pkg: LoaderPackage, reporter: Reporter, options: StageOptions = {}): Promise<Staged> {
   let phase: Phase = 'stage';
   const enter = (p: Phase) => {
     phase = p;
@@ -189,7 +207,6 @@ export async function stageLoader(ctx: EngineContext, board: BoardHandle, pkg: L
   try {
     const issues = options.planned ? [] : loaderIssues(toPlanLoader(pkg, options.chip), options.chip);
     if (issues.length) throw new BootBridgeError('PLAN_INVALID', issues.map((i) => i.message).join(' '), { issues });
-    // A fresh nonce written over the record's 8 zero bytes, after the package's sha256 was checked (when read).
     let nonce: string | undefined;
     let staged = pkg;
     if (pkg.manifest.nonce && pkg.nonceAt !== undefined) {
@@ -218,25 +235,34 @@ export async function stageLoader(ctx: EngineContext, board: BoardHandle, pkg: L
       );
     }
     enter('jump');
+    // Several devices with this serial on the bus: the loader must come back on the same port too.
+    const sameSerial = identity.serial ? (await ctx.backend.getDevices()).filter((d) => d.serialNumber === identity.serial).length : 0;
     await jumpToLoader(rom, staged.loadAddress);
     rom = undefined;
     enter('reconnect');
     reporter.log('info', `Jumped to the loader at 0x${staged.loadAddress.toString(16).padStart(8, '0')}; waiting for it to enumerate`);
-    // Several devices with this serial on the bus: the port path must match as well.
-    const sameSerial = identity.serial ? (await ctx.backend.getDevices()).filter((d) => d.serialNumber === identity.serial).length : 0;
-    const loader = await openLoader(ctx, { ...identity, ...(sameSerial > 1 ? { requirePort: true } : {}) }, staged, nonce !== undefined ? { nonce } : {});
-    reporter.log('info', `Loader "${pkg.manifest.name}" is running (serial ${loader.device.serialNumber ?? 'none'}${nonce ? `, staging nonce ${nonce} confirmed` : ''})`);
+    return { identity: { ...identity, ...(sameSerial > 1 ? { requirePort: true } : {}) }, ...(nonce !== undefined ? { nonce } : {}), image: staged.image };
+  } catch (e) {
+    throw withStagingContext(e, phase, identity.serial);
+  } finally {
+    if (openedHere) await rom?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Stages `pkg` on the board and returns the running, checked loader. Emits the 'staging' stage: the
+ * image written ('stage'), read back and compared ('verify'), the jump and the reconnection (logs).
+ * Errors carry stage 'staging' and the phase they happened in.
+ */
+export async function stageLoader(ctx: EngineContext, board: BoardHandle, pkg: LoaderPackage, reporter: Reporter, options: StageOptions = {}): Promise<DfuseDevice> {
+  const staged = await stageAndJump(ctx, board, pkg, reporter, options);
+  try {
+    const loader = await openLoader(ctx, staged.identity, pkg, staged.nonce !== undefined ? { nonce: staged.nonce } : {});
+    reporter.log('info', `Loader "${pkg.manifest.name}" is running (serial ${loader.device.serialNumber ?? 'none'}${staged.nonce ? `, staging nonce ${staged.nonce} confirmed` : ''})`);
     reporter.endStage('staging');
     return loader;
   } catch (e) {
-    const err = e instanceof BootBridgeError ? e : new BootBridgeError('INTERNAL', e instanceof Error ? e.message : String(e), {}, { cause: e });
-    const c: ErrorContext = err.context;
-    if (c.stage === undefined) c.stage = 'staging';
-    if (c.phase === undefined) c.phase = phase;
-    if (c.serial === undefined && identity.serial) c.serial = identity.serial;
-    throw err;
-  } finally {
-    if (openedHere) await rom?.close().catch(() => undefined);
+    throw withStagingContext(e, 'reconnect', staged.identity.serial);
   }
 }
 

@@ -40,18 +40,6 @@ export interface SimLoaderImage {
   nonce?: { offset: number; string: number };
 }
 
-/** True when `ram` holds `l.image`, byte for byte except the 8 nonce bytes the host fills in. */
-function holdsLoaderImage(ram: Uint8Array, l: SimLoaderImage): boolean {
-  if (ram.length !== l.image.length) return false;
-  const skipFrom = l.nonce ? l.nonce.offset + 8 : -1;
-  const skipTo = l.nonce ? l.nonce.offset + 16 : -1;
-  for (let i = 0; i < ram.length; i++) {
-    if (i >= skipFrom && i < skipTo) continue;
-    if (ram[i] !== l.image[i]) return false;
-  }
-  return true;
-}
-
 /** Non-volatile memories of one board (flash, option bytes, OTP, QSPI), by memory name. */
 export interface SimState {
   model: SimModelName;
@@ -92,6 +80,25 @@ function uidForSerial(serial: string): Uint8Array {
   dv.setUint32(4, w1, true);
   dv.setUint32(8, w2, true);
   return out;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** True when `ram` holds `l.image`, byte for byte except the 8 nonce bytes the host fills in. */
+export function holdsLoaderImage(ram: Uint8Array, l: SimLoaderImage): boolean {
+  if (!l.nonce) return bytesEqual(ram, l.image);
+  if (ram.length !== l.image.length) return false;
+  const skipFrom = l.nonce.offset + 8;
+  const skipTo = l.nonce.offset + 16;
+  for (let i = 0; i < ram.length; i++) {
+    if (i >= skipFrom && i < skipTo) continue;
+    if (ram[i] !== l.image[i]) return false;
+  }
+  return true;
 }
 
 export class SimBoard {

@@ -121,6 +121,50 @@ describe('staging failures', () => {
     expectBytes(other.read(QSPI, data.length), new Uint8Array(data.length).fill(0xff));
   });
 
+  it('a board with the SAME serial enumerating as the loader is refused by its nonce and never receives data', async () => {
+    const conn = simConnection();
+    const { board } = await firstBoard(conn);
+    const internal = board.read(0x08000000, 64 * 1024);
+    board.faults.add({ kind: 'other-board-instead-of-loader', serial: board.serial });
+    const r = await flashQspi(conn, await simLoader());
+    expectStagingError(r, 'STAGING_FAILED');
+    expect(r.error?.message).toMatch(/not the one this run staged/);
+    expect(r.error?.message).toContain(board.serial);
+    expect(r.error?.context).toMatchObject({ phase: 'reconnect', reportedNonce: '0000000000000000', expectedNonce: expect.stringMatching(/^[0-9A-F]{16}$/) });
+    expect(r.verified).toEqual([]);
+    expect(r.left).toBe(false);
+    const impostor = conn.bus.boards.find((b) => b !== board && b.serial === board.serial)!;
+    expect(impostor.mode).toBe('loader');
+    // Nothing reached either board: the impostor's QSPI and flash are blank, the real board's QSPI too.
+    expectBytes(impostor.read(QSPI, data.length), new Uint8Array(data.length).fill(0xff));
+    expectBytes(impostor.read(0x08000000, 64 * 1024), new Uint8Array(64 * 1024).fill(0xff));
+    expectBytes(board.read(QSPI, data.length), new Uint8Array(data.length).fill(0xff));
+    expectBytes(board.read(0x08000000, 64 * 1024), internal);
+    // Its DFU state machine never left dfuIDLE: no DNLOAD reached it.
+    expect(impostor.dfuState).toMatchObject({ state: 2, status: 0 });
+  });
+
+  it('the nonce the loader reports is the one written into the staged image, fresh for every staging', async () => {
+    const conn = simConnection();
+    const { board } = await firstBoard(conn);
+    const seen: string[] = [];
+    const loader = await simLoader();
+    const at = loader.loadAddress + loader.nonceAt! + 8;
+    board.onModeChange((m) => {
+      if (m === 'loader') seen.push(Array.from(board.read(at, 8), (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(''));
+    });
+    const r1 = await flashQspi(conn, loader);
+    expect(r1.ok).toBe(true);
+    await resetToRom(conn, board);
+    const r2 = await flashQspi(conn, loader, 0);
+    expect(r2.ok).toBe(true);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).not.toBe(seen[1]);
+    expect(seen[0]).not.toBe('0000000000000000');
+    // The package's own bytes keep the zero nonce (its sha256 still holds).
+    expect([...loader.image.subarray(loader.nonceAt! + 8, loader.nonceAt! + 16)]).toEqual(new Array(8).fill(0));
+  });
+
   it('another board enumerating as its ROM bootloader instead is named too, and left alone', async () => {
     const conn = simConnection();
     const { board } = await firstBoard(conn);
