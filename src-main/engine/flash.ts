@@ -16,7 +16,7 @@ import type { FlashPlan, PlanStage, Via, WriteOp } from '../plan/types.js';
 import { crc32 } from '../util/crc32.js';
 import { boardIdentity, romOpenOptions, type BoardHandle, type EngineContext } from './context.js';
 import { Reporter } from './progress.js';
-import { openRunningLoader, stageLoader } from './staging.js';
+import { checkServed, openRunningLoader, stageLoader } from './staging.js';
 
 export type { BoardHandle, EngineContext } from './context.js';
 export { romOpenOptions } from './context.js';
@@ -139,7 +139,14 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       onPhase: (p) => (cursor.phase = p),
     });
     bytesWritten += loader.image.length;
+    checkServed(devices.loader, loader, loaderRanges());
   };
+
+  /** Everything the plan does through the loader, to check against what the running loader really serves. */
+  const loaderRanges = () =>
+    plan.stages
+      .filter((s) => s.via === 'loader' && s.name !== 'staging')
+      .flatMap((s) => [...s.erases.map((e) => ({ alt: e.alt, address: e.address, length: e.size })), ...s.writes, ...s.verifies]);
 
   const runStage = async (stage: PlanStage): Promise<void> => {
     if (stage.staging) return runStaging(stage);
@@ -259,6 +266,7 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       cursor.phase = 'connect';
       devices.loader = await openRunningLoader(ctx, board, loader);
       reporter.log('info', `Loader "${loader.manifest.name}" already running: no staging`);
+      checkServed(devices.loader, loader, loaderRanges());
     }
     for (const stage of plan.stages) await runStage(stage);
     const result: FlashResult = {

@@ -109,6 +109,28 @@ function servesPrefix(served: MemoryLayout, promised: MemoryLayout): boolean {
   return a.every((s, i) => s.start === b[i]!.start && s.size === b[i]!.size && s.readable === b[i]!.readable && s.writable === b[i]!.writable && s.erasable === b[i]!.erasable);
 }
 
+/**
+ * ADDRESS_UNREACHABLE for the first range the running loader does not really serve: an alt setting
+ * may be shorter than loader.json's layout where the memory is the chip's own flash (a 64 KB F750
+ * behind a manifest written for the 1 MB F746), so the plan is checked against the device before
+ * anything is erased or written through it.
+ */
+export function checkServed(loader: DfuseDevice, pkg: LoaderPackage, ranges: readonly { alt: number; address: number; length: number }[]): void {
+  for (const r of ranges) {
+    const alt = loader.alternates.find((a) => a.bAlternateSetting === r.alt);
+    const blocks = alt?.layout?.blocks ?? [];
+    if (blocks.some((b) => r.address >= b.start && r.address + r.length <= b.start + b.size)) continue;
+    const promised = pkg.manifest.memories.find((m) => m.alt === r.alt);
+    const end = blocks.length ? Math.max(...blocks.map((b) => b.start + b.size)) : undefined;
+    const h = (n: number) => '0x' + n.toString(16).padStart(8, '0');
+    throw new BootBridgeError(
+      'ADDRESS_UNREACHABLE',
+      `${h(r.address)}–${h(r.address + r.length)} is beyond what the running loader serves on alt ${r.alt} ("${alt?.name ?? '(none)'}"${end !== undefined ? `, ending at ${h(end)}` : ''}), although loader.json promises "${promised?.text ?? '(nothing)'}": this chip has less of that memory than the manifest's layout. Nothing was written through the loader.`,
+      { address: r.address, length: r.length, alt: r.alt },
+    );
+  }
+}
+
 /** LOADER_MISMATCH unless the opened device serves what loader.json promises. */
 export async function checkAgainstManifest(loader: DfuseDevice, pkg: LoaderPackage, where: { stage: 'staging' | 'loader'; phase: 'reconnect' | 'connect' }): Promise<void> {
   const m = pkg.manifest;
