@@ -7,6 +7,7 @@ import type { PlanLoader } from '../plan/types.js';
 import type { LoaderPackage } from './package.js';
 
 export { parseManifest, MAX_TRANSFER_SIZE, type LoaderManifest } from './manifest.js';
+export { autoLoaderCandidates } from './choice.js';
 export { readLoaderPackage, loaderSupportsChip, sha256Hex, withNonce, nonceString, type LoaderPackage } from './package.js';
 
 /** The planner's view of a package. */
