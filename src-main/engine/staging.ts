@@ -238,6 +238,9 @@ export async function stageAndJump(ctx: EngineContext, board: BoardHandle, pkg: 
     } else {
       reporter.log('warn', `Loader "${pkg.manifest.name}" declares no staging nonce (loader.json "nonce"): it is paired with this board by serial${identity.portPath ? ' and USB port' : ''} only, so another board with the same serial could be taken for it`);
     }
+    if (pkg.manifest.experimental) {
+      reporter.log('warn', `loader "${pkg.manifest.name}" is experimental: no run on a real board has been recorded yet (loader.json "experimental": true). Check what it wrote.`);
+    }
     reporter.startStage('staging');
     enter('connect');
     rom ??= await DfuseDevice.open(board.device, romOpenOptions(ctx, board));

@@ -95,7 +95,11 @@ describe('flash says which loader it stages and why', () => {
     const r = await run(args);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^loader: BootBridge simulated loader .* \(--loader .*\), chosen by you; QSPI Flash at 0x90000000 needs a loader \(the ROM bootloader cannot reach it\)$/m);
-    expect(r.stderr).toMatch(/^warning: loader ".*" is experimental: no run on a real board has been recorded yet/m);
+    expect(r.stderr.match(/^warn: loader ".*" is experimental: no run on a real board has been recorded yet/gm)).toHaveLength(1);
+    // read stages it too, and says so as well.
+    const rd = await run(['read', '0x90000000', '16', '--loader', dir, '--sim', 'stm32f746', '--sim-speed', '50', '--no-progress']);
+    expect(rd.code, rd.stderr).toBe(0);
+    expect(rd.stderr).toMatch(/^warn: loader ".*" is experimental/m);
     const j = await run([...args, '--json']);
     const out = JSON.parse(j.stdout) as { loader: { experimental: boolean; staged: boolean; why: string }; warnings: string[] };
     expect(out.loader).toMatchObject({ experimental: true, staged: true, why: expect.stringContaining('needs a loader') });

@@ -142,10 +142,8 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
     const choice = loaderChoice(p, loader, details.memories, `--loader ${o.loader ?? ''}`.trim());
     const staged = loader && (p.stages.some((s) => s.staging) || p.loaderRunning);
     const experimental = staged ? experimentalWarning(loader) : undefined;
-    if (!o.json) {
-      for (const line of choice) process.stderr.write(`${line}\n`);
-      if (experimental) process.stderr.write(`warning: ${experimental}\n`);
-    }
+    // The experimental warning itself is logged by the engine when it stages the loader (every command).
+    if (!o.json) for (const line of choice) process.stderr.write(`${line}\n`);
     const result = await flashDevice(conn, device, details, fw, loader, p, { onEvent: progressPrinter(o.progress !== false && !o.json), signal });
     const extra = loader
       ? { loader: { name: loader.manifest.name, source: loader.source, experimental: loader.manifest.experimental, staged: !!staged, why: choice.join(' ') }, ...(experimental ? { warnings: [experimental] } : {}) }

@@ -17,7 +17,7 @@ import { EXIT, printJson, reportError, run } from '../common.js';
 
 const hex = (n: number) => '0x' + n.toString(16).toUpperCase().padStart(8, '0');
 
-/** The warning printed (and carried in --json) whenever an experimental loader is staged. */
+/** The warning carried in --json whenever an experimental loader is staged (the engine logs the same words). */
 export function experimentalWarning(pkg: LoaderPackage): string | undefined {
   if (!pkg.manifest.experimental) return undefined;
   return `loader "${pkg.manifest.name}" is experimental: no run on a real board has been recorded yet (loader.json "experimental": true). Check what it wrote.`;
