@@ -144,6 +144,41 @@ describe('staging failures', () => {
     expect(impostor.dfuState).toMatchObject({ state: 2, status: 0 });
   });
 
+  it('a package without a nonce is staged with a warning that it is paired by serial and port only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bb-loader-'));
+    cpSync(loaderDir('stm32f746'), dir, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(dir, 'loader.json'), 'utf8')) as Record<string, unknown>;
+    delete manifest.nonce;
+    writeFileSync(join(dir, 'loader.json'), JSON.stringify(manifest));
+    const conn = simConnection();
+    const { board, device, details } = await firstBoard(conn);
+    const fw = await binAt(QSPI, data);
+    const loader = await openLoaderFolder(dir);
+    const { events, onEvent } = collect();
+    const r = await flashDevice(conn, device, details, fw, loader, planFlash(details, fw, loader, { leave: false }), { onEvent });
+    expect(r.ok).toBe(true);
+    expect(events.filter((e) => e.kind === 'log' && e.level === 'warn').map((e) => (e as { message: string }).message)).toEqual([
+      expect.stringMatching(/declares no staging nonce .*: it is paired with this board by serial and USB port only/),
+    ]);
+    expectBytes(board.read(QSPI, data.length), data);
+  });
+
+  it('two boards with the same serial on the bus: the loader is paired by serial AND port, and the other is left alone', async () => {
+    const conn = simConnection();
+    const { board } = await firstBoard(conn);
+    // A second board reporting the same serial (a clone), in its ROM bootloader on another port.
+    const twin = (conn.bus as unknown as { create(m: string, o: object, same: boolean): SimBoard }).create('stm32f746', { serial: board.serial, loaders: board.loaders }, true);
+    twin.start();
+    await conn.clock.sleep(10);
+    expect(conn.bus.boards.filter((b) => b.serial === board.serial)).toHaveLength(2);
+    const r = await flashQspi(conn, await simLoader());
+    expect(r.error).toBeUndefined();
+    expect(r.ok).toBe(true);
+    expectBytes(board.read(QSPI, data.length), data);
+    expectBytes(twin.read(QSPI, data.length), new Uint8Array(data.length).fill(0xff));
+    expect(twin.mode).toBe('rom');
+  });
+
   it('the nonce the loader reports is the one written into the staged image, fresh for every staging', async () => {
     const conn = simConnection();
     const { board } = await firstBoard(conn);
