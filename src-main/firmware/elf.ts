@@ -6,6 +6,10 @@ import { BootBridgeError } from '../../shared/errors';
 import { buildImage, type FirmwareImage, type ImageSection, type Piece } from './image';
 
 const PT_LOAD = 1;
+/** e_machine of Arm (ELF for the Arm Architecture, "ELF header"). */
+const EM_ARM = 40;
+/** A few e_machine values users bring by mistake (System V ABI e_machine list). */
+const MACHINES: Record<number, string> = { 3: 'x86 (i386)', 8: 'MIPS', 20: 'PowerPC', 62: 'x86-64', 83: 'AVR', 94: 'Xtensa (ESP32)', 105: 'MSP430', 183: 'AArch64', 243: 'RISC-V' };
 const SHT_NOBITS = 8;
 const SHF_ALLOC = 0x2;
 
@@ -59,6 +63,14 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
   const u16 = (at: number) => view.getUint16(at, true);
   const u32 = (at: number) => view.getUint32(at, true);
 
+  const machine = u16(18);
+  if (machine !== EM_ARM) {
+    throw new BootBridgeError(
+      'FIRMWARE_UNSUPPORTED',
+      `ELF file for ${MACHINES[machine] ?? `machine ${machine}`} (e_machine ${machine}), not Arm (40): it was built for another processor, not an STM32`,
+      { field: 'e_machine', offset: 18 },
+    );
+  }
   const entry = u32(24);
   const phoff = u32(28);
   const shoff = u32(32);
@@ -93,13 +105,14 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
   // the segment's p_paddr plus the section's offset into the segment (System V ABI "Program Loading").
   const sections: ImageSection[] = [];
   const bySegment = new Map<ProgramHeader, SectionHeader[]>();
+  const segmentOf = segmentFinder(loads);
   for (const sh of sectionHeaders) {
     if (!(sh.flags & SHF_ALLOC) || sh.size === 0) continue;
     if (sh.type === SHT_NOBITS) {
       sections.push({ name: sh.name, loadAddress: sh.addr, runAddress: sh.addr, size: sh.size, programmed: false });
       continue;
     }
-    const ph = loads.find((p) => sh.offset >= p.offset && sh.offset + sh.size <= p.offset + p.filesz);
+    const ph = segmentOf(sh.offset, sh.size);
     if (!ph) {
       sections.push({ name: sh.name, loadAddress: sh.addr, runAddress: sh.addr, size: sh.size, programmed: false });
       continue;
@@ -111,6 +124,7 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
   }
 
   const pieces: Piece[] = [];
+  const headersEnd = Math.max(52, phoff + phnum * phentsize);
   for (const ph of loads) {
     if (ph.filesz === 0) continue; // .bss-only segment: nothing is stored, nothing is programmed
     const inside = bySegment.get(ph);
@@ -118,15 +132,47 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
       // Program section contents only, as objcopy does: GNU ld may put the ELF and program headers at
       // the start of the first PT_LOAD, and alignment padding between sections is not part of the program.
       for (const sh of inside) {
-        pieces.push({ address: (ph.paddr + (sh.offset - ph.offset)) >>> 0, data: bytes.slice(sh.offset, sh.offset + sh.size), source: sh.name });
+        pieces.push({ address: (ph.paddr + (sh.offset - ph.offset)) >>> 0, data: bytes.subarray(sh.offset, sh.offset + sh.size), source: sh.name });
       }
-    } else if (sectionHeaders.length === 0) {
-      // Stripped of section headers: the segment's file bytes are all there is.
-      pieces.push({ address: ph.paddr, data: bytes.slice(ph.offset, ph.offset + ph.filesz), source: `segment ${ph.index}` });
+    } else if (sectionHeaders.length > 0 && ph.offset + ph.filesz <= headersEnd) {
+      // Only the ELF and program headers (ld can load them in a segment of their own): not program bytes.
+      continue;
+    } else {
+      // No section inside (stripped of section headers, or a segment a tool wrote on its own): the
+      // segment's file bytes are all there is, and they are loaded, so they are programmed.
+      pieces.push({ address: ph.paddr, data: bytes.subarray(ph.offset, ph.offset + ph.filesz), source: `segment ${ph.index}` });
     }
   }
 
   return buildImage('elf', pieces, { entry, sections });
+}
+
+/**
+ * Finds the PT_LOAD whose file bytes hold [offset, offset+size): loads sorted by file offset once,
+ * then a binary search per section (a file may carry 65,535 of each; a scan per section is quadratic).
+ */
+function segmentFinder(loads: ProgramHeader[]): (offset: number, size: number) => ProgramHeader | undefined {
+  const sorted = loads.filter((p) => p.filesz > 0).sort((a, b) => a.offset - b.offset || a.index - b.index);
+  // Longest segment end up to each index, so overlapping segments are still found.
+  const reach: number[] = [];
+  let far = 0;
+  for (const p of sorted) reach.push((far = Math.max(far, p.offset + p.filesz)));
+  return (offset, size) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]!.offset <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    // Candidates start at or before offset; walk back while one could still contain it.
+    let best: ProgramHeader | undefined;
+    for (let i = lo - 1; i >= 0 && reach[i]! >= offset + size; i--) {
+      const p = sorted[i]!;
+      if (offset + size <= p.offset + p.filesz && (!best || p.index < best.index)) best = p;
+    }
+    return best;
+  };
 }
 
 function readSections(bytes: Uint8Array, view: DataView, shoff: number, shentsize: number, shnum: number, shstrndx: number): SectionHeader[] {

@@ -2,7 +2,7 @@
 // attached, which one the user means (--serial), what each one is (descriptors, chip, memories).
 
 import { BootBridgeError } from '../../shared/errors.js';
-import { chipByName, type ChipInfo } from '../devices/chips.js';
+import { chipByName, unknownChipError, type ChipInfo } from '../devices/chips.js';
 import { identifyChip } from '../devices/identify.js';
 import type { PlanMemory } from '../plan/types.js';
 import { dfuAlternates, dfuFunctional, readDeviceDescriptors, type DeviceDescriptors } from '../usb/descriptors.js';
@@ -86,7 +86,7 @@ export async function inspectDevice(backend: UsbBackend, device: USBDevice, opti
   let chip: ChipInfo | undefined;
   if (options.chip) {
     chip = chipByName(options.chip);
-    if (!chip) throw new BootBridgeError('CHIP_UNKNOWN', `Unknown chip "${options.chip}"`, { field: 'chip' });
+    if (!chip) throw unknownChipError(options.chip);
   } else if (deviceInfo(backend, device).mode === 'rom') {
     // A loader's alt strings are its own, not the ROM's the chip database knows; its package names the chip.
     chip = identifyChip({ altStrings: alts.map((a) => a.name ?? ''), bcdDevice: descriptors.device.bcdDevice, ...(descriptors.product ? { product: descriptors.product } : {}) });
