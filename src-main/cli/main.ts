@@ -2,6 +2,7 @@
 // Every command takes --json and exits 0 on success, 1 when the device operation failed, 2 for bad
 // input found before touching a board, 3 when no (or no single) device matched, 130 when cancelled.
 import { Command } from 'commander';
+import { registerChipCommands } from './commands/chips.js';
 import { registerDeviceCommands } from './commands/devices.js';
 import { registerFlashCommands } from './commands/flash.js';
 import { registerMemoryCommands } from './commands/memory.js';
@@ -30,5 +31,6 @@ registerDeviceCommands(program);
 registerFlashCommands(program);
 registerMemoryCommands(program);
 registerProductionCommands(program);
+registerChipCommands(program);
 
 void program.parseAsync();
