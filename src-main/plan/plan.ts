@@ -561,12 +561,13 @@ function sectorsIn(sectors: Sector[], start: number, end: number): Sector[] {
 /** The likely linker-script cause of loadable bytes in RAM, from the sections involved. */
 function ramCause(image: FirmwareImage, sources: string[]): string {
   const names = sources.map((s) => s.replace(/^section /, ''));
+  const code = names.filter((n) => /^\.(text|isr_vector|vectors)/i.test(n));
+  if (image.format === 'elf' && code.length > 0) {
+    return `Code (${code.join(', ')}) is linked into RAM: the linker script's FLASH region or "> FLASH" placement is missing, or this is a RAM-only debug build.`;
+  }
   const data = names.find((n) => /^\.(data|ramfunc|fastcode|itcm|dtcm)/i.test(n));
   if (image.format === 'elf' && data) {
     return `Section ${data} has its load address (LMA) in RAM: the linker script places it "> RAM" without "AT> FLASH", so the startup code has nothing in flash to copy from.`;
-  }
-  if (image.format === 'elf' && names.some((n) => /^\.(text|isr_vector|vectors)/i.test(n))) {
-    return `Code (${names.slice(0, 3).join(', ')}) is linked into RAM: the linker script's FLASH region or "> FLASH" placement is missing, or this is a RAM-only debug build.`;
   }
   return 'The file was linked or converted for RAM addresses.';
 }
