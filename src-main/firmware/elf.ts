@@ -123,7 +123,7 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
     bySegment.set(ph, list);
   }
 
-  const pieces: Piece[] = [];
+  const ranges: FileRange[] = [];
   const headersEnd = Math.max(52, phoff + phnum * phentsize);
   for (const ph of loads) {
     if (ph.filesz === 0) continue; // .bss-only segment: nothing is stored, nothing is programmed
@@ -132,7 +132,7 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
       // Program section contents only, as objcopy does: GNU ld may put the ELF and program headers at
       // the start of the first PT_LOAD, and alignment padding between sections is not part of the program.
       for (const sh of inside) {
-        pieces.push({ address: (ph.paddr + (sh.offset - ph.offset)) >>> 0, data: bytes.subarray(sh.offset, sh.offset + sh.size), source: sh.name });
+        ranges.push({ address: (ph.paddr + (sh.offset - ph.offset)) >>> 0, offset: sh.offset, length: sh.size, source: sh.name });
       }
     } else if (sectionHeaders.length > 0 && ph.offset + ph.filesz <= headersEnd) {
       // Only the ELF and program headers (ld can load them in a segment of their own): not program bytes.
@@ -140,11 +140,52 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
     } else {
       // No section inside (stripped of section headers, or a segment a tool wrote on its own): the
       // segment's file bytes are all there is, and they are loaded, so they are programmed.
-      pieces.push({ address: ph.paddr, data: bytes.subarray(ph.offset, ph.offset + ph.filesz), source: `segment ${ph.index}` });
+      ranges.push({ address: ph.paddr, offset: ph.offset, length: ph.filesz, source: `segment ${ph.index}` });
     }
   }
 
-  return buildImage('elf', pieces, { entry, sections });
+  return buildImage('elf', joinRanges(bytes, ranges), { entry, sections });
+}
+
+interface FileRange {
+  address: number;
+  offset: number;
+  length: number;
+  source: string;
+}
+
+/**
+ * File ranges as pieces, address-contiguous ranges joined into one piece first: a file may hold
+ * 65,535 tiny segments, and one typed array each costs more than the bytes. Overlapping ranges stay
+ * separate, so buildImage still compares them.
+ */
+const JOIN_ABOVE = 1024;
+function joinRanges(bytes: Uint8Array, ranges: FileRange[]): Piece[] {
+  const sorted = ranges.filter((r) => r.length > 0).sort((a, b) => a.address - b.address);
+  const pieces: Piece[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i + 1;
+    let end = sorted[i]!.address + sorted[i]!.length;
+    // Real files have a few dozen sections: kept apart, so an overlap names the exact one.
+    while (sorted.length > JOIN_ABOVE && j < sorted.length && sorted[j]!.address === end) end += sorted[j++]!.length;
+    const first = sorted[i]!;
+    if (j === i + 1) {
+      pieces.push({ address: first.address, data: bytes.subarray(first.offset, first.offset + first.length), source: first.source });
+    } else {
+      const data = new Uint8Array(end - first.address);
+      const sources: string[] = [];
+      for (let k = i; k < j; k++) {
+        const r = sorted[k]!;
+        const at = r.address - first.address;
+        if (r.length > 64) data.set(bytes.subarray(r.offset, r.offset + r.length), at);
+        else for (let b = 0; b < r.length; b++) data[at + b] = bytes[r.offset + b]!;
+        sources.push(r.source);
+      }
+      pieces.push({ address: first.address, data, source: first.source, sources });
+    }
+    i = j;
+  }
+  return pieces;
 }
 
 /**

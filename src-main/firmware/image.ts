@@ -50,6 +50,8 @@ export interface Piece {
   data: Uint8Array;
   /** Where it came from ("section .text", "line 12", "target 0 element 1"). */
   source: string;
+  /** When a parser joined several sources into this piece: all of them, in address order. */
+  sources?: string[];
   alt?: number;
 }
 
@@ -72,7 +74,7 @@ export function buildImage(format: FirmwareFormat, pieces: readonly Piece[], ext
     const first = run[0];
     if (!first) return;
     const data = run.length === 1 ? first.data : concat(run.map((p) => p.data), runEnd - first.address);
-    const sources = distinctSources(run);
+    const sources = run.length === 1 && !first.sources ? [first.source] : distinctSources(run);
     const seg: Segment = { address: first.address, data, sources };
     if (first.alt !== undefined) seg.alt = first.alt;
     segments.push(seg);
@@ -137,9 +139,11 @@ function distinctSources(run: Piece[]): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   for (const p of run) {
-    if (seen.has(p.source)) continue;
-    seen.add(p.source);
-    if (out.length < MAX_SOURCES) out.push(p.source);
+    for (const source of p.sources ?? [p.source]) {
+      if (seen.has(source)) continue;
+      seen.add(source);
+      if (out.length < MAX_SOURCES) out.push(source);
+    }
   }
   if (seen.size > MAX_SOURCES) out.push(`${seen.size - MAX_SOURCES} more`);
   return out;

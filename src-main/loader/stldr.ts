@@ -69,7 +69,7 @@ function storageInfoBytes(bytes: Uint8Array): { raw: Uint8Array; where: string }
     return { raw: bytes.subarray(from, from + want), where: `symbol StorageInfo in section ${section.name}` };
   }
   const sec = image.sections?.find((s) => /^\.?dev_?info$/i.test(s.name));
-  if (!sec) invalid('it has no StorageInfo symbol (and no Dev_info section) — is it an ST external loader?');
+  if (!sec) invalid('it has no StorageInfo symbol (and no .Dev_info section) — is it an ST external loader?');
   if (sec.size < OFF.sectors + 8) invalid(`${sec.name} is ${sec.size} bytes, too small for StorageInfo`);
   // Read only as far as StorageInfo reaches: sh_size comes from the file and may claim gigabytes.
   return { raw: readImage(image, sec.loadAddress, Math.min(sec.size, STRUCT_BYTES), 0), where: `section ${sec.name}` };

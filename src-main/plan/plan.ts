@@ -130,11 +130,13 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
   image.segments.forEach((seg, index) => {
     const start = seg.address;
     const end = seg.address + seg.data.length;
-    const planned: PlannedSegment = { index, address: start, length: seg.data.length, sources: [...seg.sources] };
+    // The image's own sources array, not a copy (it is frozen with the plan).
+    const planned: PlannedSegment = { index, address: start, length: seg.data.length, sources: seg.sources };
     segments.push(planned);
     if (seg.data.length === 0) return;
     const region = chooseRegion(start, seg.alt, romRegions, loaderRegions, routeInternalViaLoader);
-    const label = segmentLabel(index, seg.sources, start, end);
+    // Only problems use the label: made on demand (a sparse HEX file has millions of segments).
+    const label = { toString: () => segmentLabel(index, seg.sources, start, end) };
     if (region && seg.alt !== undefined && region.alt !== seg.alt && region.via === 'rom' && region.kind === 'memory') {
       // UM0391 §2.3.1: a DfuSe target names the alt setting its elements are for.
       forcible({
@@ -537,8 +539,12 @@ function flashBase(target: PlanTarget): number {
   return target.chip?.flash.start ?? internalFromAlt0(target)?.start ?? FLASH_BASE_FALLBACK;
 }
 
+/** One reference object per region, shared by every segment and issue that names it. */
+const refs = new WeakMap<RegionRef, RegionRef>();
 function ref(r: RegionRef): RegionRef {
-  return { via: r.via, alt: r.alt, name: r.name, start: r.start, end: r.end };
+  let out = refs.get(r);
+  if (!out) refs.set(r, (out = { via: r.via, alt: r.alt, name: r.name, start: r.start, end: r.end }));
+  return out;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -623,10 +629,21 @@ function segmentLabel(index: number, sources: string[], start: number, end: numb
   return `Segment ${index}${from} at ${range(start, end)}`;
 }
 
+/** Freezes the plan and everything in it; iterative (a plan can hold millions of objects, arbitrarily nested). */
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value as object)) deepFreeze(v);
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (!v || typeof v !== 'object' || Object.isFrozen(v) || ArrayBuffer.isView(v)) continue;
+    Object.freeze(v);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (v[i] && typeof v[i] === 'object') stack.push(v[i]);
+    } else {
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x && typeof x === 'object') stack.push(x);
+      }
+    }
   }
   return value;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseLayout } from '../../src-main/dfu/layout.js';
+import { chipRecord, formatChip, formatChipTable } from '../../src-main/cli/commands/chips.js';
 import { sectorRuns, sectorsSize } from '../../src-main/devices/chip-db.js';
 import { CHIPS, chipById, chipByName, closeChips, sectorEraseMs, unknownChipError } from '../../src-main/devices/chips.js';
 import { checkReportedLayouts, chipAltStrings, identifyChip } from '../../src-main/devices/identify.js';
@@ -190,5 +191,22 @@ describe('the reported layout against the database', () => {
     expect(w[0]).toContain(text);
     expect(w[0]).toContain(F746.romAltStrings[0]);
     expect(w[0]).toContain('STM32F74x/75x');
+  });
+});
+
+describe('bootbridge chips', () => {
+  it('the table has one row per line, each with its device ID, and names the lines not described', () => {
+    const text = formatChipTable(CHIPS);
+    for (const c of CHIPS) expect(text).toContain(`0x${c.deviceId.toString(16)}  ${c.name}`);
+    expect(text).toMatch(/not in the database: STM32H7R\/H7S/);
+    expect(text).toMatch(/0x450 +STM32H74x\/75x +2 MB +16\*128K +32 B, once/);
+  });
+
+  it('one line in full names its sources and what was not found; --json carries the same facts', () => {
+    const h7a = chipById(0x480)!;
+    const text = formatChip(h7a);
+    expect(text).toMatch(/not found +: option-byte area/);
+    expect(text).toMatch(/source +: AN2606/);
+    expect(JSON.parse(JSON.stringify(chipRecord(h7a)))).toMatchObject({ deviceId: 0x480, program: { unitBytes: 16 }, romReservedRam: { end: 0x2000_4100 } });
   });
 });

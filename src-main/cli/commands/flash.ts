@@ -7,7 +7,7 @@ import { chipByName, unknownChipError } from '../../devices/chips.js';
 import { chipAltStrings } from '../../devices/identify.js';
 import { parseLayout } from '../../dfu/layout.js';
 import type { LoaderPackage } from '../../loader/index.js';
-import { formatPlan, type FlashPlan, type PlanOptions } from '../../plan/index.js';
+import { formatPlan, planForJson, type FlashPlan, type PlanOptions } from '../../plan/index.js';
 import type { DeviceDetails } from '../../services/devices.js';
 import { openFirmwareFile, openLoaderFolder, type OpenedFirmware } from '../../services/files.js';
 import { checkLoaderUsable, flashDevice, planFlash } from '../../services/operations.js';
@@ -103,7 +103,8 @@ export function registerFlashCommands(program: Command): void {
         }
         try {
           const p = planFlash(details, fw, loader, planOptions(o, true));
-          if (o.json) printJson(p);
+          // Summarised beyond a size: a sparse HEX file plans into millions of rows.
+          if (o.json) printJson(planForJson(p));
           else process.stdout.write(formatPlan(p) + '\n');
           return p.ok ? EXIT.OK : EXIT.BAD_INPUT;
         } finally {
@@ -129,7 +130,7 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
     checkLoaderUsable(conn, details, loader);
     const p = planFlash(details, fw, loader, planOptions(o, defaultLeave));
     if (!p.ok) {
-      if (o.json) printJson({ ok: false, error: { code: 'PLAN_INVALID', message: 'The plan has errors; nothing was written', context: {} }, plan: p });
+      if (o.json) printJson({ ok: false, error: { code: 'PLAN_INVALID', message: 'The plan has errors; nothing was written', context: {} }, plan: planForJson(p) });
       else process.stderr.write(formatPlan(p) + '\n\nerror: nothing was written: fix the problems above.\n');
       return EXIT.BAD_INPUT;
     }
