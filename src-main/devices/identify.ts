@@ -7,7 +7,8 @@
 
 import { parseLayout, type MemoryLayout } from '../dfu/layout.js';
 import { sectorRuns } from './chip-db.js';
-import { CHIPS, chipById, type ChipInfo } from './chips.js';
+import { BootBridgeError } from '../../shared/errors.js';
+import { CHIPS, chipById, chipByName, unknownChipError, type ChipInfo } from './chips.js';
 
 export interface ReportedDevice {
   altStrings: string[];
@@ -50,6 +51,26 @@ export function identifyChip(info: ReportedDevice): ChipInfo | undefined {
     } else if (score === bestScore) best.push(chip);
   }
   return best.length === 1 ? best[0] : undefined;
+}
+
+/**
+ * The chip of a ROM bootloader: the device ID the ROM reports when it reports one (the product
+ * string), else `--chip`, else the layout fingerprint. A `--chip` that contradicts the ROM's own
+ * device ID is refused: the board says what it is.
+ */
+export function chooseChip(info: ReportedDevice, chipOption: string | undefined): ChipInfo | undefined {
+  const given = chipOption !== undefined ? chipByName(chipOption) : undefined;
+  if (chipOption !== undefined && !given) throw unknownChipError(chipOption);
+  const id = deviceIdInProduct(info.product);
+  const reported = id !== undefined ? chipById(id) : undefined;
+  if (reported && given && reported !== given) {
+    throw new BootBridgeError(
+      'BAD_ARGUMENT',
+      `--chip ${chipOption} is ${given.name} (0x${given.deviceId.toString(16)}), but the board's ROM reports device 0x${reported.deviceId.toString(16)} (${reported.name}) in its product string "${info.product}": leave --chip out or name that chip`,
+      { field: 'chip' },
+    );
+  }
+  return reported ?? given ?? identifyChip(info);
 }
 
 /**

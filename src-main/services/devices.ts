@@ -3,7 +3,7 @@
 
 import { BootBridgeError } from '../../shared/errors.js';
 import { chipByName, unknownChipError, type ChipInfo } from '../devices/chips.js';
-import { identifyChip } from '../devices/identify.js';
+import { chooseChip } from '../devices/identify.js';
 import type { PlanMemory } from '../plan/types.js';
 import { dfuAlternates, dfuFunctional, readDeviceDescriptors, type DeviceDescriptors } from '../usb/descriptors.js';
 import { hasDfuInterface } from '../usb/discovery.js';
@@ -84,12 +84,13 @@ export async function inspectDevice(backend: UsbBackend, device: USBDevice, opti
   const alts = dfuAlternates(descriptors);
   const memories: PlanMemory[] = alts.filter((a) => a.layout).map((a) => ({ alt: a.bAlternateSetting, layout: a.layout! }));
   let chip: ChipInfo | undefined;
-  if (options.chip) {
+  if (deviceInfo(backend, device).mode === 'rom') {
+    // The ROM's own device ID (product string) first, then --chip, then the layout fingerprint.
+    chip = chooseChip({ altStrings: alts.map((a) => a.name ?? ''), bcdDevice: descriptors.device.bcdDevice, ...(descriptors.product ? { product: descriptors.product } : {}) }, options.chip);
+  } else if (options.chip) {
+    // A loader's alt strings are its own, not the ROM's the chip database knows; its package names the chip.
     chip = chipByName(options.chip);
     if (!chip) throw unknownChipError(options.chip);
-  } else if (deviceInfo(backend, device).mode === 'rom') {
-    // A loader's alt strings are its own, not the ROM's the chip database knows; its package names the chip.
-    chip = identifyChip({ altStrings: alts.map((a) => a.name ?? ''), bcdDevice: descriptors.device.bcdDevice, ...(descriptors.product ? { product: descriptors.product } : {}) });
   }
   return {
     info: deviceInfo(backend, device),

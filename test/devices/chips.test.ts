@@ -5,7 +5,7 @@ import { parseLayout } from '../../src-main/dfu/layout.js';
 import { chipRecord, formatChip, formatChipTable } from '../../src-main/cli/commands/chips.js';
 import { sectorRuns, sectorsSize } from '../../src-main/devices/chip-db.js';
 import { CHIPS, chipById, chipByName, closeChips, sectorEraseMs, unknownChipError } from '../../src-main/devices/chips.js';
-import { checkReportedLayouts, chipAltStrings, identifyChip } from '../../src-main/devices/identify.js';
+import { checkReportedLayouts, chipAltStrings, chooseChip, identifyChip } from '../../src-main/devices/identify.js';
 
 const F4_CAPTURE = fileURLToPath(new URL('../../../shared/reference/device-logs/stm32f4discovery.lsusb', import.meta.url));
 
@@ -208,5 +208,25 @@ describe('bootbridge chips', () => {
     expect(text).toMatch(/not found +: option-byte area/);
     expect(text).toMatch(/source +: AN2606/);
     expect(JSON.parse(JSON.stringify(chipRecord(h7a)))).toMatchObject({ deviceId: 0x480, program: { unitBytes: 16 }, romReservedRam: { end: 0x2000_4100 } });
+  });
+});
+
+describe('which chip a board is', () => {
+  const f107 = { altStrings: ['@Internal Flash  /0x08000000/128*002Kg', '@Option Bytes  /0x1FFFF800/01*016 g'], bcdDevice: 0x2000, product: 'STM32 0x418 DFU Bootloader' };
+  const h743 = { altStrings: ['@Internal Flash   /0x08000000/16*128Kg', '@Option Bytes   /0x5200201C/01*128 e'], bcdDevice: 0x0200, product: 'STM32  BOOTLOADER' };
+
+  it('the device ID the ROM reports wins; a --chip that agrees is fine', () => {
+    expect(chooseChip(f107, undefined)?.deviceId).toBe(0x418);
+    expect(chooseChip(f107, 'stm32f107vc')?.deviceId).toBe(0x418);
+  });
+
+  it('a --chip that contradicts the ROM\'s device ID is refused naming both', () => {
+    expect(() => chooseChip(f107, 'stm32f407')).toThrow(expect.objectContaining({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/0x413.*0x418|0x418.*0x413/) }));
+  });
+
+  it('without a device ID from the ROM, --chip decides (an H745 ROM looks like an H743 one); else the layout', () => {
+    expect(chooseChip(h743, 'stm32h745')?.deviceId).toBe(0x450);
+    expect(chooseChip(h743, undefined)?.deviceId).toBe(0x450);
+    expect(() => chooseChip(h743, 'stm32h744')).toThrow(expect.objectContaining({ code: 'CHIP_UNKNOWN', message: expect.stringContaining('stm32h742') }));
   });
 });
