@@ -191,24 +191,33 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
       });
       return;
     }
+    // L4/G4/H7 flash accepts one program per unit after erase (PROGERR: RM0351 §3.3.7, RM0440 §3.3.8,
+    // RM0433 §4.3.9). A segment starting inside a unit is written in blocks of the transfer size from
+    // its start, so when it needs more than one block every block boundary splits a unit and the
+    // second write into it fails (errPROG) — after the erase. The same when the previous segment ends
+    // in the unit this one starts in.
     if (region.kind === 'memory' && chip?.program.rule === 'erased-only' && isInternal(region, target) && (start - region.start) % chip.program.unitBytes !== 0) {
       const unit = chip.program.unitBytes;
       const word = start - ((start - region.start) % unit);
-      const shared = placements.find((p) => p.end > word && p.end <= start && isInternal(p.region, target));
-      errors.push(
-        shared
-          ? {
-              code: 'SHARED_PROGRAM_UNIT',
-              message: `Segments ${shared.index} and ${index} share the ${unit}-byte flash word at ${hex32(word)}; ${chip.name} flash can program a word only once after erase. Pad or align the segments to ${unit} bytes.`,
-              segment: index, range: { start: word, end: word + unit }, nearest: ref(region),
-            }
-          : {
-              code: 'SPLIT_PROGRAM_UNIT',
-              message: `${label} starts ${start - word} bytes into the ${unit}-byte flash word at ${hex32(word)}: ${chip.name} flash programs whole ${unit}-byte units once after erase, so the ROM would fail (errPROG) after erasing. Link or place the image at a multiple of ${unit} bytes (for a raw binary: ${BASE_OPTION.split(' ')[0]} ${hex32(word)}).`,
-              segment: index, sources: seg.sources, range: { start: word, end: word + unit }, nearest: ref(region),
-            },
-      );
-      return;
+      const last = placements[placements.length - 1];
+      const shared = last && last.end > word && last.end <= start && isInternal(last.region, target) ? last : undefined;
+      const blockSize = region.via === 'loader' && loader ? loader.transferSize : romT;
+      if (shared) {
+        errors.push({
+          code: 'SHARED_PROGRAM_UNIT',
+          message: `Segments ${shared.index} and ${index} share the ${unit}-byte flash word at ${hex32(word)}; ${chip.name} flash can program a word only once after erase. Pad or align the segments to ${unit} bytes.`,
+          segment: index, range: { start: word, end: word + unit }, nearest: ref(region),
+        });
+        return;
+      }
+      if (end - start > blockSize) {
+        errors.push({
+          code: 'SPLIT_PROGRAM_UNIT',
+          message: `${label} starts ${start - word} bytes into the ${unit}-byte flash word at ${hex32(word)}: ${chip.name} flash programs whole ${unit}-byte units once after erase, and the ${blockSize}-byte blocks it is sent in would split them, so the ROM would fail (errPROG) after erasing. Link or place the image at a multiple of ${unit} bytes (for a raw binary: ${BASE_OPTION.split(' ')[0]} ${hex32(word)}).`,
+          segment: index, sources: seg.sources, range: { start: word, end: word + unit }, nearest: ref(region),
+        });
+        return;
+      }
     }
     placements.push({ index, start, end, region, sectors });
     if (/option bytes/i.test(region.name)) {
@@ -232,10 +241,6 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
       });
     }
   }
-
-  // 3. L4/G4/H7 flash accepts one program per flash word (PROGERR, RM0351 §3.3.7 / RM0440 §3.3.8 /
-  // RM0433 §4.3.9): a segment that starts inside a word is refused above (SPLIT_PROGRAM_UNIT, or
-  // SHARED_PROGRAM_UNIT when the previous segment ends in that word).
 
   // 4. The loader, when a segment is routed through it.
   const loaderPlaced = placements.filter((p) => p.region.via === 'loader');

@@ -10,7 +10,7 @@ import { registerDeviceCommands } from '../../src-main/cli/commands/devices.js';
 import { registerFlashCommands } from '../../src-main/cli/commands/flash.js';
 import { registerMemoryCommands } from '../../src-main/cli/commands/memory.js';
 import { registerProductionCommands } from '../../src-main/cli/commands/production.js';
-import { chipById, unknownChipError } from '../../src-main/devices/chips.js';
+import { chipById, chipByName, unknownChipError } from '../../src-main/devices/chips.js';
 import { parseFirmware, writeDfuSe, type FirmwareImage } from '../../src-main/firmware/index.js';
 import { ALLOW_RAM_OPTION, BASE_OPTION, CHIP_OPTION, FORCE_OPTION, LOADER_OPTION, plan, type FlashPlan } from '../../src-main/plan/index.js';
 import { writeElf } from '../firmware/elf-writer.js';
@@ -86,6 +86,15 @@ describe('writes that split the chip\'s program unit', () => {
     expect(p.errors[0]!.message).toMatch(/32-byte/);
     expect(p.errors[0]!.message).toContain('--base 0x08000000');
     expect(plan(bin(0x0800_0020), romTarget(H743)).ok).toBe(true);
+  });
+
+  it('a short segment (one block) inside a word that nothing else writes is fine; a neighbour in the same word is not', () => {
+    const small = (address: number, n: number) => ({ address, data: new Uint8Array(n).fill(3), sources: [`s@${address.toString(16)}`] });
+    const img = (...segments: ReturnType<typeof small>[]) => ({ format: 'elf' as const, segments, size: 0 });
+    expect(plan(img(small(0x0800_0000, 0x100), small(0x0800_0404, 0x40)), romTarget(H743), { leave: false }).ok).toBe(true);
+    const p = seen(plan(img(small(0x0800_0000, 0x104), small(0x0800_0108, 0x40)), romTarget(H743), { leave: false }));
+    expect(codes(p)).toEqual(['SHARED_PROGRAM_UNIT']);
+    expect(p.errors[0]!.range).toEqual({ start: 0x0800_0100, end: 0x0800_0120 });
   });
 
   it('the L476\'s 8-byte double word: 4 bytes in is refused, 8 is fine; the F746 (clears bits) takes any address', () => {
@@ -201,5 +210,28 @@ describe('every option an error names exists', () => {
       const accepted = commands.some((cmd) => !cmd.parseOptions([flag, value]).unknown.includes(flag));
       expect(accepted, `${flag} named in an error text is not an option of plan/flash/write`).toBe(true);
     }
+  });
+});
+
+describe('chips the database used not to know', () => {
+  const at = (address: number) => ({ format: 'elf' as const, segments: [{ address, data: new Uint8Array(4096).fill(9), sources: ['.text'] }], size: 4096 });
+
+  it.each([
+    ['stm32f767zi', 0x451, 0x0810_0000, 0x0810_0000],
+    ['stm32f413zh', 0x463, 0x0814_0000, 0x0814_0000],
+    ['stm32f469ni', 0x434, 0x0810_4000, 0x0810_4000],
+    ['stm32h723zg', 0x483, 0x0802_1000, 0x0802_0000],
+    ['stm32h745zi', 0x450, 0x0810_0000, 0x0810_0000],
+  ])('--chip %s (0x%s): an image at %s plans against its own flash, erasing the sector at %s', (part, id, address, sector) => {
+    const chip = chipByName(part)!;
+    expect(chip.deviceId).toBe(id);
+    const p = plan(at(address), romTarget(chip), { leave: false });
+    expect(p.ok).toBe(true);
+    expect(p.chip).toEqual({ deviceId: id, name: chip.name });
+    expect(p.stages[0]!.erases.map((e) => e.address)).toEqual([sector]);
+  });
+
+  it('the same image is past the end of the F746\'s 1 MB flash', () => {
+    expect(plan(at(0x0810_0000), romTarget(F746), { leave: false }).ok).toBe(false);
   });
 });
