@@ -332,7 +332,7 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
     s.estimatedMs = time.leaveMs();
     stages.push(s);
     const at = opts.leave.address;
-    if (!placements.some((p) => at >= p.start && at + 8 <= p.end)) {
+    if (placements.length > 0 && !placements.some((p) => at >= p.start && at + 8 <= p.end)) {
       warnings.push(`The image has no vector table at ${hex32(at)}: leaving DFU starts whatever that memory holds.`);
     }
   }
