@@ -2,6 +2,7 @@
 // Every command takes --json and exits 0 on success, 1 when the device operation failed, 2 for bad
 // input found before touching a board, 3 when no (or no single) device matched, 130 when cancelled.
 import { Command } from 'commander';
+import { registerChipCommands } from './commands/chips.js';
 import { registerDeviceCommands } from './commands/devices.js';
 import { registerFlashCommands } from './commands/flash.js';
 import { registerLoaderCommands } from './commands/loader.js';
@@ -32,5 +33,6 @@ registerFlashCommands(program);
 registerLoaderCommands(program);
 registerMemoryCommands(program);
 registerProductionCommands(program);
+registerChipCommands(program);
 
 void program.parseAsync();

@@ -1,9 +1,11 @@
-// The chip database: what BootBridge knows about each STM32 by device ID (AN2606 "device-dependent
-// bootloader parameters", the reference manuals and datasheets). The planner checks a plan against it,
-// the simulator builds its ROM bootloaders from it. Every figure names its source; a figure that is
-// not in a primary source says "inferred" or "unverified".
+// The chip database: what BootBridge knows about each STM32 whose ROM bootloader speaks USB DFU, by
+// device ID (AN2606 "device-dependent bootloader parameters", the reference manuals and datasheets).
+// The planner checks a plan against it, the simulator builds its ROM bootloaders from it. Every figure
+// names its source; a fact that was not found is left out of the entry and listed in `unknown`, never
+// guessed. Five lines are modelled in full here (the simulated boards); the others are compact rows in
+// chip-db.ts.
 
-export type Family = 'F4' | 'F7' | 'H7' | 'L4' | 'G4';
+export type Family = 'C0' | 'F0' | 'F1' | 'F2' | 'F3' | 'F4' | 'F7' | 'G0' | 'G4' | 'H5' | 'H7' | 'L0' | 'L1' | 'L4' | 'L5' | 'U5' | 'WB';
 
 export interface RamRange {
   name: string;
@@ -14,50 +16,77 @@ export interface RamRange {
 /** Where an alt-setting string comes from: a capture of the real ROM, or our inference. */
 export type AltStringProvenance = 'captured' | 'inferred';
 
+/** What the ROM does with a program request: F2/F4/F7 clear bits; the others refuse a non-erased unit (PGERR/PROGERR). */
+export type ProgramRule = 'clear-bits' | 'erased-only';
+
+export interface ChipTiming {
+  romReportedWriteMs: number;
+  romReportedEraseMs: number;
+  romReportedMassEraseMs: number;
+  /** Real sector/page erase time by sector size in bytes. */
+  eraseMsBySectorSize: Record<number, number>;
+  programUsPerUnit: number;
+  massEraseMs: number;
+}
+
 export interface ChipInfo {
   deviceId: number;
   name: string;
   family: Family;
-  /** Part numbers this entry covers, lower case ("stm32f746"), for --chip. */
+  /**
+   * Part numbers this entry covers, lower case, for --chip: "stm32f746" matches STM32F746NGH6; a "?"
+   * stands for one letter or digit ("stm32f401?c" is the F401 with flash letter C, any pin count).
+   */
   models: string[];
-  /** Alt-setting strings the ROM DFU bootloader reports, in alt order (alt 0 = internal flash). */
+  /** Alt-setting strings the ROM DFU bootloader reports, in alt order (alt 0 = internal flash); empty when none was found. */
   romAltStrings: string[];
   /** Same order as romAltStrings: 'captured' when seen on a real ROM, 'inferred' otherwise. */
   romAltStringProvenance: AltStringProvenance[];
-  rom: { bcdDevice: number; product: string; startsInDfuError: boolean; transferSize: number };
+  /** USB facts of the ROM (bcdDevice, product string, wTransferSize); absent when no capture was found. */
+  rom?: { bcdDevice: number; product: string; startsInDfuError: boolean; transferSize: number };
+  /** The internal flash at its largest size in the line. */
   flash: { start: number; size: number };
-  /** All SRAM the core can execute from and the ROM can write, in address order. */
+  /** Its sectors/pages in address order, DfuSe style without the address: "4*16K,1*64K,7*128K". */
+  flashSectors: string;
+  /** SRAM the core can execute from and the ROM can write, in address order (may be only the part AN2606 names). */
   ram: RamRange[];
-  /** RAM the ROM bootloader itself uses (AN2606); [start, end). */
-  romReservedRam: { start: number; end: number };
+  /** RAM the ROM bootloader itself uses (AN2606); [start, end). Absent when not found: RAM is then not written through the ROM. */
+  romReservedRam?: { start: number; end: number };
+  /** Option bytes as the ROM exposes them; empty when not found. */
   optionBytes: { start: number; size: number }[];
   /** One-time-programmable area including its lock bytes, when the chip has one. */
   otp?: { start: number; size: number };
-  uidAddress: number;
-  flashSizeAddress: number;
-  /** Programming granularity and rule: F4/F7 program clears bits; L4/G4/H7 refuse a non-erased flash word (PROGERR). */
-  program: { unitBytes: number; rule: 'clear-bits' | 'erased-only' };
-  /** Timing facts (reference timing.md): what the ROM reports as bwPollTimeout and what the silicon really takes. */
-  timing: {
-    romReportedWriteMs: number;
-    romReportedEraseMs: number;
-    romReportedMassEraseMs: number;
-    /** Real sector/page erase time by sector size in bytes. */
-    eraseMsBySectorSize: Record<number, number>;
-    programUsPerUnit: number;
-    massEraseMs: number;
-  };
+  uidAddress?: number;
+  flashSizeAddress?: number;
+  /** Programming granularity and rule. */
+  program: { unitBytes: number; rule: ProgramRule };
+  /** Timing facts (reference timing.md); absent when not measured or documented. */
+  timing?: ChipTiming;
+  /** Known ROM bootloader behaviours a user trips over, each with its source. */
+  quirks: string[];
+  /** Facts looked for and not found in the sources consulted. */
+  unknown: string[];
   sources: string[];
 }
+
+/** A chip modelled in full: what the simulator needs to build its ROM bootloader. */
+export type ModelledChip = ChipInfo & Required<Pick<ChipInfo, 'rom' | 'timing' | 'uidAddress' | 'flashSizeAddress' | 'romReservedRam'>>;
+
+export function isModelled(chip: ChipInfo): chip is ModelledChip {
+  return chip.rom !== undefined && chip.timing !== undefined && chip.uidAddress !== undefined && chip.flashSizeAddress !== undefined && chip.romReservedRam !== undefined && chip.romAltStrings.length > 0;
+}
+
+import { BootBridgeError } from '../../shared/errors.js';
+import { AN2606_LINES } from './chip-db.js';
 
 const KB = 1024;
 const ST_PRODUCT = 'STM32  BOOTLOADER'; // two spaces, as the ROM sends it (device-logs/stm32f4discovery.lsusb)
 
-const F7_74X: ChipInfo = {
+const F7_74X: ModelledChip = {
   deviceId: 0x449,
   name: 'STM32F74x/75x',
   family: 'F7',
-  models: ['stm32f745', 'stm32f746', 'stm32f756'],
+  models: ['stm32f745', 'stm32f746', 'stm32f750', 'stm32f756'],
   romAltStrings: [
     '@Internal Flash  /0x08000000/04*032Kg,01*128Kg,03*256Kg',
     '@Option Bytes  /0x1FFF0000/01*032 g',
@@ -88,6 +117,9 @@ const F7_74X: ChipInfo = {
     programUsPerUnit: 16,
     massEraseMs: 16_000,
   },
+  flashSectors: '4*32K,1*128K,3*256K',
+  quirks: ['Reports a 100 ms bwPollTimeout for a sector erase that really takes ≈351 ms for 32 KB (timing.md, fwupd #2696): the host keeps polling'],
+  unknown: [],
   sources: [
     'AN2606 STM32F74xxx/75xxx: device ID 0x449, bootloader RAM 0x20000000–0x20003FFF',
     'device-logs/stm32f746-cubeprogrammer-vb3.log: bcdDevice 0x2200, wTransferSize 2048, four alt settings',
@@ -98,7 +130,7 @@ const F7_74X: ChipInfo = {
   ],
 };
 
-const F4_40X: ChipInfo = {
+const F4_40X: ModelledChip = {
   deviceId: 0x413,
   name: 'STM32F40x/41x',
   family: 'F4',
@@ -132,6 +164,9 @@ const F4_40X: ChipInfo = {
     programUsPerUnit: 16,
     massEraseMs: 16_000,
   },
+  flashSectors: '4*16K,1*64K,7*128K',
+  quirks: ['Starts in dfuERROR (status errFIRMWARE) and needs DFU_CLRSTATUS before the first request (device-logs/stm32f4discovery.bin-download)', 'Reports 100 ms for a mass erase that takes up to 16 s (dfu-util dfuse.c: "STM32F405 lies about mass erase timeout")'],
+  unknown: [],
   sources: [
     'AN2606 STM32F40xxx/41xxx: device ID 0x413, bootloader RAM 0x20000000–0x20002FFF',
     'device-logs/stm32f4discovery.lsusb: bcdDevice 0x2100, four alt strings, wTransferSize 2048',
@@ -141,11 +176,11 @@ const F4_40X: ChipInfo = {
   ],
 };
 
-const H7_74X: ChipInfo = {
+const H7_74X: ModelledChip = {
   deviceId: 0x450,
   name: 'STM32H74x/75x',
   family: 'H7',
-  models: ['stm32h742', 'stm32h743', 'stm32h750', 'stm32h753'],
+  models: ['stm32h742', 'stm32h743', 'stm32h745', 'stm32h747', 'stm32h750', 'stm32h753', 'stm32h755', 'stm32h757'],
   romAltStrings: ['@Internal Flash   /0x08000000/16*128Kg', '@Option Bytes   /0x5200201C/01*128 e'],
   // Both strings appear in public dfu-util listings of H743 ROMs (ver=0200, two alt settings).
   romAltStringProvenance: ['captured', 'captured'],
@@ -171,6 +206,9 @@ const H7_74X: ChipInfo = {
     programUsPerUnit: 130,
     massEraseMs: 8 * 1100, // unverified: one bank erase ≈ its 8 sectors, the two banks in parallel
   },
+  flashSectors: '16*128K',
+  quirks: ['Rev V ROM stays busy past the erase poll timeout it reports (betaflight-configurator #1861)', 'Option bytes are exposed as the FLASH_OPTSR_CUR… registers at 0x5200201C, not as a memory (alt 1 string)'],
+  unknown: ['ROM bwPollTimeout values and wTransferSize: no capture found (2048 assumed)'],
   sources: [
     'AN2606 STM32H74xxx/75xxx: device ID 0x450, bootloader RAM below 0x20004100',
     'public dfu-util listings of H743 ROMs: ver=0200, alt 0 "@Internal Flash   /0x08000000/16*128Kg", alt 1 "@Option Bytes   /0x5200201C/01*128 e"',
@@ -180,7 +218,7 @@ const H7_74X: ChipInfo = {
   ],
 };
 
-const G4_47X: ChipInfo = {
+const G4_47X: ModelledChip = {
   // AN2606 / RM0440: the STM32G47x/48x is device ID 0x469; 0x468 is the smaller G43x/G44x. The
   // STM32G474 therefore lives here.
   deviceId: 0x469,
@@ -219,6 +257,9 @@ const G4_47X: ChipInfo = {
     programUsPerUnit: 82,
     massEraseMs: 22,
   },
+  flashSectors: '256*2K',
+  quirks: [],
+  unknown: [],
   sources: [
     'AN2606 STM32G47xxx/48xxx: device ID 0x469 (0x468 is G43x/G44x), bootloader RAM below 0x20004000',
     'public dfu-util listing of a G474 ROM: ver=0200, three alt strings (option bytes as two address blocks)',
@@ -227,7 +268,7 @@ const G4_47X: ChipInfo = {
   ],
 };
 
-const L4_47X: ChipInfo = {
+const L4_47X: ModelledChip = {
   deviceId: 0x415,
   name: 'STM32L47x/48x',
   family: 'L4',
@@ -265,6 +306,9 @@ const L4_47X: ChipInfo = {
     programUsPerUnit: 82,
     massEraseMs: 22,
   },
+  flashSectors: '512*2K',
+  quirks: [],
+  unknown: ['alt strings and bcdDevice of an L47x ROM: no capture found (written in the style of captured L43x/L45x ROMs)'],
   sources: [
     'AN2606 STM32L47xxx/48xxx: device ID 0x415, bootloader RAM below 0x20003100',
     'RM0351: 1 MB flash in 2 KB pages (two banks); PROGERR on a non-erased double word; UID 0x1FFF7590; flash size 0x1FFF75E0; SRAM1 96K, SRAM2 32K mapped at 0x20018000',
@@ -273,24 +317,80 @@ const L4_47X: ChipInfo = {
   ],
 };
 
-export const CHIPS: readonly ChipInfo[] = Object.freeze([F7_74X, F4_40X, H7_74X, G4_47X, L4_47X]);
+/** Every line, ordered by family then device ID (the `bootbridge chips` order). */
+export const CHIPS: readonly ChipInfo[] = Object.freeze(
+  [F7_74X, F4_40X, H7_74X, G4_47X, L4_47X, ...AN2606_LINES].sort((a, b) => a.family.localeCompare(b.family) || a.deviceId - b.deviceId),
+);
 
 export function chipById(id: number): ChipInfo | undefined {
   return CHIPS.find((c) => c.deviceId === id);
 }
 
-/** Finds a chip by part number ("stm32f746", "STM32F746NG"), family name ("STM32F74x/75x") or device ID ("0x449"). */
+/** Whether a lower-case part number is this model pattern plus up to four letters/digits of package, pins and flash size. */
+function modelMatches(model: string, q: string): boolean {
+  if (q.length < model.length || q.length > model.length + 4) return false;
+  for (let i = 0; i < model.length; i++) {
+    const m = model[i];
+    if (m === '?' ? !/[a-z0-9]/.test(q[i]!) : m !== q[i]) return false;
+  }
+  return /^[a-z0-9]*$/.test(q.slice(model.length));
+}
+
+/**
+ * Finds a chip by part number ("stm32f746", "STM32H750VBT6"), line name ("STM32F74x/75x") or device ID
+ * ("0x449"). The "stm32" prefix may be left out.
+ */
 export function chipByName(nameOrModel: string): ChipInfo | undefined {
   const q = nameOrModel.trim().toLowerCase();
   if (/^0x[0-9a-f]+$/.test(q)) return chipById(parseInt(q, 16));
   const exact = CHIPS.find((c) => c.name.toLowerCase() === q);
   if (exact) return exact;
-  // A full part number carries package/size letters after the model: "stm32f746ng" → "stm32f746".
-  return CHIPS.find((c) => c.models.some((m) => q === m || (q.startsWith(m) && /^[a-z0-9]{0,4}$/.test(q.slice(m.length)))));
+  const part = q.startsWith('stm32') ? q : `stm32${q}`;
+  return CHIPS.find((c) => c.models.some((m) => modelMatches(m, part)));
 }
 
-/** Real erase time of a sector, falling back to a size-proportional estimate from the nearest known size. */
+/** Up to `max` entries whose part numbers or names are closest to what the user typed, for "did you mean". */
+export function closeChips(nameOrModel: string, max = 5): ChipInfo[] {
+  const q = nameOrModel.trim().toLowerCase();
+  const part = q.startsWith('stm32') ? q : `stm32${q}`;
+  const score = (c: ChipInfo) => {
+    let best = Infinity;
+    for (const m of c.models) {
+      const plain = m.replace(/\?/g, '');
+      // A shared prefix counts most: "stm32h7" is close to every H7.
+      let common = 0;
+      while (common < plain.length && common < part.length && plain[common] === part[common]) common++;
+      best = Math.min(best, editDistance(plain, part.slice(0, plain.length + 2)) - common);
+    }
+    return best;
+  };
+  return CHIPS.map((c) => ({ c, s: score(c) }))
+    .sort((a, b) => a.s - b.s || a.c.deviceId - b.c.deviceId)
+    .slice(0, max)
+    .map((x) => x.c);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The CHIP_UNKNOWN error for a --chip value, listing the closest entries. */
+export function unknownChipError(nameOrModel: string): BootBridgeError {
+  const near = closeChips(nameOrModel).map((c) => `${c.models[0]} (${c.name}, 0x${c.deviceId.toString(16)})`);
+  return new BootBridgeError('CHIP_UNKNOWN', `Unknown chip "${nameOrModel}"; closest: ${near.join(', ')}. \`bootbridge chips\` lists every chip with a USB DFU ROM bootloader`, {
+    field: 'chip',
+  });
+}
+
+/** Real erase time of a sector, falling back to a size-proportional estimate from the nearest known size; 0 when the chip has no timing. */
 export function sectorEraseMs(chip: ChipInfo, sectorSize: number): number {
+  if (!chip.timing) return 0;
   const table = chip.timing.eraseMsBySectorSize;
   const known = table[sectorSize];
   if (known !== undefined) return known;

@@ -1,9 +1,14 @@
-// Which chip is behind a ROM DFU bootloader, from what the device reports. The ROM does not send its
-// device ID over DFU, so the internal-flash layout (alt 0) is the fingerprint; the other alt strings,
-// bcdDevice and a product string like "STM32 0x418 DFU Bootloader" break ties. `--chip` overrides in callers.
+// Which chip is behind a ROM DFU bootloader, from what the device reports. The DfuSe ROM does not send
+// the device ID through a DFU request; older ROMs put it in the product string ("STM32 0x418 DFU
+// Bootloader", device-logs/stm32f107.lsusb), which is taken first. Otherwise the internal-flash layout
+// (alt 0) is the fingerprint; the other alt strings and bcdDevice break ties. `--chip` overrides in
+// callers, and whatever chose the chip, the reported layouts are checked against the database
+// (checkReportedLayouts) so a mismatch is seen.
 
 import { parseLayout, type MemoryLayout } from '../dfu/layout.js';
-import { CHIPS, chipById, type ChipInfo } from './chips.js';
+import { sectorRuns } from './chip-db.js';
+import { BootBridgeError } from '../../shared/errors.js';
+import { CHIPS, chipById, chipByName, unknownChipError, type ChipInfo } from './chips.js';
 
 export interface ReportedDevice {
   altStrings: string[];
@@ -11,12 +16,17 @@ export interface ReportedDevice {
   product?: string;
 }
 
+/** The device ID a ROM names in its product string, if any. */
+export function deviceIdInProduct(product: string | undefined): number | undefined {
+  const m = /\b0x([0-9a-f]{3})\b/i.exec(product ?? '');
+  return m ? parseInt(m[1]!, 16) : undefined;
+}
+
 /** The chip the device most likely is, or undefined when nothing (or more than one chip equally) fits. */
 export function identifyChip(info: ReportedDevice): ChipInfo | undefined {
-  // Older ROMs name the device ID in the product string (device-logs/stm32f107.lsusb).
-  const idInProduct = /0x([0-9a-f]{3})\b/i.exec(info.product ?? '');
-  if (idInProduct) {
-    const chip = chipById(parseInt(idInProduct[1]!, 16));
+  const id = deviceIdInProduct(info.product);
+  if (id !== undefined) {
+    const chip = chipById(id);
     if (chip) return chip;
   }
   const reported = info.altStrings.map(tryParse);
@@ -34,13 +44,86 @@ export function identifyChip(info: ReportedDevice): ChipInfo | undefined {
       const theirs = reported[i + 1];
       if (mine && theirs && sameGeometry(mine, theirs)) score += 2;
     });
-    if (chip.rom.bcdDevice === info.bcdDevice) score += 1;
+    if (chip.rom?.bcdDevice === info.bcdDevice) score += 1;
     if (score > bestScore) {
       best = [chip];
       bestScore = score;
     } else if (score === bestScore) best.push(chip);
   }
   return best.length === 1 ? best[0] : undefined;
+}
+
+/**
+ * The chip of a ROM bootloader: the device ID the ROM reports when it reports one (the product
+ * string), else `--chip`, else the layout fingerprint. A `--chip` that contradicts the ROM's own
+ * device ID is refused: the board says what it is.
+ */
+export function chooseChip(info: ReportedDevice, chipOption: string | undefined): ChipInfo | undefined {
+  const given = chipOption !== undefined ? chipByName(chipOption) : undefined;
+  if (chipOption !== undefined && !given) throw unknownChipError(chipOption);
+  const id = deviceIdInProduct(info.product);
+  const reported = id !== undefined ? chipById(id) : undefined;
+  if (reported && given && reported !== given) {
+    throw new BootBridgeError(
+      'BAD_ARGUMENT',
+      `--chip ${chipOption} is ${given.name} (0x${given.deviceId.toString(16)}), but the board's ROM reports device 0x${reported.deviceId.toString(16)} (${reported.name}) in its product string "${info.product}": leave --chip out or name that chip`,
+      { field: 'chip' },
+    );
+  }
+  return reported ?? given ?? identifyChip(info);
+}
+
+/**
+ * The alt strings to plan with when no device is attached (`plan --chip`): the ROM's own when they
+ * were captured, else the internal flash (and option bytes when known) written from the database.
+ */
+export function chipAltStrings(chip: ChipInfo): string[] {
+  if (chip.romAltStrings.length > 0) return chip.romAltStrings;
+  const hex = (n: number) => '0x' + n.toString(16).toUpperCase().padStart(8, '0');
+  const out = [`@Internal Flash  /${hex(chip.flash.start)}/${dfuseSectors(chip.flashSectors)}`];
+  if (chip.optionBytes.length > 0) out.push(`@Option Bytes  ${chip.optionBytes.map((b) => `/${hex(b.start)}/01*${String(b.size).padStart(3, '0')} e`).join('')}`);
+  return out;
+}
+
+/** "4*16K,1*64K" → "04*016Kg,01*064Kg" (DfuSe: count*size, unit K/M or a space for bytes, then the access letter). */
+export function dfuseSectors(text: string): string {
+  return sectorRuns(text)
+    .map(({ count, size }) => {
+      const [n, unit] = size % (1024 * 1024) === 0 ? [size / 1024 / 1024, 'M'] : size % 1024 === 0 ? [size / 1024, 'K'] : [size, ' '];
+      return `${String(count).padStart(2, '0')}*${String(n).padStart(3, '0')}${unit}g`;
+    })
+    .join(',');
+}
+
+/**
+ * Warnings when what the device reports does not fit the database entry of `chip`: alt 0 must start
+ * at the chip's flash, be no larger, and have the database's sector sizes in order (a smaller part of
+ * the line has a prefix of them). Each warning names both layouts.
+ */
+export function checkReportedLayouts(chip: ChipInfo, reported: { alt: number; layout: MemoryLayout; text?: string }[]): string[] {
+  const alt0 = reported.find((m) => m.alt === 0);
+  if (!alt0) return [];
+  const expected = chip.flashSectors;
+  const dbText = chip.romAltStrings[0] ?? `@Internal Flash /0x${chip.flash.start.toString(16).padStart(8, '0')}/${dfuseSectors(expected)}`;
+  const deviceText = alt0.text ?? describeLayout(alt0.layout);
+  const dbSizes = sectorRuns(expected).flatMap((r) => Array<number>(r.count).fill(r.size));
+  const problems: string[] = [];
+  const block = alt0.layout.blocks[0];
+  if (!block || alt0.layout.blocks.length !== 1) problems.push(`it has ${alt0.layout.blocks.length} address blocks, the database one`);
+  else {
+    if (block.start !== chip.flash.start) problems.push(`it starts at 0x${block.start.toString(16)}, the flash at 0x${chip.flash.start.toString(16)}`);
+    if (block.size > chip.flash.size) problems.push(`it is ${block.size / 1024} KB, the line has at most ${chip.flash.size / 1024} KB`);
+    const at = block.sectors.findIndex((s, i) => s.size !== dbSizes[i]);
+    if (at >= 0 && block.size <= chip.flash.size) problems.push(`sector ${at} is ${block.sectors[at]!.size} bytes, the database has ${dbSizes[at] ?? 'none'}`);
+  }
+  if (problems.length === 0) return [];
+  return [
+    `The device's internal flash "${deviceText}" does not match ${chip.name} (0x${chip.deviceId.toString(16)}) in the chip database "${dbText}" (${problems.join('; ')}): check --chip, or the chip is not the one named.`,
+  ];
+}
+
+function describeLayout(l: MemoryLayout): string {
+  return `@${l.name} ` + l.blocks.map((b) => `/0x${b.start.toString(16).padStart(8, '0')}/${b.sectors.length} sectors, ${b.size} bytes`).join(' ');
 }
 
 function tryParse(text: string): MemoryLayout | undefined {

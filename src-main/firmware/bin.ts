@@ -7,7 +7,7 @@ import { buildImage, type FirmwareImage } from './image';
 
 export function parseBin(bytes: Uint8Array, baseAddress: number | undefined, name = 'binary'): FirmwareImage {
   if (baseAddress === undefined) {
-    throw new BootBridgeError('BAD_ARGUMENT', `${name} is a raw binary and holds no address: give the address it loads at (for example --address 0x08000000)`, {
+    throw new BootBridgeError('BAD_ARGUMENT', `${name} is a raw binary and holds no address: give the address it loads at with --base (for example --base 0x08000000)`, {
       file: name,
       field: 'baseAddress',
     });

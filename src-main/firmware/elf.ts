@@ -6,6 +6,10 @@ import { BootBridgeError } from '../../shared/errors';
 import { buildImage, type FirmwareImage, type ImageSection, type Piece } from './image';
 
 const PT_LOAD = 1;
+/** e_machine of Arm (ELF for the Arm Architecture, "ELF header"). */
+const EM_ARM = 40;
+/** A few e_machine values users bring by mistake (System V ABI e_machine list). */
+const MACHINES: Record<number, string> = { 3: 'x86 (i386)', 8: 'MIPS', 20: 'PowerPC', 62: 'x86-64', 83: 'AVR', 94: 'Xtensa (ESP32)', 105: 'MSP430', 183: 'AArch64', 243: 'RISC-V' };
 const SHT_NOBITS = 8;
 const SHF_ALLOC = 0x2;
 
@@ -59,6 +63,14 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
   const u16 = (at: number) => view.getUint16(at, true);
   const u32 = (at: number) => view.getUint32(at, true);
 
+  const machine = u16(18);
+  if (machine !== EM_ARM) {
+    throw new BootBridgeError(
+      'FIRMWARE_UNSUPPORTED',
+      `ELF file for ${MACHINES[machine] ?? `machine ${machine}`} (e_machine ${machine}), not Arm (40): it was built for another processor, not an STM32`,
+      { field: 'e_machine', offset: 18 },
+    );
+  }
   const entry = u32(24);
   const phoff = u32(28);
   const shoff = u32(32);
@@ -93,13 +105,14 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
   // the segment's p_paddr plus the section's offset into the segment (System V ABI "Program Loading").
   const sections: ImageSection[] = [];
   const bySegment = new Map<ProgramHeader, SectionHeader[]>();
+  const segmentOf = segmentFinder(loads);
   for (const sh of sectionHeaders) {
     if (!(sh.flags & SHF_ALLOC) || sh.size === 0) continue;
     if (sh.type === SHT_NOBITS) {
       sections.push({ name: sh.name, loadAddress: sh.addr, runAddress: sh.addr, size: sh.size, programmed: false });
       continue;
     }
-    const ph = loads.find((p) => sh.offset >= p.offset && sh.offset + sh.size <= p.offset + p.filesz);
+    const ph = segmentOf(sh.offset, sh.size);
     if (!ph) {
       sections.push({ name: sh.name, loadAddress: sh.addr, runAddress: sh.addr, size: sh.size, programmed: false });
       continue;
@@ -110,7 +123,8 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
     bySegment.set(ph, list);
   }
 
-  const pieces: Piece[] = [];
+  const ranges: FileRange[] = [];
+  const headersEnd = Math.max(52, phoff + phnum * phentsize);
   for (const ph of loads) {
     if (ph.filesz === 0) continue; // .bss-only segment: nothing is stored, nothing is programmed
     const inside = bySegment.get(ph);
@@ -118,15 +132,88 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
       // Program section contents only, as objcopy does: GNU ld may put the ELF and program headers at
       // the start of the first PT_LOAD, and alignment padding between sections is not part of the program.
       for (const sh of inside) {
-        pieces.push({ address: (ph.paddr + (sh.offset - ph.offset)) >>> 0, data: bytes.slice(sh.offset, sh.offset + sh.size), source: sh.name });
+        ranges.push({ address: (ph.paddr + (sh.offset - ph.offset)) >>> 0, offset: sh.offset, length: sh.size, source: sh.name });
       }
-    } else if (sectionHeaders.length === 0) {
-      // Stripped of section headers: the segment's file bytes are all there is.
-      pieces.push({ address: ph.paddr, data: bytes.slice(ph.offset, ph.offset + ph.filesz), source: `segment ${ph.index}` });
+    } else if (sectionHeaders.length > 0 && ph.offset + ph.filesz <= headersEnd) {
+      // Only the ELF and program headers (ld can load them in a segment of their own): not program bytes.
+      continue;
+    } else {
+      // No section inside (stripped of section headers, or a segment a tool wrote on its own): the
+      // segment's file bytes are all there is, and they are loaded, so they are programmed.
+      ranges.push({ address: ph.paddr, offset: ph.offset, length: ph.filesz, source: `segment ${ph.index}` });
     }
   }
 
-  return buildImage('elf', pieces, { entry, sections });
+  return buildImage('elf', joinRanges(bytes, ranges), { entry, sections });
+}
+
+interface FileRange {
+  address: number;
+  offset: number;
+  length: number;
+  source: string;
+}
+
+/**
+ * File ranges as pieces, address-contiguous ranges joined into one piece first: a file may hold
+ * 65,535 tiny segments, and one typed array each costs more than the bytes. Overlapping ranges stay
+ * separate, so buildImage still compares them.
+ */
+const JOIN_ABOVE = 1024;
+function joinRanges(bytes: Uint8Array, ranges: FileRange[]): Piece[] {
+  const sorted = ranges.filter((r) => r.length > 0).sort((a, b) => a.address - b.address);
+  const pieces: Piece[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i + 1;
+    let end = sorted[i]!.address + sorted[i]!.length;
+    // Real files have a few dozen sections: kept apart, so an overlap names the exact one.
+    while (sorted.length > JOIN_ABOVE && j < sorted.length && sorted[j]!.address === end) end += sorted[j++]!.length;
+    const first = sorted[i]!;
+    if (j === i + 1) {
+      pieces.push({ address: first.address, data: bytes.subarray(first.offset, first.offset + first.length), source: first.source });
+    } else {
+      const data = new Uint8Array(end - first.address);
+      const sources: string[] = [];
+      for (let k = i; k < j; k++) {
+        const r = sorted[k]!;
+        const at = r.address - first.address;
+        if (r.length > 64) data.set(bytes.subarray(r.offset, r.offset + r.length), at);
+        else for (let b = 0; b < r.length; b++) data[at + b] = bytes[r.offset + b]!;
+        sources.push(r.source);
+      }
+      pieces.push({ address: first.address, data, source: first.source, sources });
+    }
+    i = j;
+  }
+  return pieces;
+}
+
+/**
+ * Finds the PT_LOAD whose file bytes hold [offset, offset+size): loads sorted by file offset once,
+ * then a binary search per section (a file may carry 65,535 of each; a scan per section is quadratic).
+ */
+function segmentFinder(loads: ProgramHeader[]): (offset: number, size: number) => ProgramHeader | undefined {
+  const sorted = loads.filter((p) => p.filesz > 0).sort((a, b) => a.offset - b.offset || a.index - b.index);
+  // Longest segment end up to each index, so overlapping segments are still found.
+  const reach: number[] = [];
+  let far = 0;
+  for (const p of sorted) reach.push((far = Math.max(far, p.offset + p.filesz)));
+  return (offset, size) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]!.offset <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    // Candidates start at or before offset; walk back while one could still contain it.
+    let best: ProgramHeader | undefined;
+    for (let i = lo - 1; i >= 0 && reach[i]! >= offset + size; i--) {
+      const p = sorted[i]!;
+      if (offset + size <= p.offset + p.filesz && (!best || p.index < best.index)) best = p;
+    }
+    return best;
+  };
 }
 
 function readSections(bytes: Uint8Array, view: DataView, shoff: number, shentsize: number, shnum: number, shstrndx: number): SectionHeader[] {

@@ -50,6 +50,8 @@ export interface Piece {
   data: Uint8Array;
   /** Where it came from ("section .text", "line 12", "target 0 element 1"). */
   source: string;
+  /** When a parser joined several sources into this piece: all of them, in address order. */
+  sources?: string[];
   alt?: number;
 }
 
@@ -72,8 +74,7 @@ export function buildImage(format: FirmwareFormat, pieces: readonly Piece[], ext
     const first = run[0];
     if (!first) return;
     const data = run.length === 1 ? first.data : concat(run.map((p) => p.data), runEnd - first.address);
-    const sources: string[] = [];
-    for (const p of run) if (!sources.includes(p.source)) sources.push(p.source);
+    const sources = run.length === 1 && !first.sources ? [first.source] : distinctSources(run);
     const seg: Segment = { address: first.address, data, sources };
     if (first.alt !== undefined) seg.alt = first.alt;
     segments.push(seg);
@@ -89,6 +90,25 @@ export function buildImage(format: FirmwareFormat, pieces: readonly Piece[], ext
         length: p.data.length,
         segment: p.source,
       });
+    }
+    if (prev && p.address < runEnd && run.length > 0 && p.alt === run[0]?.alt) {
+      // Bytes claimed twice. Identical bytes are one claim (objcopy keeps them, and a HEX file may
+      // repeat a record); different bytes are an error naming both sources.
+      const clash = firstDifference(run, p);
+      if (clash === undefined) {
+        if (end <= runEnd) continue;
+        const rest: Piece = { ...p, address: runEnd, data: p.data.subarray(runEnd - p.address) };
+        run.push(rest);
+        runEnd = end;
+        prev = rest;
+        continue;
+      }
+      throw new BootBridgeError(
+        'FIRMWARE_OVERLAP',
+        `${clash.source} (${hex32(clash.address)}–${hex32(clash.address + clash.data.length - 1)}) and ${p.source} (${hex32(p.address)}–${hex32(end - 1)}) ` +
+          `hold different bytes at ${hex32(clash.at)}: the image claims the same flash twice`,
+        { address: clash.at, length: Math.min(end, runEnd) - p.address, segment: p.source, other: clash.source },
+      );
     }
     if (prev && p.address < prev.address + prev.data.length) {
       throw new BootBridgeError(
@@ -111,6 +131,39 @@ export function buildImage(format: FirmwareFormat, pieces: readonly Piece[], ext
   if (extra.sections) image.sections = extra.sections;
   if (extra.targetNames) image.targetNames = extra.targetNames;
   return image;
+}
+
+/** Sources of a run in first-seen order, at most MAX_SOURCES of them then a count (a sparse HEX file has a million lines). */
+const MAX_SOURCES = 16;
+function distinctSources(run: Piece[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const p of run) {
+    for (const source of p.sources ?? [p.source]) {
+      if (seen.has(source)) continue;
+      seen.add(source);
+      if (out.length < MAX_SOURCES) out.push(source);
+    }
+  }
+  if (seen.size > MAX_SOURCES) out.push(`${seen.size - MAX_SOURCES} more`);
+  return out;
+}
+
+/** Where `p` differs from the run's bytes it overlaps: the run's piece and the address; undefined when identical. */
+function firstDifference(run: Piece[], p: Piece): { source: string; address: number; data: Uint8Array; at: number } | undefined {
+  const end = p.address + p.data.length;
+  // The run's pieces are contiguous and sorted: walk back from the last one over the overlap only.
+  for (let k = run.length - 1; k >= 0; k--) {
+    const q = run[k]!;
+    const qEnd = q.address + q.data.length;
+    if (qEnd <= p.address) break;
+    const from = Math.max(q.address, p.address);
+    const to = Math.min(qEnd, end);
+    for (let a = from; a < to; a++) {
+      if (q.data[a - q.address] !== p.data[a - p.address]) return { source: q.source, address: q.address, data: q.data, at: a };
+    }
+  }
+  return undefined;
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {

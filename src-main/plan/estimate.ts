@@ -29,12 +29,12 @@ export class TimeModel {
 
   /** Real programming time of `bytes` of internal flash. */
   private siliconProgramMs(bytes: number): number {
-    if (!this.chip) return 0;
+    if (!this.chip?.timing) return 0;
     return (Math.ceil(bytes / this.chip.program.unitBytes) * this.chip.timing.programUsPerUnit) / 1000;
   }
 
   romWriteBlockMs(bytes: number, isFlash: boolean): number {
-    const reported = this.chip?.timing.romReportedWriteMs ?? DEFAULT_ROM.writeMs;
+    const reported = this.chip?.timing?.romReportedWriteMs ?? DEFAULT_ROM.writeMs;
     return Math.max(reported, isFlash ? this.siliconProgramMs(bytes) : 0) + usbMs(bytes);
   }
 
@@ -43,13 +43,13 @@ export class TimeModel {
   }
 
   romEraseSectorMs(size: number): number {
-    const reported = this.chip?.timing.romReportedEraseMs ?? DEFAULT_ROM.eraseMs;
+    const reported = this.chip?.timing?.romReportedEraseMs ?? DEFAULT_ROM.eraseMs;
     return Math.max(reported, this.chip ? sectorEraseMs(this.chip, size) : 0) + usbMs(5);
   }
 
   romMassEraseMs(): number {
-    const reported = this.chip?.timing.romReportedMassEraseMs ?? DEFAULT_ROM.massEraseMs;
-    return Math.max(reported, this.chip?.timing.massEraseMs ?? 0) + usbMs(1);
+    const reported = this.chip?.timing?.romReportedMassEraseMs ?? DEFAULT_ROM.massEraseMs;
+    return Math.max(reported, this.chip?.timing?.massEraseMs ?? 0) + usbMs(1);
   }
 
   readBackMs(bytes: number, transferSize: number): number {

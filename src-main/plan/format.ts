@@ -2,7 +2,74 @@
 // it should take, and every problem. The CLI prints it; the GUI shows the same facts from the data.
 
 import { hex32 } from '../../shared/errors.js';
-import type { FlashPlan, PlanStage } from './types.js';
+import type { FlashPlan, PlanStage, PlannedSegment } from './types.js';
+
+/** Beyond this many rows a list is summarised: the first rows, then runs and counts (a sparse HEX file has millions). */
+export const PLAN_ROWS_SHOWN = 40;
+/** Beyond this many items a JSON array is cut to its first items plus counts. */
+export const PLAN_JSON_ITEMS = 1000;
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+export interface SegmentRun {
+  region: string;
+  via: string;
+  segments: number;
+  bytes: number;
+  start: number;
+  /** Exclusive. */
+  end: number;
+}
+
+/** Consecutive segments landing in the same region, as one run each: what a long plan is summarised to. */
+export function segmentRuns(segments: readonly PlannedSegment[]): SegmentRun[] {
+  const runs: SegmentRun[] = [];
+  let cur: SegmentRun | undefined;
+  for (const s of segments) {
+    const region = s.region ? `${s.region.name} (alt ${s.region.alt})` : '(outside every memory)';
+    const via = s.region?.via ?? '—';
+    if (!cur || cur.region !== region || cur.via !== via) {
+      cur = { region, via, segments: 0, bytes: 0, start: s.address, end: s.address };
+      runs.push(cur);
+    }
+    cur.segments++;
+    cur.bytes += s.length;
+    cur.end = Math.max(cur.end, s.address + s.length);
+  }
+  return runs;
+}
+
+/**
+ * The plan as JSON output: whole when small; beyond PLAN_JSON_ITEMS segments, operations or issues,
+ * each long array keeps its first items, and counts and segment runs say what was left out.
+ */
+export function planForJson(p: FlashPlan, limit = PLAN_JSON_ITEMS): Record<string, unknown> {
+  const cut = <T>(items: readonly T[]) => items.slice(0, limit);
+  const long = (n: number) => n > limit;
+  const summarised =
+    long(p.segments.length) || long(p.errors.length) || long(p.warnings.length) || p.stages.some((s) => long(s.writes.length) || long(s.verifies.length) || long(s.erases.length));
+  if (!summarised) return { ...p, summarised: false, segmentCount: p.segments.length };
+  return {
+    ...p,
+    summarised: true,
+    segmentCount: p.segments.length,
+    segments: cut(p.segments),
+    segmentRuns: cut(segmentRuns(p.segments)),
+    errorCount: p.errors.length,
+    errors: cut(p.errors),
+    warningCount: p.warnings.length,
+    warnings: cut(p.warnings),
+    stages: p.stages.map((s) => ({
+      ...s,
+      eraseCount: s.erases.length,
+      erases: cut(s.erases),
+      writeCount: s.writes.length,
+      writes: cut(s.writes),
+      verifyCount: s.verifies.length,
+      verifies: cut(s.verifies),
+    })),
+  };
+}
 
 export function formatPlan(p: FlashPlan): string {
   const out: string[] = [];
@@ -10,10 +77,11 @@ export function formatPlan(p: FlashPlan): string {
   out.push(`Plan for ${chip}: ${p.ok ? 'OK' : `${p.errors.length} problem${p.errors.length === 1 ? '' : 's'}`}`);
   if (p.loaderRunning) out.push(`Loader already running: no staging ("${p.loaderRunning}"; the ROM bootloader cannot be reached without a reset)`);
   out.push('');
+  const shown = p.segments.length > PLAN_ROWS_SHOWN ? p.segments.slice(0, PLAN_ROWS_SHOWN / 2) : p.segments;
   out.push(
     table(
       ['#', 'address', 'end', 'bytes', 'region', 'via', 'from'],
-      p.segments.map((s) => [
+      shown.map((s) => [
         String(s.index),
         hex32(s.address),
         hex32(s.address + s.length - 1),
@@ -24,6 +92,16 @@ export function formatPlan(p: FlashPlan): string {
       ]),
     ),
   );
+  if (shown.length < p.segments.length) {
+    const runs = segmentRuns(p.segments);
+    const bytes = p.segments.reduce((n, s) => n + s.length, 0);
+    out.push(`… ${count(p.segments.length - shown.length)} more segments`);
+    out.push(`${count(p.segments.length)} segments, ${count(bytes)} bytes, in ${count(runs.length)} run${runs.length === 1 ? '' : 's'} by region:`);
+    for (const r of runs.slice(0, PLAN_ROWS_SHOWN / 2)) {
+      out.push(`  ${r.region} via ${r.via}: ${count(r.segments)} segments, ${count(r.bytes)} bytes in ${hex32(r.start)}–${hex32(r.end - 1)}`);
+    }
+    if (runs.length > PLAN_ROWS_SHOWN / 2) out.push(`  … ${count(runs.length - PLAN_ROWS_SHOWN / 2)} more runs`);
+  }
   for (const stage of p.stages) {
     out.push('');
     out.push(`${stage.title} [${stage.name}, via ${stage.via}] ≈ ${seconds(stage.estimatedMs)}`);
@@ -36,20 +114,27 @@ export function formatPlan(p: FlashPlan): string {
     const mark = (v: 'rom' | 'loader') => (p.routes!.chosen === v ? ' (chosen)' : '');
     out.push(`Internal flash through the ROM: ${seconds(p.routes.rom)}${mark('rom')}; through the loader: ${seconds(p.routes.loader)}${mark('loader')}`);
   }
-  for (const w of p.warnings) out.push(`warning: ${w}`);
-  for (const e of p.errors) out.push(`error [${e.code}]: ${e.message}`);
+  for (const w of p.warnings.slice(0, PLAN_ROWS_SHOWN)) out.push(`warning: ${w}`);
+  if (p.warnings.length > PLAN_ROWS_SHOWN) out.push(`… ${count(p.warnings.length - PLAN_ROWS_SHOWN)} more warnings`);
+  for (const e of p.errors.slice(0, PLAN_ROWS_SHOWN)) out.push(`error [${e.code}]: ${e.message}`);
+  if (p.errors.length > PLAN_ROWS_SHOWN) out.push(`… ${count(p.errors.length - PLAN_ROWS_SHOWN)} more errors`);
   return out.join('\n');
 }
 
 function stageLines(s: PlanStage): string[] {
   const lines: string[] = [];
-  for (const e of s.erases) {
-    lines.push(e.kind === 'mass' ? `mass erase ${e.region} (alt ${e.alt})` : `erase ${e.region} sector ${hex32(e.address)} (${kb(e.size)})`);
-  }
-  for (const w of s.writes) {
-    lines.push(`write ${w.region} ${hex32(w.address)}..${hex32(w.address + w.length - 1)} ${w.length} bytes, ${w.blocks} × ${w.transferSize}-byte blocks (alt ${w.alt})`);
-  }
-  for (const v of s.verifies) lines.push(`verify ${v.region} ${hex32(v.address)} ${v.length} bytes by ${v.method}`);
+  const few = <T>(items: T[], what: string, line: (x: T) => string, size: (x: T) => number) => {
+    const n = items.length > PLAN_ROWS_SHOWN ? PLAN_ROWS_SHOWN / 4 : items.length;
+    for (let i = 0; i < n; i++) lines.push(line(items[i]!));
+    if (n < items.length) {
+      let bytes = 0;
+      for (let i = n; i < items.length; i++) bytes += size(items[i]!);
+      lines.push(`… ${count(items.length - n)} more ${what} (${count(bytes)} bytes)`);
+    }
+  };
+  few(s.erases, 'erases', (e) => (e.kind === 'mass' ? `mass erase ${e.region} (alt ${e.alt})` : `erase ${e.region} sector ${hex32(e.address)} (${kb(e.size)})`), (e) => e.size);
+  few(s.writes, 'writes', (w) => `write ${w.region} ${hex32(w.address)}..${hex32(w.address + w.length - 1)} ${w.length} bytes, ${w.blocks} × ${w.transferSize}-byte blocks (alt ${w.alt})`, (w) => w.length);
+  few(s.verifies, 'verifies', (v) => `verify ${v.region} ${hex32(v.address)} ${v.length} bytes by ${v.method}`, (v) => v.length);
   if (s.staging) lines.push(`jump to loader at ${hex32(s.staging.jumpAddress)}, wait for it to enumerate`);
   if (s.leave) lines.push(`leave DFU, start the application at ${hex32(s.leave.address)}`);
   if (lines.length === 0) lines.push('(nothing)');
@@ -57,7 +142,9 @@ function stageLines(s: PlanStage): string[] {
 }
 
 function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  // A loop, not Math.max(...rows): an argument list has a stack-sized limit.
+  const widths = head.map((h) => h.length);
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -9,6 +9,7 @@ import { BootBridgeError, hex32 } from '../../shared/errors.js';
 import type { StageName } from '../../shared/progress.js';
 import type { MemoryBlock, MemoryLayout, Sector } from '../dfu/layout.js';
 import type { ChipInfo } from '../devices/chips.js';
+import { checkReportedLayouts } from '../devices/identify.js';
 import type { FirmwareImage } from '../firmware/image.js';
 import { TimeModel, usbMs } from './estimate.js';
 import type {
@@ -27,8 +28,14 @@ import type {
   WriteOp,
 } from './types.js';
 
-/** The command-line option that chooses a loader package; named in errors that need one. */
+/** The command-line options named in plan errors (a test runs each through the CLI's parser). */
 export const LOADER_OPTION = '--loader <package>';
+export const ALLOW_RAM_OPTION = '--allow-ram';
+export const FORCE_OPTION = '--force';
+export const BASE_OPTION = '--base <address>';
+export const CHIP_OPTION = '--chip <chip>';
+/** The ROM bootloader's USB ID (AN3156 §1: 0483:DF11), what a .dfu suffix names when it is made for the ROM. */
+const ROM_USB_ID = { vendorId: 0x0483, productId: 0xdf11 };
 const DEFAULT_ROM_TRANSFER_SIZE = 2048;
 const FLASH_BASE_FALLBACK = 0x0800_0000;
 
@@ -98,12 +105,24 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
   const errors: PlanIssue[] = [];
   const warnings: string[] = [];
   const time = new TimeModel(chip, loader);
-  const romT = target.transferSize ?? chip?.rom.transferSize ?? DEFAULT_ROM_TRANSFER_SIZE;
+  const romT = target.transferSize ?? chip?.rom?.transferSize ?? DEFAULT_ROM_TRANSFER_SIZE;
+  const force = options.force === true;
+  /** A problem the user may override with --force: an error without it, a warning with it. */
+  const forcible = (issue: PlanIssue) => {
+    if (force) warnings.push(`${issue.message.replace(/ Pass --force to go on anyway\.$/, '')} (going on: --force)`);
+    else errors.push(issue);
+  };
 
   const romRegions = [...target.memories.map((m) => memoryRegion('rom', m.alt, m.layout)), ...ramRegions(chip)];
   const loaderRegions = (loader?.memories ?? []).map((m) => memoryRegion('loader', m.alt, m.layout));
   const allRegions = [...romRegions, ...loaderRegions];
-  if (!chip) warnings.push('Chip unknown: RAM is not writable through the ROM and estimates use the STM32F745 ROM timing. Give the chip with --chip.');
+  if (!chip) warnings.push(`Chip unknown: RAM is not writable through the ROM and estimates use the STM32F745 ROM timing. Give the chip with ${CHIP_OPTION}.`);
+  // Whatever named the chip, the ROM's own layout strings must fit the database entry.
+  if (chip && !target.loaderRunning) warnings.push(...checkReportedLayouts(chip, target.memories));
+  if (image.segments.every((s) => s.data.length === 0)) {
+    errors.push({ code: 'IMAGE_EMPTY', message: `The image holds no data (${image.format.toUpperCase()} file with no data records or bytes): there is nothing to write.` });
+  }
+  checkUsbId(image, target, forcible);
 
   // 1. Where every segment lands.
   const segments: PlannedSegment[] = [];
@@ -111,11 +130,21 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
   image.segments.forEach((seg, index) => {
     const start = seg.address;
     const end = seg.address + seg.data.length;
-    const planned: PlannedSegment = { index, address: start, length: seg.data.length, sources: [...seg.sources] };
+    // The image's own sources array, not a copy (it is frozen with the plan).
+    const planned: PlannedSegment = { index, address: start, length: seg.data.length, sources: seg.sources };
     segments.push(planned);
     if (seg.data.length === 0) return;
     const region = chooseRegion(start, seg.alt, romRegions, loaderRegions, routeInternalViaLoader);
-    const label = segmentLabel(index, seg.sources, start, end);
+    // Only problems use the label: made on demand (a sparse HEX file has millions of segments).
+    const label = { toString: () => segmentLabel(index, seg.sources, start, end) };
+    if (region && seg.alt !== undefined && region.alt !== seg.alt && region.via === 'rom' && region.kind === 'memory') {
+      // UM0391 §2.3.1: a DfuSe target names the alt setting its elements are for.
+      forcible({
+        code: 'DFU_ALT_MISMATCH',
+        message: `${label} is in the .dfu file's target for alt ${seg.alt}${altName(image, seg.alt)}, but that address is in ${region.name} (alt ${region.alt}) of this board: the file was made for another device or memory. Pass ${FORCE_OPTION} to go on anyway.`,
+        segment: index, sources: seg.sources, range: { start, end }, nearest: ref(region),
+      });
+    }
     if (!region) {
       const near = nearestRegion(start, end, allRegions);
       const nearText = near ? ` (nearest: ${near.name} ${range(near.start, near.end)}, alt ${near.alt}${near.via === 'loader' ? ' of the loader' : ''})` : '';
@@ -136,7 +165,7 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
       });
       return;
     }
-    const sectors = block.sectors.filter((s) => s.start < end && s.start + s.size > start);
+    const sectors = sectorsIn(block.sectors, start, end);
     if (region.kind === 'rom-reserved') {
       errors.push({
         code: 'ROM_RESERVED_RAM',
@@ -153,6 +182,42 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
         segment: index, sources: seg.sources, range: { start, end }, nearest: ref(region),
       });
       return;
+    }
+    if (region.kind === 'ram' && !options.allowRam) {
+      errors.push({
+        code: 'LOADS_INTO_RAM',
+        message: `${label} loads into RAM (${region.name} ${range(region.start, region.end)}): it would be written to RAM, which a reset clears, and nothing of it reaches flash. ${ramCause(image, seg.sources)} To load into RAM on purpose, pass ${ALLOW_RAM_OPTION}.`,
+        segment: index, sources: seg.sources, range: { start, end }, nearest: ref(region),
+      });
+      return;
+    }
+    // L4/G4/H7 flash accepts one program per unit after erase (PROGERR: RM0351 §3.3.7, RM0440 §3.3.8,
+    // RM0433 §4.3.9). A segment starting inside a unit is written in blocks of the transfer size from
+    // its start, so when it needs more than one block every block boundary splits a unit and the
+    // second write into it fails (errPROG) — after the erase. The same when the previous segment ends
+    // in the unit this one starts in.
+    if (region.kind === 'memory' && chip?.program.rule === 'erased-only' && isInternal(region, target) && (start - region.start) % chip.program.unitBytes !== 0) {
+      const unit = chip.program.unitBytes;
+      const word = start - ((start - region.start) % unit);
+      const last = placements[placements.length - 1];
+      const shared = last && last.end > word && last.end <= start && isInternal(last.region, target) ? last : undefined;
+      const blockSize = region.via === 'loader' && loader ? loader.transferSize : romT;
+      if (shared) {
+        errors.push({
+          code: 'SHARED_PROGRAM_UNIT',
+          message: `Segments ${shared.index} and ${index} share the ${unit}-byte flash word at ${hex32(word)}; ${chip.name} flash can program a word only once after erase. Pad or align the segments to ${unit} bytes.`,
+          segment: index, range: { start: word, end: word + unit }, nearest: ref(region),
+        });
+        return;
+      }
+      if (end - start > blockSize) {
+        errors.push({
+          code: 'SPLIT_PROGRAM_UNIT',
+          message: `${label} starts ${start - word} bytes into the ${unit}-byte flash word at ${hex32(word)}: ${chip.name} flash programs whole ${unit}-byte units once after erase, and the ${blockSize}-byte blocks it is sent in would split them, so the ROM would fail (errPROG) after erasing. Link or place the image at a multiple of ${unit} bytes (for a raw binary: ${BASE_OPTION.split(' ')[0]} ${hex32(word)}).`,
+          segment: index, sources: seg.sources, range: { start: word, end: word + unit }, nearest: ref(region),
+        });
+        return;
+      }
     }
     placements.push({ index, start, end, region, sectors });
     if (/option bytes/i.test(region.name)) {
@@ -174,25 +239,6 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
         message: `${segmentLabel(ci, cur.sources, cur.address, cur.address + cur.data.length)} overlaps ${segmentLabel(pi, prev.sources, prev.address, prevEnd)}: the image claims the same bytes twice.`,
         segment: ci, sources: cur.sources, range: { start: cur.address, end: Math.min(prevEnd, cur.address + cur.data.length) },
       });
-    }
-  }
-
-  // 3. L4/G4/H7 flash accepts one program per flash word (PROGERR, RM0351 §3.3.7 / RM0440 §3.3.8 /
-  // RM0433 §4.3.9): two segments ending and starting inside the same word cannot both be written.
-  if (chip?.program.rule === 'erased-only') {
-    const unit = chip.program.unitBytes;
-    const inFlash = placements.filter((p) => p.region.kind === 'memory' && isInternal(p.region, target)).sort((a, b) => a.start - b.start);
-    for (let k = 1; k < inFlash.length; k++) {
-      const a = inFlash[k - 1]!;
-      const b = inFlash[k]!;
-      if (b.start >= a.end && Math.floor((a.end - 1) / unit) === Math.floor(b.start / unit)) {
-        const word = Math.floor(b.start / unit) * unit;
-        errors.push({
-          code: 'SHARED_PROGRAM_UNIT',
-          message: `Segments ${a.index} and ${b.index} share the ${unit}-byte flash word at ${hex32(word)}; ${chip.name} flash can program a word only once after erase. Pad or align the segments to ${unit} bytes.`,
-          segment: b.index, range: { start: word, end: word + unit }, nearest: ref(b.region),
-        });
-      }
     }
   }
 
@@ -286,11 +332,10 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
     s.estimatedMs = time.leaveMs();
     stages.push(s);
     const at = opts.leave.address;
-    if (!placements.some((p) => at >= p.start && at + 8 <= p.end)) {
+    if (placements.length > 0 && !placements.some((p) => at >= p.start && at + 8 <= p.end)) {
       warnings.push(`The image has no vector table at ${hex32(at)}: leaving DFU starts whatever that memory holds.`);
     }
   }
-  if (image.segments.length === 0) warnings.push('The image is empty: nothing to write.');
 
   const writesOfImage = stages.flatMap((s) => s.writes).filter((w) => w.segment >= 0);
   return {
@@ -371,7 +416,13 @@ function checkLoader(loader: PlanLoader, chip: ChipInfo | undefined, placements:
     });
   }
   const reserved = chip.romReservedRam;
-  if (start < reserved.end && end > reserved.start) {
+  if (!reserved) {
+    errors.push({
+      code: 'LOADER_NOT_IN_RAM',
+      message: `${where} cannot be staged on ${chip.name}: the RAM its ROM bootloader uses is not in the chip database (AN2606 figure not found), so no RAM is known to be safe to write.`,
+      range: { start, end },
+    });
+  } else if (start < reserved.end && end > reserved.start) {
     errors.push({
       code: 'LOADER_OVERLAPS_ROM_RAM',
       message: `${where} overlaps the RAM the ROM bootloader uses (${range(reserved.start, reserved.end)}, AN2606): staging it would crash the ROM. Link the loader at or above ${hex32(reserved.end)}.`,
@@ -405,8 +456,12 @@ function checkLoader(loader: PlanLoader, chip: ChipInfo | undefined, placements:
 // Regions
 
 function memoryRegion(via: Via, alt: number, layout: MemoryLayout): PlanRegion {
-  const start = Math.min(...layout.blocks.map((b) => b.start));
-  const end = Math.max(...layout.blocks.map((b) => b.start + b.size));
+  let start = Infinity;
+  let end = -Infinity;
+  for (const b of layout.blocks) {
+    start = Math.min(start, b.start);
+    end = Math.max(end, b.start + b.size);
+  }
   // A copy: freezing the plan must not freeze the caller's layouts.
   return { via, alt, name: layout.name, start, end, kind: 'memory', layout: structuredClone(layout) };
 }
@@ -425,7 +480,8 @@ function ramRegions(chip: ChipInfo | undefined): PlanRegion[] {
       last.name += `+${r.name}`;
     } else merged.push({ name: r.name, start: r.start, end: r.start + r.size });
   }
-  const { start: rs, end: re } = chip.romReservedRam;
+  // Without AN2606's figure for the RAM the ROM uses, no RAM is offered: writing it could crash the ROM.
+  const { start: rs, end: re } = chip.romReservedRam ?? { start: merged[0]?.start ?? 0, end: merged[merged.length - 1]?.end ?? 0 };
   const out: PlanRegion[] = [];
   const add = (kind: 'ram' | 'rom-reserved', name: string, start: number, end: number) => {
     if (end <= start) return;
@@ -488,12 +544,68 @@ function flashBase(target: PlanTarget): number {
   return target.chip?.flash.start ?? internalFromAlt0(target)?.start ?? FLASH_BASE_FALLBACK;
 }
 
+/** One reference object per region, shared by every segment and issue that names it. */
+const refs = new WeakMap<RegionRef, RegionRef>();
 function ref(r: RegionRef): RegionRef {
-  return { via: r.via, alt: r.alt, name: r.name, start: r.start, end: r.end };
+  let out = refs.get(r);
+  if (!out) refs.set(r, (out = { via: r.via, alt: r.alt, name: r.name, start: r.start, end: r.end }));
+  return out;
 }
 
 // ------------------------------------------------------------------------------------------------
 // Helpers
+
+/** The sectors of a block (sorted by address) that [start, end) touches, found by binary search. */
+function sectorsIn(sectors: Sector[], start: number, end: number): Sector[] {
+  let lo = 0;
+  let hi = sectors.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sectors[mid]!.start + sectors[mid]!.size <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: Sector[] = [];
+  for (let i = lo; i < sectors.length && sectors[i]!.start < end; i++) out.push(sectors[i]!);
+  return out;
+}
+
+/** The likely linker-script cause of loadable bytes in RAM, from the sections involved. */
+function ramCause(image: FirmwareImage, sources: string[]): string {
+  const names = sources.map((s) => s.replace(/^section /, ''));
+  const code = names.filter((n) => /^\.(text|isr_vector|vectors)/i.test(n));
+  if (image.format === 'elf' && code.length > 0) {
+    return `Code (${code.join(', ')}) is linked into RAM: the linker script's FLASH region or "> FLASH" placement is missing, or this is a RAM-only debug build.`;
+  }
+  const data = names.find((n) => /^\.(data|ramfunc|fastcode|itcm|dtcm)/i.test(n));
+  if (image.format === 'elf' && data) {
+    return `Section ${data} has its load address (LMA) in RAM: the linker script places it "> RAM" without "AT> FLASH", so the startup code has nothing in flash to copy from.`;
+  }
+  return 'The file was linked or converted for RAM addresses.';
+}
+
+function altName(image: FirmwareImage, alt: number): string {
+  const name = image.targetNames?.[alt];
+  return name ? ` ("${name}")` : '';
+}
+
+/**
+ * A .dfu suffix names the USB device the file is for (DFU 1.1 Appendix B; 0xFFFF = any). The ROM
+ * bootloader is 0483:DF11; a running loader is what the target says.
+ */
+function checkUsbId(image: FirmwareImage, target: PlanTarget, forcible: (i: PlanIssue) => void): void {
+  const id = image.usbId;
+  if (!id) return;
+  // A board running a loader was reached through its ROM: a file made for the ROM fits it too.
+  const board = target.device ?? ROM_USB_ID;
+  const fits = (want: number, have: number) => want === 0xffff || want === have;
+  const fitsId = (d: { vendorId: number; productId: number }) => fits(id.vendorId, d.vendorId) && fits(id.productId, d.productId);
+  if (fitsId(board) || (target.loaderRunning === true && fitsId(ROM_USB_ID))) return;
+  const h = (n: number) => n.toString(16).padStart(4, '0');
+  forcible({
+    code: 'DFU_DEVICE_MISMATCH',
+    message: `The .dfu file's suffix names USB device ${h(id.vendorId)}:${h(id.productId)}, but the board is ${h(board.vendorId)}:${h(board.productId)}: the file was made for another device. Pass ${FORCE_OPTION} to go on anyway.`,
+  });
+}
 
 /** Runs of transfer-size blocks (aligned to the segment start) that hold something other than 0xFF. */
 function nonBlankRuns(data: Uint8Array, blockSize: number): { from: number; to: number }[] {
@@ -522,10 +634,21 @@ function segmentLabel(index: number, sources: string[], start: number, end: numb
   return `Segment ${index}${from} at ${range(start, end)}`;
 }
 
+/** Freezes the plan and everything in it; iterative (a plan can hold millions of objects, arbitrarily nested). */
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value as object)) deepFreeze(v);
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (!v || typeof v !== 'object' || Object.isFrozen(v) || ArrayBuffer.isView(v)) continue;
+    Object.freeze(v);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (v[i] && typeof v[i] === 'object') stack.push(v[i]);
+    } else {
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x && typeof x === 'object') stack.push(x);
+      }
+    }
   }
   return value;
 }

@@ -50,6 +50,8 @@ export interface PlanTarget {
    * the ROM serves is an error.
    */
   loaderRunning?: boolean;
+  /** The attached device's USB ID, checked against a .dfu suffix; the ROM's 0483:DF11 when not given. */
+  device?: { vendorId: number; productId: number };
 }
 
 export interface PlanOptions {
@@ -63,6 +65,10 @@ export interface PlanOptions {
   leave?: false | { address?: number };
   /** When the loader serves internal flash, write it through the loader (default true). */
   routeInternalViaLoader?: boolean;
+  /** Loadable data in RAM is written there on purpose (--allow-ram); otherwise it is an error (default false). */
+  allowRam?: boolean;
+  /** Go on despite a .dfu file made for another device or alt setting: those become warnings (--force). */
+  force?: boolean;
 }
 
 export type Via = 'rom' | 'loader';
@@ -79,7 +85,12 @@ export type PlanIssueCode =
   | 'LOADER_NOT_IN_RAM'
   | 'LOADER_OVERLAPS_ROM_RAM'
   | 'LOADER_OVERLAPS_SEGMENT'
-  | 'NEEDS_ROM';
+  | 'NEEDS_ROM'
+  | 'IMAGE_EMPTY'
+  | 'LOADS_INTO_RAM'
+  | 'SPLIT_PROGRAM_UNIT'
+  | 'DFU_DEVICE_MISMATCH'
+  | 'DFU_ALT_MISMATCH';
 
 export interface RegionRef {
   via: Via;

@@ -2,8 +2,8 @@
 // attached, which one the user means (--serial), what each one is (descriptors, chip, memories).
 
 import { BootBridgeError } from '../../shared/errors.js';
-import { chipByName, type ChipInfo } from '../devices/chips.js';
-import { identifyChip } from '../devices/identify.js';
+import { chipByName, unknownChipError, type ChipInfo } from '../devices/chips.js';
+import { chooseChip } from '../devices/identify.js';
 import type { PlanMemory } from '../plan/types.js';
 import { dfuAlternates, dfuFunctional, readDeviceDescriptors, type DeviceDescriptors } from '../usb/descriptors.js';
 import { hasDfuInterface } from '../usb/discovery.js';
@@ -84,12 +84,13 @@ export async function inspectDevice(backend: UsbBackend, device: USBDevice, opti
   const alts = dfuAlternates(descriptors);
   const memories: PlanMemory[] = alts.filter((a) => a.layout).map((a) => ({ alt: a.bAlternateSetting, layout: a.layout! }));
   let chip: ChipInfo | undefined;
-  if (options.chip) {
-    chip = chipByName(options.chip);
-    if (!chip) throw new BootBridgeError('CHIP_UNKNOWN', `Unknown chip "${options.chip}"`, { field: 'chip' });
-  } else if (deviceInfo(backend, device).mode === 'rom') {
+  if (deviceInfo(backend, device).mode === 'rom') {
+    // The ROM's own device ID (product string) first, then --chip, then the layout fingerprint.
+    chip = chooseChip({ altStrings: alts.map((a) => a.name ?? ''), bcdDevice: descriptors.device.bcdDevice, ...(descriptors.product ? { product: descriptors.product } : {}) }, options.chip);
+  } else if (options.chip) {
     // A loader's alt strings are its own, not the ROM's the chip database knows; its package names the chip.
-    chip = identifyChip({ altStrings: alts.map((a) => a.name ?? ''), bcdDevice: descriptors.device.bcdDevice, ...(descriptors.product ? { product: descriptors.product } : {}) });
+    chip = chipByName(options.chip);
+    if (!chip) throw unknownChipError(options.chip);
   }
   return {
     info: deviceInfo(backend, device),

@@ -45,7 +45,7 @@ function effectiveDetails(details: DeviceDetails, loader: LoaderPackage | undefi
       ...details,
       ...(chip ? { chip } : {}),
       memories: chip ? chip.romAltStrings.map((text, alt) => ({ alt, layout: parseLayout(text) })) : [],
-      transferSize: chip?.rom.transferSize ?? details.transferSize,
+      transferSize: chip?.rom?.transferSize ?? details.transferSize,
     },
   };
 }
@@ -60,6 +60,7 @@ export function planTarget(details: DeviceDetails, loader?: LoaderPackage): Plan
     ...(d.chip ? { chip: d.chip } : {}),
     ...(loader ? { loader: toPlanLoader(loader, d.chip) } : {}),
     ...(eff.running ? { loaderRunning: true } : {}),
+    device: { vendorId: details.info.vendorId, productId: details.info.productId },
   };
 }
 

@@ -4,13 +4,13 @@
 
 import { BootBridgeError } from '../../shared/errors.js';
 import { parseLayout } from '../dfu/layout.js';
-import { chipByName, type ChipInfo } from '../devices/chips.js';
+import { chipByName, isModelled, type ModelledChip } from '../devices/chips.js';
 import type { MemorySpec } from './memory.js';
 
 export type SimModelName = 'stm32f746' | 'stm32f407' | 'stm32h743' | 'stm32g474' | 'stm32l476';
 export const SIM_MODELS: readonly SimModelName[] = ['stm32f746', 'stm32f407', 'stm32h743', 'stm32g474', 'stm32l476'];
 
-export type SimChip = ChipInfo;
+export type SimChip = ModelledChip;
 
 const SIM_CHIP_MODEL: Record<SimModelName, string> = {
   stm32f746: 'stm32f746',
@@ -24,7 +24,7 @@ const K = 1024;
 
 export function simChip(model: SimModelName): SimChip {
   const chip = chipByName(SIM_CHIP_MODEL[model]);
-  if (!chip) throw new BootBridgeError('CHIP_UNKNOWN', `No chip database entry for simulated model ${model}`, { field: 'model' });
+  if (!chip || !isModelled(chip)) throw new BootBridgeError('CHIP_UNKNOWN', `No full chip database entry for simulated model ${model}`, { field: 'model' });
   return chip;
 }
 

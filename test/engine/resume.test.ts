@@ -109,7 +109,7 @@ describe('a loader left running by an earlier run', () => {
     const fw = await binAt(QSPI, qspi);
     const withRam = { ...fw, image: { ...fw.image, segments: [...fw.image.segments, { address: 0x2004_c000, data: pattern(256, 4), sources: ['section .ramdata'] }] } };
     const { device, details } = await selected(conn);
-    const p = planFlash(details, withRam, loader, { leave: false });
+    const p = planFlash(details, withRam, loader, { leave: false, allowRam: true });
     expect(p.ok).toBe(false);
     expect(p.errors).toEqual([expect.objectContaining({ code: 'NEEDS_ROM', segment: 1, message: expect.stringMatching(/only the ROM bootloader serves.*running loader.*reset it with BOOT0/) })]);
     expect(formatPlan(p)).toMatch(/error \[NEEDS_ROM\]/);

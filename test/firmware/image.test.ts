@@ -39,7 +39,7 @@ describe('buildImage', () => {
     try {
       buildImage('elf', [
         { address: 0x08000000, data: new Uint8Array(0x40), source: '.app' },
-        { address: 0x08000020, data: new Uint8Array(0x20), source: '.calibration' },
+        { address: 0x08000020, data: new Uint8Array(0x20).fill(1), source: '.calibration' },
       ]);
     } catch (e) {
       caught = e;

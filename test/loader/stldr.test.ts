@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { formatError, toErrorData } from '../../shared/errors.js';
 import { parseLayout } from '../../src-main/dfu/layout.js';
 import { formatStldr, readStldr } from '../../src-main/loader/stldr.js';
 import { openLoaderFolder, readBytes } from '../../src-main/services/files.js';
@@ -41,9 +42,49 @@ describe('reading an .stldr', () => {
     expect(text).toMatch(/debug probe/);
   });
 
-  it('an ELF without .Dev_info is refused, naming the missing section', () => {
+  it('an ELF without StorageInfo is refused, naming what is missing, with no loader.json advice', () => {
     const demo = join(import.meta.dirname, '..', '..', 'assets', 'examples', 'demo-f746', 'demo-f746.elf');
-    expect(() => readStldr(readBytes(demo))).toThrow(expect.objectContaining({ code: 'LOADER_INVALID', message: expect.stringContaining('.Dev_info') }));
+    let caught: unknown;
+    try {
+      readStldr(readBytes(demo));
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toMatchObject({ code: 'FIRMWARE_INVALID', message: expect.stringContaining('no StorageInfo symbol') });
+    expect(formatError(toErrorData(caught))).not.toMatch(/loader\.json/);
+  });
+});
+
+// Files made here (test/fixtures/stldr/build.sh) that reproduce what IAR, Keil and GCC builds of ST's
+// loaders look like: ST's own files are not redistributable.
+describe('StorageInfo whatever section the toolchain used', () => {
+  const STLDR = join(import.meta.dirname, '..', 'fixtures', 'stldr');
+  const read = (name: string) => readStldr(readBytes(join(STLDR, name)));
+
+  it.each([
+    ['iar-p3.stldr', 'MX25L512G_STM32F769I-EVAL', 64 * 1024 * 1024, [{ count: 1024, size: 0x10000 }], '@MX25L512G_STM32F769I-EVAL /0x90000000/1024*064Kg'],
+    ['keil-devinfo.stldr', 'N25Q128A_STM32F7508-DK', 16 * 1024 * 1024, [{ count: 256, size: 0x10000 }], '@N25Q128A_STM32F7508-DK /0x90000000/256*064Kg'],
+    ['other-section.stldr', 'W25Q64_Custom', 8 * 1024 * 1024, [{ count: 2048, size: 0x1000 }], '@W25Q64_Custom /0x90000000/2048*004Kg'],
+    ['stripped.stldr', 'IS25LP128_Board', 16 * 1024 * 1024, [{ count: 256, size: 0x10000 }], '@IS25LP128_Board /0x90000000/256*064Kg'],
+  ])('%s: read by the StorageInfo symbol (or the Dev_info section when stripped)', (file, name, size, sectors, layout) => {
+    const info = read(file);
+    expect(info).toMatchObject({ deviceName: name, startAddress: 0x9000_0000, size, pageSize: 256, eraseValue: 0xff, sectors, layout });
+    expect(() => parseLayout(info.layout)).not.toThrow();
+  });
+
+  it('a file with neither the symbol nor a Dev_info section is refused', () => {
+    expect(() => read('no-storageinfo.stldr')).toThrow(expect.objectContaining({ code: 'FIRMWARE_INVALID', message: expect.stringContaining('no StorageInfo symbol') }));
+  });
+
+  it('an impossible sector table (0xFFFFFFFF × 0xFFFFFFFF) is refused, not printed as a layout', () => {
+    let caught: unknown;
+    try {
+      read('impossible.stldr');
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toMatchObject({ code: 'FIRMWARE_INVALID', message: expect.stringMatching(/4294967295 × 4294967295.*corrupt/) });
+    expect(formatError(toErrorData(caught))).not.toMatch(/loader\.json/);
   });
 });
 

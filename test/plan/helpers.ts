@@ -1,5 +1,6 @@
 import { parseLayout } from '../../src-main/dfu/layout.js';
 import { chipById, type ChipInfo } from '../../src-main/devices/chips.js';
+import { chipAltStrings } from '../../src-main/devices/identify.js';
 import type { FirmwareImage, Segment } from '../../src-main/firmware/image.js';
 import type { PlanLoader, PlanTarget } from '../../src-main/plan/index.js';
 
@@ -9,7 +10,7 @@ export const L476 = chipById(0x415)!;
 export const G474 = chipById(0x469)!;
 
 export function romTarget(chip: ChipInfo, extra: Partial<PlanTarget> = {}): PlanTarget {
-  return { memories: chip.romAltStrings.map((s, alt) => ({ alt, layout: parseLayout(s) })), chip, ...extra };
+  return { memories: chipAltStrings(chip).map((s, alt) => ({ alt, layout: parseLayout(s) })), chip, ...extra };
 }
 
 /** A segment of `length` bytes of `fill` (not 0xFF unless asked), named after its address. */

@@ -28,7 +28,7 @@ describe('erase', () => {
     expect(erases).toHaveLength(1);
     expect(erases[0]).toMatchObject({ kind: 'mass', alt: 0, address: 0x0800_0000, size: 1024 * K });
     // The ROM reports 100 ms but the silicon needs its mass-erase time: the estimate waits for that.
-    expect(erases[0]!.estimatedMs).toBeGreaterThanOrEqual(F746.timing.massEraseMs);
+    expect(erases[0]!.estimatedMs).toBeGreaterThanOrEqual(F746.timing!.massEraseMs);
   });
 
   it('does not erase memory that is writable but not erasable (G474 option bytes, type e)', () => {
@@ -76,7 +76,7 @@ describe('write blocks', () => {
   });
 
   it('never skips 0xFF blocks in RAM (RAM is not erased first)', () => {
-    const p = plan(image(seg(0x2001_0000, 4096, 0xff)), romTarget(F746), { leave: false });
+    const p = plan(image(seg(0x2001_0000, 4096, 0xff)), romTarget(F746), { leave: false, allowRam: true });
     expect(writes(p)).toEqual([expect.objectContaining({ address: 0x2001_0000, length: 4096, alt: 0 })]);
   });
 
@@ -148,10 +148,10 @@ describe('errors before any I/O', () => {
   });
 
   it('writes RAM above the reserved part through alt 0, and only when the chip is known', () => {
-    const known = plan(image(seg(0x2000_3000, 16)), romTarget(F407), { leave: false });
+    const known = plan(image(seg(0x2000_3000, 16)), romTarget(F407), { leave: false, allowRam: true });
     expect(known.ok).toBe(true);
     expect(known.segments[0]!.region).toMatchObject({ via: 'rom', alt: 0 });
-    const unknown = plan(image(seg(0x2000_3000, 16)), { memories: romTarget(F407).memories }, { leave: false });
+    const unknown = plan(image(seg(0x2000_3000, 16)), { memories: romTarget(F407).memories }, { leave: false, allowRam: true });
     expect(unknown.errors.map((e) => e.code)).toEqual(['OUTSIDE_REGIONS']);
   });
 
@@ -216,7 +216,7 @@ describe('loader', () => {
   });
 
   it('refuses a loader that overlaps RAM the image also writes', () => {
-    const p = plan(image(seg(0x9000_0000, 16), seg(0x2001_1000, 256, 3, '.ramfunc')), romTarget(F746, { loader: qspiLoader() }));
+    const p = plan(image(seg(0x9000_0000, 16), seg(0x2001_1000, 256, 3, '.ramfunc')), romTarget(F746, { loader: qspiLoader() }), { allowRam: true });
     expect(p.errors).toEqual([expect.objectContaining({ code: 'LOADER_OVERLAPS_SEGMENT', segment: 1, range: { start: 0x2001_1000, end: 0x2001_1100 } })]);
   });
 

@@ -3,10 +3,11 @@
 import { Option, type Command } from 'commander';
 import { BootBridgeError, hex32 } from '../../../shared/errors.js';
 import type { FlashResult } from '../../../shared/progress.js';
-import { chipByName } from '../../devices/chips.js';
+import { chipByName, unknownChipError } from '../../devices/chips.js';
+import { chipAltStrings } from '../../devices/identify.js';
 import { parseLayout } from '../../dfu/layout.js';
 import type { LoaderPackage } from '../../loader/index.js';
-import { formatPlan, type FlashPlan, type PlanOptions } from '../../plan/index.js';
+import { formatPlan, planForJson, type FlashPlan, type PlanOptions } from '../../plan/index.js';
 import type { DeviceDetails } from '../../services/devices.js';
 import { openFirmwareFile, openLoaderFolder, type OpenedFirmware } from '../../services/files.js';
 import { checkLoaderUsable, flashDevice, planFlash } from '../../services/operations.js';
@@ -21,6 +22,8 @@ interface PlanCliOptions extends DeviceOptions {
   massErase?: boolean;
   leave?: boolean | number;
   romRoute?: boolean;
+  allowRam?: boolean;
+  force?: boolean;
 }
 
 function planOptions(o: PlanCliOptions, defaultLeave: boolean): PlanOptions {
@@ -31,6 +34,8 @@ function planOptions(o: PlanCliOptions, defaultLeave: boolean): PlanOptions {
     massErase: o.massErase === true,
     leave,
     routeInternalViaLoader: o.romRoute !== true,
+    allowRam: o.allowRam === true,
+    force: o.force === true,
   };
 }
 
@@ -41,7 +46,9 @@ function withPlanOptions(cmd: Command): Command {
     .option('--no-verify', 'do not verify what was written')
     .option('--no-skip-blank', 'also send blocks that are all 0xFF')
     .option('--mass-erase', 'mass erase instead of erasing only the sectors touched')
-    .option('--rom-route', 'write internal flash through the ROM even when the loader serves it');
+    .option('--rom-route', 'write internal flash through the ROM even when the loader serves it')
+    .option('--allow-ram', 'write loadable data that lies in RAM to RAM (otherwise a plan error: usually a linker-script mistake)')
+    .option('--force', 'go on when a .dfu file names another USB device or alt setting (reported as a warning)');
 }
 
 const leaveOption = () =>
@@ -50,13 +57,14 @@ const leaveOption = () =>
 /** A device's memories offline, from the chip database (`plan FILE --chip stm32f746` with no board). */
 function offlineDetails(chipName: string): DeviceDetails {
   const chip = chipByName(chipName);
-  if (!chip) throw new BootBridgeError('CHIP_UNKNOWN', `Unknown chip "${chipName}"`, { field: 'chip' });
+  if (!chip) throw unknownChipError(chipName);
   return {
-    info: { id: 'offline', vendorId: 0x0483, productId: 0xdf11, bcdDevice: chip.rom.bcdDevice, mode: 'rom' },
+    info: { id: 'offline', vendorId: 0x0483, productId: 0xdf11, bcdDevice: chip.rom?.bcdDevice ?? 0, mode: 'rom' },
     descriptors: undefined as never,
     chip,
-    memories: chip.romAltStrings.map((s, alt) => ({ alt, layout: parseLayout(s) })),
-    transferSize: chip.rom.transferSize,
+    memories: chipAltStrings(chip).map((s, alt) => ({ alt, layout: parseLayout(s) })),
+    // AN3156 does not state wTransferSize; 2048 is what every captured ST ROM reports.
+    transferSize: chip.rom?.transferSize ?? 2048,
   };
 }
 
@@ -102,7 +110,8 @@ export function registerFlashCommands(program: Command): void {
         }
         try {
           const p = planFlash(details, fw, loader, planOptions(o, true));
-          if (o.json) printJson(p);
+          // Summarised beyond a size: a sparse HEX file plans into millions of rows.
+          if (o.json) printJson(planForJson(p));
           else process.stdout.write(formatPlan(p) + '\n');
           return p.ok ? EXIT.OK : EXIT.BAD_INPUT;
         } finally {
@@ -128,7 +137,7 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
     checkLoaderUsable(conn, details, loader);
     const p = planFlash(details, fw, loader, planOptions(o, defaultLeave));
     if (!p.ok) {
-      if (o.json) printJson({ ok: false, error: { code: 'PLAN_INVALID', message: 'The plan has errors; nothing was written', context: {} }, plan: p });
+      if (o.json) printJson({ ok: false, error: { code: 'PLAN_INVALID', message: 'The plan has errors; nothing was written', context: {} }, plan: planForJson(p) });
       else process.stderr.write(formatPlan(p) + '\n\nerror: nothing was written: fix the problems above.\n');
       return EXIT.BAD_INPUT;
     }
