@@ -19,7 +19,7 @@ const STR_NONCE = 0x20;
 const STR_ENTRY_REPORT = 0x21;
 const LOAD_ADDRESS = 0x20010000;
 
-export const BOARDS = [
+const BOARDS = [
   {
     board: 'stm32f746g-disco',
     manifest: {
@@ -112,6 +112,8 @@ function build(entry, outRoot) {
       throw new Error('the image must hold exactly one 4-aligned "BBNONCE1" + 8 zero bytes');
     const info = {
       board: entry.board,
+      loadAddress: LOAD_ADDRESS,
+      stackTop,
       imageBytes: bin.length,
       bssBytes: bssEnd - bssStart,
       stackBytes,
@@ -158,6 +160,13 @@ function build(entry, outRoot) {
 }
 
 const args = process.argv.slice(2);
-const outIdx = args.indexOf('--out');
-const outRoot = outIdx >= 0 ? resolve(args[outIdx + 1]) : join(root, 'assets', 'loaders');
-for (const entry of BOARDS) build(entry, outRoot);
+const option = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? resolve(args[i + 1]) : undefined;
+};
+const outRoot = option('--out') ?? join(root, 'assets', 'loaders');
+const report = {};
+for (const entry of BOARDS) report[entry.board] = build(entry, outRoot);
+// --report <file>: sizes as JSON, for the test that checks them
+const reportFile = option('--report');
+if (reportFile) writeFileSync(reportFile, `${JSON.stringify(report, null, 2)}\n`);

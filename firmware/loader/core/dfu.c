@@ -25,6 +25,7 @@ static uint32_t pending_len; /* DNLOAD waiting for its GETSTATUS */
 static uint16_t pending_block;
 static int pending;
 static enum job_kind job;
+static const struct memory *job_mem; /* the memory the running job works on (alt may not change meanwhile) */
 static uint32_t job_start_us, job_typ_ms;
 static uint32_t crc_addr, crc_left, crc_value;
 static int crc_valid;
@@ -66,6 +67,7 @@ static void fail(uint8_t st) {
 static int start_pending(void) {
   const struct memory *m = mem();
   const uint8_t *d = job_buf;
+  job_mem = m;
   uint32_t n = pending_len;
   job_typ_ms = 0;
   if (pending_block == 0) {
@@ -116,7 +118,7 @@ static int start_pending(void) {
 
 /* Runs a slice of the current job; JOB_BUSY or its final status. */
 static int job_step(void) {
-  if (job == JOB_MEMORY) return mem()->poll();
+  if (job == JOB_MEMORY) return job_mem->poll();
   if (job == JOB_CRC) {
     uint32_t n = crc_left > 1024u ? 1024u : crc_left;
     crc_value = crc32_update(crc_value, (const uint8_t *)(uintptr_t)crc_addr, n);
@@ -212,8 +214,13 @@ static int stall_error(void) {
   return 0;
 }
 
+int dfu_busy(void) { return job != JOB_NONE; }
+
 int dfu_request(const struct setup *s, const uint8_t *out, const uint8_t **in, uint32_t *in_len) {
   int dir_in = (s->bmRequestType & 0x80u) != 0;
+  /* While a job runs only GETSTATUS and GETSTATE are answered; anything else STALLs and leaves the
+   * state as it is, so no second operation can start on a busy part. */
+  if (job != JOB_NONE && s->bRequest != REQ_GETSTATUS && s->bRequest != REQ_GETSTATE) return 0;
   switch (s->bRequest) {
   case REQ_DNLOAD:
     if (dir_in || (state != dfuIDLE && state != dfuDNLOAD_IDLE)) return stall_error();
@@ -237,6 +244,7 @@ int dfu_request(const struct setup *s, const uint8_t *out, const uint8_t **in, u
   case REQ_UPLOAD: {
     if (!dir_in || (state != dfuIDLE && state != dfuUPLOAD_IDLE)) return stall_error();
     uint32_t n = s->wLength;
+    if (n == 0 || n > LOADER_TRANSFER_SIZE) return stall_error(); /* wLength ≤ wTransferSize (DFU 1.1 §6.2) */
     if (s->wValue == 0) { /* DfuSe "get commands" */
       static const uint8_t cmds[4] = {0x00, 0x21, 0x41, 0xB0};
       *in = cmds;

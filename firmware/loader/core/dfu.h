@@ -8,4 +8,5 @@ int dfu_request(const struct setup *s, const uint8_t *out, const uint8_t **in, u
 void dfu_complete(const struct setup *s);
 void dfu_poll(void);
 void dfu_set_alt(uint8_t alt);
+int dfu_busy(void);
 #endif

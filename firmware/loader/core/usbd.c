@@ -147,7 +147,7 @@ int usbd_request(const struct setup *s, const uint8_t *out, const uint8_t **in, 
     *in_len = 2;
     return 1;
   case 0x0B: /* SET_INTERFACE */
-    if (recipient != 1u || s->wIndex != 0 || s->wValue >= board.memory_count) return 0;
+    if (recipient != 1u || s->wIndex != 0 || s->wValue >= board.memory_count || dfu_busy()) return 0;
     dfu_set_alt((uint8_t)s->wValue);
     return 1;
   case 0x0A: /* GET_INTERFACE */
