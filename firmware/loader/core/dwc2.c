@@ -113,6 +113,15 @@ static void on_setup(void) {
   setup.wIndex = (uint16_t)(b[4] | (b[5] << 8));
   setup.wLength = (uint16_t)(b[6] | (b[7] << 8));
   arm_setup();
+  if (OTG_DIEPCTL0 & OTG_EPCTL_EPENA) {
+    /* The host gave up on the previous IN data: disable EP0 IN and flush its FIFO, so stale bytes are
+     * never sent as the answer to this request (§32.17.6 "IN endpoint disable"). */
+    OTG_DIEPCTL0 |= OTG_EPCTL_SNAK | OTG_EPCTL_EPDIS;
+    wait_clear(&OTG_DIEPCTL0, OTG_EPCTL_EPENA);
+    OTG_GRSTCTL = OTG_GRSTCTL_TXFFLSH; /* TXFNUM = 0: EP0's FIFO */
+    wait_clear(&OTG_GRSTCTL, OTG_GRSTCTL_TXFFLSH);
+    OTG_DIEPINT0 = 0xFFFFFFFFu;
+  }
   if (!(setup.bmRequestType & 0x80u) && setup.wLength > 0) {
     if (setup.wLength > sizeof out_buf) {
       stall();

@@ -180,6 +180,7 @@
 #define OTG_EPCTL_STALL (1u << 21)
 #define OTG_EPCTL_CNAK (1u << 26)
 #define OTG_EPCTL_SNAK (1u << 27)
+#define OTG_EPCTL_EPDIS (1u << 30)
 #define OTG_EPCTL_EPENA (1u << 31)
 #define OTG_EPINT_XFRC (1u << 0)
 #define OTG_DOEPINT_STUP (1u << 3)
