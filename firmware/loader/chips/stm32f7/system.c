@@ -128,28 +128,39 @@ static uint32_t measure_hse(void) {
   TIM_SR(TIM11_BASE) = 0;
   TIM_CR1(TIM11_BASE) = 1u;
 
-  uint32_t result = 0;
-  for (int attempt = 0; attempt < 4 && result == 0; attempt++) {
-    uint32_t t0 = time_us(), last = 0, ticks = 0, n = 0;
-    int first = 1, ok = 1;
-    TIM_SR(TIM11_BASE) = 0;
-    while (n < CAPTURES) {
-      iwdg_refresh();
-      uint32_t sr = TIM_SR(TIM11_BASE);
-      if (sr & TIM_SR_CC1OF) { ok = 0; break; } /* an edge was missed: measure again */
-      if (sr & TIM_SR_CC1IF) {
-        uint32_t c = TIM_CCR1(TIM11_BASE) & 0xFFFFu; /* reading CCR1 clears CC1IF */
-        if (!first) {
-          ticks += (c - last) & 0xFFFFu;
-          n++;
-        }
-        first = 0;
-        last = c;
-      }
-      if (time_us() - t0 > 20000u) { ok = 0; attempt = 4; break; } /* no HSE_RTC edges at all */
+  /* Sum CAPTURES intervals between consecutive captures. An overcapture (CC1OF: an edge came before
+   * the previous capture was read) makes that interval unknown: it is dropped and counting resumes at
+   * the next capture, so a late poll costs time, never accuracy. */
+  uint32_t t0 = time_us(), last = 0, ticks = 0, n = 0;
+  int have_last = 0;
+  TIM_SR(TIM11_BASE) = 0;
+  while (n < CAPTURES) {
+    iwdg_refresh();
+    if (time_us() - t0 > 50000u) {
+      ticks = 0; /* no steady HSE_RTC edges: no usable HSE */
+      break;
     }
-    if (ok && ticks) result = (uint32_t)(((uint64_t)RTCPRE * 8u * CAPTURES * HSI_HZ) / ticks);
+    uint32_t sr = TIM_SR(TIM11_BASE);
+    if (sr & TIM_SR_CC1OF) {
+      TIM_SR(TIM11_BASE) = 0;
+      have_last = 0;
+      continue;
+    }
+    if (!(sr & TIM_SR_CC1IF)) continue;
+    uint32_t c = TIM_CCR1(TIM11_BASE) & 0xFFFFu; /* reading CCR1 clears CC1IF */
+    if (TIM_SR(TIM11_BASE) & TIM_SR_CC1OF) {   /* a newer edge overwrote it while we read */
+      TIM_SR(TIM11_BASE) = 0;
+      have_last = 0;
+      continue;
+    }
+    if (have_last) {
+      ticks += (c - last) & 0xFFFFu;
+      n++;
+    }
+    have_last = 1;
+    last = c;
   }
+  uint32_t result = ticks ? (uint32_t)(((uint64_t)RTCPRE * 8u * CAPTURES * HSI_HZ) / ticks) : 0u;
   TIM_CR1(TIM11_BASE) = 0;
   TIM_CCER(TIM11_BASE) = 0;
   TIM11_OR = 0;
