@@ -75,14 +75,15 @@ the output to expect and what to send back.
 | alt 1 | internal flash as the chip's flash-size register says: \`04*032Kg,01*128Kg,03*256Kg\` on a 1 MB F746, \`02*032Kg\` on the F7508-DK's 64 KB F750 |
 | commands | 00 (list: 00 21 41 B0), 21 set address, 41 sector erase / 41 alone mass erase (QSPI: bulk erase C7), B0 CRC-32 |
 | staging nonce | record \`BBNONCE1\` + 8 bytes at image offset ${info.nonceOffset}, reported as string ${STR_NONCE} |
-| entry report | string ${STR_ENTRY_REPORT}: \`IPSR CTRL VTOR CR PLL CSR CCR IWDG HSE SYS\` (see below) |
+| entry report | string ${STR_ENTRY_REPORT}: \`IPSR CTRL VTOR CR PLL CSR CCR IWDG HSE\` (see below) |
 
 ## Entry report keys
 What the loader found when the ROM jumped to it, read before it changed anything (hex, 8 digits):
 IPSR and CTRL (CONTROL) — thread or handler mode, stack; VTOR; CR, PLL, CSR — RCC_CR, RCC_PLLCFGR,
 RCC_CSR (reset flags); CCR — SCB_CCR (bit 16 D-cache, bit 17 I-cache); IWDG — 1 when the watchdog was
-running (hardware option or LSI forced on); HSE — the HSE frequency in Hz measured against HSI; SYS —
-SYSCLK at entry in Hz. One string descriptor holds at most 126 characters, hence the short keys.
+running (hardware option or LSI forced on), else 0; HSE — the HSE frequency in Hz measured against HSI.
+Every value has 8 hex digits; one string descriptor holds at most 126 characters, hence the short keys
+(and no room for SYSCLK at entry: CR, PLL and HSE give the PLL output).
 
 ## LED LD1 (green, PI1)
 - steady on: the loader runs and serves USB;

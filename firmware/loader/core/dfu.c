@@ -35,6 +35,7 @@ static int leave_armed;
 static uint32_t leave_at_us;
 
 extern void loader_leave(uint32_t vectors) __attribute__((noreturn));
+static void leave(void) __attribute__((noreturn));
 
 static const struct memory *mem(void) { return board.memories[alt]; }
 
@@ -136,7 +137,7 @@ static int job_result = DFU_OK;
 
 void dfu_poll(void) {
   /* The host may not finish the GETSTATUS that answered dfuMANIFEST: leave 100 ms later anyway. */
-  if (leave_armed && time_us() - leave_at_us > 100000u) loader_leave(pointer_set ? pointer : 0x08000000u);
+  if (leave_armed && time_us() - leave_at_us > 100000u) leave();
   if (job == JOB_NONE) return;
   int r = job_step();
   if (r != JOB_BUSY) {
@@ -225,12 +226,7 @@ int dfu_request(const struct setup *s, const uint8_t *out, const uint8_t **in, u
   case REQ_DNLOAD:
     if (dir_in || (state != dfuIDLE && state != dfuDNLOAD_IDLE)) return stall_error();
     if (s->wLength == 0) {
-      /* leave: zero-length DNLOAD, to the pointer if the host set one, else the flash */
-      uint32_t v = pointer_set ? pointer : 0x08000000u;
-      if (!vectors_ok(v)) {
-        fail(DFU_errFIRMWARE);
-        return 1;
-      }
+      /* leave: zero-length DNLOAD (any wBlockNum; dfu-util sends 2), effective at the next GETSTATUS */
       state = dfuMANIFEST_SYNC;
       return 1;
     }
@@ -310,6 +306,14 @@ int dfu_request(const struct setup *s, const uint8_t *out, const uint8_t **in, u
   }
 }
 
+/* To the pointer if the host set one, else the flash (AN3156 §5.5). Where no vector table is (a blank
+ * flash after a mass erase), the loader resets the chip instead of jumping into 0xFFFFFFFF: with BOOT0
+ * still high the ROM bootloader comes back, which is what a host can use next. */
+static void leave(void) {
+  uint32_t v = pointer_set ? pointer : 0x08000000u;
+  loader_leave(vectors_ok(v) ? v : 0u);
+}
+
 void dfu_complete(const struct setup *s) {
-  if (s->bRequest == REQ_GETSTATUS && leave_armed) loader_leave(pointer_set ? pointer : 0x08000000u);
+  if (s->bRequest == REQ_GETSTATUS && leave_armed) leave();
 }

@@ -29,9 +29,10 @@ static char *kv(char *p, const char *key, uint32_t v, int digits) {
 }
 
 /* The entry report (BootBridge loader protocol, "entryReport"): what the loader found at entry, as
- * KEY=VALUE pairs, hex values as 8 digits. One string descriptor holds at most 126 characters, so
- * the keys are short: IPSR, CTRL (CONTROL), VTOR, CR (RCC_CR), PLL (RCC_PLLCFGR), CSR (RCC_CSR),
- * CCR (SCB_CCR), IWDG (1 = running), HSE (measured, Hz), SYS (SYSCLK at entry, Hz). */
+ * KEY=VALUE pairs, every value 8 hex digits. One string descriptor holds at most 126 characters
+ * (bLength is one byte), which fits nine pairs: IPSR, CTRL (CONTROL), VTOR, CR (RCC_CR), PLL
+ * (RCC_PLLCFGR), CSR (RCC_CSR), CCR (SCB_CCR), IWDG (1 = running), HSE (measured, Hz). SYSCLK at
+ * entry does not fit; CR, PLL and HSE give the PLL output it most likely was. */
 static void build_report(void) {
   char *p = report;
   p = kv(p, "IPSR", entry.ipsr, 8);
@@ -41,9 +42,8 @@ static void build_report(void) {
   p = kv(p, "PLL", entry.rcc_pllcfgr, 8);
   p = kv(p, "CSR", entry.rcc_csr, 8);
   p = kv(p, "CCR", entry.ccr, 8);
-  p = kv(p, "IWDG", entry.iwdg, 1);
+  p = kv(p, "IWDG", entry.iwdg, 8);
   p = kv(p, "HSE", entry.hse_hz, 8);
-  p = kv(p, "SYS", entry.sysclk_hz, 8);
   p[-1] = 0;
 }
 
@@ -99,6 +99,7 @@ void fail_forever(unsigned pattern) {
   }
 }
 
+/* vectors = 0: no application to start; reset the chip (the ROM comes back with BOOT0 high). */
 void loader_leave(uint32_t vectors) {
   dwc2_disconnect();
   delay_ms(20); /* pull-up off ≥ 10 ms: the host sees the detach (loader protocol §3.2) */
@@ -110,6 +111,7 @@ void loader_leave(uint32_t vectors) {
     else if (m->deinit) m->deinit();
   }
   board.led(0);
+  if (vectors == 0) system_reset();
   system_leave(vectors, keep_qspi);
 }
 

@@ -172,7 +172,9 @@ static int poll(void) {
   return st;
 }
 
-static void deinit(void) { FLASH_CR = FLASH_CR_LOCK; }
+static void deinit(void) {
+  if (!(FLASH_CR & FLASH_CR_LOCK)) FLASH_CR = FLASH_CR_LOCK;
+}
 
 const struct memory stm32f7_flash = {
   .layout = layout,

@@ -17,6 +17,8 @@
 #define SCB_ICSR_PENDSTCLR (1u << 25)
 #define SCB_ICSR_PENDSVCLR (1u << 27)
 #define SCB_VTOR REG32(0xE000ED08u)
+#define SCB_AIRCR REG32(0xE000ED0Cu)
+#define SCB_AIRCR_SYSRESET 0x05FA0004u /* VECTKEY | SYSRESETREQ (ARMv7-M B3.2.6) */
 #define SCB_CCR REG32(0xE000ED14u)
 #define SCB_CCR_DC (1u << 16) /* data cache enable */
 #define SCB_CCR_IC (1u << 17) /* instruction cache enable */

@@ -13,21 +13,8 @@ struct entry_state entry __attribute__((section(".data")));
 
 #define HSI_HZ 16000000u
 static uint32_t sysclk_hz = HSI_HZ;
-static uint32_t tim2_hz = HSI_HZ;
 
 uint32_t system_sysclk_hz(void) { return sysclk_hz; }
-
-static uint32_t entry_sysclk(void) {
-  uint32_t sws = (entry.rcc_cfgr >> RCC_CFGR_SWS_SHIFT) & 3u;
-  if (sws == 0) return HSI_HZ;
-  if (sws == 1) return entry.hse_hz;
-  if (sws != 2) return 0;
-  uint32_t p = entry.rcc_pllcfgr;
-  uint32_t m = p & 0x3Fu, n = (p >> 6) & 0x1FFu, pdiv = (((p >> 16) & 3u) + 1u) * 2u;
-  uint32_t src = (p & RCC_PLLCFGR_PLLSRC_HSE) ? entry.hse_hz : HSI_HZ;
-  if (m == 0) return 0;
-  return (uint32_t)(((uint64_t)src / m) * n / pdiv);
-}
 
 /* ---- time base: TIM2, 32-bit, counting µs; only its counter is read (no interrupt) ---- */
 static void tim2_start(uint32_t timer_clock_hz) {
@@ -40,7 +27,6 @@ static void tim2_start(uint32_t timer_clock_hz) {
   TIM_EGR(TIM2_BASE) = 1u; /* UG: load the prescaler now (RM0385 §18.4.6) */
   TIM_CNT(TIM2_BASE) = now;
   TIM_CR1(TIM2_BASE) = 1u; /* CEN */
-  tim2_hz = timer_clock_hz;
 }
 
 uint32_t time_us(void) { return TIM_CNT(TIM2_BASE); }
@@ -202,7 +188,6 @@ uint32_t system_clocks(void) {
   uint32_t hse = 0;
   if (hse_start()) hse = measure_hse();
   entry.hse_hz = hse;
-  entry.sysclk_hz = entry_sysclk();
   if (hse == 0) return 0;
 
   /* The HSE must be a whole number of MHz within 2 % of it (HSI is ±1 %), 4..26 MHz (datasheet). */
@@ -237,6 +222,13 @@ void system_uid(uint32_t w[3]) {
   w[2] = REG32(UID_BASE + 8u);
 }
 
+void system_reset(void) {
+  dsb();
+  SCB_AIRCR = SCB_AIRCR_SYSRESET;
+  dsb();
+  for (;;) iwdg_refresh();
+}
+
 /* Undo what the loader set up, then start the application like the ROM does (AN3156 §5.5):
  * SP = word 0, PC = word 1, VTOR = the table. */
 void system_leave(uint32_t vectors, int keep_qspi) {
@@ -249,7 +241,7 @@ void system_leave(uint32_t vectors, int keep_qspi) {
     RCC_AHB3RSTR &= ~RCC_AHB3_QSPI;
     RCC_AHB3ENR &= ~RCC_AHB3_QSPI;
   }
-  FLASH_CR = FLASH_CR_LOCK;
+  if (!(FLASH_CR & FLASH_CR_LOCK)) FLASH_CR = FLASH_CR_LOCK;
   TIM_CR1(TIM2_BASE) = 0;
   RCC_APB1RSTR |= RCC_APB1_TIM2;
   RCC_APB1RSTR &= ~RCC_APB1_TIM2;

@@ -7,7 +7,6 @@
 struct entry_state {
   uint32_t ipsr, control, vtor, rcc_cr, rcc_pllcfgr, rcc_cfgr, rcc_csr, ccr, flash_optcr;
   uint32_t iwdg;       /* 1 when the IWDG is running (hardware-watchdog option, or LSI forced on) */
-  uint32_t sysclk_hz;  /* the entry SYSCLK, from RCC_CFGR.SWS and the PLL settings */
   uint32_t hse_hz;     /* HSE measured against HSI (0: none) */
 };
 extern struct entry_state entry;
@@ -17,5 +16,6 @@ uint32_t system_clocks(void);       /* rebuilds the clocks; returns the measured
 uint32_t system_sysclk_hz(void);
 void system_leave(uint32_t vectors, int keep_qspi) __attribute__((noreturn));
 void system_uid(uint32_t w[3]);
+void system_reset(void) __attribute__((noreturn));
 
 #endif
