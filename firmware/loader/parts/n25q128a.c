@@ -2,8 +2,12 @@
  * Datasheet (Micron N25Q128A, 3 V): 256 × 64 KB sectors, 4 KB subsectors (not offered: the layout
  * lists 64 KB sectors only), 256-byte pages; commands WREN 06, RDSR 05 (WIP bit 0, WEL bit 1),
  * READ FLAG STATUS 70 (bit 7 ready; errors: 5 erase, 4 program, 3 VPP, 1 protection), CLEAR FLAG
- * STATUS 50, PAGE PROGRAM 02, SECTOR ERASE D8, BULK ERASE C7, FAST READ 0B (8 dummy cycles by
- * default), RESET ENABLE 66 / RESET MEMORY 99, READ ID 9F → 20 BA 18.
+ * STATUS 50, PAGE PROGRAM 02, SECTOR ERASE D8, BULK ERASE C7, READ 03 (no dummy cycles, up to
+ * 54 MHz: so reads do not depend on the dummy-cycle setting an application may have left in the
+ * volatile configuration register), RESET ENABLE 66 / RESET MEMORY 99, READ ID 9F → 20 BA 18.
+ * Assumed: the part is in extended SPI mode (commands on one line). An application that switched it
+ * to quad/dual I/O protocol through the enhanced volatile configuration register leaves it so until
+ * the software reset, which the part then does not understand on one line; a power cycle fixes it.
  * Typical times: page program 0.5 ms, sector erase 0.7 s, bulk erase 170 s; maxima 5 ms, 3 s, 250 s. */
 #include "n25q128a.h"
 #include <string.h>
@@ -54,7 +58,7 @@ static uint32_t sector(uint32_t addr, uint32_t *start) {
 
 static int readable(void) {
   if (!init()) return DFU_errTARGET;
-  return qspi_memory_mapped(0x0B, 8) ? DFU_OK : DFU_errUNKNOWN;
+  return qspi_memory_mapped(0x03, 0) ? DFU_OK : DFU_errUNKNOWN;
 }
 
 static enum { Q_IDLE, Q_ERASE, Q_PAGE, Q_PROGRAM } op;
@@ -133,7 +137,7 @@ static int poll(void) {
   case Q_PAGE: {
     if (w_done == w_len) {
       op = Q_IDLE;
-      if (!qspi_memory_mapped(0x0B, 8)) return DFU_errUNKNOWN;
+      if (!qspi_memory_mapped(0x03, 0)) return DFU_errUNKNOWN;
       return memcmp((const void *)(uintptr_t)(QSPI_MMAP_BASE + w_addr), w_data, w_len) ? DFU_errVERIFY : DFU_OK;
     }
     uint32_t a = w_addr + w_done;
@@ -166,6 +170,6 @@ const struct memory n25q128a = {
   .erase_start = erase_start,
   .write_start = write_start,
   .poll = poll,
-  .read_kbps = 2000u, /* 0B at 24 MHz, 1 line: 3 MB/s on the wire */
+  .read_kbps = 2000u, /* 03 at 24 MHz, 1 line: 3 MB/s on the wire */
   .deinit = deinit,
 };
