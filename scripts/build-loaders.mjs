@@ -4,11 +4,14 @@
 // Each package is <out>/<board>/ = loader.bin + loader.json + README.md. The build is reproducible
 // byte for byte (no paths, build ids or timestamps in the output), and it fails when the image, its
 // .bss and its stack do not fit the RAM the linker script declares (SRAM1 from 0x20010000).
+import { Buffer } from 'node:buffer';
 import { execFileSync } from 'node:child_process';
+import console from 'node:console';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');

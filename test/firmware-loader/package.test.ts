@@ -36,7 +36,10 @@ beforeAll(() => {
   execFileSync('node', [join(root, 'scripts', 'build-loaders.mjs'), '--out', out, '--report', join(out, 'report.json')], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  info = (JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Record<string, BuildInfo>)['stm32f746g-disco'];
+  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Record<string, BuildInfo>;
+  const entry = report['stm32f746g-disco'];
+  if (!entry) throw new Error('the build reported no stm32f746g-disco package');
+  info = entry;
 }, 120_000);
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
