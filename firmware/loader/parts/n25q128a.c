@@ -12,6 +12,7 @@
 #include "n25q128a.h"
 #include <string.h>
 #include "../chips/stm32f7/stm32f7.h"
+#include "../chips/stm32f7/system.h"
 
 #define SIZE (16u * 1024u * 1024u)
 #define SECTOR (64u * 1024u)
@@ -96,8 +97,11 @@ static int write_start(uint32_t addr, const uint8_t *data, uint32_t len, uint32_
   w_len = len;
   w_done = 0;
   uint32_t pages = (w_addr + len - 1u) / PAGE - w_addr / PAGE + 1u;
-  *typ_ms = (pages + 1u) / 2u; /* 0.5 ms a page */
-  if (*typ_ms == 0) *typ_ms = 1;
+  /* 0.5 ms a page (typical), plus the bytes on one line at the QSPI clock (HCLK / (prescaler + 1)) and
+   * about 20 µs of commands (WREN, RDSR, flag status) a page */
+  uint32_t mhz = system_hclk_mhz() / (board_qspi.prescaler + 1u);
+  uint32_t us = pages * (500u + 20u) + (len * 8u) / (mhz ? mhz : 1u);
+  *typ_ms = (us + 999u) / 1000u;
   op = Q_PAGE;
   return DFU_OK;
 }
