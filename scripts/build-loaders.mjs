@@ -61,7 +61,9 @@ Built from \`firmware/loader\` (board file \`firmware/loader/boards/${info.board
 do not edit these files by hand — the build rebuilds them byte for byte and a test fails if they differ.
 
 **Experimental**: no run on a real board has been recorded yet. See docs/loader-bringup.md for the steps,
-the output to expect and what to send back.
+the output to expect and what to send back. Without a board, the simulator runs this very image on its
+emulated STM32F746 (\`--sim stm32f746\`), and \`bootbridge loader check assets/loaders/${info.board}\`
+holds it to the loader protocol there.
 
 | | |
 |---|---|
