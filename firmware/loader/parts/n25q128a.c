@@ -144,9 +144,9 @@ static int poll(void) {
       op = Q_IDLE;
       return st;
     }
-    op = Q_PAGE;
-    return JOB_BUSY;
+    op = Q_PAGE; /* and the next page at once: the part is idle */
   }
+  /* fall through */
   case Q_PAGE: {
     if (w_done == w_len) {
       op = Q_IDLE;
