@@ -254,16 +254,26 @@ export interface ProductionLane {
   progress: number;
   error?: ErrorData;
   attached: boolean;
+  /** Attempts run on this board (a retry is another attempt of the same unit). */
   units: number;
+  /** The batch of its current (or last) attempt (ProductionState.batch); 0 before the first. */
+  batch: number;
   last?: ProductionUnit;
   /** The engine's log lines of the lane's current (or last) unit, oldest first, bounded (LANE_LOG_MAX). */
   log?: { level: 'info' | 'warn' | 'error'; message: string }[];
 }
 
+/** A unit is a board (by serial), counted by its latest attempt; from the unit log, so a reopened recipe keeps the shift's totals. */
 export interface ProductionCounters {
+  /** Units whose latest attempt passed. */
   passed: number;
+  /** Units whose latest attempt failed. */
   failed: number;
-  /** passed / (passed + failed); null before the first unit. */
+  /** Distinct boards. */
+  units: number;
+  /** Every attempt (retries included). */
+  attempts: number;
+  /** passed / units; null before the first unit. */
   yield: number | null;
   last?: ProductionUnit;
 }
@@ -285,13 +295,15 @@ export interface ProductionState {
   watching: boolean;
   /** Units running or queued. */
   busy: number;
+  /** The current batch (lanes with this batch are its boards; older ones are history); 0 before the first. */
+  batch: number;
   /** Attached boards the recipe is not for, with the reason. */
   ignored: ProductionIgnored[];
 }
 
 export type ProductionEvent =
   | { kind: 'state'; state: ProductionState | null }
-  | { kind: 'lane'; lane: ProductionLane; busy: number }
+  | { kind: 'lane'; lane: ProductionLane; busy: number; batch: number }
   | { kind: 'unit'; unit: ProductionUnit; counters: ProductionCounters }
   | { kind: 'ignored'; ignored: ProductionIgnored }
   | { kind: 'error'; error: ErrorData };

@@ -491,7 +491,9 @@ export class ProductionSession implements ProductionBackend {
     const dir = resolve(this.unitLogDir ?? '.');
     mkdirSync(dir, { recursive: true });
     const logPath = join(dir, unitLogName(station));
-    const st = new ProductionStation({ conn: this.conn, recipe: loaded, sink: new UnitLog(logPath), station, concurrency: Infinity });
+    // The shift's counters go on from the unit log: this recipe's attempts already recorded at this station.
+    const history = existsSync(logPath) ? readUnitLog(logPath).records.filter((u) => u.recipe.sha256 === loaded.sha256) : [];
+    const st = new ProductionStation({ conn: this.conn, recipe: loaded, sink: new UnitLog(logPath), station, concurrency: Infinity, history });
     const m = loaded.loader?.manifest;
     const view: RecipeView = {
       path: loaded.path,
@@ -507,7 +509,7 @@ export class ProductionSession implements ProductionBackend {
     };
     const cur: OpenStation = { station: st, loaded, view, logPath, watching: false, ignored: new Map(), offs: [] };
     cur.offs.push(
-      st.on('lane', (lane) => this.lane({ kind: 'lane', lane, busy: st.busy })),
+      st.on('lane', (lane) => this.lane({ kind: 'lane', lane, busy: st.busy, batch: st.batch })),
       st.on('unit', (unit) => {
         this.emit({ kind: 'unit', unit, counters: st.counters() });
         // The unit leaves the station's busy count once its promise settles, just after this event.
@@ -538,6 +540,7 @@ export class ProductionSession implements ProductionBackend {
       counters: c.station.counters(),
       watching: c.watching,
       busy: c.station.busy,
+      batch: c.station.batch,
       ignored: [...c.ignored.values()],
     };
   }
