@@ -17,7 +17,8 @@ import { connect, parseSimModel, type Connection } from './connect.js';
 import type { Clock } from '../util/clock.js';
 import { deviceInfo, inspectDevice, listDfuDevices, type DeviceDetails } from './devices.js';
 import { listLoaderFolders, openFirmwareBytes, openFirmwareFile, openLoaderFolder, writeFileAtomic, type OpenedFirmware } from './files.js';
-import { checkLoaderUsable, flashDevice, planFlash, readDevice } from './operations.js';
+import { checkLoaderUsable, eraseDevice, flashDevice, isRunningLoader, planFlash, readDevice } from './operations.js';
+import { chipById } from '../devices/chips.js';
 import type { AppBackend, PlanArgs, ProductionBackend } from './api-host.js';
 import { boardLocks } from './board-locks.js';
 import { loadRecipe, recipeChips, type LoadedRecipe } from '../production/recipe.js';
@@ -139,15 +140,47 @@ export class ServicesBackend implements AppBackend {
       let details: DeviceDetails | undefined;
       if (!busy.has(info.id)) details = await this.inspect(d).catch(() => undefined);
       else details = this.details.get(info.id)?.details;
-      const chip = details?.chip;
+      // A board running a BootBridge loader is known by its paired manifest (USB identity), and its
+      // chip by the package's one chip: not an "unknown chip".
+      const paired = details ? await this.paired(details) : undefined;
+      const pairedChip = paired && paired.pkg.manifest.chips.length === 1 ? chipById(paired.pkg.manifest.chips[0]!) : undefined;
+      const chip = details?.chip ?? pairedChip;
       out.push({
         ...info,
         serial: info.serial ?? '',
         simulated: this.simulated,
         ...(chip ? { chip: { deviceId: chip.deviceId, name: chip.name } } : {}),
+        ...(paired ? { loader: { id: paired.id, name: paired.pkg.manifest.name, ...(paired.pkg.manifest.version ? { version: paired.pkg.manifest.version } : {}) } } : {}),
       });
     }
     return out;
+  }
+
+  /** The loader package a board left running a BootBridge loader belongs to (its USB identity), if any. */
+  private async paired(details: DeviceDetails): Promise<{ id: string; pkg: LoaderPackage } | undefined> {
+    if (details.info.mode !== 'loader') return undefined;
+    return (await this.loaders()).find((l) => isRunningLoader(details, l.pkg));
+  }
+
+  /**
+   * The loader a read or erase goes through: the one asked for; for 'auto' (or none given) the paired
+   * package of a running loader, else — when the ROM serves none of `addresses` — the first loader for
+   * the chip that serves them all. 'none': the ROM alone.
+   */
+  private async loaderFor(details: DeviceDetails, choice: string | undefined, addresses: number[]): Promise<LoaderPackage | undefined> {
+    if (choice === 'none') return undefined;
+    const all = await this.loaders();
+    if (choice && choice !== 'auto') {
+      const hit = all.find((l) => l.id === choice);
+      if (!hit) throw new BootBridgeError('LOADER_INVALID', `No loader package "${choice}"`, { field: 'loader' });
+      return hit.pkg;
+    }
+    const paired = await this.paired(details);
+    if (paired) return paired.pkg;
+    const covers = (mems: readonly { layout: { blocks: { start: number; size: number }[] } }[], a: number) => mems.some((m) => m.layout.blocks.some((b) => a >= b.start && a < b.start + b.size));
+    if (addresses.every((a) => covers(details.memories, a))) return undefined;
+    const chip = details.chip;
+    return all.find((l) => chip && loaderSupportsChip(l.pkg, chip.deviceId) && addresses.every((a) => covers(l.pkg.manifest.memories, a)))?.pkg;
   }
 
   private async refresh(): Promise<void> {
@@ -271,6 +304,8 @@ export class ServicesBackend implements AppBackend {
       if (!hit) throw new BootBridgeError('LOADER_INVALID', `No loader package "${choice}"`, { field: 'loader' });
       return { device, details, fw, loader: hit.pkg, loaderId: hit.id, plan: planFlash(details, fw, hit.pkg, options) };
     }
+    const paired = await this.paired(details);
+    if (paired) return { device, details, fw, loader: paired.pkg, loaderId: paired.id, plan: planFlash(details, fw, paired.pkg, options) };
     const romOnly = planFlash(details, fw, undefined, options);
     if (romOnly.ok || details.info.mode !== 'rom') return { device, details, fw, plan: romOnly };
     const chip = details.chip;
@@ -336,8 +371,29 @@ export class ServicesBackend implements AppBackend {
   private async readLocked(req: { deviceId: string; address: number; length: number; loader?: string }): Promise<Uint8Array> {
     const device = await this.find(req.deviceId);
     const details = await this.inspect(device);
-    const loader = req.loader && req.loader !== 'none' && req.loader !== 'auto' ? (await this.loaders()).find((l) => l.id === req.loader)?.pkg : undefined;
-    return readDevice(this.conn, device, details, { address: req.address, length: req.length }, loader);
+    const loader = await this.loaderFor(details, req.loader, [req.address, req.address + req.length - 1]);
+    try {
+      return await readDevice(this.conn, device, details, { address: req.address, length: req.length }, loader);
+    } finally {
+      // Through a staged loader the board re-enumerated: read its descriptors afresh.
+      if (loader) this.details.delete(deviceInfo(this.conn.backend, device).id);
+      void this.refresh();
+    }
+  }
+
+  /** Erases the sectors holding `addresses`, or mass-erases the internal flash; the board stays in DFU. */
+  async erase(req: { deviceId: string; addresses: number[]; mass?: boolean; loader?: string }): Promise<{ via: 'rom' | 'loader'; alt: number; region: string; address: number; size: number }[]> {
+    return boardLocks.with(req.deviceId, 'erase', async () => {
+      const device = await this.find(req.deviceId);
+      const details = await this.inspect(device);
+      const loader = req.mass ? undefined : await this.loaderFor(details, req.loader, req.addresses);
+      try {
+        return await eraseDevice(this.conn, device, details, { addresses: req.addresses, ...(req.mass ? { mass: true } : {}) }, loader);
+      } finally {
+        if (loader) this.details.delete(deviceInfo(this.conn.backend, device).id);
+        void this.refresh();
+      }
+    });
   }
 
   async exportDfu(firmwareId: string, outPath: string): Promise<void> {

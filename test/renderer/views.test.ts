@@ -143,7 +143,7 @@ describe('flash', () => {
 
   it('cancels a running flash and says CANCELLED, not PASS', async () => {
     const { pinia, store, backend } = await setup();
-    backend.flashDelayMs = 50;
+    backend.flashDelayMs = 400;
     await settle();
     await store.openFile(file('app.bin', 16));
     await settle();
@@ -152,10 +152,14 @@ describe('flash', () => {
     await settle(2);
     expect(store.running).toBe(true);
     await w.find('[data-test=cancel-flash]').trigger('click');
-    await new Promise((r) => setTimeout(r, 80));
+    await new Promise((r) => setTimeout(r, 450));
     await settle();
     expect(backend.cancelled).toEqual(['op-1']);
     expect(w.find('[data-test=verdict]').text()).toContain('CANCELLED');
     expect(w.find('[data-test=verdict]').text()).not.toContain('PASS');
+    // The verdict names the board and says what was done before the cancel, and the state it is left in.
+    expect(w.find('[data-test=verdict-board]').text()).toContain(store.selected!.serial);
+    expect(w.find('[data-test=done-before]').text()).toContain('write Internal Flash 8 B of 16 B (partly)');
+    expect(w.find('[data-test=left-in]').text()).toContain('Internal Flash is partly erased or written');
   });
 });
