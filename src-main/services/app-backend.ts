@@ -159,7 +159,13 @@ export class ServicesBackend implements AppBackend {
   /** The loader package a board left running a BootBridge loader belongs to (its USB identity), if any. */
   private async paired(details: DeviceDetails): Promise<{ id: string; pkg: LoaderPackage } | undefined> {
     if (details.info.mode !== 'loader') return undefined;
-    return (await this.loaders()).find((l) => isRunningLoader(details, l.pkg));
+    // Loaders may share one USB identity (every BootBridge loader is 1209:0001): the memories it
+    // reports (alt settings and their layouts) must be the ones its manifest promises.
+    const shape = (mems: readonly { alt: number; layout: { blocks: readonly { start: number; size: number }[] } }[]) =>
+      mems.map((m) => `${m.alt}:${m.layout.blocks.map((b) => `${b.start}+${b.size}`).join(',')}`).sort().join('|');
+    const have = shape(details.memories);
+    const same = (await this.loaders()).filter((l) => isRunningLoader(details, l.pkg));
+    return same.find((l) => shape(l.pkg.manifest.memories) === have) ?? (same.length === 1 ? same[0] : undefined);
   }
 
   /**
@@ -375,8 +381,7 @@ export class ServicesBackend implements AppBackend {
     try {
       return await readDevice(this.conn, device, details, { address: req.address, length: req.length }, loader);
     } finally {
-      // Through a staged loader the board re-enumerated: read its descriptors afresh.
-      if (loader) this.details.delete(deviceInfo(this.conn.backend, device).id);
+      // Through a staged loader the board re-enumerated (its descriptors are read again: the cache key has the mode).
       void this.refresh();
     }
   }
@@ -390,7 +395,6 @@ export class ServicesBackend implements AppBackend {
       try {
         return await eraseDevice(this.conn, device, details, { addresses: req.addresses, ...(req.mass ? { mass: true } : {}) }, loader);
       } finally {
-        if (loader) this.details.delete(deviceInfo(this.conn.backend, device).id);
         void this.refresh();
       }
     });

@@ -4,6 +4,12 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Locator, Page } from 'playwright-core';
 
+// The root tsconfig has no DOM library; these run in the page.
+declare const window: Record<string, unknown> & { innerWidth: number };
+declare const document: { documentElement: { scrollWidth: number }; querySelectorAll(s: string): ArrayLike<PageElement> };
+declare function getComputedStyle(el: PageElement): { overflowX: string };
+interface PageElement { scrollWidth: number; clientWidth: number; closest(s: string): unknown }
+
 // Evaluated through the DevTools protocol, as a test harness may: the page's CSP (script-src 'self') stays as shipped.
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -18,7 +24,7 @@ export interface AxeViolation {
 export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(`${AXE_SOURCE}\n;void 0`);
   const all = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
+    const axe = window.axe as { run(ctx: unknown, opts: unknown): Promise<{ violations: AxeViolation[] }> };
     const r = await axe.run(document, { resultTypes: ['violations'] });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => ({ target: n.target, ...(n.failureSummary ? { failureSummary: n.failureSummary } : {}) })) }));
   });
@@ -29,7 +35,7 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
 export async function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate(() => {
     let worst = document.documentElement.scrollWidth - window.innerWidth;
-    for (const el of Array.from(document.querySelectorAll<HTMLElement>('*'))) {
+    for (const el of Array.from(document.querySelectorAll('*'))) {
       const cs = getComputedStyle(el);
       if (cs.overflowX === 'auto' || cs.overflowX === 'scroll') {
         // Tables may scroll inside their own box (a wide hex dump); the page and its panes may not.
