@@ -13,6 +13,7 @@ import { loaderSupportsChip, type LoaderPackage } from '../loader/index.js';
 import type { FlashPlan, PlanOptions } from '../plan/index.js';
 import { SIM_MODELS, defaultSimSerial, simChip, simLoaderImages } from '../sim/index.js';
 import { formatDump } from '../usb/dump.js';
+import { applySimFaults, parseSimFault, type SimFaultSpec } from '../sim/fault-spec.js';
 import { connect, parseSimModel, type Connection } from './connect.js';
 import type { Clock } from '../util/clock.js';
 import { deviceInfo, inspectDevice, listDfuDevices, type DeviceDetails } from './devices.js';
@@ -38,9 +39,11 @@ export interface HostArgs {
   assetsDir?: string;
   /** Where production unit logs go (bootbridge-units-STATION.jsonl). Default: the working folder, as the CLI. */
   unitLogDir?: string;
+  /** Simulated faults (--sim-fault, repeatable): demos, operator training, tests of the FAIL views. */
+  simFaults?: SimFaultSpec[];
 }
 
-/** Parses --sim MODEL, --sim-if-no-hardware MODEL, --sim-boards N, --sim-state DIR, --sim-speed X, --port N, --assets DIR, --unit-log-dir DIR. */
+/** Parses --sim MODEL, --sim-if-no-hardware MODEL, --sim-boards N, --sim-state DIR, --sim-speed X, --sim-fault SPEC, --port N, --assets DIR, --unit-log-dir DIR. */
 export function parseHostArgs(argv: readonly string[]): HostArgs {
   const out: HostArgs = {};
   for (let i = 0; i < argv.length; i++) {
@@ -64,6 +67,7 @@ export function parseHostArgs(argv: readonly string[]): HostArgs {
     else if (flag === '--port') out.port = int(0, 65535);
     else if (flag === '--assets') out.assetsDir = value();
     else if (flag === '--unit-log-dir') out.unitLogDir = value();
+    else if (flag === '--sim-fault') (out.simFaults ??= []).push(parseSimFault(value()));
   }
   return out;
 }
@@ -449,6 +453,10 @@ export async function createAppBackend(args: HostArgs & { clock?: Clock }): Prom
     ...(args.sim ? { sim: sim(args.sim) } : args.simIfNoHardware ? { simIfNoHardware: sim(args.simIfNoHardware) } : {}),
     ...(args.clock ? { clock: args.clock } : {}),
   });
+  if (args.simFaults?.length) {
+    if (!conn.bus) throw new BootBridgeError('BAD_ARGUMENT', '--sim-fault needs simulated boards (--sim MODEL)', { field: 'sim-fault' });
+    applySimFaults(conn.bus.boards, args.simFaults);
+  }
   return new ServicesBackend(conn, args.assetsDir ?? resolve('assets'), args.unitLogDir);
 }
 
