@@ -36,6 +36,8 @@ export interface DeviceInfo {
   /** 'rom': ST system bootloader; 'loader': a BootBridge loader running from RAM. */
   mode: 'rom' | 'loader';
   chip?: { deviceId: number; name: string };
+  /** mode 'loader': the BootBridge loader package it is running, known by its USB identity (loader.json "usb"). */
+  loader?: { id: string; name: string; version?: string };
   simulated: boolean;
   portPath?: string;
 }
@@ -98,6 +100,8 @@ export interface LoaderSummary {
   chips: number[];
   memories: MemoryInfo[];
   transferSize: number;
+  /** loader.json "experimental": no run on a real board recorded yet (the GUI and the CLI say so). */
+  experimental?: boolean;
 }
 
 export interface PlanOperation {
@@ -106,6 +110,8 @@ export interface PlanOperation {
   address?: number;
   length?: number;
   detail?: string;
+  /** The planner's estimate for this operation (the overall progress bar weights phases by it). */
+  estimatedMs?: number;
 }
 
 export interface PlanStage {
@@ -143,8 +149,19 @@ export interface PlanView {
   regions: PlanRegion[];
   segments: PlanSegment[];
   loader?: { id: string; name: string };
+  /** Why a loader is used and which way internal flash goes ("QSPI Flash at 0x90000000 is served only through a loader…"). */
+  loaderReason?: string;
   totalBytes: number;
   estimatedMs: number;
+}
+
+/** One sector (or the whole flash, for a mass erase) an erase cleared. */
+export interface ErasedSectorView {
+  via: 'rom' | 'loader';
+  alt: number;
+  region: string;
+  address: number;
+  size: number;
 }
 
 export interface FlashOptions {
@@ -254,16 +271,26 @@ export interface ProductionLane {
   progress: number;
   error?: ErrorData;
   attached: boolean;
+  /** Attempts run on this board (a retry is another attempt of the same unit). */
   units: number;
+  /** The batch of its current (or last) attempt (ProductionState.batch); 0 before the first. */
+  batch: number;
   last?: ProductionUnit;
   /** The engine's log lines of the lane's current (or last) unit, oldest first, bounded (LANE_LOG_MAX). */
   log?: { level: 'info' | 'warn' | 'error'; message: string }[];
 }
 
+/** A unit is a board (by serial), counted by its latest attempt; from the unit log, so a reopened recipe keeps the shift's totals. */
 export interface ProductionCounters {
+  /** Units whose latest attempt passed. */
   passed: number;
+  /** Units whose latest attempt failed. */
   failed: number;
-  /** passed / (passed + failed); null before the first unit. */
+  /** Distinct boards. */
+  units: number;
+  /** Every attempt (retries included). */
+  attempts: number;
+  /** passed / units; null before the first unit. */
   yield: number | null;
   last?: ProductionUnit;
 }
@@ -285,13 +312,15 @@ export interface ProductionState {
   watching: boolean;
   /** Units running or queued. */
   busy: number;
+  /** The current batch (lanes with this batch are its boards; older ones are history); 0 before the first. */
+  batch: number;
   /** Attached boards the recipe is not for, with the reason. */
   ignored: ProductionIgnored[];
 }
 
 export type ProductionEvent =
   | { kind: 'state'; state: ProductionState | null }
-  | { kind: 'lane'; lane: ProductionLane; busy: number }
+  | { kind: 'lane'; lane: ProductionLane; busy: number; batch: number }
   | { kind: 'unit'; unit: ProductionUnit; counters: ProductionCounters }
   | { kind: 'ignored'; ignored: ProductionIgnored }
   | { kind: 'error'; error: ErrorData };
@@ -348,6 +377,13 @@ export const RequestSchemas = {
     length: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64 * 1024 * 1024)),
     loader: v.optional(Id),
   }),
+  /** Erases the sectors holding `addresses` (ROM or through a loader), or mass-erases the internal flash. */
+  erase: v.strictObject({
+    deviceId: Id,
+    addresses: v.pipe(v.array(U32), v.maxLength(4096)),
+    mass: v.optional(v.boolean()),
+    loader: v.optional(Id),
+  }),
   /** Electron: main asks where with its own save dialog; web: the bytes come back for the browser to save. */
   exportDfu: v.strictObject({ firmwareId: Id }),
   getSettings: v.undefined(),
@@ -395,6 +431,7 @@ export interface ResponseMap {
   flash: { opId: string };
   cancel: { cancelled: boolean };
   read: Uint8Array;
+  erase: { sectors: ErasedSectorView[] };
   exportDfu: { path?: string; bytes?: Uint8Array; name: string } | null;
   getSettings: Settings;
   setSettings: Settings;

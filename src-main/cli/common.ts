@@ -7,6 +7,7 @@ import type { FlashEvent } from '../../shared/progress.js';
 import { connect, type Connection } from '../services/connect.js';
 import { inspectDevice, selectDevice, type DeviceDetails } from '../services/devices.js';
 import { SIM_MODELS } from '../sim/index.js';
+import { applySimFaults, parseSimFault, type SimFaultSpec } from '../sim/fault-spec.js';
 
 /** Exit codes (README "Exit codes"). */
 export const EXIT = {
@@ -53,6 +54,8 @@ export interface DeviceOptions {
   simBoards?: number;
   simState?: string;
   simSpeed?: number;
+  /** --sim-fault SPEC (repeatable), parsed by sim/fault-spec.ts. */
+  simFault?: SimFaultSpec[];
   chip?: string;
   json?: boolean;
   progress?: boolean;
@@ -70,13 +73,25 @@ export function withDeviceOptions(cmd: Command): Command {
       if (!(n > 0 && n <= 1000)) throw new InvalidArgumentError('must be a number between 0 and 1000');
       return n;
     })
+    .option('--sim-fault <spec>', 'inject a simulated fault, KIND[:key=value,…][@BOARD] (repeatable; e.g. unplug-at-byte:byte=65536@2)', (v: string, prev: SimFaultSpec[] = []) => {
+      try {
+        return [...prev, parseSimFault(v)];
+      } catch (e) {
+        throw new InvalidArgumentError((e as Error).message);
+      }
+    })
     .option('--chip <chip>', 'the chip (stm32f746, 0x449, …) when it cannot be identified from the device')
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-progress', 'no progress bar');
 }
 
 export async function openConnection(o: DeviceOptions): Promise<Connection> {
-  return connect(o.sim ? { sim: { model: o.sim, ...(o.simBoards ? { boards: o.simBoards } : {}), ...(o.simState ? { stateDir: o.simState } : {}), ...(o.simSpeed ? { speed: o.simSpeed } : {}) } } : {});
+  const conn = await connect(o.sim ? { sim: { model: o.sim, ...(o.simBoards ? { boards: o.simBoards } : {}), ...(o.simState ? { stateDir: o.simState } : {}), ...(o.simSpeed ? { speed: o.simSpeed } : {}) } } : {});
+  if (o.simFault?.length) {
+    if (!conn.bus) throw new BootBridgeError('BAD_ARGUMENT', '--sim-fault needs simulated boards (--sim MODEL)', { field: 'sim-fault' });
+    applySimFaults(conn.bus.boards, o.simFault);
+  }
+  return conn;
 }
 
 export interface Selected {

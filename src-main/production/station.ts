@@ -30,8 +30,10 @@ export interface Lane {
   error?: ErrorData;
   /** The board's ROM bootloader is on the bus now. */
   attached: boolean;
-  /** Units run on this lane (a board unplugged and plugged again gets another). */
+  /** Attempts run on this lane (a retry, or the board unplugged and plugged again, is another attempt of the same unit). */
   units: number;
+  /** The batch the lane's current (or last) attempt belongs to (ProductionStation.batch); 0 before its first. */
+  batch: number;
   last?: UnitRecord;
   /** The engine's log lines of the current (or last) unit, oldest first, at most LANE_LOG_MAX. */
   log?: LaneLogLine[];
@@ -51,12 +53,33 @@ export function withLogLine(lines: readonly LaneLogLine[] | undefined, line: Lan
   return next.length > LANE_LOG_MAX ? next.slice(next.length - LANE_LOG_MAX) : next;
 }
 
+/**
+ * A unit is a board (by serial); an attempt is one run on it (the unit log's record). A retry, or the
+ * board plugged in again, is another attempt of the same unit: the unit counts by its latest attempt.
+ */
 export interface StationCounters {
+  /** Units whose latest attempt passed. */
   passed: number;
+  /** Units whose latest attempt failed. */
   failed: number;
-  /** passed / (passed + failed); null before the first unit. */
+  /** Distinct boards (passed + failed). */
+  units: number;
+  /** Every attempt, as the unit log holds them. */
+  attempts: number;
+  /** passed / units; null before the first unit. */
   yield: number | null;
   last?: UnitRecord;
+}
+
+/** Counters of a list of attempts (oldest first), as the unit log holds them. */
+export function countUnits(records: readonly UnitRecord[]): StationCounters {
+  const latest = new Map<string, UnitRecord>();
+  for (const r of records) latest.set(r.serial, r);
+  let passed = 0;
+  for (const r of latest.values()) if (r.result === 'PASS') passed++;
+  const units = latest.size;
+  const last = records[records.length - 1];
+  return { passed, failed: units - passed, units, attempts: records.length, yield: units ? passed / units : null, ...(last ? { last } : {}) };
 }
 
 export interface StationEvents {
@@ -89,6 +112,8 @@ export interface StationOptions {
   pollMs?: number;
   /** Start at most this many units, then stop accepting boards (`--count N`). */
   maxUnits?: number;
+  /** Attempts already in the unit log for this recipe (oldest first): the shift's counters go on from them. */
+  history?: readonly UnitRecord[];
 }
 
 const isRom = (d: USBDevice) => d.vendorId === ROM_DFU_ID.vendorId && d.productId === ROM_DFU_ID.productId;
@@ -122,9 +147,9 @@ export class ProductionStation {
   private watcher: DeviceWatcher | undefined;
   private unsubscribe: (() => void)[] = [];
   private readonly abort = new AbortController();
-  private passed = 0;
-  private failed = 0;
-  private lastRecord: UnitRecord | undefined;
+  /** Every attempt of this shift (the history given at start, then this station's), oldest first. */
+  private readonly records: UnitRecord[];
+  private batchNo = 0;
 
   constructor(opts: StationOptions) {
     this.conn = opts.conn;
@@ -138,6 +163,7 @@ export class ProductionStation {
     this.pattern = opts.recipe.recipe.serialPattern !== undefined ? new RegExp(opts.recipe.recipe.serialPattern) : undefined;
     this.pollMs = opts.pollMs ?? 500;
     this.maxUnits = opts.maxUnits ?? Infinity;
+    this.records = [...(opts.history ?? [])];
   }
 
   // ---- events ---------------------------------------------------------------------------------
@@ -166,8 +192,25 @@ export class ProductionStation {
   }
 
   counters(): StationCounters {
-    const n = this.passed + this.failed;
-    return { passed: this.passed, failed: this.failed, yield: n ? this.passed / n : null, ...(this.lastRecord ? { last: this.lastRecord } : {}) };
+    return countUnits(this.records);
+  }
+
+  /**
+   * The current batch: boards started together by one Flash, or — in watch mode and on retry — every
+   * board started while another was still running. 0 before the first.
+   */
+  get batch(): number {
+    return this.batchNo;
+  }
+
+  /**
+   * The batch a board starting now joins: that of its Flash press (`press`, numbered when its first board
+   * starts, so a press that finds nothing leaves the batch as it was), else the running one, else a new one.
+   */
+  private batchFor(press: { n?: number } | undefined): number {
+    if (press) return (press.n ??= ++this.batchNo);
+    const running = [...this.laneMap.values()].some((l) => l.status === 'queued' || l.status === 'running');
+    return running ? this.batchNo : ++this.batchNo;
   }
 
   /** Units running or waiting for a slot. */
@@ -191,7 +234,8 @@ export class ProductionStation {
     // Reconcile: boards gone since the last look count as unplugged.
     const ids = new Set(devices.map((d) => this.idOf(d)));
     for (const [id, d] of [...this.present]) if (!ids.has(id)) this.detached(d);
-    const runs = devices.map((d) => this.attached(d));
+    const press: { n?: number } = {};
+    const runs = devices.map((d) => this.attached(d, press));
     const records = await Promise.all(runs);
     return records.filter((r): r is UnitRecord => r !== undefined);
   }
@@ -268,7 +312,7 @@ export class ProductionStation {
   }
 
   /** A ROM bootloader is on the bus: program it if the recipe is for it and it is not done already. */
-  private attached(d: USBDevice): Promise<UnitRecord | undefined> {
+  private attached(d: USBDevice, press?: { n?: number }): Promise<UnitRecord | undefined> {
     if (!isRom(d)) return Promise.resolve(undefined);
     const id = this.idOf(d);
     this.present.set(id, d);
@@ -277,7 +321,7 @@ export class ProductionStation {
     const pending = this.considering.get(id);
     if (pending) return pending;
     if (!this.accepting || this.blocked.has(id) || this.ignoredIds.has(id)) return Promise.resolve(undefined);
-    const p = this.consider(id, d).finally(() => {
+    const p = this.consider(id, d, press).finally(() => {
       this.considering.delete(id);
       this.inFlight.delete(p);
     });
@@ -292,7 +336,7 @@ export class ProductionStation {
     return undefined;
   }
 
-  private async consider(id: string, d: USBDevice): Promise<UnitRecord | undefined> {
+  private async consider(id: string, d: USBDevice, press: { n?: number } | undefined): Promise<UnitRecord | undefined> {
     const serial = d.serialNumber ?? undefined;
     if (this.pattern && !this.pattern.test(serial ?? '')) {
       return this.ignore(id, serial, `serial ${serial ?? '(none)'} does not match the recipe's serialPattern ${this.pattern.source}`);
@@ -311,10 +355,11 @@ export class ProductionStation {
       if (!this.recipe.recipe.chips.includes(chip.deviceId)) {
         return this.ignore(id, serial, `it is a ${chip.name} (${hex(chip.deviceId)}); the recipe is for ${this.recipe.recipe.chips.map(hex).join(', ')}`);
       }
-      const lane = this.laneMap.get(id) ?? { id, serial: serial ?? id, status: 'idle' as LaneStatus, progress: 0, attached: true, units: 0 };
+      const lane = this.laneMap.get(id) ?? { id, serial: serial ?? id, status: 'idle' as LaneStatus, progress: 0, attached: true, units: 0, batch: 0 };
+      const joins = this.batchFor(press);
       this.laneMap.set(id, lane);
       // The board stays reserved (locked) while it waits for a slot.
-      this.update(lane, { status: 'queued', chip: chip.name, progress: 0, attached: true, stage: undefined, phase: undefined, error: undefined });
+      this.update(lane, { status: 'queued', batch: joins, chip: chip.name, progress: 0, attached: true, stage: undefined, phase: undefined, error: undefined });
       const go = await this.slot();
       // A board unplugged while it waited in the queue never started: no unit, nothing logged.
       const gone = !this.present.has(id);
@@ -424,9 +469,7 @@ export class ProductionStation {
       result = { ...result, ok: false, error };
     }
 
-    if (record.result === 'PASS') this.passed++;
-    else this.failed++;
-    this.lastRecord = record;
+    this.records.push(record);
     // A board still in its ROM bootloader after its unit is not programmed again until it is unplugged.
     if (this.present.has(lane.id)) this.blocked.add(lane.id);
     this.update(lane, {

@@ -10,6 +10,7 @@ import {
   type AppEvent,
   type DeviceDescription,
   type DeviceInfo,
+  type ErasedSectorView,
   type HostInfo,
   type Method,
   type OpenedFirmware,
@@ -39,6 +40,7 @@ export interface AppBackend {
   flash(req: PlanArgs, onEvent: (e: FlashEvent) => void): { opId: string; done: Promise<FlashResult> };
   cancel(opId: string): unknown;
   read(req: { deviceId: string; address: number; length: number; loader?: string }): Promise<Uint8Array>;
+  erase(req: { deviceId: string; addresses: number[]; mass?: boolean; loader?: string }): Promise<ErasedSectorView[]>;
   exportDfu(firmwareId: string, outPath: string): Promise<unknown>;
   /** Simulator controls, when the services run with one. */
   simModels?(): { model: string; title: string }[];
@@ -276,6 +278,7 @@ export class ApiHost {
         // Buffer (a Uint8Array subclass) would serialise as an object over the wire; hand back a plain view.
         return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       },
+      erase: async (req) => ({ sectors: await b.erase(req.mass === undefined ? { deviceId: req.deviceId, addresses: req.addresses, ...(req.loader ? { loader: req.loader } : {}) } : { ...req, mass: req.mass }) }),
       exportDfu: async ({ firmwareId }) => {
         const fw = this.firmware.get(firmwareId);
         const name = (fw?.name ?? 'firmware').replace(/\.[^.]*$/, '') + '.dfu';

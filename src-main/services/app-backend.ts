@@ -13,11 +13,13 @@ import { autoLoaderCandidates, type LoaderPackage } from '../loader/index.js';
 import type { FlashPlan, PlanOptions } from '../plan/index.js';
 import { SIM_MODELS, defaultSimSerial, simChip, simLoaderImages } from '../sim/index.js';
 import { formatDump } from '../usb/dump.js';
+import { applySimFaults, parseSimFault, type SimFaultSpec } from '../sim/fault-spec.js';
 import { connect, parseSimModel, type Connection } from './connect.js';
 import type { Clock } from '../util/clock.js';
 import { deviceInfo, inspectDevice, listDfuDevices, type DeviceDetails } from './devices.js';
 import { listLoaderFolders, openFirmwareBytes, openFirmwareFile, openLoaderFolder, writeFileAtomic, type OpenedFirmware } from './files.js';
-import { checkLoaderUsable, flashDevice, planFlash, readDevice } from './operations.js';
+import { checkLoaderUsable, eraseDevice, flashDevice, isRunningLoader, planFlash, readDevice } from './operations.js';
+import { chipById } from '../devices/chips.js';
 import type { AppBackend, PlanArgs, ProductionBackend } from './api-host.js';
 import { boardLocks } from './board-locks.js';
 import { loadRecipe, recipeChips, type LoadedRecipe } from '../production/recipe.js';
@@ -37,9 +39,11 @@ export interface HostArgs {
   assetsDir?: string;
   /** Where production unit logs go (bootbridge-units-STATION.jsonl). Default: the working folder, as the CLI. */
   unitLogDir?: string;
+  /** Simulated faults (--sim-fault, repeatable): demos, operator training, tests of the FAIL views. */
+  simFaults?: SimFaultSpec[];
 }
 
-/** Parses --sim MODEL, --sim-if-no-hardware MODEL, --sim-boards N, --sim-state DIR, --sim-speed X, --port N, --assets DIR, --unit-log-dir DIR. */
+/** Parses --sim MODEL, --sim-if-no-hardware MODEL, --sim-boards N, --sim-state DIR, --sim-speed X, --sim-fault SPEC, --port N, --assets DIR, --unit-log-dir DIR. */
 export function parseHostArgs(argv: readonly string[]): HostArgs {
   const out: HostArgs = {};
   for (let i = 0; i < argv.length; i++) {
@@ -63,6 +67,7 @@ export function parseHostArgs(argv: readonly string[]): HostArgs {
     else if (flag === '--port') out.port = int(0, 65535);
     else if (flag === '--assets') out.assetsDir = value();
     else if (flag === '--unit-log-dir') out.unitLogDir = value();
+    else if (flag === '--sim-fault') (out.simFaults ??= []).push(parseSimFault(value()));
   }
   return out;
 }
@@ -139,15 +144,53 @@ export class ServicesBackend implements AppBackend {
       let details: DeviceDetails | undefined;
       if (!busy.has(info.id)) details = await this.inspect(d).catch(() => undefined);
       else details = this.details.get(info.id)?.details;
-      const chip = details?.chip;
+      // A board running a BootBridge loader is known by its paired manifest (USB identity), and its
+      // chip by the package's one chip: not an "unknown chip".
+      const paired = details ? await this.paired(details) : undefined;
+      const pairedChip = paired && paired.pkg.manifest.chips.length === 1 ? chipById(paired.pkg.manifest.chips[0]!) : undefined;
+      const chip = details?.chip ?? pairedChip;
       out.push({
         ...info,
         serial: info.serial ?? '',
         simulated: this.simulated,
         ...(chip ? { chip: { deviceId: chip.deviceId, name: chip.name } } : {}),
+        ...(paired ? { loader: { id: paired.id, name: paired.pkg.manifest.name, ...(paired.pkg.manifest.version ? { version: paired.pkg.manifest.version } : {}) } } : {}),
       });
     }
     return out;
+  }
+
+  /** The loader package a board left running a BootBridge loader belongs to (its USB identity), if any. */
+  private async paired(details: DeviceDetails): Promise<{ id: string; pkg: LoaderPackage } | undefined> {
+    if (details.info.mode !== 'loader') return undefined;
+    // Loaders may share one USB identity (every BootBridge loader is 1209:0001): the memories it
+    // reports (alt settings and their layouts) must be the ones its manifest promises.
+    const shape = (mems: readonly { alt: number; layout: { blocks: readonly { start: number; size: number }[] } }[]) =>
+      mems.map((m) => `${m.alt}:${m.layout.blocks.map((b) => `${b.start}+${b.size}`).join(',')}`).sort().join('|');
+    const have = shape(details.memories);
+    const same = (await this.loaders()).filter((l) => isRunningLoader(details, l.pkg));
+    return same.find((l) => shape(l.pkg.manifest.memories) === have) ?? (same.length === 1 ? same[0] : undefined);
+  }
+
+  /**
+   * The loader a read or erase goes through: the one asked for; for 'auto' (or none given) the paired
+   * package of a running loader, else — when the ROM serves none of `addresses` — the first loader for
+   * the chip that serves them all. 'none': the ROM alone.
+   */
+  private async loaderFor(details: DeviceDetails, choice: string | undefined, addresses: number[]): Promise<LoaderPackage | undefined> {
+    if (choice === 'none') return undefined;
+    const all = await this.loaders();
+    if (choice && choice !== 'auto') {
+      const hit = all.find((l) => l.id === choice);
+      if (!hit) throw new BootBridgeError('LOADER_INVALID', `No loader package "${choice}"`, { field: 'loader' });
+      return hit.pkg;
+    }
+    const paired = await this.paired(details);
+    if (paired) return paired.pkg;
+    const covers = (mems: readonly { layout: { blocks: { start: number; size: number }[] } }[], a: number) => mems.some((m) => m.layout.blocks.some((b) => a >= b.start && a < b.start + b.size));
+    if (addresses.every((a) => covers(details.memories, a))) return undefined;
+    const chip = details.chip;
+    return all.find((l) => chip && loaderSupportsChip(l.pkg, chip.deviceId) && addresses.every((a) => covers(l.pkg.manifest.memories, a)))?.pkg;
   }
 
   private async refresh(): Promise<void> {
@@ -271,6 +314,8 @@ export class ServicesBackend implements AppBackend {
       if (!hit) throw new BootBridgeError('LOADER_INVALID', `No loader package "${choice}"`, { field: 'loader' });
       return { device, details, fw, loader: hit.pkg, loaderId: hit.id, plan: planFlash(details, fw, hit.pkg, options) };
     }
+    const paired = await this.paired(details);
+    if (paired) return { device, details, fw, loader: paired.pkg, loaderId: paired.id, plan: planFlash(details, fw, paired.pkg, options) };
     const romOnly = planFlash(details, fw, undefined, options);
     if (romOnly.ok || details.info.mode !== 'rom') return { device, details, fw, plan: romOnly };
     const chip = details.chip;
@@ -337,8 +382,27 @@ export class ServicesBackend implements AppBackend {
   private async readLocked(req: { deviceId: string; address: number; length: number; loader?: string }): Promise<Uint8Array> {
     const device = await this.find(req.deviceId);
     const details = await this.inspect(device);
-    const loader = req.loader && req.loader !== 'none' && req.loader !== 'auto' ? (await this.loaders()).find((l) => l.id === req.loader)?.pkg : undefined;
-    return readDevice(this.conn, device, details, { address: req.address, length: req.length }, loader);
+    const loader = await this.loaderFor(details, req.loader, [req.address, req.address + req.length - 1]);
+    try {
+      return await readDevice(this.conn, device, details, { address: req.address, length: req.length }, loader);
+    } finally {
+      // Through a staged loader the board re-enumerated (its descriptors are read again: the cache key has the mode).
+      void this.refresh();
+    }
+  }
+
+  /** Erases the sectors holding `addresses`, or mass-erases the internal flash; the board stays in DFU. */
+  async erase(req: { deviceId: string; addresses: number[]; mass?: boolean; loader?: string }): Promise<{ via: 'rom' | 'loader'; alt: number; region: string; address: number; size: number }[]> {
+    return boardLocks.with(req.deviceId, 'erase', async () => {
+      const device = await this.find(req.deviceId);
+      const details = await this.inspect(device);
+      const loader = req.mass ? undefined : await this.loaderFor(details, req.loader, req.addresses);
+      try {
+        return await eraseDevice(this.conn, device, details, { addresses: req.addresses, ...(req.mass ? { mass: true } : {}) }, loader);
+      } finally {
+        void this.refresh();
+      }
+    });
   }
 
   async exportDfu(firmwareId: string, outPath: string): Promise<void> {
@@ -390,6 +454,10 @@ export async function createAppBackend(args: HostArgs & { clock?: Clock }): Prom
     ...(args.sim ? { sim: sim(args.sim) } : args.simIfNoHardware ? { simIfNoHardware: sim(args.simIfNoHardware) } : {}),
     ...(args.clock ? { clock: args.clock } : {}),
   });
+  if (args.simFaults?.length) {
+    if (!conn.bus) throw new BootBridgeError('BAD_ARGUMENT', '--sim-fault needs simulated boards (--sim MODEL)', { field: 'sim-fault' });
+    applySimFaults(conn.bus.boards, args.simFaults);
+  }
   return new ServicesBackend(conn, args.assetsDir ?? resolve('assets'), args.unitLogDir);
 }
 
@@ -492,7 +560,9 @@ export class ProductionSession implements ProductionBackend {
     const dir = resolve(this.unitLogDir ?? '.');
     mkdirSync(dir, { recursive: true });
     const logPath = join(dir, unitLogName(station));
-    const st = new ProductionStation({ conn: this.conn, recipe: loaded, sink: new UnitLog(logPath), station, concurrency: Infinity });
+    // The shift's counters go on from the unit log: this recipe's attempts already recorded at this station.
+    const history = existsSync(logPath) ? readUnitLog(logPath).records.filter((u) => u.recipe.sha256 === loaded.sha256) : [];
+    const st = new ProductionStation({ conn: this.conn, recipe: loaded, sink: new UnitLog(logPath), station, concurrency: Infinity, history });
     const m = loaded.loader?.manifest;
     const view: RecipeView = {
       path: loaded.path,
@@ -508,7 +578,7 @@ export class ProductionSession implements ProductionBackend {
     };
     const cur: OpenStation = { station: st, loaded, view, logPath, watching: false, ignored: new Map(), offs: [] };
     cur.offs.push(
-      st.on('lane', (lane) => this.lane({ kind: 'lane', lane, busy: st.busy })),
+      st.on('lane', (lane) => this.lane({ kind: 'lane', lane, busy: st.busy, batch: st.batch })),
       st.on('unit', (unit) => {
         this.emit({ kind: 'unit', unit, counters: st.counters() });
         // The unit leaves the station's busy count once its promise settles, just after this event.
@@ -539,6 +609,7 @@ export class ProductionSession implements ProductionBackend {
       counters: c.station.counters(),
       watching: c.watching,
       busy: c.station.busy,
+      batch: c.station.batch,
       ignored: [...c.ignored.values()],
     };
   }

@@ -185,8 +185,14 @@ export async function eraseDevice(
 ): Promise<ErasedSector[]> {
   const eff = effectiveDetails(details, loader);
   const d = eff.details;
+  // A running loader serves what its manifest lists (a loader may serve internal flash too): only what
+  // it does not serve is left to the ROM, which then needs a reset. As readDevice does.
+  const starts = (m: { layout: { blocks: readonly { start: number; size: number }[] } }) => m.layout.blocks.map((b) => [b.start, b.start + b.size] as const);
+  const servedByLoader = (m: { layout: { blocks: readonly { start: number; size: number }[] } }) =>
+    loader!.manifest.memories.some((lm) => starts(lm).some(([a, b]) => starts(m).some(([c, e]) => a < e && c < b)));
+  const memories = eff.running && !what.mass ? d.memories.filter((m) => !servedByLoader(m)) : d.memories;
   // Every address is resolved before a loader is staged or anything erased.
-  const request = { ...what, memories: d.memories, ...(d.chip ? { chip: d.chip } : {}), ...(loader ? { loader } : {}) };
+  const request = { ...what, memories, ...(d.chip ? { chip: d.chip } : {}), ...(loader ? { loader } : {}) };
   const sectors = planErase(request);
   if (eff.running) {
     // A running loader erases what it serves; the ROM's memories wait for a reset.

@@ -220,6 +220,8 @@ export function toLoaderSummary(l: ServiceLoader): LoaderSummary {
   if (version) s.version = version;
   const description = str(manifest.description);
   if (description) s.description = description;
+  // loader.json "experimental": no run on a real board recorded yet; the GUI marks it.
+  if (manifest.experimental === true) s.experimental = true;
   return s;
 }
 
@@ -348,16 +350,17 @@ export function flashPlanView(p: FlashPlan, loaderId?: string): PlanView {
         address: first.address,
         length: size,
         detail: first.kind === 'mass' ? `whole memory, ~${Math.round(ms)} ms` : `${list.length} sector(s), ~${Math.round(ms)} ms`,
+        estimatedMs: ms,
       });
     }
     for (const w of st.writes) {
-      operations.push({ kind: 'write', region: w.region, address: w.address, length: w.length, detail: `${w.blocks} block(s) of ${w.transferSize} B, ~${Math.round(w.estimatedMs)} ms` });
+      operations.push({ kind: 'write', region: w.region, address: w.address, length: w.length, detail: `${w.blocks} block(s) of ${w.transferSize} B, ~${Math.round(w.estimatedMs)} ms`, estimatedMs: w.estimatedMs });
     }
-    for (const v of st.verifies) operations.push({ kind: 'verify', region: v.region, address: v.address, length: v.length, detail: `${v.method}, ~${Math.round(v.estimatedMs)} ms` });
+    for (const v of st.verifies) operations.push({ kind: 'verify', region: v.region, address: v.address, length: v.length, detail: `${v.method}, ~${Math.round(v.estimatedMs)} ms`, estimatedMs: v.estimatedMs });
     if (st.staging) {
       // The ROM starts the loader from its vector table on "leave" (AN3156 leave; DESIGN.md staging).
       const s = st.staging;
-      operations.push({ kind: 'jump', address: s.jumpAddress, detail: `start ${s.loader} (${s.imageSize} B in RAM), wait ~${Math.round(s.enumerationMs)} ms for it to enumerate` });
+      operations.push({ kind: 'jump', address: s.jumpAddress, detail: `start ${s.loader} (${s.imageSize} B in RAM), wait ~${Math.round(s.enumerationMs)} ms for it to enumerate`, estimatedMs: s.enumerationMs });
     }
     if (st.leave) operations.push({ kind: 'leave', address: st.leave.address, detail: `start the application (${st.leave.via === 'loader' ? 'from the loader' : 'DfuSe leave'})` });
     return { name: st.name, title: st.title, operations, bytes: st.bytes, estimatedMs: st.estimatedMs };
@@ -385,7 +388,26 @@ export function flashPlanView(p: FlashPlan, loaderId?: string): PlanView {
   });
   const view: PlanView = { ok: p.ok && errors.length === 0, errors, warnings: [...p.warnings], stages, regions, segments, totalBytes: p.totalBytes, estimatedMs: p.estimatedMs };
   if (p.loader) view.loader = { id: loaderId ?? p.loader.name, name: p.loader.name };
+  const why = loaderReason(p);
+  if (why) view.loaderReason = why;
   return view;
+}
+
+/** Why the plan stages (or runs on) a loader, and which way internal flash goes, in words. */
+function loaderReason(p: FlashPlan): string | undefined {
+  const name = p.loader?.name ?? p.loaderRunning;
+  if (!name) return undefined;
+  const onlyLoader = [...new Set(p.segments.filter((s) => s.region?.via === 'loader' && !p.regions.some((r) => r.via === 'rom' && r.name === s.region!.name)).map((s) => `${s.region!.name} at ${'0x' + s.address.toString(16).padStart(8, '0')}`))];
+  const parts = [p.loaderRunning && !p.loader ? `The board is already running ${name}: everything goes through it.` : onlyLoader.length ? `${onlyLoader.join(', ')} ${onlyLoader.length === 1 ? 'is' : 'are'} served only through a loader, so ${name} is staged.` : `${name} is staged.`];
+  const r = p.routes;
+  if (r) {
+    parts.push(
+      r.chosen === 'loader'
+        ? `Internal flash is written through the loader too: ~${Math.round(r.loader)} ms against ~${Math.round(r.rom)} ms through the ROM bootloader.`
+        : `Internal flash is written by the ROM bootloader: ~${Math.round(r.rom)} ms against ~${Math.round(r.loader)} ms through the loader.`,
+    );
+  }
+  return parts.join(' ');
 }
 
 export function toPlanView(p: ServicePlan | FlashPlan, loaderId?: string): PlanView {

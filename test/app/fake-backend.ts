@@ -123,6 +123,11 @@ export class FakeBackend implements AppBackend {
   async read(req: { address: number; length: number }) {
     return new Uint8Array(req.length).fill(0xab);
   }
+  /** Sectors of 16 KiB at each address (a mass erase: the first 1 MiB). */
+  async erase(req: { addresses: number[]; mass?: boolean }) {
+    if (req.mass) return [{ via: 'rom' as const, alt: 0, region: 'Internal Flash', address: 0x08000000, size: 0x100000 }];
+    return req.addresses.map((a) => ({ via: 'rom' as const, alt: 0, region: 'Internal Flash', address: a & ~0x3fff, size: 0x4000 }));
+  }
   async exportDfu() {
     return undefined;
   }

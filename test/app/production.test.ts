@@ -107,7 +107,9 @@ describe('production mode over the API host', () => {
     const r = await call<{ units: number; passed: number; failed: number }>('productionFlashAll');
     expect(r).toEqual({ units: 4, passed: 3, failed: 1 });
     const st = await call<ProductionState>('productionState');
-    expect(st.counters).toMatchObject({ passed: 3, failed: 1, yield: 0.75 });
+    expect(st.counters).toMatchObject({ passed: 3, failed: 1, units: 4, attempts: 4, yield: 0.75 });
+    expect(st.batch).toBe(1);
+    expect(st.lanes.every((l) => l.batch === 1)).toBe(true);
     expect(st.lanes).toHaveLength(4);
     expect(st.lanes.find((l) => l.serial === bad.serial)).toMatchObject({ status: 'FAIL', error: { code: 'DFU_STATUS' } });
     expect(st.lanes.filter((l) => l.status === 'PASS').map((l) => l.progress)).toEqual([1, 1, 1]);
@@ -130,7 +132,16 @@ describe('production mode over the API host', () => {
     // The failed board can be retried once its fault is gone.
     bad.faults.clear();
     expect(await call('productionRetry', { laneId: bad.serial })).toEqual({ retried: true });
-    expect((await call<ProductionState>('productionState')).counters).toMatchObject({ passed: 4, failed: 1 });
+    // A retry is another attempt of the same unit: four boards, all passed now, in five attempts.
+    const after = await call<ProductionState>('productionState');
+    expect(after.counters).toMatchObject({ passed: 4, failed: 0, units: 4, attempts: 5, yield: 1 });
+    expect(after.lanes.find((l) => l.serial === bad.serial)).toMatchObject({ status: 'PASS', units: 2, batch: 2 });
+
+    // The counters come from the unit log: leaving and reopening the recipe keeps the shift's totals.
+    await call('closeRecipe');
+    const reopened = await call<ProductionState>('openRecipe', { path: DEMO_RECIPE });
+    expect(reopened.counters).toMatchObject({ passed: 4, failed: 0, units: 4, attempts: 5 });
+    expect(reopened.lanes).toEqual([]);
   });
 
   it('a board a lane holds refuses the engineering views’ read and flash with BUSY', async () => {

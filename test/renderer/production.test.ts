@@ -29,7 +29,7 @@ class ScriptedProduction implements ProductionBackend {
   closed = 0;
   /** Engine log lines each board's lane receives while it runs. */
   logs: Record<string, NonNullable<ProductionLane['log']>> = {};
-  constructor(readonly boards: Record<string, 'PASS' | 'DFU_STATUS' | 'DEVICE_DISCONNECTED'>) {}
+  constructor(public boards: Record<string, 'PASS' | 'DFU_STATUS' | 'DEVICE_DISCONNECTED'>) {}
   shippedRecipes() {
     return [{ name: 'Example: demo.yaml', path: '/assets/recipes/demo.yaml' }];
   }
@@ -56,9 +56,10 @@ class ScriptedProduction implements ProductionBackend {
       station: 'bench-3',
       logPath: '/data/bootbridge-units-bench-3.jsonl',
       lanes: [],
-      counters: { passed: 0, failed: 0, yield: null },
+      counters: { passed: 0, failed: 0, units: 0, attempts: 0, yield: null },
       watching: false,
       busy: 0,
+      batch: 0,
       ignored: [],
     };
     return structuredClone(this.st);
@@ -68,14 +69,15 @@ class ScriptedProduction implements ProductionBackend {
   }
   async flashAll() {
     const st = this.st!;
+    const batch = ++st.batch;
     let passed = 0;
     let failed = 0;
     for (const [serial, outcome] of Object.entries(this.boards)) {
-      const lane: ProductionLane = { id: serial, serial, chip: 'STM32F74xxx/75xxx', status: 'running', stage: 'loader', phase: 'write', progress: 0.5, attached: true, units: 1, log: [] };
-      this.emit({ kind: 'lane', lane, busy: 1 });
+      const lane: ProductionLane = { id: serial, serial, chip: 'STM32F74xxx/75xxx', status: 'running', stage: 'loader', phase: 'write', progress: 0.5, attached: true, units: 1, batch, log: [] };
+      this.emit({ kind: 'lane', lane, busy: 1, batch });
       for (const line of this.logs[serial] ?? []) {
         lane.log = [...lane.log!, line];
-        this.emit({ kind: 'lane', lane, busy: 1 });
+        this.emit({ kind: 'lane', lane, busy: 1, batch });
       }
       const unit: ProductionUnit = {
         v: 1, time: '2026-01-01T00:00:00.000Z', station: 'bench-3', recipe: { name: 'demo-f746', version: '1.0.0', sha256: RECIPE_SHA },
@@ -84,10 +86,16 @@ class ScriptedProduction implements ProductionBackend {
       };
       if (outcome === 'PASS') passed++;
       else failed++;
-      const done: ProductionLane = { ...lane, status: unit.result, progress: outcome === 'PASS' ? 1 : 0.5, last: unit, ...(unit.error ? { error: { ...unit.error, context: {} } } : {}) };
-      st.lanes.push(done);
-      st.counters = { passed, failed, yield: passed / (passed + failed), last: unit };
-      this.emit({ kind: 'lane', lane: done, busy: 0 });
+      const unplugged = outcome === 'DEVICE_DISCONNECTED';
+      const done: ProductionLane = {
+        ...lane, status: unit.result, progress: outcome === 'PASS' ? 1 : 0.5, last: unit, attached: !unplugged,
+        ...(unit.error ? { error: { ...unit.error, context: unplugged ? { stage: 'loader', phase: 'write' } : {} } } : {}),
+      };
+      const i = st.lanes.findIndex((l) => l.id === serial);
+      if (i >= 0) st.lanes.splice(i, 1, done);
+      else st.lanes.push(done);
+      st.counters = { passed, failed, units: passed + failed, attempts: passed + failed, yield: passed / (passed + failed), last: unit };
+      this.emit({ kind: 'lane', lane: done, busy: 0, batch });
       this.emit({ kind: 'unit', unit, counters: st.counters });
     }
     return { units: passed + failed, passed, failed };
@@ -147,7 +155,7 @@ describe('production view', () => {
     expect(w.findAll('select, textarea')).toHaveLength(0);
     expect(w.find('[data-test=count-passed]').text()).toBe('0');
     expect(w.find('[data-test=yield]').text()).toBe('—');
-    expect(w.find('[data-test=last-result]').text()).toContain('No unit yet');
+    expect(w.find('[data-test=last-result]').text()).toContain('No batch yet');
     // The one action an operator takes has the keyboard focus.
     expect(doc.activeElement?.getAttribute('data-test')).toBe('prod-flash');
   });
@@ -183,8 +191,9 @@ describe('production view', () => {
     expect(last.classes()).toContain('fail');
     expect(last.find('.word').text()).toContain('FAIL');
     expect(last.find('[data-test=last-title]').text()).toBe(ERROR_TEXT.DFU_STATUS.title);
-    expect(last.find('[data-test=last-hint]').text()).toBe(ERROR_TEXT.DFU_STATUS.hint);
+    expect(last.find('[data-test=verdict-fail]').text()).toContain('B3 · lane 3');
     expect(last.text()).toContain('DFU_STATUS on B3');
+    expect(last.find('[data-test=left-in]').text()).toContain('Still in its ROM bootloader');
   });
 
   it("a lane shows its board's last engine warning or error under it; the store keeps the lane's lines", async () => {
@@ -218,16 +227,46 @@ describe('production view', () => {
     expect(lane.find('[data-test=lane-notice]').classes()).toContain('warn');
   });
 
-  it('the big verdict stays FAIL while a failed board is still connected, even when a later board passed', async () => {
-    const { w } = await inProduction({ C1: 'DEVICE_DISCONNECTED', C2: 'PASS', C3: 'PASS' });
+  it('one unplugged board makes the whole batch FAIL, naming it by serial and lane, until the operator acknowledges', async () => {
+    const { w, prod } = await inProduction({ C1: 'DEVICE_DISCONNECTED', C2: 'PASS', C3: 'PASS' });
     await w.find('[data-test=prod-flash]').trigger('click');
     await settle();
     const last = w.find('[data-test=last-result]');
     expect(last.classes()).toContain('fail');
-    expect(last.find('.word').text()).toContain('FAIL');
-    expect(last.text()).toContain('C1');
+    expect(last.find('[data-test=verdict-word]').text()).toContain('FAIL');
+    // Not attached any more, the failure still counts: the batch is not a PASS.
+    const fails = last.findAll('[data-test=verdict-fail]');
+    expect(fails).toHaveLength(1);
+    expect(fails[0]!.text()).toContain('C1 · lane 1');
     expect(last.find('[data-test=last-title]').text()).toBe(ERROR_TEXT.DEVICE_DISCONNECTED.title);
-    expect(last.find('[data-test=attention]').text()).toContain('1 failed board still connected: C1');
+    expect(last.find('[data-test=left-in]').text()).toContain('Unplugged');
+    // The unplugged lane does not claim the board still runs the loader.
+    expect(w.find('[data-test=lane][data-serial=C1] [data-test=lane-stage]').text()).toBe('failed · unplugged');
+    // The acknowledgement has the focus; the next batch waits for it.
+    expect(doc.activeElement?.getAttribute('data-test')).toBe('acknowledge');
+    expect(w.find('[data-test=prod-flash]').attributes('disabled')).toBeDefined();
+    await w.find('[data-test=acknowledge]').trigger('click');
+    await settle();
+    expect(prod.verdict).toBe('DONE');
+    expect(w.find('[data-test=last-result]').classes()).not.toContain('fail');
+    expect(w.find('[data-test=prod-flash]').attributes('disabled')).toBeUndefined();
+  });
+
+  it('a new batch replaces the lanes on screen; the earlier batch goes to the collapsed history', async () => {
+    const { w, production, prod } = await inProduction({ F1: 'PASS', F2: 'PASS' });
+    await w.find('[data-test=prod-flash]').trigger('click');
+    await settle();
+    expect(w.find('[data-test=history]').exists()).toBe(false);
+    production.boards = { F3: 'PASS' };
+    await w.find('[data-test=prod-flash]').trigger('click');
+    await settle();
+    expect(prod.state!.batch).toBe(2);
+    expect(w.findAll('[data-test=lane]').map((l) => l.attributes('data-serial'))).toEqual(['F3']);
+    const history = w.find('[data-test=history]');
+    expect(history.attributes('open')).toBeUndefined();
+    expect(history.findAll('[data-test=history-lane]')).toHaveLength(2);
+    expect(w.find('[data-test=last-result]').text()).toContain('F3');
+    expect(w.find('[data-test=last-result]').text()).not.toContain('F1');
   });
 
   it('leaves production mode only after the confirmation; Stay and Escape keep it', async () => {

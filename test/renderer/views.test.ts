@@ -143,7 +143,7 @@ describe('flash', () => {
 
   it('cancels a running flash and says CANCELLED, not PASS', async () => {
     const { pinia, store, backend } = await setup();
-    backend.flashDelayMs = 50;
+    backend.flashDelayMs = 400;
     await settle();
     await store.openFile(file('app.bin', 16));
     await settle();
@@ -152,10 +152,67 @@ describe('flash', () => {
     await settle(2);
     expect(store.running).toBe(true);
     await w.find('[data-test=cancel-flash]').trigger('click');
-    await new Promise((r) => setTimeout(r, 80));
+    await new Promise((r) => setTimeout(r, 450));
     await settle();
     expect(backend.cancelled).toEqual(['op-1']);
     expect(w.find('[data-test=verdict]').text()).toContain('CANCELLED');
     expect(w.find('[data-test=verdict]').text()).not.toContain('PASS');
+    // The verdict names the board and says what was done before the cancel, and the state it is left in.
+    expect(w.find('[data-test=verdict-board]').text()).toContain(store.selected!.serial);
+    expect(w.find('[data-test=done-before]').text()).toContain('write Internal Flash 8 B of 16 B (partly)');
+    expect(w.find('[data-test=left-in]').text()).toContain('Internal Flash is partly erased or written');
+  });
+});
+
+describe('honest state', () => {
+  it('a file that cannot be opened replaces the one before: no plan, Flash disabled with the reason', async () => {
+    const { backend, store } = await setup();
+    await store.openFile(file('good.bin', 16));
+    await settle();
+    expect(store.canFlash).toBe(true);
+    backend.openFirmwareBytes = async () => {
+      throw Object.assign(new Error('bad'), { code: 'FIRMWARE_INVALID' });
+    };
+    await store.openFile(file('broken.hex', 16));
+    await settle();
+    expect(store.firmware).toBeUndefined();
+    expect(store.plan).toBeUndefined();
+    expect(store.canFlash).toBe(false);
+    expect(store.flashBlocked).toBe('Open a firmware file first');
+    expect(store.lastError).toBeDefined();
+  });
+
+  it('a board busy elsewhere refuses the flash as a notice, not a FAIL', async () => {
+    const { backend, store } = await setup();
+    await store.openFile(file('app.bin', 16));
+    await settle();
+    backend.flash = (_req, onEvent) => {
+      const result = { ok: false, error: { code: 'BUSY' as const, message: 'Board sim-1 is busy (production in progress)', context: {} }, stageMs: {}, bytesWritten: 0, bytesVerified: 0, verified: [], left: false, cancelled: false };
+      onEvent({ kind: 'result', result });
+      return { opId: 'op-busy', done: Promise.resolve(result) };
+    };
+    await store.flash();
+    await settle();
+    expect(store.result).toBeUndefined();
+    expect(store.lastError?.code).toBe('BUSY');
+    expect(store.running).toBe(false);
+  });
+
+  it('a board that re-enumerates under the same serial (ROM → loader) is described again, not mixed', async () => {
+    const { backend, store } = await setup();
+    await settle();
+    const calls: string[] = [];
+    const describe = backend.describe.bind(backend);
+    backend.describe = async (id: string) => {
+      calls.push(id);
+      return describe(id);
+    };
+    const rom = backend.devices[0]!;
+    backend.devices = [];
+    backend.plug({ ...rom, mode: 'loader', vendorId: 0x1209, productId: 0x0001, product: 'BootBridge Loader' });
+    await settle();
+    expect(store.selected?.mode).toBe('loader');
+    expect(calls).toEqual([rom.id]);
+    expect(store.description).toBeDefined();
   });
 });

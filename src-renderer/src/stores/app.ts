@@ -11,6 +11,7 @@ import {
   type BootBridgeApi,
   type DeviceDescription,
   type DeviceInfo,
+  type ErasedSectorView,
   type ErrorData,
   type FlashResult,
   type HostInfo,
@@ -21,7 +22,8 @@ import {
   type Settings,
 } from '../../../shared/contract';
 import type { ProgressEvent, StageName } from '../../../shared/progress';
-import { buildMemoryMap, type MapInput, type MemoryMap } from '../../../shared/memmap';
+import { buildMemoryMap, formatSize, type MapInput, type MemoryMap } from '../../../shared/memmap';
+import { ProgressModel } from '../lib/progress-model';
 
 export interface LogLine {
   at: number;
@@ -70,6 +72,17 @@ export const useAppStore = defineStore('app', () => {
   const stagesDone = ref<Partial<Record<StageName, number>>>({});
   const result = ref<FlashResult>();
   const log = ref<LogLine[]>([]);
+  /** The whole job's progress (all stages and phases, weighted by the plan's estimates). */
+  const model = shallowRef<ProgressModel>();
+  /** Bumped on every change of the model (it is mutated in place) and by the clock while a flash runs. */
+  const tick = ref(0);
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  /** The board the running (or last) flash was for: the verdict names it after it left the bus. */
+  const flashTarget = ref<{ serial: string; chip?: string }>();
+  const overall = computed(() => (tick.value, model.value?.overall ?? 0));
+  const elapsedMs = computed(() => (tick.value, model.value ? model.value.elapsedMs(Date.now()) : 0));
+  const etaMs = computed(() => (tick.value, model.value?.etaMs(Date.now())));
+  let lastPhaseKey = '';
 
   const selected = computed(() => devices.value.find((d) => d.id === selectedId.value));
 
@@ -100,6 +113,25 @@ export const useAppStore = defineStore('app', () => {
   });
 
   const canFlash = computed(() => !!plan.value && plan.value.ok && plan.value.errors.length === 0 && !running.value && !!selected.value && !planning.value);
+  /** Why Flash is disabled, in words (undefined when it is enabled). */
+  const flashBlocked = computed<string | undefined>(() => {
+    if (running.value) return 'A flash is running';
+    if (!selected.value) return devices.value.length ? 'Select a board in the device list' : 'No board connected: connect one in DFU mode (BOOT0 high)';
+    if (!firmware.value) return 'Open a firmware file first';
+    if (planning.value || !plan.value) return 'Planning…';
+    if (!plan.value.ok || plan.value.errors.length) return 'The plan has problems: see the Plan tab';
+    return undefined;
+  });
+
+  function stageTitle(name: StageName): string {
+    return plan.value?.stages.find((st) => st.name === name)?.title ?? name;
+  }
+
+  function stopTicker(): void {
+    if (ticker) clearInterval(ticker);
+    ticker = undefined;
+    tick.value++;
+  }
 
   function addLog(level: LogLine['level'], message: string): void {
     log.value.push({ at: Date.now(), level, message });
@@ -127,19 +159,39 @@ export const useAppStore = defineStore('app', () => {
       // Events can arrive before flash() has answered with the op id: adopt the first one.
       opId.value = e.opId;
       const ev = e.event;
-      if (ev.kind === 'progress') progress.value = ev;
-      else if (ev.kind === 'stage') {
+      if (ev.kind === 'progress') {
+        progress.value = ev;
+        model.value?.progress(ev);
+        tick.value++;
+        // One log line per phase: the log never stays silent through a long stage.
+        const key = `${ev.stage}|${ev.phase}|${ev.region ?? ''}`;
+        if (key !== lastPhaseKey) {
+          lastPhaseKey = key;
+          addLog('info', `${stageTitle(ev.stage)}: ${ev.phase}${ev.region ? ` ${ev.region}` : ''}${ev.bytesTotal ? ` (${formatSize(ev.bytesTotal)})` : ''}`);
+        }
+      } else if (ev.kind === 'stage') {
         if (ev.status === 'start') {
           stage.value = ev.stage;
-          addLog('info', `Stage ${ev.stage} started`);
+          addLog('info', `${stageTitle(ev.stage)}: started`);
         } else {
           stagesDone.value = { ...stagesDone.value, [ev.stage]: ev.ms ?? 0 };
-          addLog('info', `Stage ${ev.stage} done${ev.ms !== undefined ? ` in ${Math.round(ev.ms)} ms` : ''}`);
+          model.value?.stageEnd(ev.stage);
+          tick.value++;
+          addLog('info', `${stageTitle(ev.stage)}: done${ev.ms !== undefined ? ` in ${(ev.ms / 1000).toFixed(1)} s` : ''}`);
         }
       } else if (ev.kind === 'log') addLog(ev.level, ev.message);
-      else if (ev.kind === 'result') {
+      else if (ev.kind === 'result' && !ev.result.ok && ev.result.error?.code === 'BUSY') {
+        // Refused before anything was tried (another window or a production lane holds the board): a notice, not a FAIL.
+        opId.value = undefined;
+        model.value = undefined;
+        stopTicker();
+        lastError.value = ev.result.error;
+        addLog('warn', `Not started: ${ev.result.error.message}`);
+      } else if (ev.kind === 'result') {
         result.value = ev.result;
         opId.value = undefined;
+        if (ev.result.ok) model.value?.finish();
+        stopTicker();
         addLog(ev.result.ok ? 'info' : 'error', ev.result.ok ? 'PASS' : `FAIL${ev.result.error ? `: ${ev.result.error.message}` : ''}`);
       }
     }
@@ -159,9 +211,16 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
-  watch(selectedId, async (id) => {
+  // Described again on every re-enumeration of the selected board (same serial, ROM ↔ loader, another
+  // product string): one description, never a mix of both.
+  const selectedSignature = computed(() => {
+    const d = selected.value;
+    return d ? `${d.id}|${d.mode}|${d.vendorId}:${d.productId}|${d.bcdDevice}|${d.product ?? ''}|${d.chip?.deviceId ?? ''}` : '';
+  });
+  watch(selectedSignature, async () => {
+    const id = selectedId.value;
     description.value = undefined;
-    if (!id) return;
+    if (!id || !selected.value) return;
     describing.value = true;
     try {
       const d = await bb().describe({ deviceId: id });
@@ -222,12 +281,20 @@ export const useAppStore = defineStore('app', () => {
     recent.value = await bb().recentFiles().catch(() => recent.value);
   }
 
+  /** A file that cannot be opened replaces the one before: no plan, no Flash for a file that is not the one named. */
+  function openFailed(e: unknown): void {
+    firmware.value = undefined;
+    plan.value = undefined;
+    result.value = undefined;
+    fail(e);
+  }
+
   async function openFile(file: File, baseAddress?: number): Promise<void> {
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
       await afterOpen(await bb().openFirmwareBytes(baseAddress === undefined ? { name: file.name, bytes } : { name: file.name, bytes, baseAddress }));
     } catch (e) {
-      fail(e);
+      openFailed(e);
     }
   }
 
@@ -235,7 +302,7 @@ export const useAppStore = defineStore('app', () => {
     try {
       await afterOpen(await bb().chooseFirmware());
     } catch (e) {
-      fail(e);
+      openFailed(e);
     }
   }
 
@@ -243,7 +310,7 @@ export const useAppStore = defineStore('app', () => {
     try {
       await afterOpen(await bb().openFirmwarePath({ path }));
     } catch (e) {
-      fail(e);
+      openFailed(e);
     }
   }
 
@@ -261,10 +328,16 @@ export const useAppStore = defineStore('app', () => {
     const fw = firmware.value;
     if (!dev || !fw || !canFlash.value) return;
     result.value = undefined;
+    lastError.value = undefined;
     progress.value = undefined;
     stage.value = undefined;
     stagesDone.value = {};
     addLog('info', `Flashing ${fw.name} to ${dev.chip?.name ?? 'device'} ${dev.serial}`);
+    flashTarget.value = { serial: dev.serial, ...(dev.chip ? { chip: dev.chip.name } : {}) };
+    model.value = new ProgressModel(plan.value, Date.now());
+    lastPhaseKey = '';
+    stopTicker();
+    ticker = setInterval(() => tick.value++, 250);
     starting = true;
     try {
       const r = await bb().flash({
@@ -274,10 +347,18 @@ export const useAppStore = defineStore('app', () => {
         options: { verify: settings.value.verify, leave: settings.value.leave, eraseTouchedOnly: true },
       });
       // The result event may have arrived before the reply; only track the op while it runs.
-      if (!result.value) opId.value = r.opId;
+      if (!result.value && (lastError.value as ErrorData | undefined)?.code !== 'BUSY') opId.value = r.opId;
     } catch (e) {
-      const d = fail(e);
-      result.value = { ok: false, error: d, stageMs: {}, bytesWritten: 0, bytesVerified: 0, verified: [], left: false, cancelled: false };
+      const d = errorData(e);
+      if (d.code === 'BUSY') {
+        // Another window or the production station holds the board: nothing was tried, so no FAIL.
+        lastError.value = d;
+        addLog('warn', `Not started: ${d.message}`);
+      } else {
+        fail(e);
+        result.value = { ok: false, error: d, stageMs: {}, bytesWritten: 0, bytesVerified: 0, verified: [], left: false, cancelled: false };
+      }
+      stopTicker();
     } finally {
       starting = false;
     }
@@ -290,6 +371,49 @@ export const useAppStore = defineStore('app', () => {
       await bb().cancel({ opId: opId.value });
     } catch (e) {
       fail(e);
+    }
+  }
+
+  /** The last read: its bytes (for the hex view and Save) and where they came from. */
+  const readBack = shallowRef<{ deviceId: string; serial: string; address: number; bytes: Uint8Array; ms: number }>();
+  /** A read or an erase is running (the engineering views' own operations, not a flash). */
+  const memBusy = ref<'read' | 'erase'>();
+
+  async function readMemory(address: number, length: number): Promise<boolean> {
+    const dev = selected.value;
+    if (!dev || memBusy.value || running.value) return false;
+    memBusy.value = 'read';
+    const t0 = performance.now();
+    addLog('info', `Reading ${length} bytes at 0x${address.toString(16).padStart(8, '0')} from ${dev.serial}`);
+    try {
+      const bytes = await bb().read({ deviceId: dev.id, address, length, loader: settings.value.loader });
+      const ms = performance.now() - t0;
+      readBack.value = { deviceId: dev.id, serial: dev.serial, address, bytes, ms };
+      addLog('info', `Read ${bytes.length} bytes in ${(ms / 1000).toFixed(1)} s`);
+      return true;
+    } catch (e) {
+      fail(e);
+      return false;
+    } finally {
+      memBusy.value = undefined;
+    }
+  }
+
+  async function eraseMemory(what: { addresses: number[] } | { mass: true }): Promise<ErasedSectorView[] | undefined> {
+    const dev = selected.value;
+    if (!dev || memBusy.value || running.value) return undefined;
+    memBusy.value = 'erase';
+    addLog('warn', 'mass' in what ? `Mass erase of ${dev.serial}` : `Erasing ${what.addresses.length} sector(s) of ${dev.serial}`);
+    try {
+      const r = await bb().erase({ deviceId: dev.id, ...('mass' in what ? { addresses: [], mass: true } : { addresses: what.addresses }), loader: settings.value.loader });
+      for (const s of r.sectors) addLog('info', `Erased ${s.region} 0x${s.address.toString(16).padStart(8, '0')} (${s.size} bytes, ${s.via === 'loader' ? 'through the loader' : 'ROM bootloader'})`);
+      lastError.value = undefined;
+      return r.sectors;
+    } catch (e) {
+      fail(e);
+      return undefined;
+    } finally {
+      memBusy.value = undefined;
     }
   }
 
@@ -339,6 +463,7 @@ export const useAppStore = defineStore('app', () => {
     result,
     log,
     canFlash,
+    flashBlocked,
     start,
     onEvent,
     replan,
@@ -350,6 +475,16 @@ export const useAppStore = defineStore('app', () => {
     cancel,
     simAttach,
     exportDfu,
+    model,
+    overall,
+    elapsedMs,
+    etaMs,
+    flashTarget,
+    clearLog: () => (log.value = []),
+    readBack,
+    memBusy,
+    readMemory,
+    eraseMemory,
     addLog,
   };
 });

@@ -4,7 +4,7 @@
 
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { AppEvent, ErrorData, ProductionEvent, ProductionState, RecipeEntry } from '../../../shared/contract';
+import type { AppEvent, ErrorData, ProductionEvent, ProductionLane, ProductionState, RecipeEntry } from '../../../shared/contract';
 import { bb, errorData } from './app';
 
 export const useProductionStore = defineStore('production', () => {
@@ -18,6 +18,35 @@ export const useProductionStore = defineStore('production', () => {
   const flashing = ref(false);
 
   const active = computed(() => state.value !== null);
+  /** Failures the operator acknowledged, as `laneId:attempt` (a new attempt that fails is a new failure). */
+  const acknowledged = ref(new Set<string>());
+  const failKey = (l: ProductionLane) => `${l.id}:${l.units}`;
+  /** Every failed board not acknowledged yet, whichever batch: the verdict says FAIL until none is left. */
+  const unacknowledged = computed(() => (state.value?.lanes ?? []).filter((l) => l.status === 'FAIL' && !acknowledged.value.has(failKey(l))));
+  /** The current batch's boards; older lanes are history. */
+  const batchLanes = computed(() => {
+    const s = state.value;
+    return s && s.batch > 0 ? s.lanes.filter((l) => l.batch === s.batch) : [];
+  });
+  const historyLanes = computed(() => {
+    const s = state.value;
+    return s ? s.lanes.filter((l) => l.batch !== s.batch || s.batch === 0) : [];
+  });
+  /** The batch verdict: FAIL until acknowledged, else RUNNING while any board runs, else PASS/DONE of the batch. */
+  const verdict = computed<'FAIL' | 'RUNNING' | 'PASS' | 'DONE' | 'NONE'>(() => {
+    if (unacknowledged.value.length) return 'FAIL';
+    const lanes = batchLanes.value;
+    if (flashing.value && lanes.length === 0) return 'RUNNING';
+    if (lanes.some((l) => l.status === 'queued' || l.status === 'running')) return 'RUNNING';
+    if (lanes.length === 0) return 'NONE';
+    return lanes.every((l) => l.status === 'PASS') ? 'PASS' : 'DONE';
+  });
+
+  function acknowledge(): void {
+    const next = new Set(acknowledged.value);
+    for (const l of unacknowledged.value) next.add(failKey(l));
+    acknowledged.value = next;
+  }
   const busy = computed(() => flashing.value || (state.value?.busy ?? 0) > 0);
 
   function fail(e: unknown): ErrorData {
@@ -38,6 +67,7 @@ export const useProductionStore = defineStore('production', () => {
       if (i >= 0) s.lanes.splice(i, 1, e.lane);
       else s.lanes.push(e.lane);
       s.busy = e.busy;
+      s.batch = e.batch;
     } else if (e.kind === 'unit') {
       s.counters = e.counters;
     } else if (e.kind === 'ignored') {
@@ -99,9 +129,11 @@ export const useProductionStore = defineStore('production', () => {
   }
 
   async function flashAll(): Promise<void> {
-    if (busy.value || !state.value) return;
+    if (busy.value || !state.value || unacknowledged.value.length) return;
     lastError.value = undefined;
     flashing.value = true;
+    // The panel clears to RUNNING at once: main numbers this press's batch the same way.
+    state.value.batch += 1;
     try {
       await bb().productionFlashAll();
     } catch (e) {
@@ -121,6 +153,9 @@ export const useProductionStore = defineStore('production', () => {
   }
 
   async function retry(laneId: string): Promise<void> {
+    // Retrying a board is the operator's answer to its failure.
+    const l = state.value?.lanes.find((x) => x.id === laneId);
+    if (l) acknowledged.value = new Set([...acknowledged.value, failKey(l)]);
     try {
       await bb().productionRetry({ laneId });
     } catch (e) {
@@ -148,5 +183,5 @@ export const useProductionStore = defineStore('production', () => {
     }
   }
 
-  return { state, recipes, lastError, picking, opening, flashing, active, busy, start, apply, onEvent, pick, openRecipe, chooseRecipe, flashAll, setWatch, retry, leave, exportCsv };
+  return { state, recipes, lastError, picking, opening, flashing, active, busy, unacknowledged, batchLanes, historyLanes, verdict, acknowledge, start, apply, onEvent, pick, openRecipe, chooseRecipe, flashAll, setWatch, retry, leave, exportCsv };
 });

@@ -1,0 +1,66 @@
+// The GUI's one progress model: a bar over the whole job weighted by the plan's estimates, never going
+// backwards when a new phase starts, an ETA from the measured pace, and what was done before a stop.
+import { describe, expect, it } from 'vitest';
+import { ProgressModel } from '../../src-renderer/src/lib/progress-model.js';
+import { guiFormatError, guiMessage } from '../../src-renderer/src/lib/words.js';
+import type { PlanStage } from '../../shared/contract.js';
+
+const stages: PlanStage[] = [
+  {
+    name: 'loader',
+    title: 'Through the loader',
+    bytes: 0,
+    estimatedMs: 4000,
+    operations: [
+      { kind: 'erase', region: 'QSPI Flash', length: 262144, estimatedMs: 3000 },
+      { kind: 'write', region: 'QSPI Flash', length: 262144, estimatedMs: 900 },
+      { kind: 'verify', region: 'QSPI Flash', length: 262144, estimatedMs: 100 },
+    ],
+  },
+];
+const ev = (phase: 'erase' | 'write' | 'verify', done: number, total = 262144) => ({ kind: 'progress' as const, stage: 'loader' as const, phase, region: 'QSPI Flash', bytesDone: done, bytesTotal: total, rate: 0 });
+
+describe('progress model', () => {
+  it('weights phases by the estimates: erase done is 75 %, and the start of writing does not fall back', () => {
+    const m = new ProgressModel({ stages }, 0);
+    m.progress(ev('erase', 262144 * 0.94));
+    expect(m.overall).toBeCloseTo(0.705, 2);
+    m.progress(ev('write', 0));
+    // Erase is complete once writing starts: 75 %, not 2 %.
+    expect(m.overall).toBeCloseTo(0.75, 2);
+    m.progress(ev('write', 131072));
+    expect(m.overall).toBeCloseTo(0.8625, 3);
+    // A late or repeated event never moves the bar back.
+    m.progress(ev('erase', 0));
+    expect(m.overall).toBeCloseTo(0.8625, 3);
+  });
+
+  it('estimates the time left from the measured pace, not from the current phase alone', () => {
+    const m = new ProgressModel({ stages }, 0);
+    expect(m.etaMs(500)).toBeUndefined();
+    m.progress(ev('erase', 262144 / 2));
+    // 37.5 % in 3 s: 5 s left.
+    expect(m.etaMs(3000)).toBeCloseTo(5000, -1);
+    expect(m.elapsedMs(3000)).toBe(3000);
+  });
+
+  it('keeps what ran before a stop, with the phase in progress marked partly done', () => {
+    const m = new ProgressModel({ stages }, 0);
+    m.progress(ev('erase', 262144));
+    m.progress(ev('write', 65536));
+    expect(m.done.map((d) => [d.phase, d.complete, d.bytesDone])).toEqual([
+      ['erase', true, 262144],
+      ['write', false, 65536],
+    ]);
+  });
+});
+
+describe('errors worded for the window', () => {
+  it('says no command-line flag', () => {
+    const text = guiFormatError({ code: 'DEVICE_NOT_FOUND', message: 'No board; select one with --serial X or use --sim stm32f746', context: {} });
+    expect(text).not.toMatch(/--[a-z]/);
+    expect(guiMessage('QSPI at 0x90000000 is served only by a loader; add --loader <package>')).toBe('QSPI at 0x90000000 is served only by a loader; choose a loader in the toolbar');
+    expect(guiMessage('Chip unknown: estimates use the F745 timing. Give the chip with --chip.')).not.toContain('--chip');
+    expect(guiFormatError({ code: 'BAD_ARGUMENT', message: 'bad', context: {} })).not.toContain('command line');
+  });
+});
