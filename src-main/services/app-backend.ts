@@ -187,10 +187,8 @@ export class ServicesBackend implements AppBackend {
     }
     const paired = await this.paired(details);
     if (paired) return paired.pkg;
-    const covers = (mems: readonly { layout: { blocks: { start: number; size: number }[] } }[], a: number) => mems.some((m) => m.layout.blocks.some((b) => a >= b.start && a < b.start + b.size));
-    if (addresses.every((a) => covers(details.memories, a))) return undefined;
-    const chip = details.chip;
-    return all.find((l) => chip && loaderSupportsChip(l.pkg, chip.deviceId) && addresses.every((a) => covers(l.pkg.manifest.memories, a)))?.pkg;
+    // Only a package serving the memory the ROM cannot reach (loader/choice.ts): never for internal flash alone.
+    return autoLoaderCandidates(all, details.chip?.deviceId, details.memories.map((m) => m.layout), addresses)[0]?.pkg;
   }
 
   private async refresh(): Promise<void> {
