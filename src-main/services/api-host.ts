@@ -146,11 +146,13 @@ export class ApiHost {
   /** Validates `payload` for `method` and runs it. Never throws: failures come back as ErrorData. */
   async dispatch(method: unknown, payload: unknown): Promise<Reply<unknown>> {
     if (!isMethod(method)) {
-      return { ok: false, error: { code: 'BAD_ARGUMENT', message: `Unknown method ${String(method).slice(0, 60)}`, context: { field: 'method' } } };
+      // Never String() a value the client made: {"toString": 1} would throw here.
+      const name = typeof method === 'string' ? JSON.stringify(method.slice(0, 60)) : `(a ${method === null ? 'null' : typeof method}, not a name)`;
+      return { ok: false, error: { code: 'BAD_ARGUMENT', message: `Unknown method ${name}`, context: { field: 'method' } } };
     }
-    const checked = checkRequest(method, payload);
-    if (!checked.ok) return checked;
     try {
+      const checked = checkRequest(method, payload);
+      if (!checked.ok) return checked;
       const handler = this.handlers[method] as Handler<Method>;
       const value = await handler(checked.value as never);
       return { ok: true, value };
