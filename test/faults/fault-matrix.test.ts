@@ -59,6 +59,7 @@ function recipeFolder(): string {
     'loader:',
     '  folder: loader',
     `  sha256: ${sha256(new Uint8Array(readFileSync(join(dir, 'loader', 'loader.bin'))))}`,
+    `  manifestSha256: ${sha256(new Uint8Array(readFileSync(join(dir, 'loader', 'loader.json'))))}`,
     'chips: [0x449]',
     'options: { verify: true, skipBlank: true, massErase: false, leave: true }',
   ].join('\n');
