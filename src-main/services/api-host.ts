@@ -104,6 +104,11 @@ export interface ShellHooks {
   chooseRecipePath?(): Promise<string | null>;
   /** Electron: native save dialog for the unit log's CSV. */
   chooseCsvSavePath?(suggestedName: string): Promise<string | null>;
+  /**
+   * Recipes the user chose when starting the host (web: `--recipe FILE`): offered in the list, and the
+   * only recipes besides the shipped ones and those opened in a native dialog that can be opened by path.
+   */
+  chosenRecipes?: RecipeEntry[];
 }
 
 type Handler<M extends Method> = (req: RequestOf<M>) => Promise<ResponseOf<M>>;
@@ -186,9 +191,16 @@ export class ApiHost {
     return this.backend.production;
   }
 
+  /**
+   * The recipes this host may open by path, all chosen by the user or shipped with the app: opened in a
+   * native dialog, named on the command line, or shipped. A client can pick among them, never add one.
+   */
   private recipeList(): RecipeEntry[] {
-    const shipped = this.backend.production?.shippedRecipes() ?? [];
-    return [...this.openedRecipes, ...shipped.filter((r) => !this.openedRecipes.some((o) => o.path === r.path))];
+    const out: RecipeEntry[] = [];
+    for (const r of [...this.openedRecipes, ...(this.hooks.chosenRecipes ?? []), ...(this.backend.production?.shippedRecipes() ?? [])]) {
+      if (!out.some((o) => o.path === r.path)) out.push(r);
+    }
+    return out;
   }
 
   private async enterProduction(path: string): Promise<ProductionState> {
@@ -317,11 +329,11 @@ export class ApiHost {
         return path ? this.enterProduction(path) : null;
       },
       openRecipe: async ({ path }) => {
-        // As for firmware (openFirmwarePath): in Electron the page names no path main did not list. The
-        // web host serves only its own loopback page, which has a path field; even there only YAML.
-        const listed = this.recipeList().some((r) => r.path === path);
-        if (!listed && !(hooks.shell === 'web' && /\.ya?ml$/i.test(path))) {
-          throw new BootBridgeError('BAD_ARGUMENT', 'Only recipes from the list can be opened by path; use Open recipe…', { file: path, field: 'path' });
+        // As for firmware (openFirmwarePath): the page names no path main did not list, in either shell.
+        // A page (or anything holding the token) cannot make the host read a file the user did not choose.
+        if (!this.recipeList().some((r) => r.path === path)) {
+          const how = hooks.shell === 'web' ? 'start the web host with --recipe FILE to offer another' : 'use Open recipe…';
+          throw new BootBridgeError('BAD_ARGUMENT', `Only recipes from the list can be opened; ${how}`, { field: 'path' });
         }
         return this.enterProduction(path);
       },

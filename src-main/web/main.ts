@@ -1,11 +1,11 @@
 // `bootbridge-web`: the web host as a program. Serves the built renderer and the app's contract on
 // 127.0.0.1, prints the URL with this run's token, and runs until Ctrl-C.
-//   node out/web/bootbridge-web.cjs --sim stm32f746 [--sim-boards N] [--sim-state DIR] [--port N] [--static DIR]
+//   node out/web/bootbridge-web.cjs --sim stm32f746 [--sim-boards N] [--sim-state DIR] [--port N] [--static DIR] [--recipe FILE]…
 
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { formatError, toErrorData } from '../../shared/errors.js';
 import { ApiHost, memoryStore } from '../services/api-host.js';
 import type { RecentFile } from '../../shared/contract.js';
@@ -32,8 +32,11 @@ async function main(argv: string[]): Promise<void> {
   const backend = await createAppBackend({ ...args, assetsDir: resolve(args.assetsDir ?? 'assets') });
   const tmp = await mkdtemp(join(tmpdir(), 'bootbridge-web-'));
   const assetsDir = resolve(args.assetsDir ?? 'assets');
+  // Recipes the user named when starting the host: the only ones (besides the shipped) the page can open.
+  const chosenRecipes = argv.flatMap((a, i) => (a === '--recipe' && argv[i + 1] ? [resolve(argv[i + 1]!)] : a.startsWith('--recipe=') ? [resolve(a.slice(9))] : []));
   const host = new ApiHost(backend, {
     shell: 'web',
+    chosenRecipes: chosenRecipes.map((path) => ({ name: basename(path), path })),
     version: process.env.npm_package_version ?? 'dev',
     tempPath: (name) => join(tmp, name.replace(/[^\w.-]/g, '_')),
     readExported: async (path) => new Uint8Array(await readFile(path)),
