@@ -142,6 +142,11 @@ export class ApiHost {
     return () => this.listeners.delete(listener);
   }
 
+  /** A line for every page's log (the host's own troubles: USB gone, a client dropped). */
+  log(level: 'info' | 'warn' | 'error', message: string): void {
+    this.emit({ type: 'log', level, message });
+  }
+
   dispose(): void {
     this.unsubscribe();
     this.unsubscribeProduction();
