@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<void> {
   // to catch it on a machine without USB (no /sys/bus/usb). That is USB_UNAVAILABLE, said in the page
   // and on stderr once; anything else unexpected is logged, and the host keeps serving.
   let usbReported = false;
-  let host: ApiHost | undefined;
+  const ref: { host?: ApiHost } = {};
   const contained = (e: unknown) => {
     const text = e instanceof Error ? e.message : String(e);
     if (/\/sys\/bus\/usb|LIBUSB_ERROR|getDevices error/i.test(text)) {
@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<void> {
       usbReported = true;
       const message = `USB_UNAVAILABLE: this machine gives BootBridge no USB access (${text.slice(0, 160)}). Start with --sim stm32f746 to use a simulated board.`;
       process.stderr.write(`bootbridge-web: ${message}\n`);
-      host?.log('error', message);
+      ref.host?.log('error', message);
       return;
     }
     process.stderr.write(`bootbridge-web: contained an unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : text}\n`);
@@ -53,14 +53,15 @@ async function main(argv: string[]): Promise<void> {
   const assetsDir = resolve(args.assetsDir ?? 'assets');
   // Recipes the user named when starting the host: the only ones (besides the shipped) the page can open.
   const chosenRecipes = argv.flatMap((a, i) => (a === '--recipe' && argv[i + 1] ? [resolve(argv[i + 1]!)] : a.startsWith('--recipe=') ? [resolve(a.slice(9))] : []));
-  host = new ApiHost(backend, {
+  const host = new ApiHost(backend, {
     shell: 'web',
     chosenRecipes: chosenRecipes.map((path) => ({ name: basename(path), path })),
     version: process.env.npm_package_version ?? 'dev',
     tempPath: (name) => join(tmp, name.replace(/[^\w.-]/g, '_')),
     readExported: async (path) => new Uint8Array(await readFile(path)),
   }, memoryStore(examples(assetsDir)));
-  const web = await startWebHost({ host: host!, staticDir, log: (line) => process.stderr.write(`${line}\n`), ...(args.port !== undefined ? { port: args.port } : {}) });
+  ref.host = host;
+  const web = await startWebHost({ host, staticDir, log: (line) => process.stderr.write(`${line}\n`), ...(args.port !== undefined ? { port: args.port } : {}) });
   process.stdout.write(
     `BootBridge web host on ${
       backend.conn.bus ? `simulated ${backend.conn.bus.boards[0]?.model ?? ''} board(s)${args.sim ? '' : ' (no DFU hardware attached)'}` : 'USB'
@@ -69,7 +70,7 @@ async function main(argv: string[]): Promise<void> {
   );
   const stop = async () => {
     await web.close();
-    host?.dispose();
+    host.dispose();
     await backend.close();
     await rm(tmp, { recursive: true, force: true });
     process.exit(0);
