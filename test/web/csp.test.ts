@@ -38,7 +38,7 @@ async function probe(url: string): Promise<Record<string, unknown>> {
   await page.goto(url);
   await page.waitForTimeout(300);
   const r = await page.evaluate(() => {
-    const w = window as unknown as Record<string, unknown>;
+    const w = globalThis as unknown as Record<string, unknown>;
     return { inlineRan: w.inlineRan ?? false, handlerRan: w.handlerRan ?? false, evalRan: w.evalRan ?? false, evalBlocked: w.evalBlocked ?? null, probeLoaded: Array.isArray(w.violations) };
   });
   await page.close();
