@@ -96,7 +96,19 @@ export async function openFirmwareBytes(path: string, bytes: Uint8Array, options
     if (e instanceof BootBridgeError && e.context.file === undefined) e.context.file = path;
     throw e;
   }
-  return { path, name, image, sha256: sha256File(bytes), fileSize: bytes.length };
+  return { path, name, image, sha256: await sha256Sliced(bytes), fileSize: bytes.length };
+}
+
+/** SHA-256 in 8 MiB slices that yield to the event loop: a 256 MiB file never stalls a host's other clients. */
+async function sha256Sliced(bytes: Uint8Array): Promise<string> {
+  const SLICE = 8 * 1024 * 1024;
+  if (bytes.length <= SLICE) return sha256File(bytes);
+  const h = createHash('sha256');
+  for (let off = 0; off < bytes.length; off += SLICE) {
+    h.update(bytes.subarray(off, off + SLICE));
+    await new Promise((r) => setImmediate(r));
+  }
+  return h.digest('hex');
 }
 
 /** Reads a loader package folder (loader.json + image). */
