@@ -9,6 +9,20 @@ import process from 'node:process';
 
 const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(`npm start [-- OPTIONS]: BootBridge as the desktop app, or as a web host on 127.0.0.1 when Electron is not installed
+(or BOOTBRIDGE_WEB=1 is set). Without --usb or --sim: the attached DFU hardware, else a simulated STM32F746G-DISCO.
+
+  --usb                 real USB devices only (no simulated board)
+  --sim MODEL           simulated boards: stm32f746, stm32f407, stm32h743, stm32g474, stm32l476
+  --sim-boards N        how many simulated boards (1-64)
+  --sim-state DIR       keep the simulated boards' memories in DIR between runs
+  --port N              web host: listen on this port (default: a free one)
+  --recipe FILE         web host: offer this production recipe (repeatable); the page opens no other path
+  --help                this text
+`);
+  process.exit(0);
+}
 const usb = args.includes('--usb');
 const hostArgs = args.filter((a) => a !== '--usb');
 // Real hardware when a DFU device is attached at start, else a simulated STM32F746G-DISCO.

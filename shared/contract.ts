@@ -339,6 +339,12 @@ const U32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff
 const Path = v.pipe(v.string(), v.minLength(1), v.maxLength(4096));
 const Bytes = v.instance(Uint8Array);
 
+/**
+ * The largest file main opens (bytes from the page, or a path): one limit for the schema, the file
+ * readers (services/files.ts, checked with stat before reading) and the WebSocket's message limit.
+ */
+export const MAX_FILE_BYTES = 256 * 1024 * 1024;
+
 export const FlashOptionsSchema = v.strictObject({
   verify: v.boolean(),
   leave: v.boolean(),
@@ -364,7 +370,7 @@ export const RequestSchemas = {
   openFirmwarePath: v.strictObject({ path: Path, baseAddress: v.optional(U32) }),
   openFirmwareBytes: v.strictObject({
     name: v.pipe(v.string(), v.minLength(1), v.maxLength(255)),
-    bytes: v.pipe(Bytes, v.check((b) => b.length <= 256 * 1024 * 1024, 'file larger than 256 MiB')),
+    bytes: v.pipe(Bytes, v.check((b) => b.length <= MAX_FILE_BYTES, `file larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB`)),
     baseAddress: v.optional(U32),
   }),
   listLoaders: v.undefined(),
@@ -511,34 +517,311 @@ export function isMethod(name: unknown): name is Method {
 }
 
 // ---------------------------------------------------------------------------------------------
-// WebSocket wire format: JSON with Uint8Array as {"$b64": "..."}.
+// WebSocket wire format. A message without bytes is a text frame of plain JSON. A message holding bytes
+// (Uint8Array anywhere in it) is one binary frame, so bytes cross as bytes, never as base64 text:
+//   u32 little-endian N | N bytes of UTF-8 JSON | the byte blobs, back to back
+// where each Uint8Array in the JSON is {"$bin": [offset, length]} into the blobs. Decoding hands out
+// views into the frame (no copy). Every frame is bounded before use: the JSON part by MAX_WIRE_JSON_BYTES,
+// its nesting by MAX_WIRE_DEPTH and its size by MAX_WIRE_NODES, walked without recursion.
 
 export type WireClientMessage = { id: number; method: Method; payload?: unknown };
 export type WireServerMessage = { id: number; reply: Reply<unknown> } | { event: AppEvent };
 
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** The JSON part of a frame (a text frame, or a binary frame's header). */
+export const MAX_WIRE_JSON_BYTES = 1024 * 1024;
+/** A whole frame once reassembled: the largest file plus its call. */
+export const MAX_WIRE_FRAME_BYTES = MAX_FILE_BYTES + MAX_WIRE_JSON_BYTES + 4;
+/**
+ * Frames bigger than this cross as parts of this size (encodeWireMessages), so no single WebSocket
+ * message costs the receiver more than a few milliseconds to unmask and copy.
+ */
+export const MAX_WIRE_PART_BYTES = 4 * 1024 * 1024;
+/** The WebSocket message limit of the web host: a part (with its 12-byte header) or a smaller whole frame. */
+export const MAX_WIRE_MESSAGE_BYTES = MAX_WIRE_PART_BYTES + 12;
+/** A binary message starting with this u32 is a part: magic | u32 total | u32 offset | bytes. */
+const PART_MAGIC = 0xffffffff;
+/** Arrays and objects nested deeper than this are refused (no call of the contract nests beyond 6). */
+export const MAX_WIRE_DEPTH = 32;
+/** Values (objects, arrays, scalars) in one message. */
+export const MAX_WIRE_NODES = 100_000;
 
-export function bytesToBase64(bytes: Uint8Array): string {
-  let out = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
+/** A frame that is not a well-formed message of the wire format; `path` names the bad place when known. */
+export class WireFormatError extends Error {
+  constructor(
+    message: string,
+    readonly path: string[] = [],
+  ) {
+    super(message);
   }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i]! << 16;
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + '==';
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + '=';
-  }
-  return out;
 }
 
+const BIN = '$bin';
+
+/**
+ * Checks a value's shape without recursion: nesting at most `maxDepth`, at most `maxNodes` values, only
+ * plain data (objects, arrays, strings, numbers, booleans, null, undefined, Uint8Array). Throws
+ * WireFormatError naming the first bad place. Used by both doors (WebSocket and Electron IPC).
+ */
+export function checkWireShape(value: unknown, opts: { maxDepth?: number; maxNodes?: number; maxBytes?: number } = {}): void {
+  const maxDepth = opts.maxDepth ?? MAX_WIRE_DEPTH;
+  const maxNodes = opts.maxNodes ?? MAX_WIRE_NODES;
+  const maxBytes = opts.maxBytes ?? MAX_WIRE_FRAME_BYTES;
+  const stack: { v: unknown; depth: number; path: string[] }[] = [{ v: value, depth: 0, path: [] }];
+  let nodes = 0;
+  let bytes = 0;
+  while (stack.length > 0) {
+    const { v: x, depth, path } = stack.pop()!;
+    if (++nodes > maxNodes) throw new WireFormatError(`more than ${maxNodes} values`, path);
+    if (x === null || x === undefined || typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') continue;
+    if (x instanceof Uint8Array) {
+      bytes += x.byteLength;
+      if (bytes > maxBytes) throw new WireFormatError(`more than ${maxBytes} bytes`, path);
+      continue;
+    }
+    if (typeof x !== 'object') throw new WireFormatError(`a ${typeof x} is not data`, path);
+    if (depth >= maxDepth) throw new WireFormatError(`nested deeper than ${maxDepth}`, path);
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) stack.push({ v: x[i], depth: depth + 1, path: path.length < maxDepth ? [...path, String(i)] : path });
+      continue;
+    }
+    const proto = Object.getPrototypeOf(x) as unknown;
+    if (proto !== Object.prototype && proto !== null) throw new WireFormatError('only plain objects are data', path);
+    for (const k of Object.keys(x)) stack.push({ v: (x as Record<string, unknown>)[k], depth: depth + 1, path: [...path, k] });
+  }
+}
+
+const utf8 = new TextEncoder();
+
+/** A message's JSON with bytes replaced by references, and the bytes. */
+function wirePieces(value: unknown): { json: string; blobs: Uint8Array[]; blobBytes: number } {
+  const blobs: Uint8Array[] = [];
+  let offset = 0;
+  const json = JSON.stringify(value, function (this: unknown, _key, val: unknown) {
+    if (val instanceof Uint8Array) {
+      blobs.push(val);
+      const ref = { [BIN]: [offset, val.byteLength] };
+      offset += val.byteLength;
+      return ref;
+    }
+    return val;
+  });
+  return { json, blobs, blobBytes: offset };
+}
+
+/**
+ * A message as a frame: a string (text frame) when it holds no bytes, else one binary frame. Bytes are
+ * copied once into the frame (no per-character work).
+ */
+export function encodeWire(value: unknown): string | Uint8Array {
+  const { json, blobs, blobBytes } = wirePieces(value);
+  if (blobs.length === 0) return json;
+  const head = utf8.encode(json);
+  const frame = new Uint8Array(4 + head.length + blobBytes);
+  new DataView(frame.buffer).setUint32(0, head.length, true);
+  frame.set(head, 4);
+  let at = 4 + head.length;
+  for (const b of blobs) {
+    frame.set(b, at);
+    at += b.byteLength;
+  }
+  return frame;
+}
+
+/**
+ * A message as the WebSocket messages that carry it (a frame, or its parts as splitWireFrame makes
+ * them), built lazily from the message's own bytes: a sender that yields between messages never
+ * spends more than one part's copy in one task, whatever the size of the file.
+ */
+export function* encodeWireMessages(value: unknown, partBytes = MAX_WIRE_PART_BYTES): Generator<string | Uint8Array> {
+  const { json, blobs, blobBytes } = wirePieces(value);
+  if (blobs.length === 0) {
+    yield json;
+    return;
+  }
+  const head = utf8.encode(json);
+  const total = 4 + head.length + blobBytes;
+  if (total <= partBytes) {
+    yield encodeWire(value);
+    return;
+  }
+  const lead = new Uint8Array(4 + head.length);
+  new DataView(lead.buffer).setUint32(0, head.length, true);
+  lead.set(head, 4);
+  const pieces = [lead, ...blobs];
+  let piece = 0;
+  let inPiece = 0;
+  for (let off = 0; off < total; ) {
+    const n = Math.min(partBytes, total - off);
+    const part = new Uint8Array(12 + n);
+    const dv = new DataView(part.buffer);
+    dv.setUint32(0, PART_MAGIC, true);
+    dv.setUint32(4, total, true);
+    dv.setUint32(8, off, true);
+    let filled = 0;
+    while (filled < n) {
+      const p = pieces[piece]!;
+      const take = Math.min(n - filled, p.byteLength - inPiece);
+      part.set(p.subarray(inPiece, inPiece + take), 12 + filled);
+      filled += take;
+      inPiece += take;
+      if (inPiece === p.byteLength) {
+        piece++;
+        inPiece = 0;
+      }
+    }
+    off += n;
+    yield part;
+  }
+}
+
+/** True when a binary message is a part of a bigger frame (encodeWireMessages). */
+export function isWirePart(message: Uint8Array): boolean {
+  return message.byteLength >= 12 && new DataView(message.buffer, message.byteOffset, 4).getUint32(0, true) === PART_MAGIC;
+}
+
+/**
+ * Puts parts back together, in order, one frame at a time, never past `maxFrameBytes`. push() returns
+ * the whole frame with its last part, undefined before; throws WireFormatError for a part out of order.
+ */
+export class WireAssembler {
+  private frame: Uint8Array | undefined;
+  private got = 0;
+  constructor(private readonly maxFrameBytes = MAX_WIRE_FRAME_BYTES) {}
+
+  push(part: Uint8Array): Uint8Array | undefined {
+    const dv = new DataView(part.buffer, part.byteOffset, part.byteLength);
+    const total = dv.getUint32(4, true);
+    const offset = dv.getUint32(8, true);
+    const body = part.subarray(12);
+    if (total > this.maxFrameBytes) throw new WireFormatError(`a frame of ${total} bytes (at most ${this.maxFrameBytes})`);
+    if (offset === 0 && !this.frame) {
+      this.frame = new Uint8Array(total);
+      this.got = 0;
+    }
+    if (!this.frame || offset !== this.got || total !== this.frame.byteLength || body.byteLength === 0 || offset + body.byteLength > total) {
+      this.frame = undefined;
+      throw new WireFormatError('a part out of order');
+    }
+    this.frame.set(body, offset);
+    this.got += body.byteLength;
+    if (this.got < total) return undefined;
+    const whole = this.frame;
+    this.frame = undefined;
+    return whole;
+  }
+
+  /** Bytes held for a frame not yet complete. */
+  get pending(): number {
+    return this.frame?.byteLength ?? 0;
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The first half of decoding: a frame's JSON part parsed (after its size is checked) and, for a binary
+ * frame, the blobs its byte references point into. Throws WireFormatError when the frame is no JSON.
+ */
+export function parseWireFrame(frame: string | Uint8Array | ArrayBuffer, maxJsonBytes = MAX_WIRE_JSON_BYTES): { value: unknown; blobs?: Uint8Array } {
+  let text: string;
+  let blobs: Uint8Array | undefined;
+  if (typeof frame === 'string') {
+    // UTF-16 length bounds the UTF-8 size from below; a text frame is all JSON.
+    if (frame.length > maxJsonBytes) throw new WireFormatError(`a text frame over ${maxJsonBytes} bytes`);
+    text = frame;
+  } else {
+    const u8 = frame instanceof Uint8Array ? frame : new Uint8Array(frame);
+    if (u8.byteLength < 4) throw new WireFormatError('a binary frame shorter than its header');
+    const n = new DataView(u8.buffer, u8.byteOffset, u8.byteLength).getUint32(0, true);
+    if (n > maxJsonBytes) throw new WireFormatError(`a binary frame whose JSON part claims ${n} bytes`);
+    if (4 + n > u8.byteLength) throw new WireFormatError('a binary frame shorter than its JSON part');
+    try {
+      text = strictUtf8.decode(u8.subarray(4, 4 + n));
+    } catch {
+      throw new WireFormatError('a binary frame whose JSON part is not UTF-8');
+    }
+    blobs = u8.subarray(4 + n);
+  }
+  try {
+    return { value: JSON.parse(text) as unknown, ...(blobs ? { blobs } : {}) };
+  } catch {
+    throw new WireFormatError('not JSON');
+  }
+}
+
+/**
+ * A frame back into a message: JSON parsed after its size is checked, bytes revived as views into the
+ * frame, nesting and size checked without recursion. Throws WireFormatError for anything else. Also
+ * accepts the older {"$b64": "…"} bytes inside text frames.
+ */
+export function decodeWire(frame: string | Uint8Array | ArrayBuffer, opts: { maxJsonBytes?: number; maxDepth?: number } = {}): unknown {
+  const { value, blobs } = parseWireFrame(frame, opts.maxJsonBytes);
+  return reviveWireBytes(value, blobs, opts.maxDepth);
+}
+
+function isRef(keys: string[], key: string): boolean {
+  return keys.length === 1 && keys[0] === key;
+}
+
+/**
+ * Turns the wire format's byte references in a parsed message into Uint8Array, in place, without
+ * recursion; checks nesting and size on the way. {"$bin": [offset, length]} must lie within `blobs`;
+ * {"$b64": "…"} must be base64.
+ */
+export function reviveWireBytes(value: unknown, blobs?: Uint8Array, maxDepth = MAX_WIRE_DEPTH): unknown {
+  const revive = (x: unknown, path: string[]): unknown => {
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) return x;
+    const o = x as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (isRef(keys, BIN)) {
+      const r = o[BIN];
+      const ok = Array.isArray(r) && r.length === 2 && r.every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+      const [off, len] = ok ? (r as [number, number]) : [0, 0];
+      if (!ok || !blobs || off + len > blobs.byteLength) throw new WireFormatError('bytes outside the frame', path);
+      return blobs.subarray(off, off + len);
+    }
+    if (isRef(keys, '$b64') && typeof o.$b64 === 'string') {
+      try {
+        return base64ToBytes(o.$b64);
+      } catch {
+        throw new WireFormatError('not valid base64', path);
+      }
+    }
+    return x;
+  };
+  const root = revive(value, []);
+  const stack: { v: unknown; depth: number; path: string[] }[] = [{ v: root, depth: 0, path: [] }];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const { v: x, depth, path } = stack.pop()!;
+    if (++nodes > MAX_WIRE_NODES) throw new WireFormatError(`more than ${MAX_WIRE_NODES} values`, path);
+    if (typeof x !== 'object' || x === null || x instanceof Uint8Array) continue;
+    if (depth >= maxDepth) throw new WireFormatError(`nested deeper than ${maxDepth}`, path);
+    // In place: JSON.parse made every key (even "__proto__") an own property, so this sets no prototype.
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) {
+        const p = path.length < maxDepth ? [...path, String(i)] : path;
+        x[i] = revive(x[i], p);
+        stack.push({ v: x[i], depth: depth + 1, path: p });
+      }
+    } else {
+      const o = x as Record<string, unknown>;
+      for (const k of Object.keys(o)) {
+        const p = [...path, k];
+        const r = revive(o[k], p);
+        if (r !== o[k]) o[k] = r;
+        stack.push({ v: r, depth: depth + 1, path: p });
+      }
+    }
+  }
+  return root;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_INDEX = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
 
+/** Base64 text (the older wire format's bytes) into bytes; SyntaxError when it is not base64. */
 export function base64ToBytes(text: string): Uint8Array {
   const clean = text.replace(/=+$/, '');
   const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
@@ -557,51 +840,4 @@ export function base64ToBytes(text: string): Uint8Array {
     }
   }
   return out.subarray(0, o);
-}
-
-/** JSON.stringify with Uint8Array kept as bytes. */
-export function encodeWire(value: unknown): string {
-  return JSON.stringify(value, function (this: unknown, _key, val: unknown) {
-    if (val instanceof Uint8Array) return { $b64: bytesToBase64(val) };
-    return val;
-  });
-}
-
-export function decodeWire(text: string): unknown {
-  return reviveWireBytes(JSON.parse(text), []);
-}
-
-/** A {"$b64": …} value that is not base64, at `path` in the message. */
-export class WireBytesError extends Error {
-  constructor(readonly path: string[]) {
-    super(`invalid base64 at ${path.join('.') || '(root)'}`);
-  }
-}
-
-/**
- * The wire format's bytes — an object whose only key is a string "$b64" — turned into Uint8Array in
- * an already parsed message (in place), knowing where each sits so a bad one can be named.
- */
-export function reviveWireBytes(value: unknown, path: string[] = []): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) {
-    value.forEach((v, i) => (value[i] = reviveWireBytes(v, [...path, String(i)])));
-    return value;
-  }
-  const o = value as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length === 1 && typeof o.$b64 === 'string') {
-    try {
-      return base64ToBytes(o.$b64);
-    } catch {
-      throw new WireBytesError(path);
-    }
-  }
-  // In place: JSON.parse made every key (even "__proto__") an own property, so this sets no prototype.
-  for (const k of keys) {
-    const v = o[k];
-    const revived = reviveWireBytes(v, [...path, k]);
-    if (revived !== v) o[k] = revived;
-  }
-  return o;
 }

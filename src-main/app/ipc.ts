@@ -2,7 +2,7 @@
 // own top-level page (VS Code electron-main/ipcMain.ts does the same) before the API host validates
 // the payload against its schema. Kept free of the electron import so it is tested with a fake.
 
-import { IPC_EVENT_CHANNEL, IPC_PREFIX, METHODS, type AppEvent, type Reply } from '../../shared/contract.js';
+import { IPC_EVENT_CHANNEL, IPC_PREFIX, MAX_FILE_BYTES, MAX_WIRE_JSON_BYTES, METHODS, WireFormatError, checkWireShape, type AppEvent, type Reply } from '../../shared/contract.js';
 import type { ApiHost } from '../services/api-host.js';
 
 export interface IpcMainLike {
@@ -28,7 +28,20 @@ export function registerIpc(ipcMain: IpcMainLike, host: ApiHost, isAppUrl: (url:
         return { ok: false, error: { code: 'BAD_ARGUMENT', message: 'Request from a frame that is not the app', context: { field: 'sender', url: frame?.url ?? '' } } };
       }
       if (extra.length > 0) return { ok: false, error: { code: 'BAD_ARGUMENT', message: `${method} takes one argument`, context: { field: method } } };
-      return host.dispatch(method, payload);
+      // The same bounds as the WebSocket door (shared/contract.ts): plain data only, nesting and size
+      // checked without recursion, before any schema sees the payload.
+      try {
+        checkWireShape(payload, { maxBytes: MAX_FILE_BYTES + MAX_WIRE_JSON_BYTES });
+      } catch (e) {
+        if (!(e instanceof WireFormatError)) throw e;
+        const field = e.path.join('.') || 'payload';
+        return { ok: false, error: { code: 'BAD_ARGUMENT', message: `Invalid ${method} request (${field}): ${e.message}`, context: { field } } };
+      }
+      try {
+        return await host.dispatch(method, payload);
+      } catch (e) {
+        return { ok: false, error: { code: 'INTERNAL', message: `${method} failed: ${(e as Error)?.message ?? 'unknown error'}`, context: {} } };
+      }
     });
   }
   return () => {
@@ -39,7 +52,11 @@ export function registerIpc(ipcMain: IpcMainLike, host: ApiHost, isAppUrl: (url:
 /** Forwards the host's events to one window's page. */
 export function forwardEvents(host: ApiHost, contents: WebContentsLike): () => void {
   return host.onEvent((event: AppEvent) => {
-    if (!contents.isDestroyed()) contents.send(IPC_EVENT_CHANNEL, event);
+    try {
+      if (!contents.isDestroyed()) contents.send(IPC_EVENT_CHANNEL, event);
+    } catch {
+      // A window closing between the check and the send: its events end here, main goes on.
+    }
   });
 }
 

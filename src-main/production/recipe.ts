@@ -3,8 +3,8 @@
 // `loadRecipe(path)` validates it (errors name the field), checks every hash, and returns the opened
 // files plus `recheck()`, which the station calls before every unit. Mirrors schemas/recipe.schema.json.
 
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import * as v from 'valibot';
 import { YAMLError, parseDocument } from 'yaml';
 import { BootBridgeError } from '../../shared/errors.js';
@@ -12,6 +12,7 @@ import { chipById, type ChipInfo } from '../devices/chips.js';
 import { readLoaderPackage, type LoaderPackage } from '../loader/index.js';
 import type { PlanOptions } from '../plan/index.js';
 import { openFirmwareBytes, readBytes, sha256File, type OpenedFirmware } from '../services/files.js';
+import { SerialPatternError, compileSerialPattern } from './serial-pattern.js';
 
 /** A number written as a YAML/JSON number or as a "0x…" / decimal string (device IDs and addresses read better in hex). */
 const Int = v.pipe(
@@ -48,8 +49,10 @@ export const RecipeSchema = v.strictObject(
           folder: Text(1024),
           /** SHA-256 of the loader image file the package's loader.json names. */
           sha256: Sha256,
+          /** SHA-256 of the package's loader.json: its timeouts, memories and chips are locked too. */
+          manifestSha256: v.optional(Sha256),
         },
-        'must be an object with folder and sha256',
+        'must be an object with folder, sha256 and manifestSha256',
       ),
     ),
     chips: v.pipe(v.array(DeviceId, 'must be a list of device IDs'), v.minLength(1, 'must list at least one device ID')),
@@ -65,7 +68,7 @@ export const RecipeSchema = v.strictObject(
         'must be an object',
       ),
     ),
-    /** Only boards whose USB serial matches this regular expression are programmed. */
+    /** Only boards whose USB serial matches this pattern are programmed (serial-pattern.ts: regex syntax, linear-time matching). */
     serialPattern: v.optional(Text(200)),
   },
   'must be a mapping of recipe fields',
@@ -78,7 +81,7 @@ export interface Recipe {
   version: string;
   station?: string;
   firmware: { file: string; sha256: string; baseAddress?: number };
-  loader?: { folder: string; sha256: string };
+  loader?: { folder: string; sha256: string; manifestSha256?: string };
   chips: number[];
   options: { verify: boolean; skipBlank: boolean; massErase: boolean; leave: boolean | number };
   serialPattern?: string;
@@ -89,7 +92,8 @@ function issuesToError(issues: readonly v.BaseIssue<unknown>[], file: string): B
     const path = v.getDotPath(i);
     // Unknown keys of a strict object: name the key itself, that is what was misspelt.
     const key = i.kind === 'schema' && i.expected === 'never' && i.path ? String(i.path[i.path.length - 1]?.key ?? '') : '';
-    return { field: path ?? '(root)', message: key ? `unknown field "${key}"` : i.message };
+    // The key is quoted from the file: bounded, so a file that is no recipe is not echoed.
+    return { field: path ?? '(root)', message: key ? `unknown field "${key.length > 40 ? `${key.slice(0, 40)}…` : key}"` : i.message };
   });
   const first = problems[0]!;
   return new BootBridgeError('RECIPE_INVALID', `${file}: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, { field: first.field, file, problems });
@@ -109,9 +113,10 @@ export function validateRecipe(data: unknown, file = 'recipe'): Recipe {
   });
   if (o.serialPattern !== undefined) {
     try {
-      new RegExp(o.serialPattern);
+      compileSerialPattern(o.serialPattern);
     } catch (e) {
-      throw new BootBridgeError('RECIPE_INVALID', `${file}: serialPattern: not a regular expression (${(e as Error).message})`, { field: 'serialPattern', file });
+      if (!(e instanceof SerialPatternError)) throw e;
+      throw new BootBridgeError('RECIPE_INVALID', `${file}: serialPattern: ${e.message} (a regular expression without backreferences or lookaround; see docs/production.md)`, { field: 'serialPattern', file });
     }
   }
   return {
@@ -119,7 +124,9 @@ export function validateRecipe(data: unknown, file = 'recipe'): Recipe {
     version: o.version,
     ...(o.station !== undefined ? { station: o.station } : {}),
     firmware: { file: o.firmware.file, sha256: o.firmware.sha256.toLowerCase(), ...(o.firmware.baseAddress !== undefined ? { baseAddress: o.firmware.baseAddress } : {}) },
-    ...(o.loader ? { loader: { folder: o.loader.folder, sha256: o.loader.sha256.toLowerCase() } } : {}),
+    ...(o.loader
+      ? { loader: { folder: o.loader.folder, sha256: o.loader.sha256.toLowerCase(), ...(o.loader.manifestSha256 ? { manifestSha256: o.loader.manifestSha256.toLowerCase() } : {}) } }
+      : {}),
     chips: o.chips,
     options: {
       verify: o.options?.verify ?? true,
@@ -185,6 +192,34 @@ export interface LoadedRecipe {
   recheck(): void;
 }
 
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+/**
+ * Paths inside a loader package, symlinks resolved: a file whose real path leaves the package's real
+ * folder (a loader.bin linking to /etc/shadow) is refused, never read.
+ */
+function packageGuard(folder: string): (name: string) => string {
+  let root: string;
+  try {
+    root = realpathSync(folder);
+  } catch (e) {
+    throw new BootBridgeError('FILE_ERROR', `Cannot read the loader package ${folder}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}`, { file: folder, field: 'loader.folder' }, { cause: e });
+  }
+  return (name) => {
+    const p = join(folder, name);
+    let real: string;
+    try {
+      real = realpathSync(p);
+    } catch {
+      return p; // missing: readBytes says so, naming the path
+    }
+    if (real !== root && !real.startsWith(root + sep)) {
+      throw new BootBridgeError('LOADER_INVALID', `${p} leads outside the loader package (to ${real}); a package's files must be inside its folder`, { file: p, field: 'loader.folder' });
+    }
+    return real;
+  };
+}
+
 /** Reads a recipe and everything it names; refuses any file whose hash does not match (HASH_MISMATCH). */
 export async function loadRecipe(path: string): Promise<LoadedRecipe> {
   const abs = resolve(path);
@@ -202,21 +237,34 @@ export async function loadRecipe(path: string): Promise<LoadedRecipe> {
 
   let loader: LoaderPackage | undefined;
   let loaderImagePath: string | undefined;
+  let manifestPath: string | undefined;
   if (recipe.loader) {
     const folder = at(recipe.loader.folder);
-    const manifestText = new TextDecoder().decode(readBytes(join(folder, 'loader.json')));
+    const inPackage = packageGuard(folder);
+    manifestPath = inPackage('loader.json');
+    const manifestBytes = readBytes(manifestPath, MAX_MANIFEST_BYTES);
+    const manifestSha = sha256File(manifestBytes);
+    if (recipe.loader.manifestSha256 === undefined) {
+      throw new BootBridgeError(
+        'RECIPE_INVALID',
+        `${path}: loader.manifestSha256 is missing. Since recipe format 2 the loader's loader.json is locked by its own hash (its timeouts, memories and chips decide what is programmed). Check the package, then add under loader:  manifestSha256: ${manifestSha}`,
+        { field: 'loader.manifestSha256', file: path, actual: manifestSha },
+      );
+    }
+    if (manifestSha !== recipe.loader.manifestSha256) throw hashMismatch('Loader manifest', manifestPath, recipe.loader.manifestSha256, manifestSha);
+    const manifestText = new TextDecoder().decode(manifestBytes);
     // The image is hashed and then parsed from the same bytes, so what is checked is what is staged.
     let imageBytes: Uint8Array | undefined;
     loader = await readLoaderPackage(folder, manifestText, (name) => {
-      loaderImagePath = join(folder, name);
+      loaderImagePath = inPackage(name);
       imageBytes = readBytes(loaderImagePath);
       const sha = sha256File(imageBytes);
       if (sha !== recipe.loader!.sha256) throw hashMismatch('Loader image', loaderImagePath, recipe.loader!.sha256, sha);
       return imageBytes;
     }).catch((e: unknown) => {
-      // readLoaderPackage wraps read failures as LOADER_INVALID; a hash mismatch must stay one.
+      // readLoaderPackage wraps read failures as LOADER_INVALID; a hash mismatch or an escape must stay one.
       const cause = e instanceof BootBridgeError ? (e.cause as unknown) : undefined;
-      throw cause instanceof BootBridgeError && cause.code === 'HASH_MISMATCH' ? cause : e;
+      throw cause instanceof BootBridgeError && (cause.code === 'HASH_MISMATCH' || cause.context.field === 'loader.folder') ? cause : e;
     });
   }
 
@@ -225,13 +273,14 @@ export async function loadRecipe(path: string): Promise<LoadedRecipe> {
     { what: 'Recipe', file: abs, expected: recipeSha },
     { what: 'Firmware', file: fwPath, expected: fwSha },
     ...(loaderImagePath && recipe.loader ? [{ what: 'Loader image', file: loaderImagePath, expected: recipe.loader.sha256 }] : []),
+    ...(manifestPath && recipe.loader?.manifestSha256 ? [{ what: 'Loader manifest', file: manifestPath, expected: recipe.loader.manifestSha256 }] : []),
   ];
   const recheck = () => {
     if (tampered) throw tampered;
     for (const c of checks) {
       let actual: string;
       try {
-        actual = sha256File(readFileSync(c.file));
+        actual = sha256File(readBytes(c.file));
       } catch (e) {
         tampered = new BootBridgeError('HASH_MISMATCH', `${c.what} ${c.file} can no longer be read (${(e as Error).message}): the recipe's files changed, so it is refused`, { file: c.file, expected: c.expected });
         throw tampered;

@@ -13,6 +13,7 @@ import type { Connection } from '../services/connect.js';
 import { deviceInfo, inspectDevice, type DeviceDetails } from '../services/devices.js';
 import { checkLoaderUsable, flashDevice, planFlash } from '../services/operations.js';
 import { recipePlanOptions, type LoadedRecipe } from './recipe.js';
+import { compileSerialPattern, type SerialMatcher } from './serial-pattern.js';
 import { unitError, type UnitRecord, type UnitSink } from './unit-log.js';
 
 export type LaneStatus = 'queued' | 'running' | 'PASS' | 'FAIL' | 'idle';
@@ -127,7 +128,7 @@ export class ProductionStation {
   private readonly locks: BoardLocks;
   private readonly now: () => Date;
   private readonly concurrency: number;
-  private readonly pattern: RegExp | undefined;
+  private readonly pattern: SerialMatcher | undefined;
   private readonly pollMs: number;
   private readonly listeners = new Map<keyof StationEvents, Set<Listener<never>>>();
   private readonly laneMap = new Map<string, Lane>();
@@ -160,7 +161,7 @@ export class ProductionStation {
     this.now = opts.now ?? (() => new Date());
     this.concurrency = opts.concurrency ?? Infinity;
     if (!(this.concurrency >= 1)) throw new BootBridgeError('BAD_ARGUMENT', `concurrency must be at least 1 (got ${opts.concurrency})`, { field: 'concurrency' });
-    this.pattern = opts.recipe.recipe.serialPattern !== undefined ? new RegExp(opts.recipe.recipe.serialPattern) : undefined;
+    this.pattern = opts.recipe.recipe.serialPattern !== undefined ? compileSerialPattern(opts.recipe.recipe.serialPattern) : undefined;
     this.pollMs = opts.pollMs ?? 500;
     this.maxUnits = opts.maxUnits ?? Infinity;
     this.records = [...(opts.history ?? [])];

@@ -3,6 +3,18 @@
 // readers skip a torn last line. `new UnitLog(path).append(record)`, `readUnitLog(path)`, `unitsToCsv()`.
 
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, fstatSync, writeSync } from 'node:fs';
+
+/** The file calls the unit log makes; node:fs by default, a simulated disk with power cuts in tests. */
+export interface UnitLogFs {
+  openSync(path: string, flags: 'a' | 'r'): number;
+  writeSync(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  fsyncSync(fd: number): void;
+  closeSync(fd: number): void;
+  fstatSync(fd: number): { size: number };
+  readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
+}
+
+const nodeFs: UnitLogFs = { openSync, writeSync, fsyncSync, closeSync, fstatSync, readSync };
 import { BootBridgeError, hex32, type ErrorData } from '../../shared/errors.js';
 import type { ProductionUnit, UnitError } from '../../shared/contract.js';
 
@@ -34,12 +46,15 @@ const NL = 0x0a;
 export class UnitLog implements UnitSink {
   private checkedTail = false;
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    private readonly fs: UnitLogFs = nodeFs,
+  ) {}
 
   append(record: UnitRecord): void {
     let fd: number;
     try {
-      fd = openSync(this.path, 'a');
+      fd = this.fs.openSync(this.path, 'a');
     } catch (e) {
       throw new BootBridgeError('FILE_ERROR', `Cannot open the unit log ${this.path}: ${(e as Error).message}`, { file: this.path }, { cause: e });
     }
@@ -49,26 +64,27 @@ export class UnitLog implements UnitSink {
       this.checkedTail = true;
       const line = Buffer.from(prefix + JSON.stringify(record) + '\n', 'utf8');
       let off = 0;
-      while (off < line.length) off += writeSync(fd, line, off, line.length - off);
-      fsyncSync(fd);
+      while (off < line.length) off += this.fs.writeSync(fd, line, off, line.length - off);
+      // Durable before the result is shown (a power cut after PASS on screen must not lose the unit).
+      this.fs.fsyncSync(fd);
     } catch (e) {
       throw new BootBridgeError('FILE_ERROR', `Cannot write the unit log ${this.path}: ${(e as Error).message}`, { file: this.path }, { cause: e });
     } finally {
-      closeSync(fd);
+      this.fs.closeSync(fd);
     }
   }
 
   /** True when the file is not empty and does not end with a newline. */
   private tornTail(): boolean {
-    const fd = openSync(this.path, 'r');
+    const fd = this.fs.openSync(this.path, 'r');
     try {
-      const size = fstatSync(fd).size;
+      const size = this.fs.fstatSync(fd).size;
       if (size === 0) return false;
       const last = Buffer.alloc(1);
-      readSync(fd, last, 0, 1, size - 1);
+      this.fs.readSync(fd, last, 0, 1, size - 1);
       return last[0] !== NL;
     } finally {
-      closeSync(fd);
+      this.fs.closeSync(fd);
     }
   }
 }

@@ -106,6 +106,11 @@ export interface ShellHooks {
   chooseRecipePath?(): Promise<string | null>;
   /** Electron: native save dialog for the unit log's CSV. */
   chooseCsvSavePath?(suggestedName: string): Promise<string | null>;
+  /**
+   * Recipes the user chose when starting the host (web: `--recipe FILE`): offered in the list, and the
+   * only recipes besides the shipped ones and those opened in a native dialog that can be opened by path.
+   */
+  chosenRecipes?: RecipeEntry[];
 }
 
 type Handler<M extends Method> = (req: RequestOf<M>) => Promise<ResponseOf<M>>;
@@ -139,6 +144,11 @@ export class ApiHost {
     return () => this.listeners.delete(listener);
   }
 
+  /** A line for every page's log (the host's own troubles: USB gone, a client dropped). */
+  log(level: 'info' | 'warn' | 'error', message: string): void {
+    this.emit({ type: 'log', level, message });
+  }
+
   dispose(): void {
     this.unsubscribe();
     this.unsubscribeProduction();
@@ -148,11 +158,13 @@ export class ApiHost {
   /** Validates `payload` for `method` and runs it. Never throws: failures come back as ErrorData. */
   async dispatch(method: unknown, payload: unknown): Promise<Reply<unknown>> {
     if (!isMethod(method)) {
-      return { ok: false, error: { code: 'BAD_ARGUMENT', message: `Unknown method ${String(method).slice(0, 60)}`, context: { field: 'method' } } };
+      // Never String() a value the client made: {"toString": 1} would throw here.
+      const name = typeof method === 'string' ? JSON.stringify(method.slice(0, 60)) : `(a ${method === null ? 'null' : typeof method}, not a name)`;
+      return { ok: false, error: { code: 'BAD_ARGUMENT', message: `Unknown method ${name}`, context: { field: 'method' } } };
     }
-    const checked = checkRequest(method, payload);
-    if (!checked.ok) return checked;
     try {
+      const checked = checkRequest(method, payload);
+      if (!checked.ok) return checked;
       const handler = this.handlers[method] as Handler<Method>;
       const value = await handler(checked.value as never);
       return { ok: true, value };
@@ -186,9 +198,16 @@ export class ApiHost {
     return this.backend.production;
   }
 
+  /**
+   * The recipes this host may open by path, all chosen by the user or shipped with the app: opened in a
+   * native dialog, named on the command line, or shipped. A client can pick among them, never add one.
+   */
   private recipeList(): RecipeEntry[] {
-    const shipped = this.backend.production?.shippedRecipes() ?? [];
-    return [...this.openedRecipes, ...shipped.filter((r) => !this.openedRecipes.some((o) => o.path === r.path))];
+    const out: RecipeEntry[] = [];
+    for (const r of [...this.openedRecipes, ...(this.hooks.chosenRecipes ?? []), ...(this.backend.production?.shippedRecipes() ?? [])]) {
+      if (!out.some((o) => o.path === r.path)) out.push(r);
+    }
+    return out;
   }
 
   private async enterProduction(path: string): Promise<ProductionState> {
@@ -318,11 +337,11 @@ export class ApiHost {
         return path ? this.enterProduction(path) : null;
       },
       openRecipe: async ({ path }) => {
-        // As for firmware (openFirmwarePath): in Electron the page names no path main did not list. The
-        // web host serves only its own loopback page, which has a path field; even there only YAML.
-        const listed = this.recipeList().some((r) => r.path === path);
-        if (!listed && !(hooks.shell === 'web' && /\.ya?ml$/i.test(path))) {
-          throw new BootBridgeError('BAD_ARGUMENT', 'Only recipes from the list can be opened by path; use Open recipe…', { file: path, field: 'path' });
+        // As for firmware (openFirmwarePath): the page names no path main did not list, in either shell.
+        // A page (or anything holding the token) cannot make the host read a file the user did not choose.
+        if (!this.recipeList().some((r) => r.path === path)) {
+          const how = hooks.shell === 'web' ? 'start the web host with --recipe FILE to offer another' : 'use Open recipe…';
+          throw new BootBridgeError('BAD_ARGUMENT', `Only recipes from the list can be opened; ${how}`, { field: 'path' });
         }
         return this.enterProduction(path);
       },

@@ -8,7 +8,7 @@ import { simLoaderImages } from '../sim/loaders.js';
 import type { UsbBackend } from '../usb/backend.js';
 import { hasDfuInterface } from '../usb/discovery.js';
 import { RealClock, ScaledClock, type Clock } from '../util/clock.js';
-import { loadSimState, saveSimState } from './sim-state.js';
+import { loadSimState, saveSimState, writeThroughSimState } from './sim-state.js';
 
 export interface SimOptions {
   model: string;
@@ -62,15 +62,29 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
     const clock = options.clock ?? (speed === 1 ? new RealClock() : new ScaledClock(speed));
     const bus = new SimBus({ clock });
     const loaders = simLoaderImages(model);
+    const stops: (() => void)[] = [];
     for (let i = 0; i < count; i++) {
       const serial = defaultSimSerial(model, i);
       const state = sim.stateDir ? loadSimState(sim.stateDir, model, serial) : undefined;
-      bus.addBoard(model, { serial, loaders, ...(state ? { state } : {}) });
+      const board = bus.addBoard(model, { serial, loaders, ...(state ? { state } : {}) });
+      // Written through from now on: a killed run leaves the folder as the board was at that moment.
+      if (sim.stateDir) stops.push(writeThroughSimState(sim.stateDir, board));
     }
+    // While written through, the files are already current; a save would replace them under the open files.
     const save = () => {
-      if (sim.stateDir) for (const b of bus.boards) saveSimState(sim.stateDir, b);
+      if (sim.stateDir && stops.length === 0) for (const b of bus.boards) saveSimState(sim.stateDir, b);
     };
-    return { backend: bus, clock, bus, simulated: true, save, close: async () => save() };
+    return {
+      backend: bus,
+      clock,
+      bus,
+      simulated: true,
+      save,
+      close: async () => {
+        for (const stop of stops.splice(0)) stop();
+        save();
+      },
+    };
   }
   const clock = options.clock ?? new RealClock();
   if (options.simIfNoHardware) {

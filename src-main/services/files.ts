@@ -2,10 +2,11 @@
 // the core stays byte-only. Writes are atomic (temporary file, then rename): an interrupted export
 // never leaves half a file under the real name.
 
-import { readFileSync, writeFileSync, renameSync, statSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync, statSync, readdirSync, existsSync, openSync, fstatSync, readSync, closeSync, constants as fsc, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { BootBridgeError } from '../../shared/errors.js';
+import { MAX_FILE_BYTES } from '../../shared/contract.js';
 import { parseFirmware, parseFirmwareAsync, type FirmwareImage } from '../firmware/index.js';
 import { readLoaderPackage, type LoaderPackage } from '../loader/index.js';
 
@@ -18,13 +19,50 @@ export interface OpenedFirmware {
   fileSize: number;
 }
 
-export function readBytes(path: string): Uint8Array {
+/** What a path names when it is not a regular file, in words. */
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Reads a whole regular file, at most `maxBytes` (the contract's file limit by default). The file is
+ * opened without blocking (a FIFO with no writer would hang a blocking open) and checked on the open
+ * descriptor before a byte is read: FIFOs, devices (/dev/zero), sockets and folders are refused at
+ * once, and so is a file over the limit. Errors name the path and never quote the contents.
+ */
+export function readBytes(path: string, maxBytes = MAX_FILE_BYTES): Uint8Array {
+  let fd: number;
   try {
-    const b = readFileSync(path);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    fd = openSync(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message;
     throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: ${why}`, { file: path }, { cause: e });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it is ${kindOf(st)}, not a regular file`, { file: path });
+    if (st.size > maxBytes) {
+      throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it is ${st.size} bytes, more than the ${maxBytes} bytes BootBridge opens`, { file: path, size: st.size, limit: maxBytes });
+    }
+    const out = new Uint8Array(st.size);
+    let got = 0;
+    while (got < out.length) {
+      const n = readSync(fd, out, got, out.length - got, got);
+      if (n === 0) break; // the file shrank while read: what is there
+      got += n;
+    }
+    return got === out.length ? out : out.subarray(0, got);
+  } catch (e) {
+    if (e instanceof BootBridgeError) throw e;
+    throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: ${(e as Error).message}`, { file: path }, { cause: e });
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -58,7 +96,19 @@ export async function openFirmwareBytes(path: string, bytes: Uint8Array, options
     if (e instanceof BootBridgeError && e.context.file === undefined) e.context.file = path;
     throw e;
   }
-  return { path, name, image, sha256: sha256File(bytes), fileSize: bytes.length };
+  return { path, name, image, sha256: await sha256Sliced(bytes), fileSize: bytes.length };
+}
+
+/** SHA-256 in 8 MiB slices that yield to the event loop: a 256 MiB file never stalls a host's other clients. */
+async function sha256Sliced(bytes: Uint8Array): Promise<string> {
+  const SLICE = 8 * 1024 * 1024;
+  if (bytes.length <= SLICE) return sha256File(bytes);
+  const h = createHash('sha256');
+  for (let off = 0; off < bytes.length; off += SLICE) {
+    h.update(bytes.subarray(off, off + SLICE));
+    await new Promise((r) => setImmediate(r));
+  }
+  return h.digest('hex');
 }
 
 /** Reads a loader package folder (loader.json + image). */

@@ -3,8 +3,11 @@
 //   DIR/<serial>/board.json   { model, serial, memories: [names] }
 //   DIR/<serial>/<memory>.bin raw bytes from the memory's first address
 // Every file is written to a temporary name and renamed, so a crash never leaves half a memory.
+// While a run goes on, writeThroughSimState keeps the files in step with the board: every programmed or
+// erased range is written into its memory's file at once (positional writes), so `kill -9` of a run
+// leaves the folder as a real board would be left — half-programmed, half-erased — not as it was at start.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BootBridgeError } from '../../shared/errors.js';
 import { defaultSimSerial, type SimBoard, type SimModelName, type SimState } from '../sim/index.js';
@@ -70,4 +73,36 @@ export function saveSimState(dir: string, board: SimBoard | SimState): void {
     if (e instanceof BootBridgeError) throw e;
     throw new BootBridgeError('FILE_ERROR', `Simulated board state cannot be written to ${folder}: ${(e as Error).message}`, { file: folder }, { cause: e });
   }
+}
+
+/**
+ * Saves the board now, then writes every later change of its non-volatile memories straight into
+ * their files. Returns a function that stops (and closes the files).
+ */
+export function writeThroughSimState(dir: string, board: SimBoard): () => void {
+  saveSimState(dir, board);
+  const folder = join(dir, safeName(board.serial));
+  const hooked: { name: string; fd: number }[] = [];
+  try {
+    for (const name of Object.keys(board.exportState().memories)) {
+      const m = board.memoryByName(name);
+      if (!m) continue;
+      const fd = openSync(join(folder, `${name}.bin`), 'r+');
+      hooked.push({ name, fd });
+      m.onChange = (offset, bytes) => {
+        let done = 0;
+        while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
+      };
+    }
+  } catch (e) {
+    for (const h of hooked) closeSync(h.fd);
+    throw new BootBridgeError('FILE_ERROR', `Simulated board state cannot be written to ${folder}: ${(e as Error).message}`, { file: folder }, { cause: e });
+  }
+  return () => {
+    for (const h of hooked.splice(0)) {
+      const m = board.memoryByName(h.name);
+      if (m) delete m.onChange;
+      closeSync(h.fd);
+    }
+  };
 }

@@ -39,6 +39,11 @@ const CHUNK = 4096;
 export class SimMemory {
   readonly spec: MemorySpec;
   private chunks = new Map<number, Uint8Array>();
+  /**
+   * Told every change of content (byte offset from the start, the bytes now there): --sim-state writes
+   * them through to its files at once, so a killed run leaves them as a real chip would be left.
+   */
+  onChange?: (offset: number, bytes: Uint8Array) => void;
 
   constructor(spec: MemorySpec) {
     this.spec = spec;
@@ -91,6 +96,7 @@ export class SimMemory {
       chunk.set(data.subarray(done, done + n), within);
       done += n;
     }
+    this.onChange?.(address - this.spec.start, data);
   }
 
   /** Sets a range to the blank value, dropping whole chunks where it can. */
@@ -105,6 +111,7 @@ export class SimMemory {
       else this.chunks.get(idx)?.fill(this.spec.blank, within, within + n);
       done += n;
     }
+    if (this.onChange) for (let off = 0; off < length; off += 1 << 20) this.onChange(address - this.spec.start + off, new Uint8Array(Math.min(1 << 20, length - off)).fill(this.spec.blank));
   }
 
   /** The erase unit holding `address`, or undefined when the memory has none there. */

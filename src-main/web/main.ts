@@ -1,11 +1,11 @@
 // `bootbridge-web`: the web host as a program. Serves the built renderer and the app's contract on
 // 127.0.0.1, prints the URL with this run's token, and runs until Ctrl-C.
-//   node out/web/bootbridge-web.cjs --sim stm32f746 [--sim-boards N] [--sim-state DIR] [--port N] [--static DIR]
+//   node out/web/bootbridge-web.cjs --sim stm32f746 [--sim-boards N] [--sim-state DIR] [--port N] [--static DIR] [--recipe FILE]…
 
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { formatError, toErrorData } from '../../shared/errors.js';
 import { ApiHost, memoryStore } from '../services/api-host.js';
 import type { RecentFile } from '../../shared/contract.js';
@@ -26,19 +26,42 @@ function examples(assetsDir: string): RecentFile[] {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // The host outlives what fails behind it: the usb package's own hotplug polling rejects with no one
+  // to catch it on a machine without USB (no /sys/bus/usb). That is USB_UNAVAILABLE, said in the page
+  // and on stderr once; anything else unexpected is logged, and the host keeps serving.
+  let usbReported = false;
+  const ref: { host?: ApiHost } = {};
+  const contained = (e: unknown) => {
+    const text = e instanceof Error ? e.message : String(e);
+    if (/\/sys\/bus\/usb|LIBUSB_ERROR|getDevices error/i.test(text)) {
+      if (usbReported) return;
+      usbReported = true;
+      const message = `USB_UNAVAILABLE: this machine gives BootBridge no USB access (${text.slice(0, 160)}). Start with --sim stm32f746 to use a simulated board.`;
+      process.stderr.write(`bootbridge-web: ${message}\n`);
+      ref.host?.log('error', message);
+      return;
+    }
+    process.stderr.write(`bootbridge-web: contained an unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : text}\n`);
+  };
+  process.on('unhandledRejection', contained);
+  process.on('uncaughtException', contained);
   const args = parseHostArgs(argv);
   const at = argv.indexOf('--static');
   const staticDir = resolve(at >= 0 && argv[at + 1] ? argv[at + 1]! : 'out/renderer');
   const backend = await createAppBackend({ ...args, assetsDir: resolve(args.assetsDir ?? 'assets') });
   const tmp = await mkdtemp(join(tmpdir(), 'bootbridge-web-'));
   const assetsDir = resolve(args.assetsDir ?? 'assets');
+  // Recipes the user named when starting the host: the only ones (besides the shipped) the page can open.
+  const chosenRecipes = argv.flatMap((a, i) => (a === '--recipe' && argv[i + 1] ? [resolve(argv[i + 1]!)] : a.startsWith('--recipe=') ? [resolve(a.slice(9))] : []));
   const host = new ApiHost(backend, {
     shell: 'web',
+    chosenRecipes: chosenRecipes.map((path) => ({ name: basename(path), path })),
     version: process.env.npm_package_version ?? 'dev',
     tempPath: (name) => join(tmp, name.replace(/[^\w.-]/g, '_')),
     readExported: async (path) => new Uint8Array(await readFile(path)),
   }, memoryStore(examples(assetsDir)));
-  const web = await startWebHost({ host, staticDir, ...(args.port !== undefined ? { port: args.port } : {}) });
+  ref.host = host;
+  const web = await startWebHost({ host, staticDir, log: (line) => process.stderr.write(`${line}\n`), ...(args.port !== undefined ? { port: args.port } : {}) });
   process.stdout.write(
     `BootBridge web host on ${
       backend.conn.bus ? `simulated ${backend.conn.bus.boards[0]?.model ?? ''} board(s)${args.sim ? '' : ' (no DFU hardware attached)'}` : 'USB'

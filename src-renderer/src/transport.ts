@@ -4,10 +4,12 @@
 
 import {
   ContractError,
+  MAX_FILE_BYTES,
+  MAX_WIRE_PART_BYTES,
   METHODS,
   PRELOAD_GLOBAL,
   decodeWire,
-  encodeWire,
+  encodeWireMessages,
   type AppEvent,
   type BootBridgeApi,
   type Method,
@@ -33,7 +35,12 @@ export function fromPreload(preload: PreloadApi): BootBridgeApi {
 
 export interface SocketLike {
   readyState: number;
-  send(data: string): void;
+  /** A text frame (a message without bytes) or a binary frame (shared/contract.ts encodeWire). */
+  send(data: string | Uint8Array): void;
+  /** Set to 'arraybuffer' by the transport so binary frames arrive as bytes, not Blobs. */
+  binaryType?: string;
+  /** Bytes queued and not yet sent (the browser's WebSocket has it). */
+  bufferedAmount?: number;
   close(): void;
   addEventListener(type: 'open' | 'close' | 'error' | 'message', listener: (ev: { data?: unknown }) => void): void;
 }
@@ -44,12 +51,36 @@ export function fromWebSocket(makeSocket: () => SocketLike): BootBridgeApi & { c
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   let nextId = 1;
   const ws = makeSocket();
+  ws.binaryType = 'arraybuffer';
   let open = false;
-  const queue: string[] = [];
+  // Calls in order; a big one leaves as parts, one per task (shared/contract.ts encodeWireMessages), so
+  // the page stays responsive while a 256 MiB file is sent and the next call waits its turn.
+  const outbox: { messages: Iterator<string | Uint8Array>; next: IteratorResult<string | Uint8Array> }[] = [];
+  let pumping: ReturnType<typeof setTimeout> | undefined;
+  const pump = () => {
+    pumping = undefined;
+    while (open && outbox.length > 0) {
+      const item = outbox[0]!;
+      if (item.next.done) {
+        outbox.shift();
+        continue;
+      }
+      if ((ws.bufferedAmount ?? 0) > 4 * MAX_WIRE_PART_BYTES) {
+        pumping = setTimeout(pump, 20);
+        return;
+      }
+      ws.send(item.next.value);
+      item.next = item.messages.next();
+      if (!item.next.done) {
+        pumping = setTimeout(pump, 0);
+        return;
+      }
+    }
+  };
   const connected = new Promise<void>((resolve, reject) => {
     ws.addEventListener('open', () => {
       open = true;
-      for (const q of queue.splice(0)) ws.send(q);
+      pump();
       resolve();
     });
     ws.addEventListener('error', () => reject(new Error('WebSocket error')));
@@ -57,13 +88,21 @@ export function fromWebSocket(makeSocket: () => SocketLike): BootBridgeApi & { c
   connected.catch(() => undefined);
   ws.addEventListener('close', () => {
     open = false;
+    outbox.length = 0;
     const error = new ContractError({ code: 'INTERNAL', message: 'Connection to BootBridge closed; reload the page (and check the token in its address).', context: {} });
     for (const p of pending.values()) p.reject(error);
     pending.clear();
     for (const l of listeners) l({ type: 'log', level: 'error', message: error.message });
   });
   ws.addEventListener('message', (ev) => {
-    const msg = decodeWire(String(ev.data)) as WireServerMessage;
+    let msg: WireServerMessage;
+    try {
+      const data = ev.data;
+      msg = decodeWire(data instanceof ArrayBuffer || data instanceof Uint8Array ? data : String(data), { maxJsonBytes: Number.MAX_SAFE_INTEGER }) as WireServerMessage;
+    } catch {
+      for (const l of listeners) l({ type: 'log', level: 'error', message: 'BootBridge sent a message this page cannot read; reload the page.' });
+      return;
+    }
     if ('event' in msg) {
       for (const l of listeners) l(msg.event);
       return;
@@ -76,12 +115,25 @@ export function fromWebSocket(makeSocket: () => SocketLike): BootBridgeApi & { c
   });
 
   function call(method: Method, payload?: unknown): Promise<unknown> {
+    // Refused here, with words, before a byte is copied: the host would refuse it anyway (and close).
+    const bytes = (payload as { bytes?: unknown } | undefined)?.bytes;
+    if (bytes instanceof Uint8Array && bytes.byteLength > MAX_FILE_BYTES) {
+      const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+      return Promise.reject(
+        new ContractError({
+          code: 'BAD_ARGUMENT',
+          message: `This file is ${mib(bytes.byteLength)}; BootBridge opens files up to ${mib(MAX_FILE_BYTES)}.`,
+          context: { field: 'bytes', size: bytes.byteLength, limit: MAX_FILE_BYTES },
+        }),
+      );
+    }
     const id = nextId++;
-    const text = encodeWire({ id, method, payload });
+    // Bytes cross as binary frames (no base64); other calls are a small text frame.
+    const messages = encodeWireMessages({ id, method, payload });
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      if (open) ws.send(text);
-      else queue.push(text);
+      outbox.push({ messages, next: messages.next() });
+      if (!pumping) pump();
     });
   }
 

@@ -1,5 +1,5 @@
 // Production mode through the API host, on simulated F746 boards in virtual time: a recipe opens only
-// from the list (or, in the web host, a typed YAML path), gang programming, a failing board alone,
+// from the list (shipped, chosen in a dialog or on the web host's command line), gang programming, a failing board alone,
 // counters, flash-on-connect, the unit log as CSV, leaving production mode.
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -23,10 +23,10 @@ afterEach(async () => {
   host = undefined;
 });
 
-async function start(boards: number, shell: 'web' | 'electron' = 'web') {
+async function start(boards: number, shell: 'web' | 'electron' = 'web', chosen: string[] = []) {
   const logDir = mkdtempSync(join(tmpdir(), 'bb-units-'));
   b = await createAppBackend({ sim: 'stm32f746', simBoards: boards, clock: new VirtualClock(), assetsDir: join(ROOT, 'assets'), unitLogDir: logDir });
-  host = new ApiHost(b, { shell, version: 'test', ...(shell === 'electron' ? { chooseCsvSavePath: async (name) => join(logDir, 'export-' + name) } : {}) });
+  host = new ApiHost(b, { shell, version: 'test', chosenRecipes: chosen.map((path) => ({ name: 'chosen', path })), ...(shell === 'electron' ? { chooseCsvSavePath: async (name) => join(logDir, 'export-' + name) } : {}) });
   const events: AppEvent[] = [];
   host.onEvent((e) => events.push(e));
   const call = async <T>(method: string, payload?: unknown): Promise<T> => {
@@ -56,7 +56,7 @@ describe('production mode over the API host', () => {
     expect(await call('productionState')).toEqual(st);
   });
 
-  it('opens in Electron only recipes main listed; the web host also takes a typed YAML path, never another file', async () => {
+  it('opens only recipes the host listed (shipped, chosen in a dialog or on the command line): a typed path is refused in both shells', async () => {
     const dir = recipeDir();
     const e = await start(1, 'electron');
     expect((await e.refused('openRecipe', { path: dir.recipe })).code).toBe('BAD_ARGUMENT');
@@ -64,7 +64,11 @@ describe('production mode over the API host', () => {
     await e.call('closeRecipe').catch(() => undefined);
     host!.dispose();
     await b!.close();
-    const w = await start(1, 'web');
+    const typed = await start(1, 'web');
+    expect((await typed.refused('openRecipe', { path: dir.recipe })).code).toBe('BAD_ARGUMENT');
+    host!.dispose();
+    await b!.close();
+    const w = await start(1, 'web', [dir.recipe]);
     expect((await w.refused('openRecipe', { path: '/etc/passwd' })).code).toBe('BAD_ARGUMENT');
     const st = await w.call<ProductionState>('openRecipe', { path: dir.recipe });
     expect(st.recipe.station).toBe('test-bench');
@@ -89,7 +93,7 @@ describe('production mode over the API host', () => {
 
   it('refuses a second recipe while one is open, and a tampered recipe with HASH_MISMATCH', async () => {
     const dir = recipeDir();
-    const { call, refused } = await start(1);
+    const { call, refused } = await start(1, 'web', [dir.recipe]);
     await call('openRecipe', { path: DEMO_RECIPE });
     expect((await refused('openRecipe', { path: dir.recipe })).code).toBe('BUSY');
     expect(await call('closeRecipe')).toEqual({ closed: true });

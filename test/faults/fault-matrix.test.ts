@@ -2,7 +2,9 @@
 // run through the production station (unit log in a temp dir) in virtual time. A fault that fires ends
 // in a FAIL naming its stage and phase, never a PASS; a fault that cannot touch a phase leaves a PASS
 // with the right memories ("n/a"); after the operator's replug or reset the same board PASSes.
-// The matrix is printed and written to test-artifacts/fault-matrix.md.
+// The matrix is printed and written to test-artifacts/fault-matrix.md. The flipped bit lands in a
+// random block of the phase at a random byte and bit, from a seed printed at the start
+// (FAULT_SEED=… to replay); memories are checked over their whole range against what the board holds.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,23 @@ import { BoardLocks } from '../../src-main/services/board-locks.js';
 import { SimBus, simLoaderImages, type SimBoard, type SimFault } from '../../src-main/sim/index.js';
 import { VirtualClock } from '../../src-main/util/clock.js';
 import { ROOT, expectBytes, pattern } from '../engine/helpers.js';
+
+const SEED = process.env.FAULT_SEED !== undefined ? Number(process.env.FAULT_SEED) : Math.floor(Math.random() * 2 ** 31);
+console.log(`fault matrix: FAULT_SEED=${SEED}`);
+/** mulberry32: a small seeded generator, so a failing cell can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = rng(SEED);
+/** Progress events per stage/phase in a clean run (one per block written), measured by the first test. */
+const blocksSeen = new Map<string, number>();
 
 const FLASH = 0x08000000;
 const QSPI = 0x90000000;
@@ -59,6 +78,7 @@ function recipeFolder(): string {
     'loader:',
     '  folder: loader',
     `  sha256: ${sha256(new Uint8Array(readFileSync(join(dir, 'loader', 'loader.bin'))))}`,
+    `  manifestSha256: ${sha256(new Uint8Array(readFileSync(join(dir, 'loader', 'loader.json'))))}`,
     'chips: [0x449]',
     'options: { verify: true, skipBlank: true, massErase: false, leave: true }',
   ].join('\n');
@@ -132,7 +152,8 @@ const COLS: Col[] = [
   { name: 'STALL', fault: (r) => ({ kind: 'stall', request: r.request }), effect: () => 'fails' },
   // errERASE / errWRITE (DFU 1.1 §6.1.2): the status fault acts where the board stores or erases.
   { name: 'error status', fault: (r) => ({ kind: 'status', on: 'any', status: r.kind === 'erase' ? 0x04 : 0x03 }), effect: only('erase', 'write') },
-  { name: 'flipped bit', fault: () => ({ kind: 'flip-bit', offset: 5, bit: 3 }), effect: only('write') },
+  // Byte and bit at random (seeded); the block is chosen at random too (runCell delays the arming).
+  { name: 'flipped bit', fault: () => ({ kind: 'flip-bit', offset: Math.floor(random() * 8192), bit: Math.floor(random() * 8) }), effect: only('write') },
   { name: 'no answer', fault: (r) => ({ kind: 'hang', request: r.request }), effect: () => 'fails' },
   { name: 'loader never appears', fault: () => ({ kind: 'loader-never-appears' }), effect: only('jump') },
   { name: 'second board instead', fault: () => ({ kind: 'other-board-instead-of-loader', serial: 'IMPOSTOR0001' }), effect: only('jump') },
@@ -172,16 +193,23 @@ async function runCell(row: Row, col: Col): Promise<Cell> {
   const st = new ProductionStation({ conn, recipe, sink: new UnitLog(logPath), locks: new BoardLocks(), station: 'faults', now: () => new Date('2026-01-02T03:04:05Z') });
 
   // Changed from the event listener; an object so the compiler does not narrow it at each read.
-  const w: { state: 'waiting' | 'armed' | 'closed'; armed?: number; fired: boolean } = { state: 'waiting', fired: false };
+  const w: { state: 'waiting' | 'armed' | 'closed'; armed?: number; fired: boolean; delay: number } = { state: 'waiting', fired: false, delay: 0 };
   const results: FlashResult[] = [];
+  const counting = col.name === 'none';
   st.on('flash', ({ event }) => {
     if (event.kind === 'result') results.push(event.result);
+    if (counting && event.kind === 'progress') blocksSeen.set(`${event.stage}/${event.phase}`, (blocksSeen.get(`${event.stage}/${event.phase}`) ?? 0) + 1);
     if (w.state === 'waiting' && row.arm(event)) {
-      w.armed = board.faults.add(col.fault(row));
+      // A flipped bit goes into a random block of the phase: armed after that many blocks were written.
+      const blocks = col.name === 'flipped bit' ? (blocksSeen.get(`${row.stage}/${row.phases[0]}`) ?? 1) : 1;
+      w.delay = Math.floor(random() * blocks);
+      if (w.delay === 0) w.armed = board.faults.add(col.fault(row));
       w.state = 'armed';
+    } else if (w.state === 'armed' && w.armed === undefined && event.kind === 'progress' && --w.delay === 0) {
+      w.armed = board.faults.add(col.fault(row));
     } else if (w.state === 'armed' && row.disarm(event)) {
-      w.fired = !board.faults.list().some((f) => f.id === w.armed);
-      board.faults.remove(w.armed!);
+      w.fired = w.armed !== undefined && !board.faults.list().some((f) => f.id === w.armed);
+      if (w.armed !== undefined) board.faults.remove(w.armed);
       w.state = 'closed';
     }
   });
@@ -190,7 +218,8 @@ async function runCell(row: Row, col: Col): Promise<Cell> {
   expect(first, `${row.name} × ${col.name}: a unit was run`).toBeDefined();
   expect(results).toHaveLength(1);
   expect(w.state, `${row.name} × ${col.name}: the fault was armed`).not.toBe('waiting');
-  if (w.state === 'armed') w.fired = !board.faults.list().some((f) => f.id === w.armed);
+  if (w.state === 'armed') w.fired = w.armed !== undefined && !board.faults.list().some((f) => f.id === w.armed);
+  expect(w.state === 'waiting' || w.armed !== undefined, `${row.name} × ${col.name}: the fault was added within the phase (seed ${SEED})`).toBe(true);
   board.faults.clear();
   const firstResult = results[0]!;
 

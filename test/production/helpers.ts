@@ -38,7 +38,7 @@ export function recipeDir(opts: { extra?: string; noLoader?: boolean; serialPatt
     'firmware:',
     '  file: demo-f746.elf',
     `  sha256: ${sha256(readFileSync(firmware))}`,
-    ...(opts.noLoader ? [] : ['loader:', '  folder: loader', `  sha256: ${sha256(readFileSync(loaderImage))}`]),
+    ...(opts.noLoader ? [] : ['loader:', '  folder: loader', `  sha256: ${sha256(readFileSync(loaderImage))}`, `  manifestSha256: ${sha256(readFileSync(join(dir, 'loader', 'loader.json')))}`]),
     'chips: [0x449]',
     ...(opts.serialPattern ? [`serialPattern: "${opts.serialPattern}"`] : []),
     opts.extra ?? '',

@@ -35,10 +35,12 @@ function connect(path: string, headers: Record<string, string> = {}): Promise<{ 
   });
 }
 
+const decode = (data: WebSocket.RawData, isBinary: boolean) => decodeWire(isBinary ? new Uint8Array(data as Buffer) : data.toString()) as WireServerMessage;
+
 function call(ws: WebSocket, id: number, method: string, payload?: unknown): Promise<WireServerMessage> {
   return new Promise((resolve) => {
-    const onMsg = (data: WebSocket.RawData) => {
-      const m = decodeWire(data.toString()) as WireServerMessage;
+    const onMsg = (data: WebSocket.RawData, isBinary: boolean) => {
+      const m = decode(data, isBinary);
       if ('id' in m && m.id === id) {
         ws.off('message', onMsg);
         resolve(m);
@@ -102,8 +104,8 @@ describe('web host', () => {
     const closed: number[] = [];
     ws!.on('close', (code) => closed.push(code));
     const reply = new Promise<WireServerMessage>((resolve) =>
-      ws!.on('message', (data) => {
-        const m = decodeWire(data.toString()) as WireServerMessage;
+      ws!.on('message', (data, isBinary) => {
+        const m = decode(data, isBinary);
         if ('id' in m && m.id === 9) resolve(m);
       }),
     );
@@ -130,7 +132,7 @@ describe('web host', () => {
 
   it('pushes device list changes to connected pages', async () => {
     const { ws } = await connect('/ws?token=secret-token-123');
-    const got = new Promise<unknown>((resolve) => ws!.on('message', (d) => resolve(decodeWire(d.toString()))));
+    const got = new Promise<unknown>((resolve) => ws!.on('message', (d, isBinary) => resolve(decode(d, isBinary))));
     backend.plug(fakeDevice(2));
     expect(await got).toMatchObject({ event: { type: 'devices', devices: [{ id: 'sim-1' }, { id: 'sim-2' }] } });
     ws!.close();
