@@ -45,6 +45,7 @@ export const ERROR_TEXT = {
 
   RECIPE_INVALID: { title: 'Invalid recipe', hint: 'Fix the named field in the recipe.' },
   HASH_MISMATCH: { title: 'File does not match its recorded hash', hint: 'The file was changed since the recipe was made; it is refused.' },
+  EMULATOR_UNAVAILABLE: { title: 'The emulated CPU is not available', hint: 'Running a real loader image on a simulated board needs Debian\'s Python 3 with Unicorn: sudo apt-get install python3-unicorn' },
   INTERNAL: { title: 'Internal error', hint: 'This is a bug in BootBridge; please report it with the log.' },
 } as const satisfies Record<string, { title: string; hint: string }>;
 

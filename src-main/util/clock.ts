@@ -72,6 +72,7 @@ export class VirtualClock implements Clock {
   private seq = 0;
   private timers: Timer[] = [];
   private scheduled = false;
+  private holds = 0;
 
   constructor(start = 0) {
     this.time = start;
@@ -99,15 +100,31 @@ export class VirtualClock implements Clock {
     });
   }
 
+  /**
+   * Holds time still while work outside this event loop computes what happens next (the emulated CPU
+   * in its own process): without it the clock would jump to the next timer while the answer is on
+   * its way. Returns the release; time moves again when every hold is released.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      if (this.holds === 0) this.schedule();
+    };
+  }
+
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.holds > 0) return;
     this.scheduled = true;
     setImmediate(() => this.fire());
   }
 
   private fire(): void {
     this.scheduled = false;
-    if (this.timers.length === 0) return;
+    if (this.timers.length === 0 || this.holds > 0) return;
     this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
     const first = this.timers[0]!;
     this.time = Math.max(this.time, first.at);

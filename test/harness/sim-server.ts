@@ -11,6 +11,7 @@ import { simLoaderImages } from '../../src-main/sim/loaders.js';
 import { parseSimModel } from '../../src-main/services/connect.js';
 import { loadSimState, saveSimState } from '../../src-main/services/sim-state.js';
 import { RealClock } from '../../src-main/util/clock.js';
+import { createEmulator } from '../../src-main/emu/emulator.js';
 
 export interface BoardSpec {
   model: string;
@@ -64,7 +65,10 @@ export interface TransferRecord {
 
 /** The project's simulator in real time, so a host's own timeouts and poll waits mean what they say. */
 function simAdapter(stateDir: string | undefined): BusAdapter {
-  const bus = new SimBus({ clock: new RealClock() });
+  const clock = new RealClock();
+  // Real loader images run on the emulated CPU (where Debian's python3-unicorn is installed).
+  const emulator = createEmulator(clock);
+  const bus = new SimBus({ clock, ...(emulator ? { emulator } : {}) });
   const indexOf = (board: SimBoard) => bus.boards.indexOf(board);
   const portOf = (board: SimBoard) => Number(/(\d+)$/.exec(board.portPath)?.[1] ?? indexOf(board) + 1);
   return {
