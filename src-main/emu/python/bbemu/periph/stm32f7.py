@@ -14,6 +14,7 @@ from .flash import Flash
 from .gpio import PORTS, Gpio
 from .iwdg import Iwdg
 from .pwr import Pwr
+from .quadspi import Quadspi
 from .rcc import Rcc
 from .scs import Dwt, Scs
 
@@ -27,14 +28,9 @@ def peripherals(machine: MachineApi, board: dict) -> list[Peripheral]:
     iwdg = Iwdg(machine, board)
     models: list[Peripheral] = [rcc, Pwr(machine, board), Flash(machine, board),
                                 *[Gpio(machine, p, board) for p in PORTS],
-                                iwdg, Dbgmcu(machine, board), scs, dwt]
+                                iwdg, Dbgmcu(machine, board), scs, dwt, Quadspi(machine, board)]
     # SysTick and the cycle counter catch up at the old rate before the core clock changes.
     rcc.clock_listeners += [scs._syst_sync, dwt._sync]
     if iwdg.running:
         rcc.force_lsi()         # RM0385 §29.3.1: a running IWDG keeps the LSI on
-    try:
-        from .quadspi import Quadspi
-        models.append(Quadspi(machine, board))
-    except ImportError:         # not written yet
-        pass
     return models
