@@ -84,8 +84,8 @@ describe('emulated board: a RAM image that is not a simulator loader runs on the
     const d = await opened(board);
     await d.controlTransferOut({ ...vendorOut, request: 5 }).catch(() => undefined);
     await waitFor(clock, () => board.emulation?.running === false);
-    expect(board.emulation?.end).toMatchObject({ kind: 'unmodelled', address: 0x40007000 });
-    expect(board.emulation?.end?.reason).toContain('0x40007000');
+    expect(board.emulation?.end).toMatchObject({ kind: 'unmodelled', address: 0x40007400 });
+    expect(board.emulation?.end?.reason).toContain('0x40007400');
     expect(board.device).toBeUndefined();
   });
 

@@ -14,7 +14,7 @@ Unicorn has no NVIC, SysTick or exception entry/return (reference: loader-firmwa
 an interrupt hook, a fetch at an EXC_RETURN value, `wfi`/`wfe` all stop the run as a fault; the
 process runs under an address-space limit so a runaway run cannot grow without bound.
 
-Time: one instruction per cycle at the RCC model's SYSCLK (the F7 at 216 MHz with flash latency 7
+Time: one instruction per cycle at the RCC model's HCLK (the F7 at 216 MHz with flash latency 7
 is slower for code in flash; a loader runs from SRAM: 0 wait states, RM0385 §2.3). Instructions run
 in slices of about 100 µs of device time; parts' busy times come from the models via advance/busy_poll.
 """
@@ -65,6 +65,7 @@ class Machine:
     def __init__(self, board: dict, emit: Callable[[dict], None]) -> None:
         self.board = board
         self.emit_raw = emit
+        self.logged: set[str] = set()
         self.now_ns = 0
         self.stop: Stop | None = None
         self.pending_exc: BaseException | None = None
@@ -179,6 +180,13 @@ class Machine:
             return int(rcc.sysclk_hz())
         return HSI_HZ
 
+    def core_hz(self) -> int:
+        """The Cortex-M7 runs on HCLK = SYSCLK / AHB prescaler (RM0385 §5.2, Figure 13)."""
+        rcc = self.by_name.get('rcc')
+        if rcc is not None and hasattr(rcc, 'hclk_hz'):
+            return int(rcc.hclk_hz())
+        return self.sysclk_hz()
+
     def advance(self, ns: int) -> None:
         if ns <= 0:
             return
@@ -208,6 +216,10 @@ class Machine:
         return self.by_name[name]
 
     def log(self, message: str) -> None:
+        # A polling loop repeats its message at every access: each text once, and a bounded number.
+        if message in self.logged or len(self.logged) >= 200:
+            return
+        self.logged.add(message)
         self.emit({'ev': 'log', 'msg': message})
 
     def emit(self, ev: dict) -> None:
@@ -269,7 +281,7 @@ class Machine:
         """Runs about SLICE_NS of device time; raises Stop when the run ends."""
         if self.stop is not None:
             raise self.stop
-        hz = self.sysclk_hz()
+        hz = self.core_hz()
         count = max(1000, hz * SLICE_NS // 1_000_000_000)
         self.otg.idle = False
         self.pending_exc = None

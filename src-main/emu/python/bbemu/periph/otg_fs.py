@@ -109,6 +109,27 @@ class OtgFs(Peripheral):
         self.tx0: list[int] = []  # words
         self.tx_pending_bytes = 0
         self.last_sof_ms = -1
+        if hasattr(self, 'connected'):
+            self.update_connection()  # RCC_AHB2RSTR.OTGFSRST: SDIS is set again, the device leaves
+
+    def _rcc(self):
+        try:
+            return self.m.peripheral('rcc')
+        except KeyError:
+            return None  # a machine without an RCC model (tests of this model alone)
+
+    def clocked(self) -> bool:
+        """RM0385 §5.3.11 AHB2ENR.OTGFSEN: an unclocked OTG core ignores writes and reads 0."""
+        rcc = self._rcc()
+        return rcc is None or rcc.accessible('otg_fs')
+
+    def clk48_ok(self) -> bool:
+        """The full-speed bit rate needs 48 MHz within ±0.25 % (USB 2.0 §7.1.11); OTG FS takes it from
+        CK48MSEL's source (RM0385 §5.2, §32.4.2). Otherwise no packet is understood."""
+        rcc = self._rcc()
+        if rcc is None or not hasattr(rcc, 'clk48_hz'):
+            return True
+        return abs(rcc.clk48_hz() - 48_000_000) <= 120_000
 
     # ---- helpers ---------------------------------------------------------------------------------
     def rx_depth(self) -> int:
@@ -194,6 +215,9 @@ class OtgFs(Peripheral):
 
     # ---- firmware side ---------------------------------------------------------------------------
     def read(self, offset: int, size: int) -> int:
+        if not self.clocked():
+            self.m.log(f'OTG FS read at 0x{self.base + offset:08x} while RCC_AHB2ENR.OTGFSEN = 0: reads 0 (RM0385 §5.3.11)')
+            return 0
         if size != 4:
             self.m.fault(f'OTG FS register 0x{self.base + offset:08x} read with a {size}-byte access (RM0385 §32.15: 32-bit access only)')
         if offset >= FIFO_BASE:
@@ -262,6 +286,9 @@ class OtgFs(Peripheral):
         return 0
 
     def write(self, offset: int, size: int, value: int) -> None:
+        if not self.clocked():
+            self.m.log(f'OTG FS write at 0x{self.base + offset:08x} while RCC_AHB2ENR.OTGFSEN = 0: ignored (RM0385 §5.3.11)')
+            return
         if size != 4:
             self.m.fault(f'OTG FS register 0x{self.base + offset:08x} written with a {size}-byte access (RM0385 §32.15: 32-bit access only)')
         self.idle_polls = 0
@@ -451,6 +478,8 @@ class OtgFs(Peripheral):
     def host_once(self, t) -> bool:
         ph = t['phase']
         if ph == 'setup':
+            if not self.clk48_ok() or not self.clocked():
+                return False  # the core cannot receive: the host's transfer times out
             if ((self.r[DCFG] >> 4) & 0x7F) != self.host_addr:
                 return False  # nobody answers at this address: the host's transfer times out
             # SETUP is never NAKed (USB 2.0 §8.5.3); it needs 3 words for SETUP data + 1 for "done"
