@@ -305,9 +305,9 @@ class Quadspi(RegisterBlock):
             if value & mask & CR_ABORT:
                 self._abort()
             new = merge(self.cr, value, mask, 0xFFDF1FDD)
-            if self.busy() and (new ^ self.cr) & 0xFFC01FF0:
-                self.m.fault('QUADSPI: CR PRESCALER/APMS/PMM/FTHRES/… changed while BUSY (RM0385 §13.5.1: '
-                             'these fields can be modified only when BUSY = 0)')
+            if self.busy() and (new ^ self.cr) & 0xFFC000F0:
+                self.m.fault('QUADSPI: CR PRESCALER/PMM/APMS/FSEL/DFM/SSHIFT changed while BUSY (RM0385 '
+                             '§13.5.1: these fields can be modified only when BUSY = 0)')
             if new & CR_DMAEN:
                 self.m.fault('QUADSPI: DMAEN — DMA transfers are not modelled')
             if new & (CR_DFM | CR_FSEL):
