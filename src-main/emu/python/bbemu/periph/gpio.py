@@ -32,6 +32,7 @@ class Gpio(RegisterBlock):
         super().__init__(machine)
 
     def reset(self) -> None:
+        self.warned = False
         r = RESET.get(self.port, {})
         self.moder = r.get(MODER, 0)
         self.otyper = 0
@@ -74,8 +75,10 @@ class Gpio(RegisterBlock):
         rcc = self.m.peripheral('rcc')
         if rcc.accessible(self.name):  # type: ignore[attr-defined]
             return True
-        self.m.log(f'{self.name.upper()}: access while its RCC_AHB1ENR clock is off or the port is in '
-                   'reset: writes are lost, reads give 0 (RM0385 §5.3.10)')
+        if not self.warned:      # once per model: a polling loop would repeat it endlessly
+            self.warned = True
+            self.m.log(f'{self.name.upper()}: access while its RCC_AHB1ENR clock is off or the port is in '
+                       'reset: writes are lost, reads give 0 (RM0385 §5.3.10)')
         return False
 
     # --- registers ----------------------------------------------------------------------------

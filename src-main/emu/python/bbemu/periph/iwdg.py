@@ -63,6 +63,10 @@ class Iwdg(RegisterBlock):
             return None
         return self.t0 + int(self.loaded * self.tick_ns())
 
+    def next_event_ns(self) -> int | None:
+        """For the machine's slicing: the reset happens at the expiry instant, not a slice later."""
+        return self.expires_at()
+
     def _load(self, value: int) -> None:
         self.t0, self.loaded = self.m.now_ns, value
 

@@ -30,6 +30,7 @@ class Pwr(RegisterBlock):
         super().__init__(machine)
 
     def reset(self) -> None:
+        self.warned = False
         self.cr1 = 0x0000C000          # §4.4.1 reset value: VOS = 11 (scale 1)
         self.cr2 = 0
         self.csr2 = 0
@@ -81,7 +82,9 @@ class Pwr(RegisterBlock):
         # RM0385 §5.3.13: PWREN gates the PWR interface clock; without it writes are lost, reads give 0.
         if self._rcc().accessible('pwr'):
             return True
-        self.m.log('PWR: access while RCC_APB1ENR.PWREN = 0 (the interface is not clocked; RM0385 §5.3.13)')
+        if not self.warned:
+            self.warned = True
+            self.m.log('PWR: access while RCC_APB1ENR.PWREN = 0 (the interface is not clocked; RM0385 §5.3.13)')
         return False
 
     def write_reg(self, offset: int, value: int, mask: int) -> bool:

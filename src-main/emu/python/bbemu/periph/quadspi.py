@@ -27,6 +27,7 @@ class Quadspi(RegisterBlock):
         super().__init__(machine)
 
     def reset(self) -> None:
+        self.warned = False
         # §13.5.1–§13.5.13: every register resets to 0.
         self.cr = self.dcr = self.dlr = self.ccr = self.ar = self.abr = 0
         self.psmkr = self.psmar = self.pir = self.lptr = 0
@@ -68,7 +69,9 @@ class Quadspi(RegisterBlock):
         rcc = self.m.peripheral('rcc')
         if rcc.accessible('quadspi'):  # type: ignore[attr-defined]
             return True
-        self.m.log('QUADSPI: access while RCC_AHB3ENR.QSPIEN = 0 or in reset: writes lost, reads 0 (RM0385 §5.3.12)')
+        if not self.warned:
+            self.warned = True
+            self.m.log('QUADSPI: access while RCC_AHB3ENR.QSPIEN = 0 or in reset: writes lost, reads 0 (RM0385 §5.3.12)')
         return False
 
     def _check_command(self) -> None:
@@ -302,9 +305,9 @@ class Quadspi(RegisterBlock):
             if value & mask & CR_ABORT:
                 self._abort()
             new = merge(self.cr, value, mask, 0xFFDF1FDD)
-            if self.busy() and (new ^ self.cr) & 0xFFC01FF0:
-                self.m.fault('QUADSPI: CR PRESCALER/APMS/PMM/FTHRES/… changed while BUSY (RM0385 §13.5.1: '
-                             'these fields can be modified only when BUSY = 0)')
+            if self.busy() and (new ^ self.cr) & 0xFFC000F0:
+                self.m.fault('QUADSPI: CR PRESCALER/PMM/APMS/FSEL/DFM/SSHIFT changed while BUSY (RM0385 '
+                             '§13.5.1: these fields can be modified only when BUSY = 0)')
             if new & CR_DMAEN:
                 self.m.fault('QUADSPI: DMAEN — DMA transfers are not modelled')
             if new & (CR_DFM | CR_FSEL):

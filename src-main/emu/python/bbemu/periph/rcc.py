@@ -54,6 +54,7 @@ CLOCKS: dict[str, tuple[int, int | None, int]] = {
     'otg_fs': (AHB2ENR, AHB2RSTR, 7),     # §5.3.11 OTGFSEN
     'quadspi': (AHB3ENR, AHB3RSTR, 1),    # §5.3.12 QSPIEN
     'pwr': (APB1ENR, APB1RSTR, 28),       # §5.3.13 PWREN
+    'tim2': (APB1ENR, APB1RSTR, 0),       # §5.3.13 TIM2EN
     'tim11': (APB2ENR, APB2RSTR, 18),     # §5.3.14 TIM11EN
     'syscfg': (APB2ENR, APB2RSTR, 14),    # §5.3.14 SYSCFGEN
 }
@@ -76,6 +77,7 @@ class Rcc(RegisterBlock):
         self.lse_board_hz: int | None = board.get('lse_hz', 32_768)
         self.csr_flags = board.get('reset_flags', CSR_POWER_ON)
         self.clock_listeners: list[Callable[[], None]] = []
+        self._notifying = False
         super().__init__(machine)
         entry = board.get('rcc_at_entry')
         if entry:
@@ -240,6 +242,8 @@ class Rcc(RegisterBlock):
 
     # --- clock switch ---------------------------------------------------------------------------
     def _update(self) -> None:
+        if self._notifying:
+            return                      # listeners read the clock as it was before the switch
         sw = self.cfgr & 3
         if sw != self.sws and sw != 3:
             src = {0: 'hsi', 1: 'hse', 2: 'pll'}[sw]
@@ -256,9 +260,13 @@ class Rcc(RegisterBlock):
             self._was_ready[osc] = r
 
     def _notify(self) -> None:
-        """Listeners (SysTick, DWT) catch up at the old clock before it changes."""
-        for listener in self.clock_listeners:
-            listener()
+        """Listeners (SysTick, DWT, timers) catch up at the old clock before it changes."""
+        self._notifying = True
+        try:
+            for listener in self.clock_listeners:
+                listener()
+        finally:
+            self._notifying = False
 
     def _check_limits(self) -> None:
         # Operating conditions, STM32F746xx datasheet DS10916 table "General operating conditions"

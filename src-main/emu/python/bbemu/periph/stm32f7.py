@@ -17,6 +17,7 @@ from .pwr import Pwr
 from .quadspi import Quadspi
 from .rcc import Rcc
 from .scs import Dwt, Scs
+from .timers import Tim2, Tim11
 
 
 def peripherals(machine: MachineApi, board: dict) -> list[Peripheral]:
@@ -26,11 +27,12 @@ def peripherals(machine: MachineApi, board: dict) -> list[Peripheral]:
     scs = Scs(machine, board)
     dwt = Dwt(machine, board)
     iwdg = Iwdg(machine, board)
+    tim2, tim11 = Tim2(machine, board), Tim11(machine, board)
     models: list[Peripheral] = [rcc, Pwr(machine, board), Flash(machine, board),
                                 *[Gpio(machine, p, board) for p in PORTS],
-                                iwdg, Dbgmcu(machine, board), scs, dwt, Quadspi(machine, board)]
+                                iwdg, Dbgmcu(machine, board), scs, dwt, Quadspi(machine, board), tim2, tim11]
     # SysTick and the cycle counter catch up at the old rate before the core clock changes.
-    rcc.clock_listeners += [scs._syst_sync, dwt._sync]
+    rcc.clock_listeners += [scs._syst_sync, dwt._sync, tim2.sync, tim11.sync]
     if iwdg.running:
         rcc.force_lsi()         # RM0385 §29.3.1: a running IWDG keeps the LSI on
     return models
