@@ -99,8 +99,7 @@ class Session:
     def bus_reset(self, req: dict) -> None:
         m = self.machine
         m.run_until(max(int(req.get('at', 0)), m.now_ns))
-        m.otg.bus_reset()
-        m.run_until(m.now_ns + 20_000_000, stop_when_idle=True)
+        m.usb_reset()
         self.reply({'re': 'bus_reset', 'connected': m.otg.connected})
 
     def control(self, req: dict) -> None:

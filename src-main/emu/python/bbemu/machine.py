@@ -191,8 +191,13 @@ class Machine:
         if ns <= 0:
             return
         self.now_ns += int(ns)
-        for p in self.periphs:
-            p.tick()
+        try:
+            for p in self.periphs:
+                p.tick()
+        except Stop as s:
+            s.event.setdefault('pc', self.read_pc())
+            self.stop = s
+            raise
 
     def busy_poll(self, until_ns: int) -> None:
         if until_ns > self.now_ns:
@@ -282,7 +287,15 @@ class Machine:
         if self.stop is not None:
             raise self.stop
         hz = self.core_hz()
-        count = max(1000, hz * SLICE_NS // 1_000_000_000)
+        # A slice ends at the next instant a model has something happen (a timer capture, the IWDG
+        # expiring), so the firmware sees events one by one, at their time.
+        span = SLICE_NS
+        for p in self.periphs:
+            nxt = getattr(p, 'next_event_ns', None)
+            t = nxt() if nxt is not None else None
+            if t is not None:
+                span = min(span, max(t - self.now_ns, 0))
+        count = max(16, hz * span // 1_000_000_000)
         self.otg.idle = False
         self.pending_exc = None
         try:
@@ -310,6 +323,12 @@ class Machine:
             if half in (0xBF30, 0xBF20):
                 self.stop = Stop({'kind': 'fault', 'pc': pc, 'reason': f'{"wfi" if half == 0xBF30 else "wfe"} at 0x{pc - 2:08x}: nothing can wake the core'})
                 raise self.stop
+
+    def usb_reset(self) -> None:
+        """The host resets the port (≥ 10 ms, USB 2.0 §7.1.7.5) and then leaves the device its 10 ms
+        reset recovery time (TRSTRCY, §7.1.7.3) before the first SETUP."""
+        self.otg.bus_reset()
+        self.run_until(self.now_ns + 10_000_000)
 
     def run_until(self, until_ns: int, done: Callable[[], bool] | None = None, stop_when_idle: bool = False) -> str:
         """Runs until `done()`, device time `until_ns`, or (with stop_when_idle) the firmware idling.

@@ -22,7 +22,7 @@ def main() -> int:
     load = int(args.load, 0)
     image = open(args.image, 'rb').read()
     m = Machine({'uid': bytes.fromhex(args.uid), 'flash_size_kb': 1024, 'hse_hz': 25_000_000, 'hse_mode': 'crystal', 'qspi_part': 'N25Q128A'},
-                lambda ev: print(f'  event {ev["ev"]} at {ev["t"] / 1e6:.3f} ms {ev.get("reason", "")}'))
+                lambda ev: print(f'  event {ev["ev"]} at {ev["t"] / 1e6:.3f} ms {ev.get("reason", ev.get("msg", ""))}'))
     m.load_ram(load, image)
     m.start_at(load)
 
@@ -37,10 +37,10 @@ def main() -> int:
             print(f'never connected within {args.budget_ms} ms (pc 0x{m.read_pc():08x})')
             return 1
         print(f'connected at {m.now_ns / 1e6:.3f} ms (SYSCLK {m.sysclk_hz()} Hz)')
-        m.otg.bus_reset()
+        m.usb_reset()
         r = control(0x80, 6, 0x100, 0, 64)
         print('device descriptor (64):', r['status'], r.get('data', b'').hex())
-        m.otg.bus_reset()
+        m.usb_reset()
         print('SET_ADDRESS 1:', control(0, 5, 1, 0, 0)['status'])
         dev = control(0x80, 6, 0x100, 0, 18).get('data', b'')
         print('device descriptor:', dev.hex())
