@@ -37,6 +37,7 @@ UID_ADDR, FLASH_SIZE_ADDR = 0x1FF0F420, 0x1FF0F442
 QSPI_BASE, QSPI_SIZE = 0x90000000, 0x1000000
 HSI_HZ = 16_000_000  # RM0385 §5.2.2: the core runs on HSI after reset
 SLICE_NS = 100_000
+SPIN_READS = 16
 IDLE_STEP_NS = 1_000_000
 
 
@@ -92,6 +93,8 @@ class Machine:
         self.uc.hook_add(UC_HOOK_BLOCK, self.on_flash_fetch, begin=FLASH_BASE, end=FLASH_BASE + 0x1FFFFFF)
         self.pc = 0
         self.idle = False
+        self.reads: dict[int, tuple[int, int]] = {}
+        self.spinning = False
 
     # ---- set-up ----------------------------------------------------------------------------------
     def load_models(self) -> None:
@@ -132,7 +135,27 @@ class Machine:
         return cb
 
     def mmio_reader(self, p: Peripheral) -> Callable:
-        return self.guard(lambda off, size: p.read(off, size) & ((1 << (8 * size)) - 1), 0)
+        base = p.base
+
+        def read(off: int, size: int) -> int:
+            v = p.read(off, size) & ((1 << (8 * size)) - 1)
+            self.note_read(base + off, v)
+            return v
+        return self.guard(read, 0)
+
+    def note_read(self, address: int, value: int) -> None:
+        """Spin detection: the same register read with the same value SPIN_READS times in a slice means
+        the firmware waits for something only time brings (a timer, a ready flag): the rest of the slice
+        is that wait, so the slice ends now and its full time passes (no host CPU burnt on it)."""
+        last = self.reads.get(address)
+        if last is not None and last[0] == value:
+            n = last[1] + 1
+            self.reads[address] = (value, n)
+            if n >= SPIN_READS and not self.spinning:
+                self.spinning = True
+                self.uc.emu_stop()
+        else:
+            self.reads[address] = (value, 1)
 
     def mmio_writer(self, p: Peripheral) -> Callable:
         return self.guard(lambda off, size, value: p.write(off, size, value), None)
@@ -297,6 +320,8 @@ class Machine:
                 span = min(span, max(t - self.now_ns, 0))
         count = max(16, hz * span // 1_000_000_000)
         self.otg.idle = False
+        self.spinning = False
+        self.reads.clear()
         self.pending_exc = None
         try:
             self.uc.emu_start(self.pc, 0xFFFFFFFF, count=count)
@@ -313,7 +338,7 @@ class Machine:
                 raise exc
             raise exc
         self.pc = pc | 1
-        if self.otg.idle:
+        if self.otg.idle and not self.spinning:
             # Stopped by idle detection somewhere inside the slice: count half a slice.
             self.advance(count // 2 * 1_000_000_000 // hz)
         else:
@@ -323,6 +348,18 @@ class Machine:
             if half in (0xBF30, 0xBF20):
                 self.stop = Stop({'kind': 'fault', 'pc': pc, 'reason': f'{"wfi" if half == 0xBF30 else "wfe"} at 0x{pc - 2:08x}: nothing can wake the core'})
                 raise self.stop
+
+    def idle_step(self, until_ns: int) -> int:
+        """How far time may skip while the firmware idles: straight to `until_ns` when no model has an
+        event pending; with one (the IWDG counting down) half the way to it, at least 1 ms, so the
+        firmware runs again in time to refresh it."""
+        step = until_ns - self.now_ns
+        for p in self.periphs:
+            nxt = getattr(p, 'next_event_ns', None)
+            t = nxt() if nxt is not None else None
+            if t is not None:
+                step = min(step, max(IDLE_STEP_NS, (t - self.now_ns) // 2))
+        return max(0, step)
 
     def usb_reset(self) -> None:
         """The host resets the port (≥ 10 ms, USB 2.0 §7.1.7.5) and then leaves the device its 10 ms
@@ -345,4 +382,4 @@ class Machine:
             if self.otg.idle:
                 if stop_when_idle:
                     return 'idle'
-                self.advance(min(IDLE_STEP_NS, until_ns - self.now_ns))
+                self.advance(self.idle_step(until_ns))

@@ -57,7 +57,7 @@ MPS = 64
 def wire_ns(nbytes: int) -> int:
     return (nbytes + 12) * 8 * 1000 // 12
 
-IDLE_POLLS = 32
+IDLE_POLLS = 8
 
 
 class StopRun(Exception):
