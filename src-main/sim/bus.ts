@@ -52,7 +52,8 @@ export class SimBus implements UsbBackend {
   private readonly disconnectListeners = new Set<(d: USBDevice) => void>();
   private readonly owners = new WeakMap<USBDevice, SimBoard>();
   private readonly stallAs: StallStyle;
-  private readonly emulator: SimEmulator | undefined;
+  /** The emulated CPU this bus runs unknown RAM images on (undefined: such images fault back to the ROM). */
+  readonly emulator: SimEmulator | undefined;
   private ports = 0;
 
   constructor(opts: SimBusOptions) {
