@@ -43,6 +43,14 @@ export interface VerifiedRange {
   method: 'read-back' | 'crc32';
 }
 
+/**
+ * What became of the leave at the end of a run: 'stayed' (none requested, or the run stopped before
+ * it), 'left' (every request of the leave answered, the board went: the application starts),
+ * 'unconfirmed' (the leave was sent but the board went off the bus before answering all of it —
+ * unplugged, or it left without answering: start not confirmed).
+ */
+export type LeaveOutcome = 'stayed' | 'left' | 'unconfirmed';
+
 export interface FlashResult {
   ok: boolean;
   error?: ErrorData;
@@ -51,8 +59,10 @@ export interface FlashResult {
   bytesWritten: number;
   bytesVerified: number;
   verified: VerifiedRange[];
-  /** True when the board was told to leave DFU and start the application. */
+  /** True only when the leave was confirmed (`leave === 'left'`): never for an unconfirmed one. */
   left: boolean;
+  /** The leave's outcome (the engine always sets it; older producers may not). */
+  leave?: LeaveOutcome;
   cancelled: boolean;
 }
 

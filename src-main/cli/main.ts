@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerDeviceCommands } from './commands/devices.js';
 import { registerFlashCommands } from './commands/flash.js';
+import { registerLoaderCommands } from './commands/loader.js';
 import { registerMemoryCommands } from './commands/memory.js';
 import { registerProductionCommands } from './commands/production.js';
 
@@ -28,6 +29,7 @@ program.exitOverride((err) => {
 
 registerDeviceCommands(program);
 registerFlashCommands(program);
+registerLoaderCommands(program);
 registerMemoryCommands(program);
 registerProductionCommands(program);
 

@@ -8,9 +8,9 @@ import { DfuseDevice } from '../dfu/dfuse.js';
 import type { LoaderPackage } from '../loader/index.js';
 import { LOADER_OPTION } from '../plan/plan.js';
 import type { PlanMemory, Via } from '../plan/types.js';
-import { romOpenOptions, type BoardHandle, type EngineContext } from './flash.js';
+import { romOpenOptions, type BoardHandle, type EngineContext } from './context.js';
 import { Reporter } from './progress.js';
-import { loaderFor } from './staging.js';
+import { checkServed, loaderFor } from './staging.js';
 
 export interface EraseRequest {
   /** Erase the sectors holding these addresses… */
@@ -105,6 +105,7 @@ export async function eraseMemory(ctx: EngineContext, board: BoardHandle, req: E
   if (viaLoader.length) {
     const loader = await loaderFor(ctx, board, req.loader!, req.chip, reporter);
     try {
+      checkServed(loader, req.loader!, viaLoader.map((x) => ({ alt: x.alt, address: x.address, length: x.size })));
       await run(loader, viaLoader, 'loader');
     } finally {
       await loader.close();

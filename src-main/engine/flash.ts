@@ -7,57 +7,19 @@
 //   const result = await runPlan({ backend, clock, onEvent }, { device }, plan, image, loaderPackage);
 
 import { BootBridgeError, toErrorData, type ErrorContext } from '../../shared/errors.js';
-import type { FlashResult, Phase, StageName, VerifiedRange } from '../../shared/progress.js';
-import { DfuseDevice, type DfuseOpenOptions } from '../dfu/dfuse.js';
-import type { DeviceDescriptors } from '../usb/descriptors.js';
+import type { FlashResult, LeaveOutcome, Phase, StageName, VerifiedRange } from '../../shared/progress.js';
+import { DfuseDevice } from '../dfu/dfuse.js';
 import { readImage, type FirmwareImage } from '../firmware/image.js';
 import type { LoaderPackage } from '../loader/package.js';
 import { planBytes } from '../plan/plan.js';
 import type { FlashPlan, PlanStage, Via, WriteOp } from '../plan/types.js';
-import type { UsbBackend } from '../usb/backend.js';
-import type { TransferCounter } from '../usb/transfer.js';
 import { crc32 } from '../util/crc32.js';
-import type { Clock } from '../util/clock.js';
+import { boardIdentity, romOpenOptions, type BoardHandle, type EngineContext } from './context.js';
 import { Reporter } from './progress.js';
-import { openLoader, openRunningLoader, jumpToLoader } from './staging.js';
-import type { FlashEvent } from '../../shared/progress.js';
+import { checkServed, openRunningLoader, stageLoader } from './staging.js';
 
-export interface EngineContext {
-  backend: UsbBackend;
-  clock: Clock;
-  signal?: AbortSignal;
-  onEvent?: (e: FlashEvent) => void;
-  /** Counts control transfers (benchmarks). */
-  counter?: TransferCounter;
-  /** Chip device ID, for device-specific quirks. */
-  deviceId?: number;
-}
-
-export interface BoardHandle {
-  /** The board's ROM bootloader device. */
-  device: USBDevice;
-  /** Serial and port path pair the loader's enumeration with this board; taken from `device` when absent. */
-  serial?: string;
-  portPath?: string;
-  /** The ROM device's descriptors when already read (saves reading them again). */
-  descriptors?: DeviceDescriptors;
-  /**
-   * `device` is the loader itself, left running by an earlier run: it is used as it is, nothing is
-   * staged, and the ROM cannot be reached without a reset (docs/loader-protocol.md §1).
-   */
-  loaderRunning?: boolean;
-}
-
-/** Options for opening the board's ROM bootloader with this context. */
-export function romOpenOptions(ctx: EngineContext, board: BoardHandle, alt = 0): DfuseOpenOptions {
-  return {
-    clock: ctx.clock,
-    alt,
-    ...(ctx.counter ? { counter: ctx.counter } : {}),
-    ...(ctx.deviceId !== undefined ? { deviceId: ctx.deviceId } : {}),
-    ...(board.descriptors ? { descriptors: board.descriptors } : {}),
-  };
-}
+export type { BoardHandle, EngineContext } from './context.js';
+export { romOpenOptions } from './context.js';
 
 /** Where the engine is, for error context: "stage loader, phase write". */
 class Cursor {
@@ -145,11 +107,10 @@ function vectorTableProblem(image: FirmwareImage, at: number): string | undefine
 export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: FlashPlan, image: FirmwareImage, loader?: LoaderPackage): Promise<FlashResult> {
   const reporter = new Reporter(ctx.clock, ctx.onEvent);
   const cursor = new Cursor();
-  const serial = board.serial ?? board.device.serialNumber ?? undefined;
-  const identity = { ...(serial ? { serial } : {}), ...((board.portPath ?? ctx.backend.portPath(board.device)) ? { portPath: board.portPath ?? ctx.backend.portPath(board.device)! } : {}) };
+  const serial = boardIdentity(ctx, board).serial;
   const verified: VerifiedRange[] = [];
   let bytesWritten = 0;
-  let left = false;
+  let leave = 'stayed' as LeaveOutcome;
   const devices: Partial<Record<Via, DfuseDevice>> = {};
 
   const open = async (via: Via): Promise<DfuseDevice> => {
@@ -165,7 +126,30 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
     return rom;
   };
 
+  /** The staging stage is staging itself: one implementation for flash, read, erase and `loader check`. */
+  const runStaging = async (stage: PlanStage): Promise<void> => {
+    if (!loader) throw new BootBridgeError('INTERNAL', 'The plan stages a loader but no loader package was given', {});
+    cursor.stage = 'staging';
+    const rom = await open('rom');
+    delete devices.rom; // the jump closes it
+    devices.loader = await stageLoader(ctx, board, loader, reporter, {
+      rom,
+      planned: true,
+      ...(stage.writes[0] ? { region: stage.writes[0].region } : {}),
+      onPhase: (p) => (cursor.phase = p),
+    });
+    bytesWritten += loader.image.length;
+    checkServed(devices.loader, loader, loaderRanges());
+  };
+
+  /** Everything the plan does through the loader, to check against what the running loader really serves. */
+  const loaderRanges = () =>
+    plan.stages
+      .filter((s) => s.via === 'loader' && s.name !== 'staging')
+      .flatMap((s) => [...s.erases.map((e) => ({ alt: e.alt, address: e.address, length: e.size })), ...s.writes, ...s.verifies]);
+
   const runStage = async (stage: PlanStage): Promise<void> => {
+    if (stage.staging) return runStaging(stage);
     cursor.stage = stage.name;
     reporter.startStage(stage.name);
     const dev = stage.name === 'leave' ? (devices.loader ?? (await open('rom'))) : await open(stage.via);
@@ -234,17 +218,6 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       }
     }
 
-    if (stage.staging) {
-      if (!loader) throw new BootBridgeError('INTERNAL', 'The plan stages a loader but no loader package was given', {});
-      cursor.phase = 'jump';
-      await jumpToLoader(dev, stage.staging.jumpAddress);
-      delete devices.rom;
-      cursor.phase = 'reconnect';
-      reporter.log('info', `Jumped to the loader at 0x${stage.staging.jumpAddress.toString(16).padStart(8, '0')}; waiting for it to enumerate`);
-      devices.loader = await openLoader(ctx, identity, loader);
-      reporter.log('info', `Loader "${loader.manifest.name}" is running (serial ${devices.loader.device.serialNumber ?? 'none'})`);
-    }
-
     if (stage.leave) {
       cursor.phase = 'leave';
       // The pointer is set within the selected alt's memory (AN3156 §6.4): pick the one holding the vector table.
@@ -253,19 +226,26 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       if (problem) reporter.log('warn', problem);
       const home = dev.alternates.find((a) => a.layout?.blocks.some((b) => at >= b.start && at < b.start + b.size));
       if (home && home.bAlternateSetting !== dev.alt) await dev.selectAlt(home.bAlternateSetting);
-      await dev.leave(at);
-      left = true;
+      // Confirmed only when every request of the leave was answered, the final GETSTATUS included: a
+      // board unplugged during any of them looks the same as one that left (it is gone), so a leave
+      // without that answer is reported as unconfirmed, never as started.
+      const answer = await dev.leave(at);
+      leave = answer.status !== undefined ? 'left' : 'unconfirmed';
       delete devices.rom;
       delete devices.loader;
       await dev.close();
       const gone = await waitUntilGone(ctx, dev.device);
+      const to = `0x${at.toString(16).padStart(8, '0')}`;
+      if (!gone) leave = 'unconfirmed';
       reporter.log(
-        gone ? 'info' : 'warn',
-        gone
-          ? problem
-            ? `Left DFU to 0x${at.toString(16).padStart(8, '0')}`
-            : `Left DFU: the application starts at 0x${at.toString(16).padStart(8, '0')}`
-          : `Sent leave (application at 0x${at.toString(16).padStart(8, '0')}), but the device is still on the bus: reset the board to start the application`,
+        leave === 'left' ? 'info' : 'warn',
+        !gone
+          ? `Sent leave (application at ${to}), but the device is still on the bus: reset the board to start the application`
+          : leave === 'unconfirmed'
+            ? `Leave to ${to} not confirmed: the board went off the bus before answering every request of the leave (unplugged, or it left without answering); check that the application runs, or reset the board`
+            : problem
+              ? `Left DFU to ${to}`
+              : `Left DFU: the application starts at ${to}`,
       );
     }
     reporter.endStage(stage.name);
@@ -286,6 +266,7 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       cursor.phase = 'connect';
       devices.loader = await openRunningLoader(ctx, board, loader);
       reporter.log('info', `Loader "${loader.manifest.name}" already running: no staging`);
+      checkServed(devices.loader, loader, loaderRanges());
     }
     for (const stage of plan.stages) await runStage(stage);
     const result: FlashResult = {
@@ -294,7 +275,8 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       bytesWritten,
       bytesVerified: verified.reduce((n, v) => n + v.length, 0),
       verified,
-      left,
+      left: leave === 'left',
+      leave,
       cancelled: false,
     };
     reporter.emit({ kind: 'result', result });
@@ -313,7 +295,8 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       bytesWritten,
       bytesVerified: verified.reduce((n, v) => n + v.length, 0),
       verified,
-      left,
+      left: leave === 'left',
+      leave,
       cancelled: err.code === 'CANCELLED',
     };
     reporter.emit({ kind: 'result', result });

@@ -1,8 +1,9 @@
 // The engine runs plans on boards and reads memory back, emitting the one FlashEvent stream.
 //   const result = await runPlan({ backend, clock, onEvent }, { device }, plan, image, loader);
-export { runPlan, type BoardHandle, type EngineContext } from './flash.js';
+export { runPlan } from './flash.js';
+export type { BoardHandle, EngineContext } from './context.js';
 export { readMemory, type ReadRequest } from './read.js';
 export { eraseMemory, planErase, type EraseRequest, type ErasedSector } from './erase.js';
 export { waitForBoard } from './reenumerate.js';
-export { ROM_DFU_ID } from './staging.js';
+export { ROM_DFU_ID, stageLoader, readString } from './staging.js';
 export { PROGRESS_INTERVAL_MS } from './progress.js';

@@ -9,9 +9,9 @@ import type { MemoryLayout } from '../dfu/layout.js';
 import type { LoaderPackage } from '../loader/index.js';
 import { LOADER_OPTION } from '../plan/plan.js';
 import type { PlanMemory } from '../plan/types.js';
-import { romOpenOptions, type BoardHandle, type EngineContext } from './flash.js';
+import { romOpenOptions, type BoardHandle, type EngineContext } from './context.js';
 import { Reporter } from './progress.js';
-import { loaderFor } from './staging.js';
+import { checkServed, loaderFor } from './staging.js';
 
 export interface ReadRequest {
   address: number;
@@ -69,6 +69,7 @@ export async function readMemory(ctx: EngineContext, board: BoardHandle, req: Re
   }
   let loader: DfuseDevice | undefined = await loaderFor(ctx, board, pkg, req.chip, reporter);
   try {
+    checkServed(loader, pkg, [{ alt: serves.alt, address, length }]);
     reporter.startStage('loader');
     if (loader.alt !== serves.alt) await loader.selectAlt(serves.alt);
     const q = reporter.phase('loader', 'read', length, serves.layout.name);

@@ -11,6 +11,8 @@ import type { Clock } from '../util/clock.js';
 export interface BoardIdentity {
   serial?: string;
   portPath?: string;
+  /** Match the port path as well as the serial (the serial is not unique on the bus). */
+  requirePort?: boolean;
 }
 
 export interface ExpectedDevice {
@@ -31,7 +33,7 @@ export interface WaitOptions {
 }
 
 function sameBoard(backend: UsbBackend, d: USBDevice, board: BoardIdentity): boolean {
-  if (board.serial) return d.serialNumber === board.serial;
+  if (board.serial) return d.serialNumber === board.serial && (!board.requirePort || !board.portPath || backend.portPath(d) === board.portPath);
   if (board.portPath) return backend.portPath(d) === board.portPath;
   return false;
 }

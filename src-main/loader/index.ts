@@ -6,8 +6,9 @@ import type { ChipInfo } from '../devices/chips.js';
 import type { PlanLoader } from '../plan/types.js';
 import type { LoaderPackage } from './package.js';
 
-export { parseManifest, type LoaderManifest } from './manifest.js';
-export { readLoaderPackage, loaderSupportsChip, sha256Hex, type LoaderPackage } from './package.js';
+export { parseManifest, MAX_TRANSFER_SIZE, type LoaderManifest } from './manifest.js';
+export { autoLoaderCandidates } from './choice.js';
+export { readLoaderPackage, loaderSupportsChip, sha256Hex, withNonce, nonceString, type LoaderPackage } from './package.js';
 
 /** The planner's view of a package. */
 export function toPlanLoader(pkg: LoaderPackage, chip?: ChipInfo): PlanLoader {

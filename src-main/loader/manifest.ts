@@ -16,6 +16,21 @@ const Int = v.pipe(
 const U16 = v.pipe(Int, v.maxValue(0xffff, 'must fit in 16 bits'));
 const U32 = v.pipe(Int, v.maxValue(0xffffffff, 'must fit in 32 bits'));
 
+/**
+ * The largest wTransferSize a loader may declare. Every block is one control transfer, and hosts refuse
+ * control transfers with more than 4096 data bytes: libusb on Linux (os/linux_usbfs.h
+ * MAX_CTRL_BUFFER_LENGTH 4096, checked before submitting) and with WinUSB (os/windows_winusb.c, same
+ * constant: "Windows places upper limits on the control transfer size"); Windows itself allows 4 KB
+ * on the default control pipe of a full-speed device (Microsoft, "USB bandwidth allocation", maximum
+ * transfer sizes); the Linux kernel's USBDEVFS_CONTROL refuses more than one page (devio.c
+ * proc_control: wLength > PAGE_SIZE → EINVAL). docs/loader-protocol.md §2.1.
+ */
+export const MAX_TRANSFER_SIZE = 4096;
+
+/** Bytes of the nonce record in a loader image: "BBNONCE1" then the 8 nonce bytes (loader protocol §2.3). */
+export const NONCE_MAGIC = 'BBNONCE1';
+export const NONCE_RECORD_BYTES = 16;
+
 const ManifestSchema = v.strictObject({
   $schema: v.optional(v.string()),
   protocol: v.literal(1, 'must be 1 (BootBridge loader protocol v1)'),
@@ -38,9 +53,31 @@ const ManifestSchema = v.strictObject({
     product: v.optional(v.string()),
     enumerationTimeoutMs: v.optional(v.pipe(Int, v.minValue(100), v.maxValue(60_000)), 5000),
   }),
-  transferSize: v.pipe(Int, v.minValue(64, 'must be at least 64 bytes'), v.maxValue(65535, 'must fit wTransferSize (16 bits)')),
+  transferSize: v.pipe(
+    Int,
+    v.minValue(64, 'must be at least 64 bytes'),
+    v.maxValue(
+      MAX_TRANSFER_SIZE,
+      `must be at most ${MAX_TRANSFER_SIZE} bytes: hosts refuse control transfers with more data (libusb MAX_CTRL_BUFFER_LENGTH 4096 on Linux and Windows, the Linux kernel's usbfs one page, Windows 4 KB for full-speed devices), so a bigger wTransferSize cannot be used`,
+    ),
+  ),
   memories: v.pipe(v.array(v.string()), v.minLength(1, 'must list at least one memory')),
   extensions: v.optional(v.array(v.picklist(['crc32'], 'unknown extension (known: crc32)')), []),
+  /** No run on a real board recorded yet: the CLI and the GUI say so where the loader is chosen. */
+  experimental: v.optional(v.boolean(), false),
+  /** Staging nonce (loader protocol §2.3): the 16-byte record's offset in the image file, and the string index reporting it. */
+  nonce: v.optional(
+    v.strictObject({
+      offset: v.pipe(U32, v.check((n) => n % 4 === 0, 'must be 4-byte aligned')),
+      string: v.pipe(Int, v.minValue(1, 'must be a string descriptor index (1…255)'), v.maxValue(255, 'must be a string descriptor index (1…255)')),
+    }),
+  ),
+  /** String descriptor index of the loader's entry report (loader protocol §2.4). */
+  entryReport: v.optional(
+    v.strictObject({
+      string: v.pipe(Int, v.minValue(1, 'must be a string descriptor index (1…255)'), v.maxValue(255, 'must be a string descriptor index (1…255)')),
+    }),
+  ),
   /** Real busy times the loader reports (for the plan's estimate). */
   timing: v.optional(
     v.strictObject({
@@ -66,6 +103,11 @@ export interface LoaderManifest {
   memories: { alt: number; text: string; layout: MemoryLayout }[];
   extensions: 'crc32'[];
   timing?: { programKBps?: number; eraseMsPerSector?: number };
+  /** No run on a real board recorded yet. */
+  experimental: boolean;
+  /** Where the staging nonce lives in the image file, and which string descriptor reports it. */
+  nonce?: { offset: number; string: number };
+  entryReport?: { string: number };
 }
 
 function invalid(message: string, field: string, file?: string): BootBridgeError {
@@ -111,5 +153,8 @@ export function parseManifest(text: string, file = 'loader.json'): LoaderManifes
     memories,
     extensions: m.extensions,
     ...(m.timing !== undefined ? { timing: m.timing } : {}),
+    experimental: m.experimental,
+    ...(m.nonce !== undefined ? { nonce: m.nonce } : {}),
+    ...(m.entryReport !== undefined ? { entryReport: m.entryReport } : {}),
   };
 }

@@ -3,7 +3,7 @@
 // the staging engine need: the image bytes placed at their RAM address, and the manifest.
 
 import { BootBridgeError } from '../../shared/errors.js';
-import { parseManifest, type LoaderManifest } from './manifest.js';
+import { NONCE_MAGIC, NONCE_RECORD_BYTES, parseManifest, type LoaderManifest } from './manifest.js';
 import { parseFirmware } from '../firmware/index.js';
 
 export interface LoaderPackage {
@@ -15,6 +15,44 @@ export interface LoaderPackage {
   loadAddress: number;
   /** Lower-case hex SHA-256 of `image`. */
   sha256: string;
+  /** Offset in `image` of the 16-byte nonce record, when the manifest declares one (loader protocol §2.3). */
+  nonceAt?: number;
+}
+
+/** Where the image file's nonce record lands in the staged bytes; LOADER_INVALID unless it is "BBNONCE1" + 8 zero bytes. */
+function findNonceRecord(source: string, raw: Uint8Array, image: Uint8Array, offset: number): number {
+  const magic = new TextEncoder().encode(NONCE_MAGIC);
+  const record = raw.subarray(offset, offset + NONCE_RECORD_BYTES);
+  const ok = record.length === NONCE_RECORD_BYTES && magic.every((b, i) => record[i] === b) && record.subarray(8).every((b) => b === 0);
+  if (!ok) {
+    throw new BootBridgeError('LOADER_INVALID', `${source}: nonce.offset 0x${offset.toString(16)} does not hold the nonce record ("${NONCE_MAGIC}" and 8 zero bytes)`, { field: 'nonce.offset' });
+  }
+  // A BIN is the image itself; in an ELF the record's file offset maps to one place in the loaded bytes.
+  if (raw === image || (raw.length === image.length && raw.every((b, i) => b === image[i]))) return offset;
+  const hits: number[] = [];
+  for (let i = 0; i + NONCE_RECORD_BYTES <= image.length; i += 4) {
+    if (magic.every((b, k) => image[i + k] === b)) hits.push(i);
+  }
+  if (hits.length !== 1) throw new BootBridgeError('LOADER_INVALID', `${source}: the image's loaded bytes hold ${hits.length} nonce records, expected 1`, { field: 'nonce.offset' });
+  return hits[0]!;
+}
+
+/**
+ * The package with `nonce` (8 bytes) written into its image's nonce record: what is staged, so the
+ * loader that enumerates can prove it is this staging's (docs/loader-protocol.md §2.3). The package's
+ * own bytes (and its sha256, checked when it was read) are untouched.
+ */
+export function withNonce(pkg: LoaderPackage, nonce: Uint8Array): LoaderPackage {
+  if (pkg.nonceAt === undefined) return pkg;
+  if (nonce.length !== 8) throw new BootBridgeError('INTERNAL', `A staging nonce has 8 bytes, not ${nonce.length}`, {});
+  const image = pkg.image.slice();
+  image.set(nonce, pkg.nonceAt + 8);
+  return { ...pkg, image };
+}
+
+/** How a loader reports a nonce: 16 upper-case hex digits, the record's first nonce byte first. */
+export function nonceString(nonce: Uint8Array): string {
+  return Array.from(nonce, (b) => b.toString(16).toUpperCase().padStart(2, '0')).join('');
 }
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -46,7 +84,8 @@ export async function readLoaderPackage(source: string, manifestText: string, re
   if (manifest.image.sha256 && manifest.image.sha256.toLowerCase() !== sha256) {
     throw new BootBridgeError('HASH_MISMATCH', `${source}: loader image "${manifest.image.file}" does not match image.sha256 in loader.json`, { field: 'image.sha256', file: manifest.image.file });
   }
-  return { source, manifest, image: seg.data, loadAddress: seg.address, sha256 };
+  const nonceAt = manifest.nonce ? findNonceRecord(source, raw, seg.data, manifest.nonce.offset) : undefined;
+  return { source, manifest, image: seg.data, loadAddress: seg.address, sha256, ...(nonceAt !== undefined ? { nonceAt } : {}) };
 }
 
 /** True when the package says it runs on this device ID. */

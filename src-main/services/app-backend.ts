@@ -9,7 +9,7 @@ import { BootBridgeError, toErrorData } from '../../shared/errors.js';
 import type { DeviceInfo, ProductionEvent, ProductionIgnored, ProductionState, RecipeEntry, RecipeView } from '../../shared/contract.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
 import { writeDfuSe } from '../firmware/index.js';
-import { loaderSupportsChip, type LoaderPackage } from '../loader/index.js';
+import { autoLoaderCandidates, type LoaderPackage } from '../loader/index.js';
 import type { FlashPlan, PlanOptions } from '../plan/index.js';
 import { SIM_MODELS, defaultSimSerial, simChip, simLoaderImages } from '../sim/index.js';
 import { formatDump } from '../usb/dump.js';
@@ -274,7 +274,8 @@ export class ServicesBackend implements AppBackend {
     const romOnly = planFlash(details, fw, undefined, options);
     if (romOnly.ok || details.info.mode !== 'rom') return { device, details, fw, plan: romOnly };
     const chip = details.chip;
-    const candidates = all.filter((l) => chip && loaderSupportsChip(l.pkg, chip.deviceId));
+    // Only a package serving the memory the ROM cannot reach (loader/choice.ts): never for internal flash alone.
+    const candidates = autoLoaderCandidates(all, chip?.deviceId, details.memories.map((m) => m.layout), fw.image.segments.map((seg) => seg.address));
     for (const c of candidates) {
       const p = planFlash(details, fw, c.pkg, options);
       if (p.ok) return { device, details, fw, loader: c.pkg, loaderId: c.id, plan: p };

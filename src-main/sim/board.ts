@@ -32,6 +32,12 @@ export interface SimLoaderImage {
   /** Implements the 0xB0 CRC32 extension. */
   crc32: boolean;
   timing?: { /** From the jump to its enumeration. */ enumerationMs?: number };
+  /**
+   * The staging nonce record (loader protocol §2.3): 16 bytes at `offset` of `image`, "BBNONCE1" then 8
+   * bytes the host writes before staging. The board recognises the image whatever those 8 bytes are,
+   * and the loader reports the ones it finds in RAM as string descriptor `string`.
+   */
+  nonce?: { offset: number; string: number };
 }
 
 /** Non-volatile memories of one board (flash, option bytes, OTP, QSPI), by memory name. */
@@ -92,6 +98,19 @@ function emulatedRequestName(setup: SetupPacket): SimRequestName {
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** True when `ram` holds `l.image`, byte for byte except the 8 nonce bytes the host fills in. */
+export function holdsLoaderImage(ram: Uint8Array, l: SimLoaderImage): boolean {
+  if (!l.nonce) return bytesEqual(ram, l.image);
+  if (ram.length !== l.image.length) return false;
+  const skipFrom = l.nonce.offset + 8;
+  const skipTo = l.nonce.offset + 16;
+  for (let i = 0; i < ram.length; i++) {
+    if (i >= skipFrom && i < skipTo) continue;
+    if (ram[i] !== l.image[i]) return false;
+  }
   return true;
 }
 
@@ -328,7 +347,7 @@ export class SimBoard {
       this.runApp();
       return;
     }
-    const image = this.loaders.find((l) => l.loadAddress === pointer && this.memoryAt(pointer, l.image.length) !== undefined && bytesEqual(this.read(pointer, l.image.length), l.image));
+    const image = this.loaders.find((l) => l.loadAddress === pointer && this.memoryAt(pointer, l.image.length) !== undefined && holdsLoaderImage(this.read(pointer, l.image.length), l));
     if (!image) {
       if (this.host.emulator?.models.includes(this.model) && kind === 'ram') {
         this.jumpEmulated(pointer);
@@ -654,6 +673,12 @@ export class SimBoard {
       bcdUsb: 0x0200,
       maxPower2mA: 0x32,
     };
+    if (image.nonce) {
+      // What the loader finds in its RAM at start-up (on an impostor: whatever its RAM holds).
+      const at = image.loadAddress + image.nonce.offset + 8;
+      const found = this.memoryAt(at, 8) ? this.read(at, 8) : new Uint8Array(8);
+      identity.extraStrings = { [image.nonce.string]: Array.from(found, (b) => b.toString(16).toUpperCase().padStart(2, '0')).join('') };
+    }
     const first = alts[0]?.blocks[0]?.start ?? chip.flash.start;
     return {
       descriptors: buildDescriptors(identity),

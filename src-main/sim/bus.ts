@@ -73,12 +73,12 @@ export class SimBus implements UsbBackend {
     return board;
   }
 
-  private create(model: SimModelName, opts: SimBoardOptions): SimBoard {
+  private create(model: SimModelName, opts: SimBoardOptions, sameSerialAllowed = false): SimBoard {
     if (!SIM_MODELS.includes(model)) {
       throw new BootBridgeError('BAD_ARGUMENT', `Unknown simulated board model "${model}" (known: ${SIM_MODELS.join(', ')})`, { field: 'model' });
     }
     const serial = opts.serial ?? opts.state?.serial ?? this.defaultSerial(model);
-    if (this.list.some((b) => b.serial === serial)) {
+    if (!sameSerialAllowed && this.list.some((b) => b.serial === serial)) {
       throw new BootBridgeError('BAD_ARGUMENT', `A simulated board with serial ${serial} is already on the bus`, { serial });
     }
     this.ports++;
@@ -138,7 +138,8 @@ export class SimBus implements UsbBackend {
       },
       ...(this.emulator ? { emulator: this.emulator } : {}),
       spawnImpostor: (from: SimBoard, serial: string | undefined, as: 'loader' | 'rom', image: SimLoaderImage | { ram: { address: number; data: Uint8Array }[]; pointer: number }) => {
-        const other = this.create(from.model, { ...(serial ? { serial } : {}), loaders: from.loaders });
+        // An impostor may carry the staged board's own serial (a clone, or a board whose loader reports a fixed serial).
+        const other = this.create(from.model, { ...(serial ? { serial } : {}), loaders: from.loaders }, true);
         if (as === 'rom') other.start();
         else if ('pointer' in image) {
           // The same RAM image, run by another chip (its own UID, so its own serial).

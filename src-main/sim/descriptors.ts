@@ -11,6 +11,8 @@ export interface DfuIdentity {
   serial: string;
   /** One iInterface string per alt setting (DfuSe layout strings). */
   altNames: readonly string[];
+  /** Further string descriptors by index (a loader's nonce and entry report, loader protocol §2.3–2.4). */
+  extraStrings?: Readonly<Record<number, string>>;
   /** DFU functional descriptor: bmAttributes 0x0b = WillDetach | UploadCapable | DownloadCapable. */
   dfuAttributes: number;
   detachTimeoutMs: number;
@@ -64,5 +66,6 @@ export function buildDescriptors(id: DfuIdentity): DescriptorSet {
     stringDescriptor(id.serial),
     ...id.altNames.map(stringDescriptor),
   ];
+  for (const [index, text] of Object.entries(id.extraStrings ?? {})) strings[Number(index)] = stringDescriptor(text);
   return { device, configuration, functional, altCount: id.altNames.length, strings };
 }

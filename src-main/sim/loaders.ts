@@ -18,6 +18,17 @@ const VID = 0x1209; // pid.codes
 const PID = 0x0001; // the loader protocol document's example ID
 const PRODUCT = 'BootBridge Loader';
 
+/**
+ * wTransferSize of every simulated loader: the most hosts accept in one control transfer (libusb
+ * MAX_CTRL_BUFFER_LENGTH 4096; Windows 4 KB for full-speed devices; usbfs one page). See
+ * src-main/loader/manifest.ts MAX_TRANSFER_SIZE.
+ */
+const TRANSFER_SIZE = 4096;
+
+/** The nonce record (loader protocol §2.3): at this offset of every simulated image, reported as string NONCE_STRING. */
+export const SIM_NONCE_OFFSET = 0x1f0;
+export const SIM_NONCE_STRING = 0x10;
+
 function spec(model: SimModelName, name: string, loadAddress: number, memories: string[], transferSize: number): SimLoaderSpec {
   const chip = simChip(model);
   return {
@@ -30,6 +41,7 @@ function spec(model: SimModelName, name: string, loadAddress: number, memories: 
     memories,
     crc32: true,
     timing: { enumerationMs: 150 },
+    nonce: { offset: SIM_NONCE_OFFSET, string: SIM_NONCE_STRING },
     chips: [chip.deviceId],
     enumerationTimeoutMs: 5000,
     size: 4096,
@@ -45,7 +57,7 @@ export const SIM_LOADER_F746: SimLoaderSpec = spec(
   'BootBridge simulated loader (STM32F746G-DISCO: QSPI + internal flash)',
   0x2001_0000,
   ['@QSPI Flash /0x90000000/256*064Kg', '@Internal Flash  /0x08000000/04*032Kg,01*128Kg,03*256Kg'],
-  8192,
+  TRANSFER_SIZE,
 );
 
 const LOAD_ADDRESS: Record<SimModelName, number> = {
@@ -60,7 +72,7 @@ const LOAD_ADDRESS: Record<SimModelName, number> = {
 export function simLoaderSpec(model: SimModelName): SimLoaderSpec {
   if (model === 'stm32f746') return SIM_LOADER_F746;
   const chip = simChip(model);
-  return spec(model, `BootBridge simulated loader (${chip.name}: internal flash)`, LOAD_ADDRESS[model], [chip.romAltStrings[0]!], 4096);
+  return spec(model, `BootBridge simulated loader (${chip.name}: internal flash)`, LOAD_ADDRESS[model], [chip.romAltStrings[0]!], TRANSFER_SIZE);
 }
 
 /**
@@ -79,7 +91,9 @@ export function simLoaderImage(model: SimModelName): Uint8Array {
   dv.setUint32(4, (entry | 1) >>> 0, true);
   for (let v = 2; v < 16; v++) dv.setUint32(v * 4, ((entry + 0x40) | 1) >>> 0, true); // NMI … SysTick: a fault loop
   const header = new TextEncoder().encode(`BBLD\u0001${model}\u0000${s.name}\u0000`);
-  out.set(header.subarray(0, 0x200 - 0x100), 0x100);
+  out.set(header.subarray(0, SIM_NONCE_OFFSET - 0x100), 0x100);
+  // The nonce record: "BBNONCE1" and 8 zero bytes the host overwrites before staging (loader protocol §2.3).
+  out.set(new TextEncoder().encode('BBNONCE1'), SIM_NONCE_OFFSET);
   // Filler "code": xorshift bytes seeded by the device ID, so every model's image differs.
   let x = (0x9e3779b9 ^ chip.deviceId) >>> 0;
   for (let i = 0x200; i < out.length; i++) {

@@ -6,6 +6,8 @@
 //   to a rejection). Pass `stallAs: 'status'` for browser WebUSB behaviour instead.
 // - control transfers need the device opened and an interface claimed ("… error: invalid state").
 // - the third argument is the timeout in ms (default SIM_TRANSFER_TIMEOUT_MS = 1000, as the package).
+// - a control transfer with more than HOST_CONTROL_MAX_BYTES data bytes is refused before it reaches
+//   the wire (see the constant for where each desktop host refuses it).
 // Every transfer also costs its modelled full-speed wire time on the injected Clock.
 
 import type { Clock } from '../util/clock.js';
@@ -13,6 +15,21 @@ import { SIM_TRANSFER_TIMEOUT_MS, wireMs } from './timing.js';
 import type { ControlAnswer, SetupPacket, SimEndpoint } from './types.js';
 
 export type StallStyle = 'reject' | 'status';
+
+/**
+ * The most data bytes one control transfer may carry through the desktop hosts BootBridge runs on:
+ * - Windows: 4 KB on the default control pipe of a full- or low-speed device, whatever the host
+ *   controller (Microsoft, "USB bandwidth allocation", maximum transfer sizes); WinUSB refuses more
+ *   (libusb os/windows_winusb.c refuses above MAX_CTRL_BUFFER_LENGTH 4096 for that reason). The
+ *   loaders and ROM bootloaders BootBridge talks to are full-speed devices (STM32 OTG FS).
+ * - Linux: libusb refuses more than MAX_CTRL_BUFFER_LENGTH 4096 before submitting (os/linux_usbfs.c),
+ *   and the kernel's USBDEVFS_CONTROL refuses wLength > PAGE_SIZE with EINVAL (drivers/usb/core/devio.c
+ *   proc_control). nusb submits control transfers as URBs (USBDEVFS_SUBMITURB), which the kernel does
+ *   not limit to a page: on Linux alone a nusb host could send more — the simulator enforces the
+ *   limit every platform shares, so nothing that works here fails on Windows or through libusb.
+ * nusb reports a refused argument as TransferError::InvalidArgument, "invalid or unsupported argument".
+ */
+export const HOST_CONTROL_MAX_BYTES = 4096;
 
 function usbError(message: string): Error {
   // napi errors from the native binding carry code 'GenericFailure'.
@@ -215,6 +232,7 @@ export class SimUsbDevice implements USBDevice {
 
   async controlTransferIn(setup: USBControlTransferParameters, length: number, timeout = SIM_TRANSFER_TIMEOUT_MS): Promise<USBInTransferResult> {
     if (!this.isOpen || this.claimed.size === 0) throw usbError('controlTransferIn error: invalid state');
+    if (length > HOST_CONTROL_MAX_BYTES) throw usbError('controlTransferIn error: invalid or unsupported argument');
     const r = await this.run(toSetup(setup, true, length), undefined, timeout, 'controlTransferIn');
     if (r.status === 'stall') return { status: 'stall' };
     const data = r.status === 'ok' ? (r.data ?? new Uint8Array(0)) : new Uint8Array(0);
@@ -225,6 +243,7 @@ export class SimUsbDevice implements USBDevice {
   async controlTransferOut(setup: USBControlTransferParameters, data?: BinaryData, timeout = SIM_TRANSFER_TIMEOUT_MS): Promise<USBOutTransferResult> {
     if (!this.isOpen || this.claimed.size === 0) throw usbError('controlTransferOut error: invalid state');
     const bytes = toBytes(data);
+    if (bytes.length > HOST_CONTROL_MAX_BYTES) throw usbError('controlTransferOut error: invalid or unsupported argument');
     const r = await this.run(toSetup(setup, false, bytes.length), bytes, timeout, 'controlTransferOut');
     if (r.status === 'stall') return { status: 'stall', bytesWritten: 0 };
     return { status: 'ok', bytesWritten: bytes.length };

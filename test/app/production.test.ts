@@ -51,7 +51,7 @@ describe('production mode over the API host', () => {
     expect(st.recipe).toMatchObject({ name: 'demo-f746', version: '1.0.0', station: 'sim-bench', chips: [{ deviceId: 0x449 }], options: { verify: true, leave: true } });
     expect(st.recipe.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(st.recipe.firmware).toMatchObject({ name: 'demo-f746.elf', sha256: 'f38cf23466bd00a66c98f270b4af09a4308912c5cba71fbfe9943482527bb6d3' });
-    expect(st.recipe.loader?.sha256).toBe('f6fb7d9a3ec5f7ebcf40aa293fa7f3c7917d5a9e20796d7d942a3bd6d62dc8d1');
+    expect(st.recipe.loader?.sha256).toBe('d55dcb44bc7115d7d94f9eaff51945fb6ab31095ff06547e92998c115c3a97c4');
     expect(st.counters).toMatchObject({ passed: 0, failed: 0, yield: null });
     expect(await call('productionState')).toEqual(st);
   });

@@ -271,12 +271,12 @@ describe('exit codes and error messages', () => {
     const pkg = join(state, 'loader');
     cpSync(LOADER, pkg, { recursive: true });
     const m = JSON.parse(readFileSync(join(pkg, 'loader.json'), 'utf8')) as { transferSize: number };
-    m.transferSize = 4096;
+    m.transferSize = 2048;
     writeFileSync(join(pkg, 'loader.json'), JSON.stringify(m));
     const r = await run(['read', '0x90000000', '16', '--loader', pkg, ...sim(state)]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: Loader does not match its manifest: /m);
-    expect(r.stderr).toContain('wTransferSize is 8192, loader.json says 4096');
+    expect(r.stderr).toContain('wTransferSize is 4096, loader.json says 2048');
     expect(r.stderr).toMatch(/staging/);
     const j = await run(['read', '0x90000000', '16', '--loader', pkg, '--json', ...sim(tmp())]);
     expect(j.code).toBe(1);
@@ -285,7 +285,7 @@ describe('exit codes and error messages', () => {
     const f = await run(['flash', DEMO, '--loader', pkg, ...sim(tmp())]);
     expect(f.code).toBe(1);
     expect(f.stdout).not.toMatch(/PASS/);
-    expect(f.stderr).toMatch(/^error: Loader does not match its manifest: .*wTransferSize is 8192, loader.json says 4096.*stage staging/m);
+    expect(f.stderr).toMatch(/^error: Loader does not match its manifest: .*wTransferSize is 4096, loader.json says 2048.*stage staging/m);
     const fj = await run(['flash', DEMO, '--loader', pkg, '--json', ...sim(tmp())]);
     expect(fj.code).toBe(1);
     const out = JSON.parse(fj.stdout) as { ok: boolean; result: { ok: boolean; left: boolean; bytesVerified: number; error: { code: string } } };

@@ -328,7 +328,7 @@ describe('leave', () => {
       vendorId: 0x1209,
       productId: 0x0001,
       product: 'BootBridge Loader',
-      transferSize: 8192,
+      transferSize: 4096,
       memories: ['@Internal Flash  /0x08000000/04*032Kg,01*128Kg,03*256Kg'],
       crc32: true,
     };
@@ -342,7 +342,7 @@ describe('leave', () => {
     expect(found.vendorId).toBe(0x1209);
     expect(board.mode).toBe('loader');
     const ld = await DfuseDevice.open(found, { clock });
-    expect(ld.transferSize).toBe(8192);
+    expect(ld.transferSize).toBe(4096);
     expect(await ld.supports(DFUSE_COMMAND.CRC32)).toBe(true);
     const data = pattern(20_000, 7);
     await ld.erase(FLASH);

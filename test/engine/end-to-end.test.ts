@@ -359,7 +359,7 @@ describe('device faults during a ROM run fail it with the place named, and never
     expect(board.read(0x08000000 + 9000, 1)[0]).toBe(0xff);
   });
 
-  it('a ROM that drops off without answering the leave status still counts as left (AN3156: "or not at all")', async () => {
+  it('a ROM that drops off without answering the leave status: verified, start not confirmed (it looks like an unplug)', async () => {
     const conn = simConnection();
     const { board, device, details } = await firstBoard(conn);
     const app = pattern(8192, 3);
@@ -370,7 +370,9 @@ describe('device faults during a ROM run fail it with the place named, and never
     const r = await flashDevice(conn, device, details, fw, undefined, planFlash(details, fw, undefined, {}));
     expect(board.faults.history.map((h) => h.kind)).toEqual(['leave-without-status']);
     expect(r.ok).toBe(true);
-    expect(r.left).toBe(true);
+    expect(r.bytesVerified).toBe(app.length);
+    expect(r.left).toBe(false);
+    expect(r.leave).toBe('unconfirmed');
     expect(board.mode).toBe('app');
   });
 });

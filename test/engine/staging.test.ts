@@ -121,6 +121,85 @@ describe('staging failures', () => {
     expectBytes(other.read(QSPI, data.length), new Uint8Array(data.length).fill(0xff));
   });
 
+  it('a board with the SAME serial enumerating as the loader is refused by its nonce and never receives data', async () => {
+    const conn = simConnection();
+    const { board } = await firstBoard(conn);
+    const internal = board.read(0x08000000, 64 * 1024);
+    board.faults.add({ kind: 'other-board-instead-of-loader', serial: board.serial });
+    const r = await flashQspi(conn, await simLoader());
+    expectStagingError(r, 'STAGING_FAILED');
+    expect(r.error?.message).toMatch(/not the one this run staged/);
+    expect(r.error?.message).toContain(board.serial);
+    expect(r.error?.context).toMatchObject({ phase: 'reconnect', reportedNonce: '0000000000000000', expectedNonce: expect.stringMatching(/^[0-9A-F]{16}$/) });
+    expect(r.verified).toEqual([]);
+    expect(r.left).toBe(false);
+    const impostor = conn.bus.boards.find((b) => b !== board && b.serial === board.serial)!;
+    expect(impostor.mode).toBe('loader');
+    // Nothing reached either board: the impostor's QSPI and flash are blank, the real board's QSPI too.
+    expectBytes(impostor.read(QSPI, data.length), new Uint8Array(data.length).fill(0xff));
+    expectBytes(impostor.read(0x08000000, 64 * 1024), new Uint8Array(64 * 1024).fill(0xff));
+    expectBytes(board.read(QSPI, data.length), new Uint8Array(data.length).fill(0xff));
+    expectBytes(board.read(0x08000000, 64 * 1024), internal);
+    // Its DFU state machine never left dfuIDLE: no DNLOAD reached it.
+    expect(impostor.dfuState).toMatchObject({ state: 2, status: 0 });
+  });
+
+  it('a package without a nonce is staged with a warning that it is paired by serial and port only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bb-loader-'));
+    cpSync(loaderDir('stm32f746'), dir, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(dir, 'loader.json'), 'utf8')) as Record<string, unknown>;
+    delete manifest.nonce;
+    writeFileSync(join(dir, 'loader.json'), JSON.stringify(manifest));
+    const conn = simConnection();
+    const { board, device, details } = await firstBoard(conn);
+    const fw = await binAt(QSPI, data);
+    const loader = await openLoaderFolder(dir);
+    const { events, onEvent } = collect();
+    const r = await flashDevice(conn, device, details, fw, loader, planFlash(details, fw, loader, { leave: false }), { onEvent });
+    expect(r.ok).toBe(true);
+    expect(events.filter((e) => e.kind === 'log' && e.level === 'warn').map((e) => (e as { message: string }).message)).toEqual([
+      expect.stringMatching(/declares no staging nonce .*: it is paired with this board by serial and USB port only/),
+    ]);
+    expectBytes(board.read(QSPI, data.length), data);
+  });
+
+  it('two boards with the same serial on the bus: the loader is paired by serial AND port, and the other is left alone', async () => {
+    const conn = simConnection();
+    const { board } = await firstBoard(conn);
+    // A second board reporting the same serial (a clone), in its ROM bootloader on another port.
+    const twin = (conn.bus as unknown as { create(m: string, o: object, same: boolean): SimBoard }).create('stm32f746', { serial: board.serial, loaders: board.loaders }, true);
+    twin.start();
+    await conn.clock.sleep(10);
+    expect(conn.bus.boards.filter((b) => b.serial === board.serial)).toHaveLength(2);
+    const r = await flashQspi(conn, await simLoader());
+    expect(r.error).toBeUndefined();
+    expect(r.ok).toBe(true);
+    expectBytes(board.read(QSPI, data.length), data);
+    expectBytes(twin.read(QSPI, data.length), new Uint8Array(data.length).fill(0xff));
+    expect(twin.mode).toBe('rom');
+  });
+
+  it('the nonce the loader reports is the one written into the staged image, fresh for every staging', async () => {
+    const conn = simConnection();
+    const { board } = await firstBoard(conn);
+    const seen: string[] = [];
+    const loader = await simLoader();
+    const at = loader.loadAddress + loader.nonceAt! + 8;
+    board.onModeChange((m) => {
+      if (m === 'loader') seen.push(Array.from(board.read(at, 8), (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(''));
+    });
+    const r1 = await flashQspi(conn, loader);
+    expect(r1.ok).toBe(true);
+    await resetToRom(conn, board);
+    const r2 = await flashQspi(conn, loader, 0);
+    expect(r2.ok).toBe(true);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).not.toBe(seen[1]);
+    expect(seen[0]).not.toBe('0000000000000000');
+    // The package's own bytes keep the zero nonce (its sha256 still holds).
+    expect([...loader.image.subarray(loader.nonceAt! + 8, loader.nonceAt! + 16)]).toEqual(new Array(8).fill(0));
+  });
+
   it('another board enumerating as its ROM bootloader instead is named too, and left alone', async () => {
     const conn = simConnection();
     const { board } = await firstBoard(conn);
@@ -138,7 +217,7 @@ describe('staging failures', () => {
   describe('a loader whose descriptors do not match loader.json gives LOADER_MISMATCH', () => {
     const edits: [string, (m: Record<string, unknown>) => void, RegExp][] = [
       ['memory string', (m) => ((m.memories as string[])[0] = '@QSPI Flash /0x90000000/128*128Kg'), /alt setting 0 serves/],
-      ['transfer size', (m) => (m.transferSize = 4096), /wTransferSize is 8192, loader.json says 4096/],
+      ['transfer size', (m) => (m.transferSize = 2048), /wTransferSize is 4096, loader.json says 2048/],
       ['product string', (m) => ((m.usb as { product: string }).product = 'Other Loader'), /iProduct is "BootBridge Loader", loader.json says "Other Loader"/],
     ];
     for (const [what, edit, why] of edits) {

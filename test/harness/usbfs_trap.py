@@ -60,6 +60,13 @@ CONNINFO_EX_NR = 32
 IOCTL_NAMES = {v: k for k, v in dict(globals()).items() if isinstance(v, int) and k.isupper() and (v >> 8) & 0xFF == ord('U')}
 
 URB_TYPE_CONTROL = 2
+# drivers/usb/core/devio.c proc_control: `if (wLength > PAGE_SIZE) return -EINVAL;` — USBDEVFS_CONTROL
+# carries at most one page of data (the kernel bounces it through one page, __get_free_page). A control
+# URB (USBDEVFS_SUBMITURB) has no such limit in the kernel: proc_do_submiturb checks only that the
+# buffer holds the 8-byte setup packet and wLength bytes (and the usbfs memory limit, 16 MB by default);
+# the 4096-byte limit of libusb (os/linux_usbfs.c MAX_CTRL_BUFFER_LENGTH) is enforced by libusb itself,
+# in the host program, before anything reaches the kernel.
+PAGE_SIZE = os.sysconf('SC_PAGE_SIZE')
 USB_SPEED_FULL = 2
 # ZERO_PACKET | BULK_CONTINUATION | NO_PACKET_SIZE_LIM | REAP_AFTER_DISCONNECT; no MMAP, so hosts use
 # plain buffers the trap can read and write.
@@ -344,6 +351,8 @@ class UsbfsTrap:
                 return -1, errno.EINVAL
             setup = mem_read(tid, bufp, 8)
             wlength = struct.unpack_from('<H', setup, 6)[0]
+            if buflen < wlength + 8:   # devio.c proc_do_submiturb: the buffer must hold the data stage
+                return -1, errno.EINVAL
             is_in = setup[0] & 0x80
             out = b'' if is_in else mem_read(tid, bufp + 8, min(wlength, buflen - 8))
             answer = dev.control(setup, out)
@@ -374,6 +383,9 @@ class UsbfsTrap:
         if req == CONTROL:
             raw = mem_read(tid, arg, 24)
             wlength = struct.unpack_from('<H', raw, 6)[0]
+            if wlength > PAGE_SIZE:   # devio.c proc_control (see PAGE_SIZE above)
+                self.log('CONTROL', f'wLength {wlength} > PAGE_SIZE {PAGE_SIZE} -> EINVAL')
+                return -1, errno.EINVAL
             dptr = struct.unpack_from('<Q', raw, 16)[0]
             is_in = raw[0] & 0x80
             out = b'' if is_in or not wlength else mem_read(tid, dptr, wlength)

@@ -13,7 +13,7 @@ const good = () => ({
   chips: ['0x449'],
   image: { file: 'loader.bin', loadAddress: '0x20010000' },
   usb: { vendorId: '0x1209', productId: '0x0001', product: 'BootBridge Loader' },
-  transferSize: 8192,
+  transferSize: 4096,
   memories: ['@QSPI Flash /0x90000000/256*064Kg'],
   extensions: ['crc32'],
 });
@@ -38,6 +38,15 @@ describe('loader.json schema', () => {
     expect(m.usb).toEqual({ vendorId: 0x1209, productId: 1, product: 'BootBridge Loader', enumerationTimeoutMs: 5000 });
     expect(m.memories[0]).toMatchObject({ alt: 0, text: '@QSPI Flash /0x90000000/256*064Kg' });
     expect(m.memories[0]!.layout.blocks[0]).toMatchObject({ start: 0x90000000, size: 16 * 1024 * 1024 });
+    expect(m.experimental).toBe(false);
+    expect(m.nonce).toBeUndefined();
+  });
+
+  it('reads the protocol v1 optional fields: experimental, nonce, entryReport', () => {
+    const m = parseManifest(JSON.stringify({ ...good(), experimental: true, nonce: { offset: '0x1F0', string: 16 }, entryReport: { string: 17 } }));
+    expect(m.experimental).toBe(true);
+    expect(m.nonce).toEqual({ offset: 0x1f0, string: 16 });
+    expect(m.entryReport).toEqual({ string: 17 });
   });
 
   const cases: [string, (m: Manifest) => void, string, RegExp][] = [
@@ -51,7 +60,11 @@ describe('loader.json schema', () => {
     ['bad layout string', (m) => (m.memories = ['@QSPI Flash /0x90000000/256*064Qz']), 'memories.0', /memories\.0/],
     ['wrong protocol', (m) => (m.protocol = 2), 'protocol', /must be 1/],
     ['transfer size too small', (m) => (m.transferSize = 8), 'transferSize', /at least 64/],
-    ['unknown field (typo)', (m) => (m.transfersize = 8192), 'transfersize', /transfersize/],
+    ['unknown field (typo)', (m) => (m.transfersize = 4096), 'transfersize', /transfersize/],
+    ['transfer size above what hosts accept', (m) => (m.transferSize = 8192), 'transferSize', /at most 4096 bytes: hosts refuse control transfers with more data \(libusb MAX_CTRL_BUFFER_LENGTH/],
+    ['nonce offset not aligned', (m) => (m.nonce = { offset: '0x1F2', string: 16 }), 'nonce.offset', /4-byte aligned/],
+    ['nonce string index 0', (m) => (m.nonce = { offset: '0x1F0', string: 0 }), 'nonce.string', /string descriptor index/],
+    ['entry report without an index', (m) => (m.entryReport = {}), 'entryReport.string', /entryReport\.string/],
   ];
   for (const [what, edit, field, message] of cases) {
     it(`${what}: LOADER_INVALID naming ${field}`, () => {

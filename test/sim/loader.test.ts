@@ -51,23 +51,23 @@ describe('simulated loader personality (BootBridge loader protocol v1)', () => {
     expect(erase.polls).toHaveLength(2);
     expect(erase.last.state).toBe(DfuState.dfuDNLOAD_IDLE);
     await setAddress(dev, clock, QSPI + 0x10000);
-    const data = pattern(8192, 21);
+    const data = pattern(4096, 21);
     await dnload(dev, 2, data);
     const prog = await finish(dev, clock);
-    expect(prog.polls[0]).toMatchObject({ state: DfuState.dfuDNBUSY, poll: 16 }); // 32 pages × 0.5 ms
+    expect(prog.polls[0]).toMatchObject({ state: DfuState.dfuDNBUSY, poll: 8 }); // 16 pages × 0.5 ms
     expect(prog.polls).toHaveLength(2);
-    expect(board.read(QSPI + 0x10000, 8192)).toEqual(data);
-    expect(await read(dev, clock, QSPI + 0x10000, 8192, 8192)).toEqual(data);
+    expect(board.read(QSPI + 0x10000, 4096)).toEqual(data);
+    expect(await read(dev, clock, QSPI + 0x10000, 4096, 4096)).toEqual(data);
   });
 
   it('QSPI programming only clears bits and an erase sets the 64 KB sector to 0xFF', async () => {
     const { clock, board, dev } = await stagedF746();
     await eraseAt(dev, clock, QSPI);
-    await write(dev, clock, QSPI, new Uint8Array([0xf0, 0x3c]), 8192);
-    await write(dev, clock, QSPI, new Uint8Array([0x0f, 0xff]), 8192);
+    await write(dev, clock, QSPI, new Uint8Array([0xf0, 0x3c]), 4096);
+    await write(dev, clock, QSPI, new Uint8Array([0x0f, 0xff]), 4096);
     expect([...board.read(QSPI, 2)]).toEqual([0x00, 0x3c]);
-    await write(dev, clock, QSPI + 0xffff, new Uint8Array([0x00]), 8192);
-    await write(dev, clock, QSPI + 0x10000, new Uint8Array([0x00]), 8192);
+    await write(dev, clock, QSPI + 0xffff, new Uint8Array([0x00]), 4096);
+    await write(dev, clock, QSPI + 0x10000, new Uint8Array([0x00]), 4096);
     await eraseAt(dev, clock, QSPI + 0x1234);
     expect(board.read(QSPI, 0x10000).every((b) => b === 0xff)).toBe(true);
     expect(board.read(QSPI + 0x10000, 1)[0]).toBe(0x00);
@@ -77,7 +77,7 @@ describe('simulated loader personality (BootBridge loader protocol v1)', () => {
     const { clock, board, dev } = await stagedF746();
     await eraseAt(dev, clock, QSPI);
     const data = pattern(20000, 33);
-    await write(dev, clock, QSPI, data, 8192);
+    await write(dev, clock, QSPI, data, 4096);
     const s = await command(dev, clock, [0xb0, ...le32(QSPI), ...le32(data.length)]);
     expect(s.state).toBe(DfuState.dfuDNLOAD_IDLE);
     await abort(dev);
@@ -108,7 +108,7 @@ describe('simulated loader personality (BootBridge loader protocol v1)', () => {
     await eraseAt(dev, clock, 0x08000000);
     await eraseAt(dev, clock, 0x08008000);
     const t0 = clock.now();
-    expect((await write(dev, clock, 0x08000000, data, 8192)).state).toBe(DfuState.dfuDNLOAD_IDLE);
+    expect((await write(dev, clock, 0x08000000, data, 4096)).state).toBe(DfuState.dfuDNLOAD_IDLE);
     const viaLoader = clock.now() - t0;
     expect(board.read(0x08000000, size)).toEqual(data);
     expect(viaRom).toBeGreaterThan(32 * 104);
@@ -129,7 +129,7 @@ describe('simulated loader personality (BootBridge loader protocol v1)', () => {
     await dev.selectAlternateInterface(0, 1);
     await eraseAt(dev, clock, 0x08000000);
     const vt = new Uint8Array([...le32(0x20050000), ...le32(0x08000101)]);
-    await write(dev, clock, 0x08000000, vt, 8192);
+    await write(dev, clock, 0x08000000, vt, 4096);
     const s = await leave(dev, clock, 0x08000000);
     expect(s).toMatchObject({ state: DfuState.dfuMANIFEST });
     await clock.sleep(100);
@@ -173,7 +173,7 @@ describe('simulated board persistence', () => {
   it('exportState and the state option carry flash, option bytes, OTP and QSPI to a new board; RAM is not kept', async () => {
     const { clock, board, dev } = await stagedF746();
     await eraseAt(dev, clock, QSPI);
-    await write(dev, clock, QSPI, pattern(300, 1), 8192);
+    await write(dev, clock, QSPI, pattern(300, 1), 4096);
     board.poke(0x08000000, pattern(100, 2));
     board.poke(0x1ff0f000, new Uint8Array([0x12, 0x34]));
     const state = board.exportState();

@@ -11,6 +11,7 @@ import type { DeviceDetails } from '../../services/devices.js';
 import { openFirmwareFile, openLoaderFolder, type OpenedFirmware } from '../../services/files.js';
 import { checkLoaderUsable, flashDevice, planFlash } from '../../services/operations.js';
 import { EXIT, addressArg, exitCodeFor, openSelected, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
+import { experimentalWarning, loaderChoice } from './loader.js';
 
 interface PlanCliOptions extends DeviceOptions {
   loader?: string;
@@ -65,15 +66,21 @@ async function inputs(file: string, o: PlanCliOptions): Promise<{ fw: OpenedFirm
   return { fw, ...(loader ? { loader } : {}) };
 }
 
-function printResult(result: FlashResult, plan: FlashPlan, json: boolean | undefined): number {
+/** What the result says about the leave, in words (never "left" for a leave that was not confirmed). */
+function leaveLine(result: FlashResult): string {
+  if (result.leave === 'unconfirmed') return '  leave sent, start NOT confirmed: the board went off the bus before answering every request of the leave (unplugged?); check the application runs, or reset the board\n';
+  return result.left ? '  left DFU to start the application\n' : '';
+}
+
+function printResult(result: FlashResult, plan: FlashPlan, json: boolean | undefined, extra: { loader?: object; warnings?: string[] } = {}): number {
   if (json) {
-    printJson({ ok: result.ok, result, plan: { estimatedMs: plan.estimatedMs, totalBytes: plan.totalBytes, stages: plan.stages.map((s) => s.name) } });
+    printJson({ ok: result.ok, result, plan: { estimatedMs: plan.estimatedMs, totalBytes: plan.totalBytes, stages: plan.stages.map((s) => s.name) }, ...extra });
   } else if (result.ok) {
     const ver = result.verified.length
       ? result.verified.map((v) => `${v.region} ${hex32(v.address)}+${v.length} (${v.method})`).join(', ')
       : 'nothing (verification off)';
     const ms = Object.values(result.stageMs).reduce((a, b) => a + (b ?? 0), 0);
-    process.stdout.write(`PASS  ${result.bytesWritten} bytes written, ${result.bytesVerified} verified in ${(ms / 1000).toFixed(1)} s\n  verified: ${ver}\n${result.left ? '  left DFU to start the application\n' : ''}`);
+    process.stdout.write(`PASS  ${result.bytesWritten} bytes written, ${result.bytesVerified} verified in ${(ms / 1000).toFixed(1)} s\n  verified: ${ver}\n${leaveLine(result)}`);
   }
   return result.ok ? EXIT.OK : exitCodeFor(result.error!);
 }
@@ -131,8 +138,17 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
       if (p.loaderRunning) process.stderr.write(`loader already running: no staging ("${p.loaderRunning}")\n`);
       for (const w of p.warnings) process.stderr.write(`warning: ${w}\n`);
     }
+    // Which loader, why, and whether it is experimental: said before anything is staged.
+    const choice = loaderChoice(p, loader, details.memories, `--loader ${o.loader ?? ''}`.trim());
+    const staged = loader && (p.stages.some((s) => s.staging) || p.loaderRunning);
+    const experimental = staged ? experimentalWarning(loader) : undefined;
+    // The experimental warning itself is logged by the engine when it stages the loader (every command).
+    if (!o.json) for (const line of choice) process.stderr.write(`${line}\n`);
     const result = await flashDevice(conn, device, details, fw, loader, p, { onEvent: progressPrinter(o.progress !== false && !o.json), signal });
-    if (o.json || result.ok) return printResult(result, p, o.json);
+    const extra = loader
+      ? { loader: { name: loader.manifest.name, source: loader.source, experimental: loader.manifest.experimental, staged: !!staged, why: choice.join(' ') }, ...(experimental ? { warnings: [experimental] } : {}) }
+      : {};
+    if (o.json || result.ok) return printResult(result, p, o.json, extra);
     throw new BootBridgeError(result.error!.code, result.error!.message, result.error!.context);
   } finally {
     await conn.close();
