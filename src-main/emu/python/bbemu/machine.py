@@ -37,6 +37,7 @@ UID_ADDR, FLASH_SIZE_ADDR = 0x1FF0F420, 0x1FF0F442
 QSPI_BASE, QSPI_SIZE = 0x90000000, 0x1000000
 HSI_HZ = 16_000_000  # RM0385 §5.2.2: the core runs on HSI after reset
 SLICE_NS = 100_000
+OTG_BASE, OTG_END = 0x50000000, 0x50040000
 SPIN_READS = 16
 IDLE_STEP_NS = 1_000_000
 
@@ -95,6 +96,12 @@ class Machine:
         self.idle = False
         self.reads: dict[int, tuple[int, int]] = {}
         self.spinning = False
+        # Idle skipping with a firmware that watches a clock: steps grow while nothing changes.
+        self.history: dict[int, tuple[int, int]] = {}
+        self.progress = False
+        self.clock_watch = False
+        self.idle_grow = SLICE_NS
+        self.busy_work = False
 
     # ---- set-up ----------------------------------------------------------------------------------
     def load_models(self) -> None:
@@ -147,6 +154,18 @@ class Machine:
         """Spin detection: the same register read with the same value SPIN_READS times in a slice means
         the firmware waits for something only time brings (a timer, a ready flag): the rest of the slice
         is that wait, so the slice ends now and its full time passes (no host CPU burnt on it)."""
+        if not (OTG_BASE <= address < OTG_END):
+            prev = self.history.get(address)
+            if prev is None or prev[0] == value:
+                self.history[address] = (value, (prev[1] + 1) if prev else 0)
+            else:
+                # A value that was stable and changed is progress (a part finished, a flag came);
+                # one that changes every time it is read is a clock the firmware is watching.
+                if prev[1] >= 2:
+                    self.progress = True
+                else:
+                    self.clock_watch = True
+                self.history[address] = (value, 0)
         last = self.reads.get(address)
         if last is not None and last[0] == value:
             n = last[1] + 1
@@ -158,7 +177,15 @@ class Machine:
             self.reads[address] = (value, 1)
 
     def mmio_writer(self, p: Peripheral) -> Callable:
-        return self.guard(lambda off, size, value: p.write(off, size, value), None)
+        busy_work = p.name not in ('otg_fs', 'iwdg')
+
+        def write(off: int, size: int, value: int) -> None:
+            # A firmware that drives another part (a QSPI status command, a flash program) is not idle
+            # even while it polls USB: time must not skip past the host's next request without it.
+            if busy_work:
+                self.busy_work = True
+            p.write(off, size, value)
+        return self.guard(write, None)
 
     def flash_read(self, off: int, size: int) -> int:
         f = self.by_name.get('flash')
@@ -313,13 +340,12 @@ class Machine:
         # A slice ends at the next instant a model has something happen (a timer capture, the IWDG
         # expiring), so the firmware sees events one by one, at their time.
         span = SLICE_NS
-        for p in self.periphs:
-            nxt = getattr(p, 'next_event_ns', None)
-            t = nxt() if nxt is not None else None
-            if t is not None:
-                span = min(span, max(t - self.now_ns, 0))
+        for _, t in self.model_events():
+            span = min(span, max(t - self.now_ns, 0))
         count = max(16, hz * span // 1_000_000_000)
         self.otg.idle = False
+        self.busy_work = False
+        self.clock_watch = False
         self.spinning = False
         self.reads.clear()
         self.pending_exc = None
@@ -349,16 +375,52 @@ class Machine:
                 self.stop = Stop({'kind': 'fault', 'pc': pc, 'reason': f'{"wfi" if half == 0xBF30 else "wfe"} at 0x{pc - 2:08x}: nothing can wake the core'})
                 raise self.stop
 
+    def model_events(self) -> list[tuple[str, int]]:
+        """The instants at which a model's state changes by itself: `next_event_ns()` (timer captures,
+        the IWDG expiring), a part's `next_change_ns()` (the N25Q128A behind QUADSPI finishing), a
+        `busy_until` (FLASH BSY)."""
+        out: list[tuple[str, int]] = []
+        for p in self.periphs:
+            nxt = getattr(p, 'next_event_ns', None)
+            t = nxt() if nxt is not None else None
+            if t is not None:
+                out.append((p.name, t))
+            part = getattr(p, 'part', None)
+            nxt = getattr(part, 'next_change_ns', None) if part is not None else None
+            t = nxt() if nxt is not None else None
+            if t is not None:
+                out.append((p.name, t))
+            t = getattr(p, 'busy_until', None)
+            if isinstance(t, int) and t > self.now_ns:
+                out.append((p.name, t))
+        return out
+
     def idle_step(self, until_ns: int) -> int:
         """How far time may skip while the firmware idles: straight to `until_ns` when no model has an
         event pending; with one (the IWDG counting down) half the way to it, at least 1 ms, so the
         firmware runs again in time to refresh it."""
         step = until_ns - self.now_ns
-        for p in self.periphs:
-            nxt = getattr(p, 'next_event_ns', None)
-            t = nxt() if nxt is not None else None
-            if t is not None:
-                step = min(step, max(IDLE_STEP_NS, (t - self.now_ns) // 2))
+        known = False
+        for name, t in self.model_events():
+            if True:
+                known = True
+                if name == 'iwdg':
+                    step = min(step, max(IDLE_STEP_NS, (t - self.now_ns) // 2))
+                else:
+                    step = min(step, max(t - self.now_ns, 1000))
+        # A firmware that watches a clock (a timer it compares in software) has deadlines no model knows:
+        # steps start at one slice and double while nothing it reads changes (a part finishing, the
+        # host's request reset them); a part's own end above still bounds them exactly.
+        if self.progress:
+            self.idle_grow = SLICE_NS
+            self.progress = False
+        if self.clock_watch:
+            step = min(step, self.idle_grow)
+            self.idle_grow = min(self.idle_grow * 2, 1 << 40)
+        elif self.busy_work and not known:
+            # The firmware drives another part while it polls USB (a QSPI status command…) and no model
+            # says when that part's state changes: small steps, so its work is not put off to the host.
+            step = min(step, IDLE_STEP_NS)
         return max(0, step)
 
     def usb_reset(self) -> None:

@@ -452,6 +452,8 @@ class OtgFs(Peripheral):
         self.idle_polls = 0
 
     def host_begin(self, setup: bytes, data: bytes | None) -> None:
+        if hasattr(self.m, 'idle_grow'):
+            self.m.progress = True  # the host's request: the firmware's idle steps start small again
         bm = setup[0]
         wlen = setup[6] | (setup[7] << 8)
         self.transfer = {
