@@ -131,6 +131,16 @@ describe('emulated board: a RAM image that is not a simulator loader runs on the
     expect(board.device).toBeUndefined();
   });
 
+  it('an IWDG the firmware does not refresh resets the chip: the ROM enumerates again (BOOT0 held)', async () => {
+    const { clock, board } = boardWith(testImage('IWDG_NOT_REFRESHED'));
+    board.jump(LOAD_ADDRESS);
+    await waitFor(clock, () => board.emulation?.running === false);
+    expect(board.emulation?.end?.kind).toBe('reset');
+    expect(board.emulation?.end?.reason).toMatch(/IWDG/i);
+    await waitFor(clock, () => board.mode === 'rom' && board.device !== undefined);
+    expect([board.device!.vendorId, board.device!.productId]).toEqual([0x0483, 0xdf11]);
+  });
+
   it('unplugging mid-transfer ends the run at once', async () => {
     const { clock, board } = boardWith(testImage());
     board.jump(LOAD_ADDRESS);
