@@ -95,6 +95,16 @@ function emulatedRequestName(setup: SetupPacket): SimRequestName {
   return 'OTHER';
 }
 
+/** RAM with every staging-nonce record's 8 host-written bytes zeroed (loader protocol §2.3). */
+function withoutNonce(ram: Uint8Array): Uint8Array {
+  const tag = [0x42, 0x42, 0x4e, 0x4f, 0x4e, 0x43, 0x45, 0x31]; // "BBNONCE1"
+  for (let i = 0; i + 16 <= ram.length; i += 4) {
+    if (ram[i] !== 0x42) continue;
+    if (tag.every((b, k) => ram[i + k] === b)) ram.fill(0, i + 8, i + 16);
+  }
+  return ram;
+}
+
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -414,7 +424,9 @@ export class SimBoard {
     }
     const impostor = this.faults.take('other-board-instead-of-loader');
     if (impostor) {
-      const ram = this.memories.filter((m) => m.spec.kind === 'ram').map((m) => ({ address: m.start, data: m.read(m.start, m.spec.size) }));
+      // The other board runs the same image, staged by another run: not with this run's staging nonce
+      // (loader protocol §2.3: "BBNONCE1" then 8 bytes the host wrote; another board's copy holds zeros).
+      const ram = this.memories.filter((m) => m.spec.kind === 'ram').map((m) => ({ address: m.start, data: withoutNonce(m.read(m.start, m.spec.size)) }));
       this.runApp();
       this.host.spawnImpostor(this, impostor.serial, impostor.as ?? 'loader', { ram, pointer });
       return;
