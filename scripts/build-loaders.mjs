@@ -8,7 +8,7 @@ import { Buffer } from 'node:buffer';
 import { execFileSync } from 'node:child_process';
 import console from 'node:console';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import process from 'node:process';
@@ -22,28 +22,23 @@ const STR_NONCE = 0x20;
 const STR_ENTRY_REPORT = 0x21;
 const LOAD_ADDRESS = 0x20010000;
 
-const BOARDS = [
-  {
-    board: 'stm32f746g-disco',
-    manifest: {
-      protocol: 1,
-      name: 'STM32F746G-DISCO / STM32F7508-DK loader (QSPI N25Q128A + internal flash)',
-      version: '0.1.0',
-      description:
-        'Real loader built from firmware/loader: QSPI NOR (64 KB sectors; 4 KB subsectors not offered) and the internal flash as the flash-size register says. Experimental: no run on a real board recorded yet.',
-      board: 'STM32F746G-DISCO',
-      chips: ['0x449'],
-      usb: { vendorId: '0x1209', productId: '0x0001', product: 'BootBridge Loader', enumerationTimeoutMs: 5000 },
-      transferSize: 4096,
-      // alt 1 is what a 1 MB F746 reports; the loader computes it from 0x1FF0F442 (64 KB F750: 02*032Kg)
-      memories: ['@QSPI Flash /0x90000000/256*064Kg', '@Internal Flash  /0x08000000/04*032Kg,01*128Kg,03*256Kg'],
-      extensions: ['crc32'],
-      // N25Q128A typical: page program 0.5 ms per 256 B (512 KB/s), 64 KB sector erase 0.7 s
-      timing: { programKBps: 512, eraseMsPerSector: 700 },
-      experimental: true,
-    },
-  },
-];
+/**
+ * Every board file in firmware/loader/boards/ is a package: the file holds, besides the board's C
+ * definition, its manifest fields as JSON inside a comment: from a line `loader.json:` to the end of
+ * that comment. A second board needs only its board file.
+ */
+function boards() {
+  const dir = join(firmware, 'boards');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.c'))
+    .sort()
+    .map((f) => {
+      const text = readFileSync(join(dir, f), 'utf8');
+      const m = /^loader\.json:\s*\n([\s\S]*?)\*\//m.exec(text);
+      if (!m) throw new Error(`${f}: no "loader.json:" comment block with the package's manifest fields`);
+      return { board: f.slice(0, -2), manifest: JSON.parse(m[1]) };
+    });
+}
 
 function hex(n, digits = 8) {
   return `0x${n.toString(16).toUpperCase().padStart(digits, '0')}`;
@@ -66,7 +61,9 @@ Built from \`firmware/loader\` (board file \`firmware/loader/boards/${info.board
 do not edit these files by hand — the build rebuilds them byte for byte and a test fails if they differ.
 
 **Experimental**: no run on a real board has been recorded yet. See docs/loader-bringup.md for the steps,
-the output to expect and what to send back.
+the output to expect and what to send back. Without a board, the simulator runs this very image on its
+emulated STM32F746 (\`--sim stm32f746\`), and \`bootbridge loader check assets/loaders/${info.board}\`
+holds it to the loader protocol there.
 
 | | |
 |---|---|
@@ -170,7 +167,7 @@ const option = (name) => {
 };
 const outRoot = option('--out') ?? join(root, 'assets', 'loaders');
 const report = {};
-for (const entry of BOARDS) report[entry.board] = build(entry, outRoot);
+for (const entry of boards()) report[entry.board] = build(entry, outRoot);
 // --report <file>: sizes as JSON, for the test that checks them
 const reportFile = option('--report');
 if (reportFile) writeFileSync(reportFile, `${JSON.stringify(report, null, 2)}\n`);

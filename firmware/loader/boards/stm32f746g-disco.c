@@ -3,6 +3,28 @@
  * Pins: ST's board user manual UM1907 and BSP pin list (facts, no code): LD1 green user LED on PI1;
  * USB OTG FS D-/D+ on PA11/PA12, AF10; QSPI CLK PB2 AF9, BK1_NCS PB6 AF10, IO0 PD11 AF9, IO1 PD12 AF9,
  * IO2 PE2 AF9, IO3 PD13 AF9. The HSE (25 MHz on these boards) is measured, not assumed. */
+/* The package's manifest fields (scripts/build-loaders.mjs adds image, nonce and entryReport).
+ * memories: alt 1 as a 1 MB F746 reports it; the loader computes it from 0x1FF0F442 (64 KB F750:
+ * 02*032Kg). timing: N25Q128A typical page program 0.5 ms per 256 B, plus 85 µs of data at 24 MHz on
+ * one line and about 20 µs of commands, ≈ 0.6 ms a page (420 KB/s); 64 KB sector erase 0.7 s.
+
+loader.json:
+{
+  "protocol": 1,
+  "name": "STM32F746G-DISCO / STM32F7508-DK loader (QSPI N25Q128A + internal flash)",
+  "version": "0.1.0",
+  "description": "Real loader built from firmware/loader: QSPI NOR (64 KB sectors; 4 KB subsectors not offered) and the internal flash as the flash-size register says. Experimental: no run on a real board recorded yet.",
+  "board": "STM32F746G-DISCO",
+  "chips": ["0x449"],
+  "usb": { "vendorId": "0x1209", "productId": "0x0001", "product": "BootBridge Loader", "enumerationTimeoutMs": 5000 },
+  "transferSize": 4096,
+  "memories": ["@QSPI Flash /0x90000000/256*064Kg", "@Internal Flash  /0x08000000/04*032Kg,01*128Kg,03*256Kg"],
+  "extensions": ["crc32"],
+  "timing": { "programKBps": 420, "eraseMsPerSector": 700 },
+  "experimental": true
+}
+*/
+
 #include "../core/loader.h"
 #include "../chips/stm32f7/gpio.h"
 #include "../chips/stm32f7/qspi.h"

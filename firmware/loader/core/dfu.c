@@ -157,31 +157,33 @@ static uint32_t remaining_ms(void) {
 
 static void getstatus(void) {
   uint32_t poll = 0;
-  if (state == dfuDNLOAD_SYNC || state == dfuDNBUSY) {
-    if (pending) {
-      pending = 0;
+  if (state == dfuDNLOAD_SYNC && pending) {
+    /* DfuSe (AN3156 §6.3, as the ROM and dfu-util's dfuse.c expect): the command runs from this
+     * GETSTATUS, which answers dfuDNBUSY with the time it needs (0 for an immediate one such as set
+     * address); the next GETSTATUS gives the outcome: dfuDNLOAD-IDLE, or dfuERROR and its status. */
+    pending = 0;
+    job = JOB_NONE;
+    job_start_us = time_us();
+    int r = start_pending();
+    if (r != DFU_OK) {
       job = JOB_NONE;
-      job_start_us = time_us();
-      int r = start_pending();
-      if (r != DFU_OK) {
-        job = JOB_NONE;
-        fail((uint8_t)r);
-      } else if (job != JOB_NONE) {
-        job_result = JOB_BUSY;
-        dfu_poll();
-      } else {
-        job_result = DFU_OK;
-      }
+      job_result = r;
+    } else if (job != JOB_NONE) {
+      job_result = JOB_BUSY;
+      dfu_poll();
+    } else {
+      job_result = DFU_OK;
     }
-    if (state != dfuERROR) {
-      if (job != JOB_NONE) {
-        state = dfuDNBUSY;
-        poll = remaining_ms();
-      } else if (job_result != DFU_OK) {
-        fail((uint8_t)job_result);
-      } else {
-        state = dfuDNLOAD_IDLE;
-      }
+    state = dfuDNBUSY;
+    poll = job != JOB_NONE ? remaining_ms() : 0u;
+  } else if (state == dfuDNBUSY || state == dfuDNLOAD_SYNC) {
+    if (job != JOB_NONE) {
+      state = dfuDNBUSY;
+      poll = remaining_ms();
+    } else if (job_result != DFU_OK) {
+      fail((uint8_t)job_result);
+    } else {
+      state = dfuDNLOAD_IDLE;
     }
   } else if (state == dfuMANIFEST_SYNC) {
     state = dfuMANIFEST; /* DfuSe leave: effective at this GETSTATUS (AN3156 §5.5) */

@@ -14,6 +14,7 @@ extern struct entry_state entry;
 void system_entry(void);            /* interrupts, NVIC, SysTick, VTOR, caches: called first */
 uint32_t system_clocks(void);       /* rebuilds the clocks; returns the measured HSE (0: none) */
 uint32_t system_sysclk_hz(void);
+static inline uint32_t system_hclk_mhz(void) { return system_sysclk_hz() / 1000000u; } /* AHB prescaler 1 */
 void system_leave(uint32_t vectors, int keep_qspi) __attribute__((noreturn));
 void system_uid(uint32_t w[3]);
 void system_reset(void) __attribute__((noreturn));
