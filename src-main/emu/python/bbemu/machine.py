@@ -97,7 +97,8 @@ class Machine:
         self.reads: dict[int, tuple[int, int]] = {}
         self.spinning = False
         # Idle skipping with a firmware that watches a clock: steps grow while nothing changes.
-        self.history: dict[int, tuple[int, int]] = {}
+        self.history: dict[int, tuple[int, int, int]] = {}
+        self.slices = 0
         self.progress = False
         self.clock_watch = False
         self.idle_grow = SLICE_NS
@@ -155,17 +156,21 @@ class Machine:
         the firmware waits for something only time brings (a timer, a ready flag): the rest of the slice
         is that wait, so the slice ends now and its full time passes (no host CPU burnt on it)."""
         if not (OTG_BASE <= address < OTG_END):
+            # Stability counts slices, not reads: time only moves between slices.
             prev = self.history.get(address)
-            if prev is None or prev[0] == value:
-                self.history[address] = (value, (prev[1] + 1) if prev else 0)
+            if prev is None:
+                self.history[address] = (value, 0, self.slices)
+            elif prev[0] == value:
+                if prev[2] != self.slices:
+                    self.history[address] = (value, prev[1] + 1, self.slices)
             else:
-                # A value that was stable and changed is progress (a part finished, a flag came);
-                # one that changes every time it is read is a clock the firmware is watching.
+                # A value that was stable over slices and changed is progress (a part finished, a
+                # flag came); one that changes from slice to slice is a clock the firmware watches.
                 if prev[1] >= 2:
                     self.progress = True
                 else:
                     self.clock_watch = True
-                self.history[address] = (value, 0)
+                self.history[address] = (value, 0, self.slices)
         last = self.reads.get(address)
         if last is not None and last[0] == value:
             n = last[1] + 1
@@ -346,6 +351,7 @@ class Machine:
         self.otg.idle = False
         self.busy_work = False
         self.clock_watch = False
+        self.slices += 1
         self.spinning = False
         self.reads.clear()
         self.pending_exc = None
