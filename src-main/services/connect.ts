@@ -8,7 +8,7 @@ import { SIM_MODELS, SimBus, defaultSimSerial, type SimModelName } from '../sim/
 import { simLoaderImages } from '../sim/loaders.js';
 import type { UsbBackend } from '../usb/backend.js';
 import { hasDfuInterface } from '../usb/discovery.js';
-import { RealClock, ScaledClock, type Clock } from '../util/clock.js';
+import { PausableRealClock, RealClock, ScaledClock, type Clock } from '../util/clock.js';
 import { loadSimState, saveSimState } from './sim-state.js';
 
 export interface SimOptions {
@@ -60,7 +60,8 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
     const count = sim.boards ?? 1;
     if (!Number.isInteger(count) || count < 1 || count > 64) throw new BootBridgeError('BAD_ARGUMENT', `--sim-boards must be between 1 and 64 (got ${sim.boards})`, { field: 'sim-boards' });
     const speed = sim.speed ?? 1;
-    const clock = options.clock ?? (speed === 1 ? new RealClock() : new ScaledClock(speed));
+    // Real time that stands still while an emulated CPU computes (the host's timeouts then count device time).
+    const clock = options.clock ?? (speed === 1 ? new PausableRealClock() : new ScaledClock(speed));
     // Real loader images run on the emulated CPU where Debian's python3-unicorn is installed.
     const emulator = createEmulator(clock);
     const bus = new SimBus({ clock, ...(emulator ? { emulator } : {}) });
