@@ -189,7 +189,18 @@ class EmulatedBoot implements EmulatorRun {
       w?.reject(new Error(`emulator process ended (${signal ?? code})${this.stderr.length ? ': ' + this.stderr.slice(-3).join(' | ') : ''}`));
     });
     child.stdin!.on('error', () => undefined);
+    this.keepAlive(child, false);
     return child;
+  }
+
+  /**
+   * The process keeps Node alive only while a request is in flight: a loader left running when the
+   * program is done (a read without leave) must not keep the program from exiting; the exit hook then
+   * kills the process.
+   */
+  private keepAlive(child: ChildProcess, on: boolean): void {
+    const handles = [child, child.stdout, child.stderr, child.stdin] as ({ ref?: () => void; unref?: () => void } | null)[];
+    for (const h of handles) (on ? h?.ref : h?.unref)?.call(h);
   }
 
   /** One request at a time; the VirtualClock holds still while the answer is being computed. */
@@ -200,13 +211,18 @@ class EmulatedBoot implements EmulatorRun {
           const child = this.child;
           if (this.stopped || !child) return reject(new Error('emulator stopped'));
           const hold = (this.clock as { hold?: () => () => void }).hold?.() ?? (() => {});
+          this.keepAlive(child, true);
+          const done = () => {
+            hold();
+            this.keepAlive(child, false);
+          };
           this.waiting = {
             resolve: (r) => {
-              hold();
+              done();
               resolvePromise(r);
             },
             reject: (e) => {
-              hold();
+              done();
               reject(e);
             },
           };
