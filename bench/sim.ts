@@ -23,6 +23,7 @@ export const MiB = 1024 * 1024;
 
 export { pattern } from '../test/support/data.js';
 import { pattern } from '../test/support/data.js';
+import { createEmulator } from '../src-main/emu/emulator.js';
 
 /** Half of the image erased-looking: every other `chunk` bytes 0xFF (whole DfuSe blocks for chunk ≥ 2 KB). */
 export function sparse(length: number, chunk = 8 * KiB, seed = 2): Uint8Array {
@@ -35,7 +36,8 @@ export const binAt = (address: number, data: Uint8Array): Promise<OpenedFirmware
 export const simLoader = (model: SimModelName = 'stm32f746'): Promise<LoaderPackage> => openLoaderFolder(loaderFolder(model));
 
 export function simBus(clock: Clock, model: SimModelName = 'stm32f746', boards = 1): SimBus {
-  const bus = new SimBus({ clock });
+  const emulator = createEmulator(clock);
+  const bus = new SimBus({ clock, ...(emulator ? { emulator } : {}) });
   for (let i = 0; i < boards; i++) bus.addBoard(model, { loaders: simLoaderImages(model) });
   return bus;
 }

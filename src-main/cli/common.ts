@@ -29,7 +29,7 @@ const BAD_INPUT_CODES = new Set<string>([
 
 export function exitCodeFor(e: ErrorData): number {
   if (e.code === 'CANCELLED') return EXIT.CANCELLED;
-  if (e.code === 'DEVICE_NOT_FOUND' || e.code === 'DEVICE_AMBIGUOUS' || e.code === 'USB_UNAVAILABLE') return EXIT.NO_DEVICE;
+  if (e.code === 'DEVICE_NOT_FOUND' || e.code === 'DEVICE_AMBIGUOUS' || e.code === 'USB_UNAVAILABLE' || e.code === 'EMULATOR_UNAVAILABLE') return EXIT.NO_DEVICE;
   if (BAD_INPUT_CODES.has(e.code)) return EXIT.BAD_INPUT;
   return EXIT.FAILED;
 }

@@ -3,11 +3,12 @@
 //   const conn = await connect({ sim: { model: 'stm32f746', stateDir: '.sim-state' } });
 
 import { BootBridgeError } from '../../shared/errors.js';
+import { createEmulator } from '../emu/emulator.js';
 import { SIM_MODELS, SimBus, defaultSimSerial, type SimModelName } from '../sim/index.js';
 import { simLoaderImages } from '../sim/loaders.js';
 import type { UsbBackend } from '../usb/backend.js';
 import { hasDfuInterface } from '../usb/discovery.js';
-import { RealClock, ScaledClock, type Clock } from '../util/clock.js';
+import { PausableRealClock, RealClock, ScaledClock, type Clock } from '../util/clock.js';
 import { loadSimState, saveSimState, writeThroughSimState } from './sim-state.js';
 
 export interface SimOptions {
@@ -59,8 +60,11 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
     const count = sim.boards ?? 1;
     if (!Number.isInteger(count) || count < 1 || count > 64) throw new BootBridgeError('BAD_ARGUMENT', `--sim-boards must be between 1 and 64 (got ${sim.boards})`, { field: 'sim-boards' });
     const speed = sim.speed ?? 1;
-    const clock = options.clock ?? (speed === 1 ? new RealClock() : new ScaledClock(speed));
-    const bus = new SimBus({ clock });
+    // Real time that stands still while an emulated CPU computes (the host's timeouts then count device time).
+    const clock = options.clock ?? (speed === 1 ? new PausableRealClock() : new ScaledClock(speed));
+    // Real loader images run on the emulated CPU where Debian's python3-unicorn is installed.
+    const emulator = createEmulator(clock);
+    const bus = new SimBus({ clock, ...(emulator ? { emulator } : {}) });
     const loaders = simLoaderImages(model);
     const stops: (() => void)[] = [];
     for (let i = 0; i < count; i++) {

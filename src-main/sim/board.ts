@@ -9,11 +9,11 @@ import { crc32 } from '../util/crc32.js';
 import type { Clock } from '../util/clock.js';
 import { buildDescriptors, type DfuIdentity } from './descriptors.js';
 import { DfuSeDevice, DfuState, DfuStatus, type DfuOperation, type DfuPersonality } from './dfuse-device.js';
-import { SimFaults } from './faults.js';
+import { SimFaults, type SimRequestName } from './faults.js';
 import { SimMemory } from './memory.js';
 import { boardExtras, chipMemories, simChip, systemMemories, type SimChip, type SimModelName } from './models.js';
 import { LEAVE_DISCONNECT_MS, LOADER_ENUMERATION_MS, OPTION_BYTE_RESET_MS, ROM_ENUMERATION_MS } from './timing.js';
-import type { SimEndpoint } from './types.js';
+import type { ControlAnswer, EmulatedUsb, EmulatorEnd, EmulatorRun, SetupPacket, SimEmulator, SimEndpoint } from './types.js';
 import { SimUsbDevice, type StallStyle } from './webusb.js';
 
 export type SimMode = 'rom' | 'loader' | 'app' | 'unplugged';
@@ -53,8 +53,10 @@ export interface SimBoardHost {
   stallAs: StallStyle;
   connect(board: SimBoard, device: SimUsbDevice): void;
   disconnect(board: SimBoard, device: SimUsbDevice): void;
-  /** A different board appearing where the loader should (fault). */
-  spawnImpostor(from: SimBoard, serial: string | undefined, as: 'loader' | 'rom', image: SimLoaderImage): void;
+  /** A different board appearing where the loader should (fault): it boots `image`, or runs the same RAM image emulated. */
+  spawnImpostor(from: SimBoard, serial: string | undefined, as: 'loader' | 'rom', image: SimLoaderImage | { ram: { address: number; data: Uint8Array }[]; pointer: number }): void;
+  /** Runs RAM images the board does not recognise (src-main/emu on Node); absent: such an image faults back to the ROM. */
+  emulator?: SimEmulator;
 }
 
 interface External {
@@ -80,6 +82,27 @@ function uidForSerial(serial: string): Uint8Array {
   dv.setUint32(4, w1, true);
   dv.setUint32(8, w2, true);
   return out;
+}
+
+const DFU_NAMES: SimRequestName[] = ['DETACH', 'DNLOAD', 'UPLOAD', 'GETSTATUS', 'CLRSTATUS', 'GETSTATE', 'ABORT'];
+const STD_NAMES: Record<number, SimRequestName> = { 0: 'GET_STATUS', 1: 'CLEAR_FEATURE', 3: 'SET_FEATURE', 5: 'SET_ADDRESS', 6: 'GET_DESCRIPTOR', 8: 'GET_CONFIGURATION', 9: 'SET_CONFIGURATION', 10: 'GET_INTERFACE', 11: 'SET_INTERFACE' };
+
+/** The fault list's name of a request (faults.ts SimRequestName). */
+function emulatedRequestName(setup: SetupPacket): SimRequestName {
+  const type = (setup.bmRequestType >> 5) & 3;
+  if (type === 1) return DFU_NAMES[setup.bRequest] ?? 'OTHER';
+  if (type === 0) return STD_NAMES[setup.bRequest] ?? 'OTHER';
+  return 'OTHER';
+}
+
+/** RAM with every staging-nonce record's 8 host-written bytes zeroed (loader protocol §2.3). */
+function withoutNonce(ram: Uint8Array): Uint8Array {
+  const tag = [0x42, 0x42, 0x4e, 0x4f, 0x4e, 0x43, 0x45, 0x31]; // "BBNONCE1"
+  for (let i = 0; i + 16 <= ram.length; i += 4) {
+    if (ram[i] !== 0x42) continue;
+    if (tag.every((b, k) => ram[i + k] === b)) ram.fill(0, i + 8, i + 16);
+  }
+  return ram;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -114,7 +137,10 @@ export class SimBoard {
   private readonly memories: SimMemory[];
   private readonly externals: External[];
   private modeNow: SimMode = 'unplugged';
-  private current: { dfu: DfuSeDevice; usb: SimUsbDevice } | undefined;
+  private current: { dfu?: DfuSeDevice; endpoint: SimEndpoint; usb: SimUsbDevice } | undefined;
+  private emu: { run: EmulatorRun; generation: number } | undefined;
+  private emuEnd: EmulatorEnd | undefined;
+  private goneWaiters: (() => void)[] = [];
   private generation = 0;
   private powerCycles = 0;
   private listeners = new Set<(mode: SimMode) => void>();
@@ -142,7 +168,7 @@ export class SimBoard {
 
   /** Raw control transfers of the current enumeration (virtual-USB harness). */
   get endpoint(): SimEndpoint | undefined {
-    return this.current?.dfu;
+    return this.current?.endpoint;
   }
 
   /** WebUSB view of the current enumeration. */
@@ -172,7 +198,7 @@ export class SimBoard {
   }
 
   read(address: number, length: number): Uint8Array {
-    this.current?.dfu.settle();
+    this.current?.dfu?.settle();
     const m = this.memoryAt(address, length);
     if (!m) throw new BootBridgeError('ADDRESS_UNREACHABLE', `No memory of the simulated ${this.model} holds ${hex32(address)}+${length}`, { address, length, serial: this.serial });
     return m.read(address, length);
@@ -186,7 +212,7 @@ export class SimBoard {
   }
 
   exportState(): SimState {
-    this.current?.dfu.settle();
+    this.current?.dfu?.settle();
     const memories: Record<string, Uint8Array> = {};
     for (const m of this.memories) if (m.spec.persistent) memories[m.name] = m.snapshot();
     return { model: this.model, serial: this.serial, memories };
@@ -207,6 +233,7 @@ export class SimBoard {
   /** Cable out: off the bus, RAM lost; an operation in progress is torn. */
   unplug(): void {
     this.generation++;
+    this.endEmulation();
     this.powerCycles++;
     this.offBus();
     for (const m of this.memories) if (m.spec.kind === 'ram') m.clear();
@@ -235,7 +262,8 @@ export class SimBoard {
     const cur = this.current;
     if (!cur) return;
     this.current = undefined;
-    cur.dfu.disconnect();
+    cur.dfu?.disconnect();
+    for (const w of this.goneWaiters.splice(0)) w();
     cur.usb.markDisconnected();
     this.host.disconnect(this, cur.usb);
   }
@@ -267,7 +295,7 @@ export class SimBoard {
     dfu.configuration = 1;
     const d = personality.descriptors;
     const usb = new SimUsbDevice({ endpoint: dfu, clock: this.host.clock, device: d.device, configuration: d.configuration, strings: d.strings, stallAs: this.host.stallAs });
-    this.current = { dfu, usb };
+    this.current = { dfu, endpoint: dfu, usb };
     this.host.connect(this, usb);
   }
 
@@ -278,6 +306,7 @@ export class SimBoard {
 
   private bootRom(delayMs: number): void {
     this.generation++;
+    this.endEmulation();
     this.offBus();
     this.setMode('rom');
     this.later(delayMs, () => this.enumerate(this.romPersonality()));
@@ -286,6 +315,7 @@ export class SimBoard {
   /** Loader staged and jumped to: after its start-up it enumerates with the ROM's serial. */
   bootLoader(image: SimLoaderImage, delayMs = image.timing?.enumerationMs ?? LOADER_ENUMERATION_MS): void {
     this.generation++;
+    this.endEmulation();
     this.offBus();
     this.setMode('loader');
     this.later(delayMs, () => this.enumerate(this.loaderPersonality(image)));
@@ -293,6 +323,7 @@ export class SimBoard {
 
   private runApp(): void {
     this.generation++;
+    this.endEmulation();
     this.offBus();
     this.setMode('app');
   }
@@ -328,6 +359,10 @@ export class SimBoard {
     }
     const image = this.loaders.find((l) => l.loadAddress === pointer && this.memoryAt(pointer, l.image.length) !== undefined && holdsLoaderImage(this.read(pointer, l.image.length), l));
     if (!image) {
+      if (this.host.emulator?.models.includes(this.model) && kind === 'ram') {
+        this.jumpEmulated(pointer);
+        return;
+      }
       this.bootRom(ROM_ENUMERATION_MS);
       return;
     }
@@ -342,6 +377,136 @@ export class SimBoard {
       return;
     }
     this.bootLoader(image);
+  }
+
+  // ---- an unrecognised RAM image, executed on the emulated CPU (SimBoardHost.emulator) ----------
+
+  /** How the last emulated run ended (undefined while it runs or when none ran), for tests and logs. */
+  get emulation(): { running: boolean; end?: EmulatorEnd } | undefined {
+    if (this.emu) return { running: true };
+    return this.emuEnd ? { running: false, end: this.emuEnd } : undefined;
+  }
+
+  private endEmulation(): void {
+    const e = this.emu;
+    this.emu = undefined;
+    e?.run.stop();
+  }
+
+  /** RAM as the ROM left it, and the non-volatile memories the firmware may program, for the emulator. */
+  private emulatorBoot(pointer: number): Parameters<SimEmulator['start']>[0] {
+    const ram = this.memories.filter((m) => m.spec.kind === 'ram').map((m) => ({ address: m.start, data: m.read(m.start, m.spec.size) }));
+    const memories = this.memories
+      .filter((m) => m.spec.kind === 'flash' || m.spec.kind === 'qspi')
+      .map((m) => {
+        const chunks: { offset: number; data: Uint8Array }[] = [];
+        for (let off = 0; off < m.spec.size; off += 4096) {
+          const data = m.read(m.start + off, Math.min(4096, m.spec.size - off));
+          if (data.some((b) => b !== m.spec.blank)) chunks.push({ offset: off, data });
+        }
+        return { name: m.name, start: m.start, size: m.spec.size, chunks };
+      });
+    const uid = this.memoryByName('uid')?.read(this.chip.uidAddress, 12) ?? new Uint8Array(12);
+    return { model: this.model, serial: this.serial, entry: pointer, ram, memories, uid, flashSizeKb: this.chip.flash.size / 1024 };
+  }
+
+  /**
+   * The ROM jumped to a RAM image the simulator does not know: its machine code runs on the emulated
+   * core. The board is then what that code makes of it: a USB device with the descriptors the firmware
+   * sends, memories it programs (written through at once), a jump to flash (the application runs), a
+   * reset (the ROM enumerates again, BOOT0 held), or nothing at all after a fault or a hang.
+   */
+  private jumpEmulated(pointer: number): void {
+    const emulator = this.host.emulator!;
+    if (this.faults.take('loader-never-appears')) {
+      this.runApp();
+      return;
+    }
+    const impostor = this.faults.take('other-board-instead-of-loader');
+    if (impostor) {
+      // The other board runs the same image, staged by another run: not with this run's staging nonce
+      // (loader protocol §2.3: "BBNONCE1" then 8 bytes the host wrote; another board's copy holds zeros).
+      const ram = this.memories.filter((m) => m.spec.kind === 'ram').map((m) => ({ address: m.start, data: withoutNonce(m.read(m.start, m.spec.size)) }));
+      this.runApp();
+      this.host.spawnImpostor(this, impostor.serial, impostor.as ?? 'loader', { ram, pointer });
+      return;
+    }
+    this.generation++;
+    this.endEmulation();
+    this.offBus();
+    this.setMode('loader');
+    this.emuEnd = undefined;
+    const generation = this.generation;
+    const mine = () => generation === this.generation;
+    const run = emulator.start(this.emulatorBoot(pointer), {
+      enumerated: (usb) => {
+        if (mine()) this.connectEmulated(usb);
+      },
+      disconnected: () => {
+        if (mine()) this.offBus();
+      },
+      memoryChanged: (name, offset, data) => {
+        if (!mine()) return;
+        const m = this.memoryByName(name);
+        if (m && offset + data.length <= m.spec.size) m.writeRaw(m.start + offset, data);
+      },
+      ended: (end) => {
+        if (!mine()) return;
+        this.emu = undefined;
+        this.emuEnd = end;
+        if (end.kind === 'jump') this.runApp();
+        else if (end.kind === 'reset') this.bootRom(ROM_ENUMERATION_MS);
+        // A fault or a hang: the core stops; the device never (again) answers. Off the bus it stays.
+        else this.offBus();
+      },
+    });
+    if (mine()) this.emu = { run, generation };
+    else run.stop();
+  }
+
+  /** Puts the emulated firmware's USB device on the bus, behind the board's wire faults. */
+  private connectEmulated(dev: EmulatedUsb): void {
+    const inner = dev.endpoint;
+    const generation = this.generation;
+    const endpoint: SimEndpoint = { control: (setup, data) => this.emulatedControl(inner, generation, setup, data) };
+    const usb = new SimUsbDevice({ endpoint, clock: this.host.clock, device: dev.device, configuration: dev.configuration, strings: dev.strings, stallAs: this.host.stallAs });
+    this.current = { endpoint, usb };
+    this.host.connect(this, usb);
+  }
+
+  /** The wire between host and emulated device: the same faults as for a modelled device (faults.ts). */
+  private async emulatedControl(inner: SimEndpoint, generation: number, setup: SetupPacket, data?: Uint8Array): Promise<ControlAnswer> {
+    const gone: ControlAnswer = { status: 'disconnected' };
+    if (generation !== this.generation || !this.current) return gone;
+    const f = this.faults;
+    for (const { entry, fault } of f.peek('unplug-at-request')) {
+      entry.seen++;
+      if (entry.seen >= fault.request) {
+        f.fire(entry);
+        this.unplug();
+        return gone;
+      }
+    }
+    const dnload = setup.bmRequestType === 0x21 && setup.bRequest === 1 && setup.wValue >= 2 && data !== undefined && data.length > 0;
+    if (dnload) {
+      for (const { entry, fault } of f.peek('unplug-at-byte')) {
+        if (entry.seen + data.length > fault.byte) {
+          f.fire(entry);
+          this.unplug();
+          return gone;
+        }
+        entry.seen += data.length;
+      }
+    }
+    const name = emulatedRequestName(setup);
+    if (f.take('hang', (x) => x.request === name || x.request === 'any')) {
+      return new Promise<ControlAnswer>((resolve) => this.goneWaiters.push(() => resolve(gone)));
+    }
+    if (f.take('stall', (x) => x.request === name || x.request === 'any')) return { status: 'stall' };
+    // A flipped bit on the wire reaches the firmware as it is (the loader's CRC32 must catch it).
+    const payload = dnload ? this.flipBit(data) : data;
+    const answer = await inner.control(setup, payload);
+    return generation === this.generation ? answer : gone;
   }
 
   // ---- personalities ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import type { UsbBackend } from '../usb/backend.js';
 import type { Clock } from '../util/clock.js';
 import { SimBoard, type SimLoaderImage, type SimState } from './board.js';
 import { SIM_MODELS, type SimModelName } from './models.js';
+import type { SimEmulator } from './types.js';
 import type { SimUsbDevice, StallStyle } from './webusb.js';
 
 /**
@@ -33,6 +34,8 @@ export interface SimBusOptions {
   clock: Clock;
   /** How a STALL reaches WebUSB callers: 'reject' as the `usb` package v3 does (default), 'status' as browsers do. */
   stallAs?: StallStyle;
+  /** Executes RAM images that are not the simulator's own loaders (src-main/emu, Node only). */
+  emulator?: SimEmulator;
 }
 
 export interface SimBoardOptions {
@@ -49,11 +52,14 @@ export class SimBus implements UsbBackend {
   private readonly disconnectListeners = new Set<(d: USBDevice) => void>();
   private readonly owners = new WeakMap<USBDevice, SimBoard>();
   private readonly stallAs: StallStyle;
+  /** The emulated CPU this bus runs unknown RAM images on (undefined: such images fault back to the ROM). */
+  readonly emulator: SimEmulator | undefined;
   private ports = 0;
 
   constructor(opts: SimBusOptions) {
     this.clock = opts.clock;
     this.stallAs = opts.stallAs ?? 'reject';
+    this.emulator = opts.emulator;
   }
 
   get boards(): readonly SimBoard[] {
@@ -130,11 +136,16 @@ export class SimBus implements UsbBackend {
       disconnect: (_board: SimBoard, device: SimUsbDevice) => {
         for (const l of [...this.disconnectListeners]) l(device);
       },
-      spawnImpostor: (from: SimBoard, serial: string | undefined, as: 'loader' | 'rom', image: SimLoaderImage) => {
+      ...(this.emulator ? { emulator: this.emulator } : {}),
+      spawnImpostor: (from: SimBoard, serial: string | undefined, as: 'loader' | 'rom', image: SimLoaderImage | { ram: { address: number; data: Uint8Array }[]; pointer: number }) => {
         // An impostor may carry the staged board's own serial (a clone, or a board whose loader reports a fixed serial).
         const other = this.create(from.model, { ...(serial ? { serial } : {}), loaders: from.loaders }, true);
-        if (as === 'loader') other.bootLoader(image);
-        else other.start();
+        if (as === 'rom') other.start();
+        else if ('pointer' in image) {
+          // The same RAM image, run by another chip (its own UID, so its own serial).
+          for (const r of image.ram) other.poke(r.address, r.data);
+          other.jump(image.pointer);
+        } else other.bootLoader(image);
       },
     };
   }

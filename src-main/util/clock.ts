@@ -35,6 +35,42 @@ export class RealClock implements Clock {
 }
 
 /**
+ * Real time that stands still while `hold()` is in force: a simulated board whose CPU is emulated in
+ * another process holds it while that process computes, so the host's own timeouts measure the
+ * device's time, not how busy this machine is. Without holds it is RealClock.
+ */
+export class PausableRealClock implements Clock {
+  private readonly real = new RealClock();
+  private held = 0;
+  private holds = 0;
+  private since = 0;
+
+  now(): number {
+    const t = performance.now();
+    return t - this.held - (this.holds > 0 ? t - this.since : 0);
+  }
+
+  hold(): () => void {
+    if (this.holds++ === 0) this.since = performance.now();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0) this.held += performance.now() - this.since;
+    };
+  }
+
+  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    const due = this.now() + Math.max(0, ms);
+    for (;;) {
+      const left = due - this.now();
+      if (left <= 0 && this.holds === 0) return;
+      await this.real.sleep(Math.max(left, 1), signal);
+    }
+  }
+}
+
+/**
  * Paced modelled time, for demos: every wait takes its real duration divided by `scale`, and now()
  * advances only as waits complete (to each wait's due time), as VirtualClock's does. The host's own
  * CPU time therefore costs no modelled time: a loaded machine slows a demo down, but it never makes
@@ -72,6 +108,7 @@ export class VirtualClock implements Clock {
   private seq = 0;
   private timers: Timer[] = [];
   private scheduled = false;
+  private holds = 0;
 
   constructor(start = 0) {
     this.time = start;
@@ -99,15 +136,31 @@ export class VirtualClock implements Clock {
     });
   }
 
+  /**
+   * Holds time still while work outside this event loop computes what happens next (the emulated CPU
+   * in its own process): without it the clock would jump to the next timer while the answer is on
+   * its way. Returns the release; time moves again when every hold is released.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      if (this.holds === 0) this.schedule();
+    };
+  }
+
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.holds > 0) return;
     this.scheduled = true;
     setImmediate(() => this.fire());
   }
 
   private fire(): void {
     this.scheduled = false;
-    if (this.timers.length === 0) return;
+    if (this.timers.length === 0 || this.holds > 0) return;
     this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
     const first = this.timers[0]!;
     this.time = Math.max(this.time, first.at);

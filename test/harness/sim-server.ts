@@ -10,7 +10,8 @@ import { SimBus, type SimBoard } from '../../src-main/sim/index.js';
 import { simLoaderImages } from '../../src-main/sim/loaders.js';
 import { parseSimModel } from '../../src-main/services/connect.js';
 import { loadSimState, saveSimState } from '../../src-main/services/sim-state.js';
-import { RealClock } from '../../src-main/util/clock.js';
+import { PausableRealClock } from '../../src-main/util/clock.js';
+import { createEmulator } from '../../src-main/emu/emulator.js';
 
 export interface BoardSpec {
   model: string;
@@ -64,7 +65,11 @@ export interface TransferRecord {
 
 /** The project's simulator in real time, so a host's own timeouts and poll waits mean what they say. */
 function simAdapter(stateDir: string | undefined): BusAdapter {
-  const bus = new SimBus({ clock: new RealClock() });
+  // Real time that stands still while the emulated CPU computes; real loader images run on it
+  // (where Debian's python3-unicorn is installed).
+  const clock = new PausableRealClock();
+  const emulator = createEmulator(clock);
+  const bus = new SimBus({ clock, ...(emulator ? { emulator } : {}) });
   const indexOf = (board: SimBoard) => bus.boards.indexOf(board);
   const portOf = (board: SimBoard) => Number(/(\d+)$/.exec(board.portPath)?.[1] ?? indexOf(board) + 1);
   return {
