@@ -31,7 +31,19 @@ export function formatPlan(p: FlashPlan): string {
   }
   out.push('');
   const skipped = p.skippedBytes > 0 ? `, ${p.skippedBytes} blank bytes skipped` : '';
-  out.push(`Total: ${p.totalBytes} bytes written${skipped}, estimated ${seconds(p.estimatedMs)}`);
+  const compares = p.stages.flatMap((s) => s.compares ?? []);
+  const most = compares.some((c) => !c.rewrite) ? 'at most ' : '';
+  out.push(`Total: ${most}${p.totalBytes} bytes written${skipped}, estimated ${most ? 'at most ' : ''}${seconds(p.estimatedMs)}`);
+  if (p.estimatedBlankMs !== undefined && p.estimatedUnchangedMs !== undefined) {
+    out.push(`  ${seconds(p.estimatedBlankMs)} if the compared sectors are blank (no erase), ${seconds(p.estimatedUnchangedMs)} if they already hold the image (nothing erased or written)`);
+  }
+  if (compares.length > 0) {
+    const partial = compares.filter((c) => c.covered < c.size);
+    if (partial.some((c) => c.preserve)) out.push(`Bytes of touched sectors that the image does not cover are kept (--preserve: read, merged, written back).`);
+    else if (partial.length > 0) out.push(`Bytes of touched sectors that the image does not cover are erased (${partial.length} sector${partial.length === 1 ? '' : 's'}; --preserve keeps them).`);
+  } else if (p.options.skipUnchanged === false) {
+    out.push('Every sector the image touches is erased and written (--no-skip).');
+  }
   if (p.routes) {
     const mark = (v: 'rom' | 'loader') => (p.routes!.chosen === v ? ' (chosen)' : '');
     out.push(`Internal flash through the ROM: ${seconds(p.routes.rom)}${mark('rom')}; through the loader: ${seconds(p.routes.loader)}${mark('loader')}`);
@@ -45,6 +57,18 @@ function stageLines(s: PlanStage): string[] {
   const lines: string[] = [];
   for (const e of s.erases) {
     lines.push(e.kind === 'mass' ? `mass erase ${e.region} (alt ${e.alt})` : `erase ${e.region} sector ${hex32(e.address)} (${kb(e.size)})`);
+  }
+  const cmp = s.compares ?? [];
+  if (cmp.length > 0) {
+    const by = (m: string) => cmp.filter((c) => c.method === m).length;
+    const how = [by('crc32') ? `${by('crc32')} by CRC32` : '', by('read-back') ? `${by('read-back')} by read-back` : ''].filter(Boolean).join(', ');
+    const rewrite = cmp.every((c) => c.rewrite);
+    lines.push(
+      rewrite
+        ? `read ${cmp.length} partly covered sector${cmp.length === 1 ? '' : 's'} to keep their other bytes (${how}), then erase and write them`
+        : `compare ${cmp.length} sector${cmp.length === 1 ? '' : 's'} first (${how}): equal ones are skipped, blank ones written without erase, the rest erased and written as below`,
+    );
+    for (const c of cmp.filter((c) => c.preserve)) lines.push(`  keep the ${c.size - c.covered} bytes of sector ${hex32(c.address)} the image does not cover (read, merge, write)`);
   }
   for (const w of s.writes) {
     lines.push(`write ${w.region} ${hex32(w.address)}..${hex32(w.address + w.length - 1)} ${w.length} bytes, ${w.blocks} × ${w.transferSize}-byte blocks (alt ${w.alt})`);
