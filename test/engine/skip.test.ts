@@ -76,7 +76,7 @@ describe('through the ROM bootloader: sectors read back before erase and write',
     const conn = simConnection();
     const { board } = await flash(conn, FLASH, image);
     const changed = image.slice();
-    changed[64 * K + 1234] ^= 0x01; // sector 2
+    changed[64 * K + 1234] = changed[64 * K + 1234]! ^ 0x01; // sector 2
     const r = (await flash(conn, FLASH, changed)).result;
     expect(r.sectors!.map((s) => s.found)).toEqual(['equal', 'equal', 'different', 'equal', 'equal']);
     expect(outcome(r, FLASH + 64 * K)).toMatchObject({ erased: true, bytesWritten: 32 * K });
@@ -136,6 +136,20 @@ describe('through the ROM bootloader: sectors read back before erase and write',
     expectBytes(board.read(FLASH, image.length), image);
   });
 
+  it('a read-back refused during the comparison fails the run in phase read, before anything is erased', async () => {
+    const conn = simConnection();
+    const { board, device, details } = await firstBoard(conn);
+    board.poke(FLASH, image);
+    const fw = await binAt(FLASH, pattern(160 * K, 4));
+    board.faults.add({ kind: 'stall', request: 'UPLOAD' });
+    const r = await flashDevice(conn, device, details, fw, undefined, planFlash(details, fw, undefined, { leave: false }));
+    expect(r.ok).toBe(false);
+    expect(r.error?.code).toBe('USB_STALL');
+    expect(r.error?.context).toMatchObject({ stage: 'rom', phase: 'read' });
+    expect(r.bytesWritten).toBe(0);
+    expectBytes(board.read(FLASH, image.length), image, 'flash left as it was');
+  });
+
   it('the plan estimates the comparison and the blank and unchanged cases', async () => {
     const conn = simConnection();
     const { details } = await firstBoard(conn);
@@ -179,7 +193,7 @@ describe('through the loader: sectors compared by CRC32 (or read back)', () => {
     const { board } = await firstBoard(conn);
     board.poke(QSPI, image.subarray(0, 64 * K)); // sector 0 equal
     const old = image.slice(64 * K, 128 * K);
-    old[4321] ^= 0x10;
+    old[4321] = old[4321]! ^ 0x10;
     board.poke(QSPI + 64 * K, old); // sector 1 differs in one byte
     board.poke(QSPI + 128 * K, pattern(64 * K, 99)); // sector 2 holds old data; the image has 0xFF there
     // sector 3 blank
