@@ -86,19 +86,21 @@ class RawDfu {
    * After a DNLOAD: GETSTATUS, waiting bwPollTimeout between them, until the device is no longer busy.
    * Returns the final status, the first reported poll timeout while busy, and the time it stayed busy.
    */
-  async finish(limitMs = 600_000): Promise<{ last: Status; firstPollMs?: number; busyMs: number; zeroWhileBusy: boolean }> {
+  async finish(limitMs = 600_000): Promise<{ last: Status; firstPollMs?: number; busyMs: number; zeroWhileBusy: boolean; polls: number[] }> {
     const start = this.ctx.clock.now();
     let s = await this.getStatus();
     let firstPollMs: number | undefined;
     let zeroWhileBusy = false;
+    const polls: number[] = [];
     while (s.state === DFU_STATE.dfuDNBUSY) {
       firstPollMs ??= s.pollMs;
+      polls.push(s.pollMs);
       if (s.pollMs === 0) zeroWhileBusy = true;
       if (this.ctx.clock.now() - start > limitMs) break;
       await this.ctx.clock.sleep(Math.max(1, s.pollMs));
       s = await this.getStatus();
     }
-    return { last: s, ...(firstPollMs !== undefined ? { firstPollMs } : {}), busyMs: Math.round(this.ctx.clock.now() - start), zeroWhileBusy };
+    return { last: s, ...(firstPollMs !== undefined ? { firstPollMs } : {}), busyMs: Math.round(this.ctx.clock.now() - start), zeroWhileBusy, polls };
   }
 
   async command(bytes: number[]): Promise<Awaited<ReturnType<RawDfu['finish']>>> {
@@ -144,13 +146,14 @@ function outsideEveryAlt(layouts: MemoryLayout[]): number {
 }
 
 /** Time-honest: reported never 0 while busy, and not far below how long the device really stayed busy. */
-function pollVerdict(r: { firstPollMs?: number; busyMs: number; zeroWhileBusy: boolean }): { ok: boolean; detail: string } {
+function pollVerdict(r: { firstPollMs?: number; busyMs: number; zeroWhileBusy: boolean; polls: number[] }): { ok: boolean; detail: string } {
   if (r.firstPollMs === undefined) return { ok: true, detail: 'never busy (done at the first GETSTATUS)' };
   if (r.zeroWhileBusy) return { ok: false, detail: `reported bwPollTimeout 0 while dfuDNBUSY (busy ${r.busyMs} ms)` };
   // "Not far below": the first answer covers at least half of the real busy time (timing jitter and
   // the wire's own milliseconds aside: under 20 ms of busy time is not judged).
   const ok = r.busyMs < 20 || r.firstPollMs * 2 >= r.busyMs - 2;
-  return { ok, detail: `first bwPollTimeout ${r.firstPollMs} ms, busy ${r.busyMs} ms${ok ? '' : ': far below the real busy time'}` };
+  const shown = r.polls.length > 8 ? `${r.polls.slice(0, 8).join(', ')}, … (${r.polls.length} in all)` : r.polls.join(', ');
+  return { ok, detail: `first bwPollTimeout ${r.firstPollMs} ms, busy ${r.busyMs} ms${ok ? '' : `: far below the real busy time (bwPollTimeout of each dfuDNBUSY answer: ${shown} ms)`}` };
 }
 
 /**

@@ -17,7 +17,7 @@ import { crc32 } from '../util/crc32.js';
 import { boardIdentity, romOpenOptions, type BoardHandle, type EngineContext } from './context.js';
 import { Reporter } from './progress.js';
 import { compareSectors, stageWork } from './sectors.js';
-import { checkServed, openRunningLoader, stageLoader } from './staging.js';
+import { checkServed, firstDifference, openRunningLoader, stageLoader } from './staging.js';
 
 export type { BoardHandle, EngineContext } from './context.js';
 export { romOpenOptions } from './context.js';
@@ -43,12 +43,6 @@ function withContext(e: unknown, cursor: Cursor, serial: string | undefined): Bo
   if (ctx.phase === undefined) ctx.phase = cursor.phase;
   if (ctx.serial === undefined && serial) ctx.serial = serial;
   return err;
-}
-
-function firstDifference(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
-  return a.length === b.length ? -1 : n;
 }
 
 export function segmentBytes(image: FirmwareImage, loader: LoaderPackage | undefined, op: { segment: number; address: number; length: number }): Uint8Array {
@@ -193,7 +187,7 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
     }
 
     for (const writes of byRegion(work.writes)) {
-      cursor.phase = stage.name === 'staging' ? 'stage' : 'write';
+      cursor.phase = 'write';
       const total = writes.reduce((n, w) => n + w.data.length, 0);
       const p = reporter.phase(stage.name, cursor.phase, total, writes[0]!.region);
       let base = 0;
@@ -229,16 +223,15 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
           const got = await dev.read(v.address, v.length, { onProgress: (done) => p.update(base + done), ...(ctx.signal ? { signal: ctx.signal } : {}) });
           const at = firstDifference(got, expected);
           if (at >= 0) {
-            const code = stage.name === 'staging' ? 'STAGING_FAILED' : 'VERIFY_MISMATCH';
             throw new BootBridgeError(
-              code,
-              `${stage.name === 'staging' ? 'The loader image read back from RAM' : v.region} differs from what was written at 0x${(v.address + at).toString(16)} (read 0x${(got[at] ?? 0).toString(16).padStart(2, '0')}, expected 0x${(expected[at] ?? 0).toString(16).padStart(2, '0')})`,
+              'VERIFY_MISMATCH',
+              `${v.region} differs from what was written at 0x${(v.address + at).toString(16)} (read 0x${(got[at] ?? 0).toString(16).padStart(2, '0')}, expected 0x${(expected[at] ?? 0).toString(16).padStart(2, '0')})`,
               { address: v.address + at, alt: v.alt, method: 'read-back' },
             );
           }
         }
         base += v.length;
-        if (stage.name !== 'staging') verified.push({ region: v.region, address: v.address, length: v.length, method: v.method });
+        verified.push({ region: v.region, address: v.address, length: v.length, method: v.method });
       }
     }
 

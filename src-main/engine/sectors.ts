@@ -14,6 +14,7 @@ import type { LoaderPackage } from '../loader/package.js';
 import type { CompareOp, EraseOp, FlashPlan, PlanStage } from '../plan/types.js';
 import { crc32 } from '../util/crc32.js';
 import type { Reporter } from './progress.js';
+import { firstDifference } from './staging.js';
 
 export interface WriteItem {
   alt: number;
@@ -29,8 +30,6 @@ export interface VerifyItem {
   length: number;
   method: 'crc32' | 'read-back';
   expected: Uint8Array;
-  /** A byte range of the loader image in RAM (staging), not of the user's image. */
-  staging: boolean;
 }
 
 export interface StageWork {
@@ -85,11 +84,6 @@ function isBlank(b: Uint8Array): boolean {
   return true;
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** Compares every sector the stage plans to compare; one progress phase per memory. */
 export async function compareSectors(
@@ -125,7 +119,7 @@ export async function compareSectors(
             preserved = true;
           }
         }
-        found = equalBytes(got, expected) ? 'equal' : isBlank(got) ? 'blank' : 'different';
+        found = firstDifference(got, expected) < 0 ? 'equal' : isBlank(got) ? 'blank' : 'different';
       }
       base += op.size;
       const skip = found === 'equal' && !op.rewrite;
@@ -216,14 +210,14 @@ export function stageWork(
     }
   }
   const verifies: VerifyItem[] = verifyRuns.map((r) => ({
-    alt: r.alt, region: r.region, address: r.from, length: r.to - r.from, method: r.method!, staging: r.segment < 0,
+    alt: r.alt, region: r.region, address: r.from, length: r.to - r.from, method: r.method!,
     expected: bytesOf(image, loader, { segment: r.segment, address: r.from, length: r.to - r.from }),
   }));
   // The bytes kept in a preserved sector are checked too, with the sector's merged content.
   for (const f of findings.values()) {
     if (!f.write || !f.preserved || stage.verifies.length === 0) continue;
     const method = stage.verifies.find((v) => v.alt === f.op.alt)?.method ?? 'read-back';
-    verifies.push({ alt: f.op.alt, region: f.op.region, address: f.op.address, length: f.op.size, method, expected: f.expected, staging: false });
+    verifies.push({ alt: f.op.alt, region: f.op.region, address: f.op.address, length: f.op.size, method, expected: f.expected });
   }
 
   let bytesUnchanged = 0;

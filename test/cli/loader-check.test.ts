@@ -105,4 +105,13 @@ describe('flash says which loader it stages and why', () => {
     expect(out.loader).toMatchObject({ experimental: true, staged: true, why: expect.stringContaining('needs a loader') });
     expect(out.warnings[0]).toMatch(/experimental/);
   });
+
+  it('says why internal flash goes through the loader, with both routes\' estimates', async () => {
+    const demo = join(ROOT, 'assets', 'examples', 'demo-f746', 'demo-f746.elf');
+    const r = await run(['plan', demo, '--loader', LOADER, '--chip', 'stm32f746']);
+    expect(r.code, r.stderr).toBe(0);
+    const f = await run(['flash', demo, '--loader', LOADER, '--sim', 'stm32f746', '--sim-speed', '50', '--no-progress', '--no-leave']);
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.stderr).toMatch(/QSPI Flash at 0x90000000 needs a loader .*; Internal Flash routed through it because it serves that memory too \(whole plan about \d+\.\d s this way, \d+\.\d s with --rom-route\)/);
+  });
 });

@@ -38,9 +38,11 @@ export function loaderChoice(plan: FlashPlan, pkg: LoaderPackage | undefined, ro
   const why: string[] = [];
   if (needs.length) why.push(`${needs.map((w) => `${w.region} at ${hex(w.address)}`).join(', ')} ${needs.length > 1 ? 'need' : 'needs'} a loader (the ROM bootloader cannot reach it)`);
   if (routed.length) {
+    // The planner routes internal flash through a loader that serves it (and is staged anyway) unless
+    // --rom-route says otherwise; both routes' estimates say what that costs or saves.
     const r = plan.routes;
-    const faster = r ? `: about ${(r.loader / 1000).toFixed(1)} s instead of ${(r.rom / 1000).toFixed(1)} s through the ROM` : '';
-    why.push(`${routed.map((w) => w.region).join(', ')} routed through it because the loader serves it faster${faster} (--rom-route writes it through the ROM)`);
+    const cost = r ? ` (whole plan about ${(r.loader / 1000).toFixed(1)} s this way, ${(r.rom / 1000).toFixed(1)} s with --rom-route)` : '';
+    why.push(`${routed.map((w) => w.region).join(', ')} routed through it because it serves that memory too${cost}; --rom-route writes it through the ROM`);
   }
   return [`loader: ${pkg.manifest.name} (${named}), chosen by you; ${why.join('; ') || 'the plan writes through it'}`];
 }
