@@ -202,7 +202,9 @@ export function stageWork(
   for (const v of stage.verifies) {
     for (const piece of pieces(v.alt, v.address, v.address + v.length, findings, compares)) {
       if (piece.f && !piece.f.write) {
-        comparedVerified.push({ region: v.region, address: piece.from, length: piece.to - piece.from, method: piece.f.op.method });
+        const last = comparedVerified[comparedVerified.length - 1];
+        if (last && last.region === v.region && last.address + last.length === piece.from && last.method === piece.f.op.method) last.length += piece.to - piece.from;
+        else comparedVerified.push({ region: v.region, address: piece.from, length: piece.to - piece.from, method: piece.f.op.method });
         continue;
       }
       if (piece.f?.preserved) continue; // checked whole below

@@ -55,9 +55,6 @@ export function formatPlan(p: FlashPlan): string {
 
 function stageLines(s: PlanStage): string[] {
   const lines: string[] = [];
-  for (const e of s.erases) {
-    lines.push(e.kind === 'mass' ? `mass erase ${e.region} (alt ${e.alt})` : `erase ${e.region} sector ${hex32(e.address)} (${kb(e.size)})`);
-  }
   const cmp = s.compares ?? [];
   if (cmp.length > 0) {
     const by = (m: string) => cmp.filter((c) => c.method === m).length;
@@ -69,6 +66,9 @@ function stageLines(s: PlanStage): string[] {
         : `compare ${cmp.length} sector${cmp.length === 1 ? '' : 's'} first (${how}): equal ones are skipped, blank ones written without erase, the rest erased and written as below`,
     );
     for (const c of cmp.filter((c) => c.preserve)) lines.push(`  keep the ${c.size - c.covered} bytes of sector ${hex32(c.address)} the image does not cover (read, merge, write)`);
+  }
+  for (const e of s.erases) {
+    lines.push(e.kind === 'mass' ? `mass erase ${e.region} (alt ${e.alt})` : `erase ${e.region} sector ${hex32(e.address)} (${kb(e.size)})`);
   }
   for (const w of s.writes) {
     lines.push(`write ${w.region} ${hex32(w.address)}..${hex32(w.address + w.length - 1)} ${w.length} bytes, ${w.blocks} × ${w.transferSize}-byte blocks (alt ${w.alt})`);
