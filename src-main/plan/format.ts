@@ -62,7 +62,7 @@ function stageLines(s: PlanStage): string[] {
     const rewrite = cmp.every((c) => c.rewrite);
     lines.push(
       rewrite
-        ? `read ${cmp.length} partly covered sector${cmp.length === 1 ? '' : 's'} to keep their other bytes (${how}), then erase and write them`
+        ? `read ${cmp.length === 1 ? '1 partly covered sector to keep its other bytes' : `${cmp.length} partly covered sectors to keep their other bytes`} (${how}), then erase and write ${cmp.length === 1 ? 'it' : 'them'}`
         : `compare ${cmp.length} sector${cmp.length === 1 ? '' : 's'} first (${how}): equal ones are skipped, blank ones written without erase, the rest erased and written as below`,
     );
     for (const c of cmp.filter((c) => c.preserve)) lines.push(`  keep the ${c.size - c.covered} bytes of sector ${hex32(c.address)} the image does not cover (read, merge, write)`);

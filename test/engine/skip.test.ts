@@ -125,6 +125,21 @@ describe('through the ROM bootloader: sectors read back before erase and write',
     }
   });
 
+  it('--no-skip with --preserve reads a partly covered sector only to keep its other bytes, and rewrites it even when equal', async () => {
+    const conn = simConnection();
+    const { board } = await firstBoard(conn);
+    const part = pattern(16 * K, 5);
+    const tail = pattern(16 * K, 21);
+    board.poke(FLASH, part);
+    board.poke(FLASH + 16 * K, tail); // sector 0 already holds the image and other bytes
+    const { result, plan } = await flash(conn, FLASH, part, { options: { preserve: true, skipUnchanged: false } });
+    expect(plan.stages[0]!.compares).toEqual([expect.objectContaining({ address: FLASH, preserve: true, rewrite: true })]);
+    expect(formatPlan(plan)).toContain('read 1 partly covered sector to keep its other bytes');
+    expect(outcome(result, FLASH)).toMatchObject({ found: 'equal', erased: true, bytesWritten: 32 * K, preserved: true });
+    expectBytes(board.read(FLASH, 16 * K), part, 'covered half');
+    expectBytes(board.read(FLASH + 16 * K, 16 * K), tail, 'kept half');
+  });
+
   it('--no-skip erases and writes every touched sector as before', async () => {
     const conn = simConnection();
     const { board } = await flash(conn, FLASH, image);
