@@ -168,7 +168,21 @@ export function stageWork(
   bytesOf: (image: FirmwareImage, loader: LoaderPackage | undefined, op: { segment: number; address: number; length: number }) => Uint8Array,
 ): StageWork {
   const compares = stage.compares ?? [];
-  const erases = stage.erases.filter((e) => e.kind === 'mass' || findings.get(key(e.alt, e.address))?.erase !== false);
+  let erases = stage.erases.filter((e) => e.kind === 'mass' || findings.get(key(e.alt, e.address))?.erase !== false);
+  const bulk = stage.bulkErase;
+  if (bulk && findings.size > 0) {
+    // Sector erases needed, against one mass erase plus rewriting what it would wipe that is not blank.
+    const all = [...findings.values()];
+    const sectorMs = erases.reduce((n, e) => n + e.estimatedMs, 0);
+    const rewriteMs = all.filter((f) => !f.write && !isBlank(f.expected)).reduce((n, f) => n + f.op.writeMs, 0);
+    if (sectorMs > bulk.estimatedMs + rewriteMs) {
+      erases = [bulk];
+      for (const f of all) {
+        f.erase = true;
+        f.write = !isBlank(f.expected);
+      }
+    }
+  }
   // Ranges first (contiguous pieces of one segment joined into one run), bytes cut at the end.
   type Run = { alt: number; region: string; segment: number; from: number; to: number; method?: VerifyItem['method'] };
   const join = (runs: Run[], r: Run) => {

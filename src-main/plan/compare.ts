@@ -8,6 +8,7 @@ import type { Sector } from '../dfu/layout.js';
 import type { TimeModel } from './estimate.js';
 import type { CompareOp, EraseOp, PlanRegion, Via, WriteOp } from './types.js';
 
+
 export interface ComparePlacement {
   start: number;
   end: number;
@@ -67,4 +68,21 @@ export function compareOps<P extends ComparePlacement>(i: CompareInputs<P>): Com
     });
   }
   return out;
+}
+
+/**
+ * A mass erase the engine may choose instead of sector erases: only where every sector of the memory
+ * is compared (the image covers them all, so nothing outside the image is lost) and the mass erase has
+ * a time of its own (the ROM's; a loader's mass erase is costed as all its sectors, never cheaper).
+ */
+export function bulkEraseOp(via: Via, compares: readonly CompareOp[], regions: readonly PlanRegion[], massEraseMs: number | undefined): EraseOp | undefined {
+  if (massEraseMs === undefined || compares.length === 0 || compares.some((c) => c.rewrite)) return undefined;
+  const alt = compares[0]!.alt;
+  if (compares.some((c) => c.alt !== alt)) return undefined;
+  const region = regions.find((r) => r.via === via && r.alt === alt && r.kind === 'memory');
+  if (!region) return undefined;
+  const sectors = region.layout.blocks.flatMap((b) => b.sectors);
+  const compared = new Set(compares.map((c) => c.address));
+  if (!sectors.every((s) => s.erasable && compared.has(s.start))) return undefined;
+  return { via, alt, region: region.name, kind: 'mass', address: region.start, size: region.end - region.start, estimatedMs: massEraseMs };
 }

@@ -67,6 +67,13 @@ function stageLines(s: PlanStage): string[] {
     );
     for (const c of cmp.filter((c) => c.preserve)) lines.push(`  keep the ${c.size - c.covered} bytes of sector ${hex32(c.address)} the image does not cover (read, merge, write)`);
   }
+  if (s.bulkErase) {
+    const b = s.bulkErase;
+    const each = s.erases.filter((e) => e.kind === 'sector' && e.alt === b.alt);
+    const per = each.length ? each.reduce((n, e) => n + e.estimatedMs, 0) / each.length : 0;
+    const n = per > 0 ? Math.floor(b.estimatedMs / per) + 1 : each.length;
+    lines.push(`mass erase ${b.region} (alt ${b.alt}, ≈ ${seconds(b.estimatedMs)}) instead of sector erases if the comparison finds more than about ${n - 1} of its ${each.length} sectors to erase (≈ ${seconds(per)} each), counting the rewrite of what it would wipe`);
+  }
   for (const e of s.erases) {
     lines.push(e.kind === 'mass' ? `mass erase ${e.region} (alt ${e.alt})` : `erase ${e.region} sector ${hex32(e.address)} (${kb(e.size)})`);
   }

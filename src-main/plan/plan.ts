@@ -10,7 +10,7 @@ import type { StageName } from '../../shared/progress.js';
 import type { MemoryBlock, MemoryLayout, Sector } from '../dfu/layout.js';
 import type { ChipInfo } from '../devices/chips.js';
 import type { FirmwareImage } from '../firmware/image.js';
-import { compareOps } from './compare.js';
+import { bulkEraseOp, compareOps } from './compare.js';
 import { TimeModel, usbMs } from './estimate.js';
 import type {
   CompareOp,
@@ -262,7 +262,8 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
           via, placed, erases, writes, transferSize: T, crc32: via === 'loader' && loader!.crc32, erasedReadsFF,
           skipUnchanged: opts.skipUnchanged, preserve: opts.preserve, time,
         });
-    return { erases, writes, verifies, compares };
+    const bulk = bulkEraseOp(via, compares, [...new Set(placed.map((p) => p.region))], via === 'rom' ? time.romMassEraseMs() : undefined);
+    return { erases, writes, verifies, compares, ...(bulk ? { bulkErase: bulk } : {}) };
   };
 
   if (romPlaced.length > 0) {
@@ -330,7 +331,7 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
   };
 }
 
-function stage(name: StageName, title: string, via: Via, ops: { erases: EraseOp[]; writes: WriteOp[]; verifies: VerifyOp[]; compares?: CompareOp[] }): PlanStage {
+function stage(name: StageName, title: string, via: Via, ops: { erases: EraseOp[]; writes: WriteOp[]; verifies: VerifyOp[]; compares?: CompareOp[]; bulkErase?: EraseOp }): PlanStage {
   const all = [...ops.erases, ...ops.writes, ...ops.verifies, ...(ops.compares ?? [])];
   return {
     name, title, via, ...ops,

@@ -217,6 +217,12 @@ export interface PlanStage {
    * then the most the stage does; the engine leaves out those of equal sectors, and the erase of blank ones.
    */
   compares?: CompareOp[];
+  /**
+   * The image covers every sector of this memory and the memory has a mass erase with a known time:
+   * once the comparisons show which sectors need erasing, the engine erases the whole memory instead
+   * when that is cheaper than those sector erases plus rewriting the sectors it would otherwise skip.
+   */
+  bulkErase?: EraseOp;
   staging?: StagingOp;
   leave?: LeaveOp;
   /** Bytes sent over USB by this stage's writes. */

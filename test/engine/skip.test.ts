@@ -1,6 +1,7 @@
 // Flash only what must change: every skip decision is checked by what the simulated board holds
 // afterwards, through the ROM (read-back comparison) and through the loader (CRC32, and read-back).
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { DfuseDevice } from '../../src-main/dfu/dfuse.js';
 import type { FlashResult, SectorOutcome } from '../../shared/progress.js';
 import type { FlashPlan, PlanOptions } from '../../src-main/plan/index.js';
 import { formatPlan } from '../../src-main/plan/index.js';
@@ -244,5 +245,49 @@ describe('through the loader: sectors compared by CRC32 (or read back)', () => {
     ]);
     expect(result.sectorsErased).toBe(0);
     expectBytes(board.read(QSPI, image.length), image);
+  });
+});
+
+describe('mass erase when the estimate says it is cheaper (a whole-flash image)', () => {
+  it('STM32G474 through the ROM: every page differs → one mass erase; a few pages differ → page erases', async () => {
+    const conn = simConnection('stm32g474');
+    const { board, details } = await firstBoard(conn);
+    const size = details.chip!.flash.size;
+    const image = pattern(size, 31);
+    const fw = await binAt(FLASH, image);
+    const p = planFlash(details, fw, undefined, { leave: false });
+    const bulk = p.stages[0]!.bulkErase;
+    expect(bulk).toMatchObject({ kind: 'mass', address: FLASH, size });
+    expect(formatPlan(p)).toMatch(/mass erase .* instead of sector erases if the comparison finds more than about \d+ of its \d+ sectors/);
+
+    board.poke(FLASH, pattern(size, 32)); // an old image everywhere
+    const mass = vi.spyOn(DfuseDevice.prototype, 'massErase');
+    const sector = vi.spyOn(DfuseDevice.prototype, 'erase');
+    const all = (await flash(conn, FLASH, image)).result;
+    expect(mass).toHaveBeenCalledTimes(1);
+    expect(sector).not.toHaveBeenCalled();
+    const pages = p.stages[0]!.compares!.length;
+    expect(all.sectorsErased).toBe(pages);
+    expect(all.sectors!.every((s) => s.found === 'different' && s.erased)).toBe(true);
+    expectBytes(board.read(FLASH, size), image);
+
+    const changed = image.slice();
+    changed[10] = changed[10]! ^ 1;
+    mass.mockClear();
+    const few = (await flash(conn, FLASH, changed)).result;
+    expect(mass).not.toHaveBeenCalled();
+    expect(sector).toHaveBeenCalledTimes(1);
+    mass.mockRestore();
+    sector.mockRestore();
+    expect(few.sectorsErased).toBe(1);
+    expect(few.sectorsSkipped).toBe(pages - 1);
+    expectBytes(board.read(FLASH, size), changed);
+  });
+
+  it('an image that does not cover every sector never mass erases (bytes outside it would be lost)', async () => {
+    const conn = simConnection('stm32g474');
+    const { details } = await firstBoard(conn);
+    const fw = await binAt(FLASH, pattern(details.chip!.flash.size - 2 * K, 31));
+    expect(planFlash(details, fw, undefined, { leave: false }).stages[0]!.bulkErase).toBeUndefined();
   });
 });
