@@ -10,12 +10,12 @@ import { SIM_LOADER_F746, wireMs } from '../../src-main/sim/index.js';
 import { boardExtras } from '../../src-main/sim/models.js';
 import { VirtualClock } from '../../src-main/util/clock.js';
 import { ratio, seconds, type BenchOptions, type Scenario } from '../scenario.js';
+import { qspiRun, qspiSize } from './qspi.js';
 import { KiB, MiB, binAt, measureFlash, pattern, simBus, simLoader, spanMs, type FlashRun } from '../sim.js';
 
 const QSPI = 0x90000000;
 const FLASH = 0x08000000;
 
-const qspiSize = (o: BenchOptions): number => (o.quick ? MiB : 16 * MiB);
 const internalSize = (o: BenchOptions): number => (o.quick ? 128 * KiB : MiB);
 
 /** USB time of `bytes` of data in `block`-byte DNLOADs (the data's own wire time, sim/timing.ts). */
@@ -43,13 +43,13 @@ function sectorSummary(run: FlashRun): string {
 export const blankQspi: Scenario = {
   id: 9,
   title: 'Blank-board QSPI: 16 MB through the loader against the physical bound',
-  async run(o) {
+  async run(o, shared) {
     const size = qspiSize(o);
-    const firmware = await binAt(QSPI, pattern(size, 11));
+    const firmware = await shared.once('qspi-image', () => binAt(QSPI, pattern(size, 11)));
     o.log(`blank QSPI ${size / MiB} MB, compared first…`);
     const run = await measureFlash({ bus: simBus(new VirtualClock()), firmware, loader: await simLoader(), options: { leave: false } });
-    o.log(`blank QSPI ${size / MiB} MB, --full…`);
-    const full = await measureFlash({ bus: simBus(new VirtualClock()), firmware, loader: await simLoader(), options: { leave: false, skipUnchanged: false } });
+    // The --full run is scenario 3's (same image, same board model), shared rather than run twice.
+    const full = await qspiRun(o, shared, 'crc32');
     const m = qspiModel();
     // Blank: nothing needs erasing; every page needs programming.
     const busy = Math.ceil(size / m.page) * m.pageProgramMs;
