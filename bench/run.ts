@@ -15,8 +15,9 @@ import { gang } from './scenarios/gang.js';
 import { parsing } from './scenarios/parsing.js';
 import { hostCost } from './scenarios/host-cost.js';
 import { qspiOverhead, stagingOverhead, verification } from './scenarios/qspi.js';
+import { blankQspi, oneSectorRom, unchangedQspi } from './scenarios/skip.js';
 
-export const SCENARIOS: readonly Scenario[] = [versusDfuUtil, routes, qspiOverhead, verification, stagingOverhead, gang, parsing, hostCost].sort((a, b) => a.id - b.id);
+export const SCENARIOS: readonly Scenario[] = [versusDfuUtil, routes, qspiOverhead, verification, stagingOverhead, gang, parsing, hostCost, blankQspi, unchangedQspi, oneSectorRom].sort((a, b) => a.id - b.id);
 
 export interface RunBenchOptions {
   quick?: boolean;

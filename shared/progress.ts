@@ -64,6 +64,30 @@ export interface FlashResult {
   /** The leave's outcome (the engine always sets it; older producers may not). */
   leave?: LeaveOutcome;
   cancelled: boolean;
+  /** Flash sectors compared before erase and write (absent when none was: `--no-skip`, mass erase, RAM). */
+  sectors?: SectorOutcome[];
+  /** Sectors erased (compared or not; a mass erase counts every sector of its memory it erased). */
+  sectorsErased?: number;
+  /** Compared sectors left alone because they already held the image. */
+  sectorsSkipped?: number;
+  /** Bytes of the image not sent because their sector already held them. */
+  bytesUnchanged?: number;
+}
+
+/** What the engine found in one flash sector before writing it, and what it did. */
+export interface SectorOutcome {
+  region: string;
+  address: number;
+  size: number;
+  /** How it was compared. */
+  method: 'crc32' | 'read-back';
+  /** 'equal': held the image already (skipped); 'blank': erased already (written, no erase); 'different': erased and written. */
+  found: 'equal' | 'blank' | 'different';
+  erased: boolean;
+  /** Bytes sent to it. */
+  bytesWritten: number;
+  /** Uncovered bytes were read and written back (`--preserve`). */
+  preserved?: boolean;
 }
 
 export interface ResultEvent {

@@ -24,7 +24,7 @@ export const gang: Scenario = {
       const warmUp = i === 0;
       o.log(`gang of ${n}, ${size / KiB} KB each${warmUp ? ' (warm-up)' : ''}…`);
       const bus = simBus(new ScaledClock(GANG_SCALE), 'stm32f746', n);
-      const jobs = await Promise.all(bus.boards.map((_, i) => prepare({ bus, board: i, firmware, options: { leave: false } })));
+      const jobs = await Promise.all(bus.boards.map((_, i) => prepare({ bus, board: i, firmware, options: { leave: false, skipUnchanged: false } })));
       const cpu0 = process.cpuUsage();
       const wall0 = performance.now();
       const t0 = bus.clock.now();

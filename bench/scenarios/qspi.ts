@@ -30,7 +30,8 @@ export function qspiRun(o: BenchOptions, shared: Shared, verify: 'crc32' | 'read
     const firmware = await shared.once('qspi-image', () => binAt(QSPI, pattern(qspiSize(o), 11)));
     const loader = await simLoader();
     o.log(`QSPI ${qspiSize(o) / MiB} MB through the loader, verify by ${verify}…`);
-    return measureFlash({ bus: simBus(new VirtualClock()), firmware, loader, options: { leave: false }, ...(verify === 'read-back' ? { editPlan: readBackPlan } : {}) });
+    // --full: these scenarios measure the erase-and-write strategy itself (scenario 9 the comparison).
+    return measureFlash({ bus: simBus(new VirtualClock()), firmware, loader, options: { leave: false, skipUnchanged: false }, ...(verify === 'read-back' ? { editPlan: readBackPlan } : {}) });
   });
 }
 

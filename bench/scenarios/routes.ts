@@ -17,9 +17,10 @@ export function internalRuns(o: BenchOptions, shared: Shared): Promise<{ rom: Fl
     const firmware = await binAt(FLASH, pattern(internalSize(o), 7));
     const loader = await simLoader();
     o.log(`internal flash ${internalSize(o) / KiB} KB through the ROM…`);
-    const rom = await measureFlash({ bus: simBus(new VirtualClock()), firmware, options: { leave: false } });
+    // --full on both: this scenario compares the routes, each erasing and writing (scenario 11 measures comparison).
+    const rom = await measureFlash({ bus: simBus(new VirtualClock()), firmware, options: { leave: false, skipUnchanged: false } });
     o.log(`internal flash ${internalSize(o) / KiB} KB through the loader…`);
-    const viaLoader = await measureFlash({ bus: simBus(new VirtualClock()), firmware, loader, options: { leave: false, routeInternalViaLoader: true } });
+    const viaLoader = await measureFlash({ bus: simBus(new VirtualClock()), firmware, loader, options: { leave: false, routeInternalViaLoader: true, skipUnchanged: false } });
     if (viaLoader.result.stageMs.staging === undefined) throw new Error('the loader route did not stage the loader');
     return { rom, loader: viaLoader };
   });

@@ -65,10 +65,12 @@ export const versusDfuUtil: Scenario = {
         fs.writeFileSync(file, data);
         o.log(`dfu-util, ${kind} ${size / KiB} KB…`);
         const dfu = await timed('dfu-util', ['-d', '0483:df11', '-a', '0', '-s', `0x${FLASH.toString(16)}`, '-D', file]);
+        // --full: the board already holds what dfu-util wrote; without it BootBridge would compare, find
+        // every sector equal and write nothing — a different job (scenarios 10 and 11 measure that).
         o.log(`bootbridge --no-verify, ${kind} ${size / KiB} KB…`);
-        const bb = await timed(process.execPath, [cli, 'flash', file, '--base', `0x${FLASH.toString(16)}`, '--no-leave', '--no-verify', '--no-progress']);
+        const bb = await timed(process.execPath, [cli, 'flash', file, '--base', `0x${FLASH.toString(16)}`, '--no-leave', '--no-verify', '--no-progress', '--full']);
         o.log(`bootbridge (verify), ${kind} ${size / KiB} KB…`);
-        const bbv = await timed(process.execPath, [cli, 'flash', file, '--base', `0x${FLASH.toString(16)}`, '--no-leave', '--no-progress']);
+        const bbv = await timed(process.execPath, [cli, 'flash', file, '--base', `0x${FLASH.toString(16)}`, '--no-leave', '--no-progress', '--full']);
         const net = (r: ToolRun) => Math.max(1, r.wallMs - idle.wallMs);
         const blocks = size / BLOCK;
         measurements.push(
@@ -94,7 +96,7 @@ export const versusDfuUtil: Scenario = {
       return {
         setup:
           `Simulated STM32F746 on the virtual USB bus (test/harness: umockdev + a seccomp usbfs trap; the simulator runs on a RealClock, the hosts wait their real poll timeouts), ` +
-          `${size / KiB} KB at 0x08000000, dense (no 0xFF) and sparse (every other 8 KB all 0xFF). dfu-util 0.11: \`-a 0 -s 0x08000000 -D\`; BootBridge: \`flash --base 0x08000000 --no-leave\` from the bundled CLI (Node start-up included). ` +
+          `${size / KiB} KB at 0x08000000, dense (no 0xFF) and sparse (every other 8 KB all 0xFF). dfu-util 0.11: \`-a 0 -s 0x08000000 -D\`; BootBridge: \`flash --base 0x08000000 --no-leave --full\` from the bundled CLI (Node start-up included). ` +
           `Wall times are net of the bus's own start-up (${seconds(idle.wallMs).toFixed(2)} s for a command that does nothing). No leave for either tool.`,
         measurements,
         notes: [

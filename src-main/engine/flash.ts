@@ -7,7 +7,7 @@
 //   const result = await runPlan({ backend, clock, onEvent }, { device }, plan, image, loaderPackage);
 
 import { BootBridgeError, toErrorData, type ErrorContext } from '../../shared/errors.js';
-import type { FlashResult, LeaveOutcome, Phase, StageName, VerifiedRange } from '../../shared/progress.js';
+import type { FlashResult, LeaveOutcome, Phase, SectorOutcome, StageName, VerifiedRange } from '../../shared/progress.js';
 import { DfuseDevice } from '../dfu/dfuse.js';
 import { readImage, type FirmwareImage } from '../firmware/image.js';
 import type { LoaderPackage } from '../loader/package.js';
@@ -16,6 +16,7 @@ import type { FlashPlan, PlanStage, Via, WriteOp } from '../plan/types.js';
 import { crc32 } from '../util/crc32.js';
 import { boardIdentity, romOpenOptions, type BoardHandle, type EngineContext } from './context.js';
 import { Reporter } from './progress.js';
+import { compareSectors, stageWork } from './sectors.js';
 import { checkServed, firstDifference, openRunningLoader, stageLoader } from './staging.js';
 
 export type { BoardHandle, EngineContext } from './context.js';
@@ -62,6 +63,12 @@ function byRegion<T extends { region: string }>(ops: readonly T[]): T[][] {
   return groups;
 }
 
+/** Sectors a mass erase wipes in its memory. */
+function sectorsIn(plan: FlashPlan, e: { via: Via; alt: number; region: string }): number {
+  const r = plan.regions.find((x) => x.via === e.via && x.alt === e.alt && x.name === e.region);
+  return r ? r.layout.blocks.reduce((n, b) => n + b.sectors.length, 0) : 1;
+}
+
 /** After a leave: true once the device has left the bus (the code at the pointer is running). */
 async function waitUntilGone(ctx: EngineContext, device: USBDevice, timeoutMs = 1000): Promise<boolean> {
   const deadline = ctx.clock.now() + timeoutMs;
@@ -104,6 +111,9 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
   const serial = boardIdentity(ctx, board).serial;
   const verified: VerifiedRange[] = [];
   let bytesWritten = 0;
+  const sectors: SectorOutcome[] = [];
+  let sectorsErased = 0;
+  let bytesUnchanged = 0;
   let leave = 'stayed' as LeaveOutcome;
   const devices: Partial<Record<Via, DfuseDevice>> = {};
 
@@ -136,6 +146,12 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
     checkServed(devices.loader, loader, loaderRanges());
   };
 
+  /** Sector figures for the result (present once anything was erased or compared). */
+  const sectorCounts = (): Pick<FlashResult, 'sectors' | 'sectorsErased' | 'sectorsSkipped' | 'bytesUnchanged'> =>
+    sectors.length || sectorsErased
+      ? { sectors, sectorsErased, sectorsSkipped: sectors.filter((s) => !s.erased && s.bytesWritten === 0).length, bytesUnchanged }
+      : {};
+
   /** Everything the plan does through the loader, to check against what the running loader really serves. */
   const loaderRanges = () =>
     plan.stages
@@ -148,7 +164,15 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
     reporter.startStage(stage.name);
     const dev = stage.name === 'leave' ? (devices.loader ?? (await open('rom'))) : await open(stage.via);
 
-    for (const erases of byRegion(stage.erases)) {
+    // Flash only what must change: compare the planned sectors first (engine/sectors.ts).
+    if (stage.compares?.length) cursor.phase = 'read';
+    const findings = stage.compares?.length ? await compareSectors(dev, stage, plan, image, reporter, ctx.signal) : new Map();
+    const work = stageWork(stage, image, loader, findings, segmentBytes);
+    sectors.push(...work.sectors);
+    bytesUnchanged += work.bytesUnchanged;
+    verified.push(...work.comparedVerified);
+
+    for (const erases of byRegion(work.erases)) {
       cursor.phase = 'erase';
       const total = erases.reduce((n, e) => n + e.size, 0);
       const p = reporter.phase(stage.name, 'erase', total, erases[0]!.region);
@@ -158,31 +182,31 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
         if (e.kind === 'mass') await dev.massErase();
         else await dev.erase(e.address);
         p.advance(e.size);
+        sectorsErased += e.kind === 'mass' ? sectorsIn(plan, e) : 1;
       }
     }
 
-    for (const writes of byRegion(stage.writes)) {
+    for (const writes of byRegion(work.writes)) {
       cursor.phase = 'write';
-      const total = writes.reduce((n, w) => n + w.length, 0);
+      const total = writes.reduce((n, w) => n + w.data.length, 0);
       const p = reporter.phase(stage.name, cursor.phase, total, writes[0]!.region);
       let base = 0;
       for (const w of writes) {
         if (dev.alt !== w.alt) await dev.selectAlt(w.alt);
-        const data = segmentBytes(image, loader, w);
-        await dev.write(w.address, data, { onProgress: (done) => p.update(base + done), ...(ctx.signal ? { signal: ctx.signal } : {}) });
-        base += w.length;
-        bytesWritten += w.length;
+        await dev.write(w.address, w.data, { onProgress: (done) => p.update(base + done), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+        base += w.data.length;
+        bytesWritten += w.data.length;
       }
     }
 
-    for (const verifies of byRegion(stage.verifies)) {
+    for (const verifies of byRegion(work.verifies)) {
       cursor.phase = 'verify';
       const total = verifies.reduce((n, v) => n + v.length, 0);
       const p = reporter.phase(stage.name, 'verify', total, verifies[0]!.region);
       let base = 0;
       for (const v of verifies) {
         if (dev.alt !== v.alt) await dev.selectAlt(v.alt);
-        const expected = segmentBytes(image, loader, v);
+        const expected = v.expected;
         if (v.method === 'crc32') {
           if (ctx.signal?.aborted) throw new BootBridgeError('CANCELLED', 'Cancelled before verifying', { address: v.address });
           const got = await dev.crc32(v.address, v.length);
@@ -271,6 +295,7 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       left: leave === 'left',
       leave,
       cancelled: false,
+      ...sectorCounts(),
     };
     reporter.emit({ kind: 'result', result });
     return result;
@@ -291,6 +316,7 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       left: leave === 'left',
       leave,
       cancelled: err.code === 'CANCELLED',
+      ...sectorCounts(),
     };
     reporter.emit({ kind: 'result', result });
     return result;

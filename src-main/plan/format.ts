@@ -109,7 +109,19 @@ export function formatPlan(p: FlashPlan): string {
   }
   out.push('');
   const skipped = p.skippedBytes > 0 ? `, ${p.skippedBytes} blank bytes skipped` : '';
-  out.push(`Total: ${p.totalBytes} bytes written${skipped}, estimated ${seconds(p.estimatedMs)}`);
+  const compares = p.stages.flatMap((s) => s.compares ?? []);
+  const most = compares.some((c) => !c.rewrite) ? 'at most ' : '';
+  out.push(`Total: ${most}${p.totalBytes} bytes written${skipped}, estimated ${most ? 'at most ' : ''}${seconds(p.estimatedMs)}`);
+  if (p.estimatedBlankMs !== undefined && p.estimatedUnchangedMs !== undefined) {
+    out.push(`  ${seconds(p.estimatedBlankMs)} if the compared sectors are blank (no erase), ${seconds(p.estimatedUnchangedMs)} if they already hold the image (nothing erased or written)`);
+  }
+  if (compares.length > 0) {
+    const partial = compares.filter((c) => c.covered < c.size);
+    if (partial.some((c) => c.preserve)) out.push(`Bytes of touched sectors that the image does not cover are kept (--preserve: read, merged, written back).`);
+    else if (partial.length > 0) out.push(`Bytes of touched sectors that the image does not cover are erased (${partial.length} sector${partial.length === 1 ? '' : 's'}; --preserve keeps them).`);
+  } else if (p.options.skipUnchanged === false) {
+    out.push('Every sector the image touches is erased and written (--no-skip).');
+  }
   if (p.routes) {
     const mark = (v: 'rom' | 'loader') => (p.routes!.chosen === v ? ' (chosen)' : '');
     out.push(`Internal flash through the ROM: ${seconds(p.routes.rom)}${mark('rom')}; through the loader: ${seconds(p.routes.loader)}${mark('loader')}`);
@@ -123,6 +135,25 @@ export function formatPlan(p: FlashPlan): string {
 
 function stageLines(s: PlanStage): string[] {
   const lines: string[] = [];
+  const cmp = s.compares ?? [];
+  if (cmp.length > 0) {
+    const by = (m: string) => cmp.filter((c) => c.method === m).length;
+    const how = [by('crc32') ? `${by('crc32')} by CRC32` : '', by('read-back') ? `${by('read-back')} by read-back` : ''].filter(Boolean).join(', ');
+    const rewrite = cmp.every((c) => c.rewrite);
+    lines.push(
+      rewrite
+        ? `read ${cmp.length === 1 ? '1 partly covered sector to keep its other bytes' : `${cmp.length} partly covered sectors to keep their other bytes`} (${how}), then erase and write ${cmp.length === 1 ? 'it' : 'them'}`
+        : `compare ${cmp.length} sector${cmp.length === 1 ? '' : 's'} first (${how}): equal ones are skipped, blank ones written without erase, the rest erased and written as below`,
+    );
+    for (const c of cmp.filter((c) => c.preserve)) lines.push(`  keep the ${c.size - c.covered} bytes of sector ${hex32(c.address)} the image does not cover (read, merge, write)`);
+  }
+  if (s.bulkErase) {
+    const b = s.bulkErase;
+    const each = s.erases.filter((e) => e.kind === 'sector' && e.alt === b.alt);
+    const per = each.length ? each.reduce((n, e) => n + e.estimatedMs, 0) / each.length : 0;
+    const n = per > 0 ? Math.floor(b.estimatedMs / per) + 1 : each.length;
+    lines.push(`mass erase ${b.region} (alt ${b.alt}, ≈ ${seconds(b.estimatedMs)}) instead of sector erases if the comparison finds more than about ${n - 1} of its ${each.length} sectors to erase (≈ ${seconds(per)} each), counting the rewrite of what it would wipe`);
+  }
   const few = <T>(items: T[], what: string, line: (x: T) => string, size: (x: T) => number) => {
     const n = items.length > PLAN_ROWS_SHOWN ? PLAN_ROWS_SHOWN / 4 : items.length;
     for (let i = 0; i < n; i++) lines.push(line(items[i]!));

@@ -11,8 +11,10 @@ import type { MemoryBlock, MemoryLayout, Sector } from '../dfu/layout.js';
 import type { ChipInfo } from '../devices/chips.js';
 import { checkReportedLayouts } from '../devices/identify.js';
 import type { FirmwareImage } from '../firmware/image.js';
+import { bulkEraseOp, compareOps } from './compare.js';
 import { TimeModel, usbMs } from './estimate.js';
 import type {
+  CompareOp,
   EraseOp,
   FlashPlan,
   PlanIssue,
@@ -99,6 +101,8 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
     verify: options.verify ?? true,
     skipBlank: options.skipBlank ?? true,
     massErase: options.massErase ?? false,
+    skipUnchanged: options.skipUnchanged ?? true,
+    preserve: options.preserve ?? false,
     leave: options.leave === false ? (false as const) : { address: options.leave?.address ?? flashBase(target) },
     routeInternalViaLoader,
   };
@@ -269,11 +273,12 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
     const erases = eraseOps(via, placed, opts.massErase, time, target, warnings);
     const writes: WriteOp[] = [];
     const verifies: VerifyOp[] = [];
+    // Only flash reads 0xFF after erase; option bytes and OTP are stored as written.
+    const erasedReadsFF = (p: Placement) => p.region.kind === 'memory' && (isInternal(p.region, target) || via === 'loader') && p.sectors.every((s) => s.erasable);
     for (const p of placed) {
       const data = image.segments[p.index]!.data;
       const internal = isInternal(p.region, target);
-      // Only flash reads 0xFF after erase; option bytes and OTP are stored as written.
-      const erased = p.region.kind === 'memory' && (internal || via === 'loader') && p.sectors.every((s) => s.erasable);
+      const erased = erasedReadsFF(p);
       const runs = opts.skipBlank && erased ? nonBlankRuns(data, T) : [{ from: 0, to: data.length }];
       for (const r of runs) {
         const length = r.to - r.from;
@@ -296,7 +301,15 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
         estimatedMs: crc ? time.loaderCrcMs(p.end - p.start) : time.readBackMs(p.end - p.start, T),
       });
     }
-    return { erases, writes, verifies };
+    // A mass erase wipes every sector anyway: nothing to compare.
+    const compares = opts.massErase
+      ? []
+      : compareOps({
+          via, placed, erases, writes, transferSize: T, crc32: via === 'loader' && loader!.crc32, erasedReadsFF,
+          skipUnchanged: opts.skipUnchanged, preserve: opts.preserve, time,
+        });
+    const bulk = bulkEraseOp(via, compares, [...new Set(placed.map((p) => p.region))], via === 'rom' ? time.romMassEraseMs() : undefined);
+    return { erases, writes, verifies, compares, ...(bulk ? { bulkErase: bulk } : {}) };
   };
 
   if (romPlaced.length > 0) {
@@ -338,6 +351,8 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
   }
 
   const writesOfImage = stages.flatMap((s) => s.writes).filter((w) => w.segment >= 0);
+  const compared = stages.flatMap((s) => s.compares ?? []);
+  const estimatedMs = stages.reduce((n, s) => n + s.estimatedMs, 0);
   return {
     ok: errors.length === 0,
     errors,
@@ -351,12 +366,18 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
     stages,
     totalBytes: writesOfImage.reduce((n, w) => n + w.length, 0),
     skippedBytes,
-    estimatedMs: Math.round(stages.reduce((n, s) => n + s.estimatedMs, 0)),
+    estimatedMs: Math.round(estimatedMs),
+    ...(compared.some((c) => !c.rewrite)
+      ? {
+          estimatedBlankMs: Math.round(estimatedMs - compared.reduce((n, c) => n + (c.rewrite ? 0 : c.eraseMs), 0)),
+          estimatedUnchangedMs: Math.round(estimatedMs - compared.reduce((n, c) => n + (c.rewrite ? 0 : c.eraseMs + c.writeMs), 0)),
+        }
+      : {}),
   };
 }
 
-function stage(name: StageName, title: string, via: Via, ops: { erases: EraseOp[]; writes: WriteOp[]; verifies: VerifyOp[] }): PlanStage {
-  const all = [...ops.erases, ...ops.writes, ...ops.verifies];
+function stage(name: StageName, title: string, via: Via, ops: { erases: EraseOp[]; writes: WriteOp[]; verifies: VerifyOp[]; compares?: CompareOp[]; bulkErase?: EraseOp }): PlanStage {
+  const all = [...ops.erases, ...ops.writes, ...ops.verifies, ...(ops.compares ?? [])];
   return {
     name, title, via, ...ops,
     bytes: ops.writes.reduce((n, w) => n + w.length, 0),

@@ -69,6 +69,17 @@ export interface PlanOptions {
   allowRam?: boolean;
   /** Go on despite a .dfu file made for another device or alt setting: those become warnings (--force). */
   force?: boolean;
+  /**
+   * Compare each flash sector with what it must hold before erasing and writing it (default true):
+   * an equal sector is skipped, a blank one is written without erase. false (`--no-skip`, `--full`):
+   * erase and write every sector the image touches.
+   */
+  skipUnchanged?: boolean;
+  /**
+   * Keep the bytes of a touched sector that the image does not cover: read them, merge, write
+   * (default false: they are erased, as without comparison).
+   */
+  preserve?: boolean;
 }
 
 export type Via = 'rom' | 'loader';
@@ -164,6 +175,32 @@ export interface VerifyOp {
   estimatedMs: number;
 }
 
+/**
+ * Before erasing and writing a flash sector, find out what it holds: CRC32 in the loader (compared
+ * with the CRC of the bytes it must hold and of an erased sector) or a read-back. The engine then
+ * skips the sector (equal), writes it without erase (blank), or erases and writes it (different).
+ */
+export interface CompareOp {
+  via: Via;
+  alt: number;
+  region: string;
+  /** The whole sector. */
+  address: number;
+  size: number;
+  method: 'read-back' | 'crc32';
+  /** Bytes of the sector the image covers (the rest must read 0xFF afterwards, or keep what it holds with `preserve`). */
+  covered: number;
+  /** The uncovered bytes are read and kept (read, merge, write). */
+  preserve: boolean;
+  /** `--no-skip` with `--preserve`: read only for the merge; erase and write whatever it holds. */
+  rewrite?: boolean;
+  /** Cost of the comparison. */
+  estimatedMs: number;
+  /** What skipping this sector saves: its erase, and its writes and verification. */
+  eraseMs: number;
+  writeMs: number;
+}
+
 export interface StagingOp {
   loader: string;
   loadAddress: number;
@@ -186,6 +223,17 @@ export interface PlanStage {
   erases: EraseOp[];
   writes: WriteOp[];
   verifies: VerifyOp[];
+  /**
+   * Sectors compared before erase and write (empty or absent: none). The erases and writes above are
+   * then the most the stage does; the engine leaves out those of equal sectors, and the erase of blank ones.
+   */
+  compares?: CompareOp[];
+  /**
+   * The image covers every sector of this memory and the memory has a mass erase with a known time:
+   * once the comparisons show which sectors need erasing, the engine erases the whole memory instead
+   * when that is cheaper than those sector erases plus rewriting the sectors it would otherwise skip.
+   */
+  bulkErase?: EraseOp;
   staging?: StagingOp;
   leave?: LeaveOp;
   /** Bytes sent over USB by this stage's writes. */
@@ -210,7 +258,15 @@ export interface FlashPlan {
   loader?: { name: string; loadAddress: number; imageSize: number };
   /** Name of the loader the board is already running, when the plan runs on it without staging. */
   loaderRunning?: string;
-  options: { verify: boolean; skipBlank: boolean; massErase: boolean; leave: false | { address: number }; routeInternalViaLoader: boolean };
+  options: {
+    verify: boolean;
+    skipBlank: boolean;
+    massErase: boolean;
+    leave: false | { address: number };
+    routeInternalViaLoader: boolean;
+    skipUnchanged?: boolean;
+    preserve?: boolean;
+  };
   regions: PlanRegion[];
   segments: PlannedSegment[];
   stages: PlanStage[];
@@ -218,7 +274,14 @@ export interface FlashPlan {
   totalBytes: number;
   /** Blank blocks not sent (skip-blank). */
   skippedBytes: number;
+  /** Worst case: every compared sector differs (erased and written) — the estimate without comparison plus the comparisons. */
   estimatedMs: number;
+  /**
+   * When sectors are compared: the estimate when every compared sector is blank (no erase) and when
+   * every one already holds the image (nothing erased or written).
+   */
+  estimatedBlankMs?: number;
+  estimatedUnchangedMs?: number;
   /** Both routes' estimates, when a loader that serves internal flash could take the internal segments. */
   routes?: RouteEstimate;
 }

@@ -158,7 +158,9 @@ export function parseRecipe(text: string, file = 'recipe'): Recipe {
 /** The planner's options for this recipe (nothing else can change them). */
 export function recipePlanOptions(r: Recipe): PlanOptions {
   const leave = r.options.leave === false ? false : r.options.leave === true ? {} : { address: r.options.leave };
-  return { verify: r.options.verify, skipBlank: r.options.skipBlank, massErase: r.options.massErase, leave };
+  // A recipe erases and writes every sector it touches, as before sector comparison existed: no recipe
+  // field chooses comparison yet, and a station's run must not depend on what a board held before.
+  return { verify: r.options.verify, skipBlank: r.options.skipBlank, massErase: r.options.massErase, leave, skipUnchanged: false };
 }
 
 /** The chips a recipe is for, as the chip database knows them. */

@@ -228,7 +228,8 @@ describe('progress events', () => {
     const data = pattern(1024 * 1024, 77);
     const fw = await binAt(0x90000000, data);
     const loader = await simLoader();
-    const p = planFlash(details, fw, loader, { leave: false });
+    // --full: a blank board would otherwise skip the erase phase this test follows.
+    const p = planFlash(details, fw, loader, { leave: false, skipUnchanged: false });
     expect(p.errors).toEqual([]);
     const { events, onEvent } = collect();
     const r = await flashDevice(conn, device, details, fw, loader, p, { onEvent });
@@ -306,7 +307,8 @@ describe('device faults during a ROM run fail it with the place named, and never
       const fw = await binAt(0x08000000, app);
       board.faults.add(fault);
       const { events, onEvent } = collect();
-      const r = await flashDevice(conn, device, details, fw, undefined, planFlash(details, fw, undefined, {}), { onEvent });
+      // --full: every phase of the classic run (a blank board would skip the erase).
+      const r = await flashDevice(conn, device, details, fw, undefined, planFlash(details, fw, undefined, { skipUnchanged: false }), { onEvent });
       expect(board.faults.history.map((h) => h.kind)).toEqual([fault.kind]);
       expect(r.ok).toBe(false);
       expect(r.left).toBe(false);

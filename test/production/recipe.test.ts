@@ -86,7 +86,7 @@ describe('recipe', () => {
     expect(loaded.firmware.image.segments.length).toBeGreaterThan(0);
     expect(loaded.loader?.manifest.chips).toEqual([0x449]);
     expect(() => loaded.recheck()).not.toThrow();
-    expect(recipePlanOptions(loaded.recipe)).toEqual({ verify: true, skipBlank: true, massErase: false, leave: {} });
+    expect(recipePlanOptions(loaded.recipe)).toEqual({ verify: true, skipBlank: true, massErase: false, leave: {}, skipUnchanged: false });
   });
 
   for (const c of INVALID) {

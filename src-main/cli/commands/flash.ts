@@ -24,6 +24,10 @@ interface PlanCliOptions extends DeviceOptions {
   romRoute?: boolean;
   allowRam?: boolean;
   force?: boolean;
+  /** false with --no-skip. */
+  skip?: boolean;
+  full?: boolean;
+  preserve?: boolean;
 }
 
 function planOptions(o: PlanCliOptions, defaultLeave: boolean): PlanOptions {
@@ -36,6 +40,8 @@ function planOptions(o: PlanCliOptions, defaultLeave: boolean): PlanOptions {
     routeInternalViaLoader: o.romRoute !== true,
     allowRam: o.allowRam === true,
     force: o.force === true,
+    skipUnchanged: o.skip !== false && o.full !== true,
+    preserve: o.preserve === true,
   };
 }
 
@@ -48,7 +54,10 @@ function withPlanOptions(cmd: Command): Command {
     .option('--mass-erase', 'mass erase instead of erasing only the sectors touched')
     .option('--rom-route', 'write internal flash through the ROM even when the loader serves it')
     .option('--allow-ram', 'write loadable data that lies in RAM to RAM (otherwise a plan error: usually a linker-script mistake)')
-    .option('--force', 'go on when a .dfu file names another USB device or alt setting (reported as a warning)');
+    .option('--force', 'go on when a .dfu file names another USB device or alt setting (reported as a warning)')
+    .option('--no-skip', 'erase and write every sector the image touches, even those that already hold it or are blank')
+    .option('--full', 'the same as --no-skip')
+    .option('--preserve', 'keep the bytes of touched sectors that the image does not cover (read, merge, write) instead of erasing them');
 }
 
 const leaveOption = () =>
@@ -80,15 +89,39 @@ function leaveLine(result: FlashResult): string {
   return result.left ? '  left DFU to start the application\n' : '';
 }
 
+/** What the comparison found and did, in one line (empty when nothing was compared). */
+function sectorLine(result: FlashResult): string {
+  const s = result.sectors ?? [];
+  if (s.length === 0) return '';
+  const n = (f: string) => s.filter((x) => x.found === f).length;
+  const kept = s.filter((x) => x.preserved).length;
+  return (
+    `  sectors: ${s.length} compared — ${n('equal')} unchanged (skipped, ${result.bytesUnchanged ?? 0} bytes not sent), ` +
+    `${n('blank')} blank (written without erase), ${n('different')} different (erased and written); ${result.sectorsErased ?? 0} erased in all` +
+    `${kept ? `; ${kept} with bytes outside the image kept` : ''}\n`
+  );
+}
+
 function printResult(result: FlashResult, plan: FlashPlan, json: boolean | undefined, extra: { loader?: object; warnings?: string[] } = {}): number {
   if (json) {
-    printJson({ ok: result.ok, result, plan: { estimatedMs: plan.estimatedMs, totalBytes: plan.totalBytes, stages: plan.stages.map((s) => s.name) }, ...extra });
+    printJson({
+      ok: result.ok,
+      result,
+      plan: {
+        estimatedMs: plan.estimatedMs,
+        ...(plan.estimatedBlankMs !== undefined ? { estimatedBlankMs: plan.estimatedBlankMs, estimatedUnchangedMs: plan.estimatedUnchangedMs } : {}),
+        totalBytes: plan.totalBytes,
+        sectorsCompared: plan.stages.reduce((n, s) => n + (s.compares?.length ?? 0), 0),
+        stages: plan.stages.map((s) => s.name),
+      },
+      ...extra,
+    });
   } else if (result.ok) {
     const ver = result.verified.length
       ? result.verified.map((v) => `${v.region} ${hex32(v.address)}+${v.length} (${v.method})`).join(', ')
       : 'nothing (verification off)';
     const ms = Object.values(result.stageMs).reduce((a, b) => a + (b ?? 0), 0);
-    process.stdout.write(`PASS  ${result.bytesWritten} bytes written, ${result.bytesVerified} verified in ${(ms / 1000).toFixed(1)} s\n  verified: ${ver}\n${leaveLine(result)}`);
+    process.stdout.write(`PASS  ${result.bytesWritten} bytes written, ${result.bytesVerified} verified in ${(ms / 1000).toFixed(1)} s\n${sectorLine(result)}  verified: ${ver}\n${leaveLine(result)}`);
   }
   return result.ok ? EXIT.OK : exitCodeFor(result.error!);
 }
