@@ -201,11 +201,13 @@ async function runCell(row: Row, col: Col): Promise<Cell> {
     if (counting && event.kind === 'progress') blocksSeen.set(`${event.stage}/${event.phase}`, (blocksSeen.get(`${event.stage}/${event.phase}`) ?? 0) + 1);
     if (w.state === 'waiting' && row.arm(event)) {
       // A flipped bit goes into a random block of the phase: armed after that many blocks were written.
+      // Never at the phase's last progress event: no block follows it for the fault to act on.
       const blocks = col.name === 'flipped bit' ? (blocksSeen.get(`${row.stage}/${row.phases[0]}`) ?? 1) : 1;
-      w.delay = Math.floor(random() * blocks);
+      w.delay = Math.floor(random() * Math.max(1, blocks - 1));
       if (w.delay === 0) w.armed = board.faults.add(col.fault(row));
       w.state = 'armed';
-    } else if (w.state === 'armed' && w.armed === undefined && event.kind === 'progress' && --w.delay === 0) {
+    } else if (w.state === 'armed' && w.armed === undefined && row.arm(event) && --w.delay === 0) {
+      // Counted down only on the phase's own progress events, so the fault lands within the phase.
       w.armed = board.faults.add(col.fault(row));
     } else if (w.state === 'armed' && row.disarm(event)) {
       w.fired = w.armed !== undefined && !board.faults.list().some((f) => f.id === w.armed);
