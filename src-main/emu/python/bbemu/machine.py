@@ -451,8 +451,8 @@ class Machine:
 
     def run_until(self, until_ns: int, done: Callable[[], bool] | None = None, stop_when_idle: bool = False) -> str:
         """Runs until `done()`, device time `until_ns`, or (with stop_when_idle) the firmware idling.
-        An idle firmware lets time skip in 1 ms steps (each step runs it again, so it keeps refreshing
-        a watchdog). Returns 'done' | 'time' | 'idle'."""
+        An idle firmware lets time skip by `idle_step` (each step runs its loop again, so it keeps
+        refreshing a watchdog). Returns 'done' | 'time' | 'idle'."""
         while True:
             if done is not None and done():
                 return 'done'
