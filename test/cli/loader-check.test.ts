@@ -50,6 +50,16 @@ describe('bootbridge loader check', () => {
     expect(r.stdout).toMatch(/^PASS {2}all \d+ checks passed/m);
   });
 
+  it('passes the real F746G-DISCO loader on the emulated CPU, its 4 KB write timing included', async () => {
+    // Its bwPollTimeout for a 4 KB write comes from the parts' datasheets (16 QSPI pages × 0.5 ms;
+    // 1024 flash words × 16 µs); the emulated board must be busy for about that long, no more.
+    const r = await run(['loader', 'check', join(ROOT, 'assets', 'loaders', 'stm32f746g-disco'), '--sim', 'stm32f746']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^PASS {2}§3\.2 +alt0\.write:/m);
+    expect(r.stdout).toMatch(/^PASS {2}§3\.2 +alt1\.write:/m);
+    expect(r.stdout).toMatch(/^PASS {2}all \d+ checks passed/m);
+  });
+
   it('a manifest that lies fails: exit 1, the check named, in --json too', async () => {
     const dir = edited((m) => (m.transferSize = 2048));
     const r = await run(['loader', 'check', dir, '--sim', 'stm32f746', '--json']);

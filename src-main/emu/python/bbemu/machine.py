@@ -183,12 +183,17 @@ class Machine:
 
     def mmio_writer(self, p: Peripheral) -> Callable:
         busy_work = p.name not in ('otg_fs', 'iwdg')
+        refresh_only = p.name == 'iwdg'
 
         def write(off: int, size: int, value: int) -> None:
             # A firmware that drives another part (a QSPI status command, a flash program) is not idle
             # even while it polls USB: time must not skip past the host's next request without it.
             if busy_work:
                 self.busy_work = True
+            if not refresh_only:
+                # A write is work, not a wait: a loop that reads the (frozen) clock and a ready flag and
+                # then feeds a FIFO byte is moving data, so its repeated reads are no spin.
+                self.reads.clear()
             p.write(off, size, value)
         return self.guard(write, None)
 
@@ -200,6 +205,10 @@ class Machine:
 
     def flash_write(self, off: int, size: int, value: int) -> None:
         f = self.by_name.get('flash')
+        # Programming a word drives the flash as a register write drives a part (see mmio_writer): work,
+        # not a wait, and no idle firmware either (time must not skip to the host while it programs).
+        self.reads.clear()
+        self.busy_work = True
         if f is not None and hasattr(f, 'bus_write'):
             f.bus_write(off, size, value)
             return
@@ -349,6 +358,10 @@ class Machine:
             span = min(span, max(t - self.now_ns, 0))
         count = max(16, hz * span // 1_000_000_000)
         self.otg.idle = False
+        # Idle is judged afresh in every slice: the firmware runs its loop (job, watchdog refresh)
+        # again before time may skip. Polls counted in an earlier slice would stop this one at its
+        # first GINTSTS read, before the loop reaches anything else.
+        self.otg.idle_polls = 0
         self.busy_work = False
         self.clock_watch = False
         self.slices += 1
@@ -408,12 +421,12 @@ class Machine:
         step = until_ns - self.now_ns
         known = False
         for name, t in self.model_events():
-            if True:
+            if name == 'iwdg':
+                # The watchdog's expiry says nothing about when the firmware's work changes.
+                step = min(step, max(IDLE_STEP_NS, (t - self.now_ns) // 2))
+            else:
                 known = True
-                if name == 'iwdg':
-                    step = min(step, max(IDLE_STEP_NS, (t - self.now_ns) // 2))
-                else:
-                    step = min(step, max(t - self.now_ns, 1000))
+                step = min(step, max(t - self.now_ns, 1000))
         # A firmware that watches a clock (a timer it compares in software) has deadlines no model knows:
         # steps start at one slice and double while nothing it reads changes (a part finishing, the
         # host's request reset them); a part's own end above still bounds them exactly.
@@ -424,9 +437,10 @@ class Machine:
             step = min(step, self.idle_grow)
             self.idle_grow = min(self.idle_grow * 2, 1 << 40)
         elif self.busy_work and not known:
-            # The firmware drives another part while it polls USB (a QSPI status command…) and no model
-            # says when that part's state changes: small steps, so its work is not put off to the host.
-            step = min(step, IDLE_STEP_NS)
+            # The firmware drove a part in this slice (a flash word programmed, a QSPI command) and no
+            # part is busy: it is working, not waiting — its next pass does more now (a 4 KB flash
+            # write is 1024 such passes of 16 µs; any skip here would add to each).
+            step = 0
         return max(0, step)
 
     def usb_reset(self) -> None:
@@ -437,8 +451,8 @@ class Machine:
 
     def run_until(self, until_ns: int, done: Callable[[], bool] | None = None, stop_when_idle: bool = False) -> str:
         """Runs until `done()`, device time `until_ns`, or (with stop_when_idle) the firmware idling.
-        An idle firmware lets time skip in 1 ms steps (each step runs it again, so it keeps refreshing
-        a watchdog). Returns 'done' | 'time' | 'idle'."""
+        An idle firmware lets time skip by `idle_step` (each step runs its loop again, so it keeps
+        refreshing a watchdog). Returns 'done' | 'time' | 'idle'."""
         while True:
             if done is not None and done():
                 return 'done'
