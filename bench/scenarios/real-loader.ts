@@ -24,8 +24,8 @@ const REAL_DIR = path.join(REPO, 'assets', 'loaders', BOARD);
 
 /**
  * QSPI size flashed through the real loader. Not 16 MB in the full run: on the emulator one MB of
- * erase + write costs about 38 s of wall time (2 shared cores, Unicorn in Python), so 16 MB would take
- * over 10 minutes and make `npm run bench` unusable; the 16 MB figure is extrapolated from this size.
+ * erase + write cost about 38 s of wall time (2 shared cores, Unicorn in Python) when this was written,
+ * so 16 MB would take over 10 minutes and make `npm run bench` unusable; the 16 MB figure is extrapolated from this size.
  */
 export const realQspiSize = (o: BenchOptions): number => (o.quick ? 64 * KiB : 4 * MiB);
 
@@ -80,7 +80,7 @@ function realRuns(o: BenchOptions, shared: Shared): Promise<{ internal: FlashRun
   });
 }
 
-const outcome = (r: FlashRun): number | string => (r.result.ok ? seconds(r.clockMs) : `failed (${r.result.error?.code ?? 'error'})`);
+const outcome = (r: FlashRun): number | string => (r.result.ok ? seconds(r.clockMs) : `failed (${r.result.error?.code ?? 'error'}) after ${seconds(r.clockMs).toFixed(1)} s`);
 const size = (bytes: number) => (bytes >= MiB ? `${bytes / MiB} MB` : `${bytes / KiB} KB`);
 
 function phases(r: FlashRun, region: string): string {
@@ -103,6 +103,8 @@ export const realLoader: Scenario = {
     // Erase + write scale with the size (one 64 KB sector erase and 16 blocks of 4 KB per 64 KB).
     const qEraseWrite = spanMs(qspi.spans, { stage: 'loader', phase: 'erase', region: 'QSPI Flash' }) + spanMs(qspi.spans, { stage: 'loader', phase: 'write', region: 'QSPI Flash' });
     const sixteen = (qEraseWrite * (16 * MiB)) / qSize;
+    const simEraseWrite = spanMs(simQspi.spans, { stage: 'loader', phase: 'erase', region: 'QSPI Flash' }) + spanMs(simQspi.spans, { stage: 'loader', phase: 'write', region: 'QSPI Flash' });
+    const wallPerMiB = (qspi.wallMs * MiB) / qSize;
 
     const measurements: Measurement[] = [
       { name: 'real loader image (code + data, loader.bin)', value: image, unit: 'B' },
@@ -119,6 +121,9 @@ export const realLoader: Scenario = {
       { name: `QSPI ${size(qSize)}, real loader, modelled time (staging included)`, value: outcome(qspi), unit: qspi.result.ok ? 's' : '' },
       { name: `QSPI ${size(qSize)}, simulated loader, modelled time`, value: seconds(simQspi.clockMs), unit: 's' },
       ...(qspi.result.ok ? [{ name: '… real / simulated', value: ratio(qspi.clockMs, simQspi.clockMs), unit: '×' }] : []),
+      { name: `QSPI ${size(qSize)} erase + write, real loader, modelled`, value: seconds(qEraseWrite), unit: 's' },
+      { name: `QSPI ${size(qSize)} erase + write, simulated loader, modelled`, value: seconds(simEraseWrite), unit: 's' },
+      { name: '… real / simulated', value: ratio(qEraseWrite, simEraseWrite), unit: '×' },
       ...(qSize < 16 * MiB ? [{ name: 'QSPI 16 MB, real loader, erase + write extrapolated (not measured)', value: seconds(sixteen), unit: 's' }] : []),
       { name: `wall time to emulate the internal ${size(iSize)}`, value: seconds(internal.wallMs), unit: 's' },
       { name: `wall time to emulate the QSPI ${size(qSize)}`, value: seconds(qspi.wallMs), unit: 's' },
@@ -141,13 +146,15 @@ export const realLoader: Scenario = {
       notes.push(
         o.quick
           ? `Quick mode: ${size(iSize)} internal, ${size(qSize)} QSPI; staging weighs far more than on the full sizes.`
-          : `QSPI measured at ${size(qSize)}, not 16 MB: emulating one MB of QSPI erase + write costs about 38 s of wall time here, so 16 MB would take over 10 minutes and make \`npm run bench\` unusable. ` +
+          : `QSPI measured at ${size(qSize)}, not 16 MB: emulating it took ${seconds(wallPerMiB).toFixed(0)} s of wall time per MB in this run (the image runs instruction by instruction in Unicorn, in a Python process), ` +
+              `so 16 MB would take about ${(seconds(wallPerMiB * 16) / 60).toFixed(0)} minutes and make \`npm run bench\` unusable (it was over 10 minutes when this scenario was written). ` +
               `The 16 MB line scales this run’s erase + write (${seconds(qEraseWrite).toFixed(1)} s for ${size(qSize)}) linearly: every 64 KB is one sector erase and 16 blocks of 4 KB. The simulated loader’s 16 MB run is scenario 3.`,
       );
     }
     for (const [what, r] of [['internal', internal], ['QSPI', qspi]] as const) {
       if (r.result.ok) continue;
-      const inVerify = r.events.at(-1)?.e.kind === 'progress' && spanMs(r.spans, { stage: 'loader', phase: 'verify' }) > 0;
+      const last = r.events.findLast((x) => x.e.kind === 'progress')?.e;
+      const inVerify = last?.kind === 'progress' && last.stage === 'loader' && last.phase === 'verify';
       notes.push(
         `The ${what} run through the real loader failed; it is reported as it failed, with the modelled time until the failure.` +
           (r.result.error?.code === 'DFU_TIMEOUT' && inVerify
