@@ -16,8 +16,9 @@ import { parsing } from './scenarios/parsing.js';
 import { hostCost } from './scenarios/host-cost.js';
 import { qspiOverhead, stagingOverhead, verification } from './scenarios/qspi.js';
 import { blankQspi, oneSectorRom, unchangedQspi } from './scenarios/skip.js';
+import { realLoader } from './scenarios/real-loader.js';
 
-export const SCENARIOS: readonly Scenario[] = [versusDfuUtil, routes, qspiOverhead, verification, stagingOverhead, gang, parsing, hostCost, blankQspi, unchangedQspi, oneSectorRom].sort((a, b) => a.id - b.id);
+export const SCENARIOS: readonly Scenario[] = [versusDfuUtil, routes, qspiOverhead, verification, stagingOverhead, gang, parsing, hostCost, blankQspi, unchangedQspi, oneSectorRom, realLoader].sort((a, b) => a.id - b.id);
 
 export interface RunBenchOptions {
   quick?: boolean;

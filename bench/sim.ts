@@ -102,6 +102,8 @@ export interface FlashJob {
   options: PlanOptions;
   /** Lets a scenario change the plan (e.g. verify by read-back instead of CRC32). */
   editPlan?: (p: FlashPlan) => FlashPlan;
+  /** Returns a failed run (result.ok false, its phases so far) instead of throwing: for a scenario that reports the failure. */
+  allowFailure?: boolean;
 }
 
 export async function prepare(job: FlashJob): Promise<{ device: USBDevice; details: DeviceDetails; plan: FlashPlan; board: SimBoard }> {
@@ -133,7 +135,7 @@ export async function measureFlash(job: FlashJob): Promise<FlashRun> {
   const clockMs = clock.now() - t0;
   const wallMs = performance.now() - wall0;
   const cpu = process.cpuUsage(cpu0);
-  if (!result.ok) throw new Error(`benchmark flash failed: ${result.error?.code} ${result.error?.message}`);
+  if (!result.ok && !job.allowFailure) throw new Error(`benchmark flash failed: ${result.error?.code} ${result.error?.message}`);
   return { result, plan, clockMs, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, transfers: counter.snapshot(), events, spans: phaseSpans(events), board };
 }
 
