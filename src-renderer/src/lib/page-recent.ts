@@ -10,7 +10,7 @@ import type { RecentFile } from '../../../shared/contract';
 export const PAGE_RECENT_PREFIX = 'page-recent:';
 const MAX = 10;
 /** Larger files are not copied into the browser's storage (it would hold 10 × this at most). */
-export const PAGE_RECENT_MAX_BYTES = 64 * 1024 * 1024;
+export const PAGE_RECENT_MAX_BYTES = 16 * 1024 * 1024;
 const DB = 'bootbridge';
 const STORE = 'recent-files';
 
