@@ -3,18 +3,39 @@
 // ERROR_TEXT maps each code to the words a person reads; the GUI, the CLI and the unit log use it.
 // This file is shared by main and renderer: no electron, no node: modules, no DOM.
 
+/**
+ * What the user does about a failure, as a stable code. The message and hint say what went wrong in
+ * words both doors share; each door words the remedy for its own user: the CLI with its flags
+ * (src-main/cli/remedies.ts), the GUI with its controls (src-renderer/src/lib/words.ts). An error
+ * carries one (`remedy`) when its own step differs from its code's default (ERROR_TEXT[code].remedy).
+ */
+export const REMEDIES = [
+  'check-input', //       a value given was wrong
+  'reset-with-boot0', //  no board in DFU mode: connect one with BOOT0 high, or a simulated board
+  'choose-board', //      several boards: pick one
+  'use-sim', //           no USB here: use a simulated board
+  'choose-chip', //       the chip is not identified: name it
+  'choose-loader', //     memory only a RAM loader reaches: choose a loader package
+  'give-base-address', // a raw binary: give the address it loads at
+  'install-emulator', //  the emulated CPU needs python3-unicorn
+] as const;
+export type Remedy = (typeof REMEDIES)[number];
+
+/** One door's words for every remedy: a clause, lower case, no final stop ("choose one with --serial"). */
+export type RemedyWords = Record<Remedy, string>;
+
 export const ERROR_TEXT = {
-  BAD_ARGUMENT: { title: 'Invalid argument', hint: 'Check the command line or the value entered.' },
+  BAD_ARGUMENT: { title: 'Invalid argument', hint: '', remedy: 'check-input' },
   FILE_ERROR: { title: 'File cannot be read or written', hint: 'Check the path and its permissions.' },
   CANCELLED: { title: 'Cancelled', hint: 'The operation was stopped on request; run it again to finish.' },
   BUSY: { title: 'Board is busy', hint: 'Another operation is running on this board; wait for it to end.' },
 
-  DEVICE_NOT_FOUND: { title: 'No matching DFU device', hint: 'Connect the board with BOOT0 held high, or select a simulated board with --sim.' },
-  DEVICE_AMBIGUOUS: { title: 'Several DFU devices match', hint: 'Choose one with --serial.' },
+  DEVICE_NOT_FOUND: { title: 'No matching DFU device', hint: '', remedy: 'reset-with-boot0' },
+  DEVICE_AMBIGUOUS: { title: 'Several DFU devices match', hint: '', remedy: 'choose-board' },
   DEVICE_DISCONNECTED: { title: 'Device disconnected', hint: 'The board left the bus during the operation. Reconnect it in DFU mode and run again.' },
   USB_TRANSFER_FAILED: { title: 'USB transfer failed', hint: 'Check the cable and the USB permissions (udev rule on Linux, WinUSB driver on Windows).' },
   USB_STALL: { title: 'Device refused the request (STALL)', hint: 'The bootloader rejected the request in its current state.' },
-  USB_UNAVAILABLE: { title: 'USB is not available', hint: 'BootBridge cannot list this machine\'s USB devices. Connect the board directly, check USB access (Linux: the udev rule in the README; Windows: the WinUSB driver), or use a simulated board with --sim stm32f746.' },
+  USB_UNAVAILABLE: { title: 'USB is not available', hint: 'BootBridge cannot list this machine\'s USB devices. Connect the board directly and check USB access (Linux: the udev rule in the README; Windows: the WinUSB driver).', remedy: 'use-sim' },
   USB_ACCESS_DENIED: { title: 'No permission to open the USB device', hint: 'On Linux install the udev rule from the README; on Windows bind WinUSB with Zadig.' },
   DESCRIPTOR_INVALID: { title: 'Invalid USB descriptor', hint: 'The device sent a malformed descriptor; it may not be a DFU bootloader.' },
   NOT_DFU_DEVICE: { title: 'Not a DFU device', hint: 'The device has no DFU interface.' },
@@ -34,7 +55,7 @@ export const ERROR_TEXT = {
   FIRMWARE_OVERLAP: { title: 'Firmware segments overlap', hint: 'Two parts of the image claim the same addresses.' },
   CHECKSUM_MISMATCH: { title: 'Checksum mismatch', hint: 'The file is corrupt.' },
 
-  CHIP_UNKNOWN: { title: 'Unknown chip', hint: 'Give the chip with --chip.' },
+  CHIP_UNKNOWN: { title: 'Unknown chip', hint: '', remedy: 'choose-chip' },
   PLAN_INVALID: { title: 'The image cannot be flashed as planned', hint: 'See the listed problems; nothing was written.' },
 
   LOADER_INVALID: { title: 'Invalid loader package', hint: 'Fix the named field in loader.json.' },
@@ -45,9 +66,9 @@ export const ERROR_TEXT = {
 
   RECIPE_INVALID: { title: 'Invalid recipe', hint: 'Fix the named field in the recipe.' },
   HASH_MISMATCH: { title: 'File does not match its recorded hash', hint: 'The file was changed since the recipe was made; it is refused.' },
-  EMULATOR_UNAVAILABLE: { title: 'The emulated CPU is not available', hint: 'Running a real loader image on a simulated board needs Debian\'s Python 3 with Unicorn: sudo apt-get install python3-unicorn' },
+  EMULATOR_UNAVAILABLE: { title: 'The emulated CPU is not available', hint: 'Running a real loader image on a simulated board needs Debian\'s Python 3 with Unicorn.', remedy: 'install-emulator' },
   INTERNAL: { title: 'Internal error', hint: 'This is a bug in BootBridge; please report it with the log.' },
-} as const satisfies Record<string, { title: string; hint: string }>;
+} as const satisfies Record<string, { title: string; hint: string; remedy?: Remedy }>;
 
 export type ErrorCode = keyof typeof ERROR_TEXT;
 
@@ -76,23 +97,28 @@ export class BootBridgeError extends Error {
   override readonly name = 'BootBridgeError';
   readonly code: ErrorCode;
   readonly context: ErrorContext;
+  /** What the user does about it, when the code's default remedy does not say it. */
+  readonly remedy?: Remedy;
 
-  constructor(code: ErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown; remedy?: Remedy }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.context = context;
+    if (options?.remedy) this.remedy = options.remedy;
   }
 
   /** Plain data, for IPC, JSON output and the unit log. */
   toJSON(): ErrorData {
-    return { code: this.code, message: this.message, context: this.context };
+    return { code: this.code, message: this.message, context: this.context, ...(this.remedy ? { remedy: this.remedy } : {}) };
   }
 }
 
 export interface ErrorData {
   code: ErrorCode;
+  /** Door-neutral: names no command-line flag and no GUI control (the remedy says what to do). */
   message: string;
   context: ErrorContext;
+  remedy?: Remedy;
 }
 
 export function isBootBridgeError(e: unknown): e is BootBridgeError {
@@ -110,8 +136,34 @@ export function hex32(n: number): string {
   return '0x' + (n >>> 0).toString(16).padStart(8, '0');
 }
 
-/** One line for a person: message, then the context that matters, then what to do. */
-export function formatError(e: ErrorData): string {
+/** The remedy for an error: its own, else its code's default. */
+export function remedyOf(e: ErrorData): Remedy | undefined {
+  const text = (ERROR_TEXT as Record<string, { remedy?: Remedy }>)[e.code];
+  return e.remedy ?? text?.remedy;
+}
+
+/** A remedy in a door's words; without a door (logs, tests) its code. */
+function remedyText(r: Remedy, words?: RemedyWords): string {
+  return words ? words[r] : `remedy: ${r}`;
+}
+
+function sentence(clause: string): string {
+  return clause ? clause[0]!.toUpperCase() + clause.slice(1) + (/[.!?]$/.test(clause) ? '' : '.') : '';
+}
+
+/** The hint line for one door: the code's hint and the remedy in that door's words. */
+export function hintFor(e: ErrorData, words?: RemedyWords): string {
+  const text = ERROR_TEXT[e.code] ?? ERROR_TEXT.INTERNAL;
+  const own = (text as { remedy?: Remedy }).remedy;
+  return [text.hint, own ? sentence(remedyText(own, words)) : ''].filter(Boolean).join(' ');
+}
+
+/**
+ * One line for a person: message (and the error's own remedy, in this door's words), then the context
+ * that matters, then what to do. A door passes its words (the CLI's, the GUI's); without them a remedy
+ * is shown by its code.
+ */
+export function formatError(e: ErrorData, words?: RemedyWords): string {
   const c = e.context;
   const parts: string[] = [];
   if (c.stage) parts.push(`stage ${c.stage}`);
@@ -126,6 +178,6 @@ export function formatError(e: ErrorData): string {
   if (c.field) parts.push(`field ${c.field}`);
   if (typeof c.line === 'number') parts.push(`line ${c.line}`);
   const where = parts.length ? ` (${parts.join(', ')})` : '';
-  const text = ERROR_TEXT[e.code] ?? ERROR_TEXT.INTERNAL;
-  return `${e.message}${where}\n  ${text.hint}`;
+  const lead = e.remedy ? `${e.message}: ${remedyText(e.remedy, words)}` : e.message;
+  return `${lead}${where}\n  ${hintFor(e, words)}`;
 }

@@ -2,6 +2,7 @@
 // the progress bar, and exit codes that let scripts tell what went wrong.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { CLI_REMEDIES } from './remedies.js';
 import { BootBridgeError, ERROR_TEXT, formatError, toErrorData, type ErrorData } from '../../shared/errors.js';
 import type { FlashEvent } from '../../shared/progress.js';
 import { connect, type Connection } from '../services/connect.js';
@@ -117,7 +118,7 @@ export function reportError(e: unknown, json: boolean | undefined): number {
   // value there is bad input (exit 2), not an internal error.
   const data = toErrorData(e instanceof InvalidArgumentError ? new BootBridgeError('BAD_ARGUMENT', e.message, {}) : e);
   if (json) printJson({ ok: false, error: data });
-  else process.stderr.write(`error: ${ERROR_TEXT[data.code]?.title ?? 'Error'}: ${formatError(data)}\n`);
+  else process.stderr.write(`error: ${ERROR_TEXT[data.code]?.title ?? 'Error'}: ${formatError(data, CLI_REMEDIES)}\n`);
   return exitCodeFor(data);
 }
 

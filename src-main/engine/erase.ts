@@ -6,7 +6,6 @@ import { BootBridgeError, hex32 } from '../../shared/errors.js';
 import type { ChipInfo } from '../devices/chips.js';
 import { DfuseDevice } from '../dfu/dfuse.js';
 import type { LoaderPackage } from '../loader/index.js';
-import { LOADER_OPTION } from '../plan/plan.js';
 import type { PlanMemory, Via } from '../plan/types.js';
 import { romOpenOptions, type BoardHandle, type EngineContext } from './context.js';
 import { Reporter } from './progress.js';
@@ -60,7 +59,7 @@ export function planErase(req: EraseRequest): ErasedSector[] {
     })();
     if (!hit) {
       const why = req.loader ? `neither the ROM bootloader nor loader "${req.loader.manifest.name}" serves` : `no memory of the ROM bootloader holds`;
-      throw new BootBridgeError('ADDRESS_UNREACHABLE', `${why} ${hex32(a)}${req.loader ? '' : `; for external memory add ${LOADER_OPTION}`}`, { address: a });
+      throw new BootBridgeError('ADDRESS_UNREACHABLE', `${why} ${hex32(a)}`, { address: a }, req.loader ? {} : { remedy: 'choose-loader' });
     }
     if (!hit.erasable) throw new BootBridgeError('REGION_NOT_WRITABLE', `${hit.memory.layout.name} at ${hex32(a)} is not erasable`, { address: a, alt: hit.memory.alt });
     out.set(`${hit.via}:${hit.start}`, { via: hit.via, alt: hit.memory.alt, region: hit.memory.layout.name, address: hit.start, size: hit.size });

@@ -7,7 +7,6 @@ import type { ChipInfo } from '../devices/chips.js';
 import { DfuseDevice } from '../dfu/dfuse.js';
 import type { MemoryLayout } from '../dfu/layout.js';
 import type { LoaderPackage } from '../loader/index.js';
-import { LOADER_OPTION } from '../plan/plan.js';
 import type { PlanMemory } from '../plan/types.js';
 import { romOpenOptions, type BoardHandle, type EngineContext } from './context.js';
 import { Reporter } from './progress.js';
@@ -65,7 +64,7 @@ export async function readMemory(ctx: EngineContext, board: BoardHandle, req: Re
   const serves = pkg?.manifest.memories.find((m) => m.layout.blocks.some((b) => address >= b.start && address + length <= b.start + b.size));
   if (!pkg || !serves) {
     const why = pkg ? `neither the ROM bootloader nor loader "${pkg.manifest.name}" serves` : `the ROM bootloader cannot read`;
-    throw new BootBridgeError('ADDRESS_UNREACHABLE', `${why} 0x${address.toString(16)}–0x${(address + length).toString(16)}${pkg ? '' : `; a loader that serves this memory can: add ${LOADER_OPTION}`}`, { address, length });
+    throw new BootBridgeError('ADDRESS_UNREACHABLE', `${why} 0x${address.toString(16)}–0x${(address + length).toString(16)}`, { address, length }, pkg ? {} : { remedy: 'choose-loader' });
   }
   let loader: DfuseDevice | undefined = await loaderFor(ctx, board, pkg, req.chip, reporter);
   try {

@@ -7,10 +7,10 @@ import { buildImage, type FirmwareImage } from './image';
 
 export function parseBin(bytes: Uint8Array, baseAddress: number | undefined, name = 'binary'): FirmwareImage {
   if (baseAddress === undefined) {
-    throw new BootBridgeError('BAD_ARGUMENT', `${name} is a raw binary and holds no address: give the address it loads at with --base (for example --base 0x08000000)`, {
+    throw new BootBridgeError('BAD_ARGUMENT', `${name} is a raw binary and holds no address`, {
       file: name,
       field: 'baseAddress',
-    });
+    }, { remedy: 'give-base-address' });
   }
   if (!Number.isInteger(baseAddress) || baseAddress < 0 || baseAddress > 0xffffffff) {
     throw new BootBridgeError('BAD_ARGUMENT', `base address ${baseAddress} is not a 32-bit address`, { field: 'baseAddress' });

@@ -103,7 +103,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
     const { NodeUsbBackend } = await import('../usb/node-usb.js');
     backend = new NodeUsbBackend();
   } catch (e) {
-    throw new BootBridgeError('USB_TRANSFER_FAILED', `The USB library could not be loaded: ${(e as Error).message}. Run on a simulated board with --sim stm32f746.`, {}, { cause: e });
+    throw new BootBridgeError('USB_TRANSFER_FAILED', `The USB library could not be loaded: ${(e as Error).message}`, {}, { cause: e, remedy: 'use-sim' });
   }
   return { backend, clock, simulated: process.env.BOOTBRIDGE_SIMULATED_USB === '1', save: () => undefined, close: async () => undefined };
 }

@@ -67,10 +67,10 @@ export async function selectDevice(backend: UsbBackend, want: { serial?: string 
     throw new BootBridgeError('DEVICE_NOT_FOUND', `No DFU device with serial "${want.serial}" (attached: ${known})`, { serial: want.serial });
   }
   if (all.length === 0) {
-    throw new BootBridgeError('DEVICE_NOT_FOUND', 'No DFU device found: connect an STM32 with BOOT0 held high (ROM bootloader 0483:df11), or use a simulated board with --sim stm32f746', {});
+    throw new BootBridgeError('DEVICE_NOT_FOUND', 'No DFU device found', {});
   }
   if (all.length > 1) {
-    throw new BootBridgeError('DEVICE_AMBIGUOUS', `${all.length} DFU devices attached (${all.map((d) => deviceInfo(backend, d).id).join(', ')}): choose one with --serial`, {});
+    throw new BootBridgeError('DEVICE_AMBIGUOUS', `${all.length} DFU devices attached (${all.map((d) => deviceInfo(backend, d).id).join(', ')})`, {}, { remedy: 'choose-board' });
   }
   return all[0]!;
 }

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { formatError, toErrorData } from '../../shared/errors.js';
+import { CLI_REMEDIES } from '../cli/remedies.js';
 import { ApiHost, memoryStore } from '../services/api-host.js';
 import type { RecentFile } from '../../shared/contract.js';
 import { createAppBackend, parseHostArgs } from '../services/app-backend.js';
@@ -80,6 +81,6 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
-  process.stderr.write(`bootbridge-web: ${formatError(toErrorData(e))}\n`);
+  process.stderr.write(`bootbridge-web: ${formatError(toErrorData(e), CLI_REMEDIES)}\n`);
   process.exit(1);
 });

@@ -183,12 +183,12 @@ describe('the demo ELF with the simulated F746 loader', () => {
     expectBytes(last, new Uint8Array(16).fill(0xff));
   });
 
-  it('reading QSPI without a loader names the missing --loader', async () => {
+  it('reading QSPI without a loader says a loader is the remedy', async () => {
     const conn = simConnection();
     const { device, details } = await firstBoard(conn);
     await expect(readDevice(conn, device, details, { address: 0x90000000, length: 16 }, undefined)).rejects.toMatchObject({
       code: 'ADDRESS_UNREACHABLE',
-      message: expect.stringContaining('--loader'),
+      remedy: 'choose-loader',
     });
   });
 

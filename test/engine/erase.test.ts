@@ -27,13 +27,13 @@ describe('erasing on request', () => {
     expectBytes(board.read(0x9000_0000, 64 * 1024), qspi.data.subarray(0, 64 * 1024));
   });
 
-  it('refuses an address no memory serves before touching the board, naming --loader', async () => {
+  it('refuses an address no memory serves before touching the board, with the choose-loader remedy', async () => {
     const conn = simConnection();
     const { board, device, details } = await firstBoard(conn);
     board.poke(0x0800_0000, new Uint8Array([1, 2, 3, 4]));
     await expect(eraseDevice(conn, device, details, { addresses: [0x0800_0000, 0x9000_0000] }, undefined)).rejects.toMatchObject({
       code: 'ADDRESS_UNREACHABLE',
-      message: expect.stringContaining('--loader'),
+      remedy: 'choose-loader',
     });
     expect(board.read(0x0800_0000, 4)).toEqual(new Uint8Array([1, 2, 3, 4])); // the reachable sector was not erased either
     expect(board.mode).toBe('rom');

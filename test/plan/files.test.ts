@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { BootBridgeError, ERROR_TEXT, toErrorData } from '../../shared/errors.js';
+import { BootBridgeError, ERROR_TEXT, formatError, toErrorData } from '../../shared/errors.js';
+import { CLI_REMEDIES } from '../../src-main/cli/remedies.js';
 import { registerChipCommands } from '../../src-main/cli/commands/chips.js';
 import { registerDeviceCommands } from '../../src-main/cli/commands/devices.js';
 import { registerFlashCommands } from '../../src-main/cli/commands/flash.js';
@@ -180,11 +181,13 @@ describe('.dfu files made for another device or memory', () => {
 });
 
 describe('every option an error names exists', () => {
-  it('the raw-BIN error names --base', () => {
+  it('the raw-BIN error carries the give-base-address remedy, which the CLI words with --base', () => {
     const e = thrown(() => parseFirmware('app.bin', new Uint8Array(16)));
-    expect(e.message).toContain('--base');
-    expect(e.message).not.toContain('--address');
-    texts.push(e.message);
+    expect(toErrorData(e).remedy).toBe('give-base-address');
+    const text = formatError(toErrorData(e), CLI_REMEDIES);
+    expect(text).toContain('--base');
+    expect(text).not.toContain('--address');
+    texts.push(text);
   });
 
   it('each --option in error texts, hints and plan messages is accepted by the CLI parser', () => {
@@ -196,6 +199,7 @@ describe('every option an error names exists', () => {
     registerChipCommands(program);
     texts.push(
       ...Object.values(ERROR_TEXT).map((t) => t.hint ?? ''),
+      ...Object.values(CLI_REMEDIES),
       unknownChipError('stm32x999').message,
       toErrorData(thrown(() => parseFirmware('x.bin', new Uint8Array(1)))).message,
       LOADER_OPTION, ALLOW_RAM_OPTION, FORCE_OPTION, BASE_OPTION, CHIP_OPTION,

@@ -57,8 +57,10 @@ describe('progress model', () => {
 
 describe('errors worded for the window', () => {
   it('says no command-line flag', () => {
-    const text = guiFormatError({ code: 'DEVICE_NOT_FOUND', message: 'No board; select one with --serial X or use --sim stm32f746', context: {} });
+    // Error messages name no flag (the remedy code says what to do); the window words the remedy.
+    const text = guiFormatError({ code: 'DEVICE_AMBIGUOUS', message: '2 DFU devices attached (A, B)', context: {}, remedy: 'choose-board' });
     expect(text).not.toMatch(/--[a-z]/);
+    expect(text).toContain('select the board in the device list');
     expect(guiMessage('QSPI at 0x90000000 is served only by a loader; add --loader <package>')).toBe('QSPI at 0x90000000 is served only by a loader; choose a loader in the toolbar');
     expect(guiMessage('Chip unknown: estimates use the F745 timing. Give the chip with --chip.')).not.toContain('--chip');
     expect(guiFormatError({ code: 'BAD_ARGUMENT', message: 'bad', context: {} })).not.toContain('command line');

@@ -1,20 +1,30 @@
-// Errors worded for the GUI's user. The shared ERROR_TEXT hints and some engine messages speak to the
-// command line ("--chip", "--loader <package>", "--sim", "Check the command line"); here the same
-// remedy is said in the window's own terms: a field, a menu, a button.
+// Errors worded for the GUI's user. An error's message names no command-line flag; what to do is a
+// remedy code (shared/errors.ts REMEDIES) that each door words for its user: the CLI with its flags
+// (src-main/cli/remedies.ts), the window here with its controls: a field, a menu, a button.
 
-import { ERROR_TEXT, formatError, type ErrorData } from '../../../shared/errors';
+import { ERROR_TEXT, formatError, hintFor, type ErrorData, type RemedyWords } from '../../../shared/errors';
 
-/** Hints that name command-line flags, said for the window instead. */
+/** The window's words for every remedy. */
+export const GUI_REMEDIES: RemedyWords = {
+  'check-input': 'check the value entered',
+  'reset-with-boot0': 'connect the board with BOOT0 held high (it then appears in the device list), or add a simulated board below the list',
+  'choose-board': 'select the board in the device list',
+  'use-sim': 'start BootBridge with a simulated board',
+  'choose-chip': 'select a board whose chip is identified, or a loader made for it',
+  'choose-loader': 'choose a loader that serves this memory in the Loader menu of the toolbar',
+  'give-base-address': 'enter the address it loads at in the BIN address field (for example 0x08000000)',
+  'install-emulator': 'the machine that runs BootBridge needs Debian\'s python3-unicorn package installed',
+};
+
+/** Hints the window says in its own terms although they name no flag. */
 const GUI_HINTS: Partial<Record<keyof typeof ERROR_TEXT, string>> = {
-  BAD_ARGUMENT: 'Check the value entered.',
-  DEVICE_NOT_FOUND: 'Connect the board with BOOT0 held high (it then appears in the device list), or add a simulated board below the list.',
-  DEVICE_AMBIGUOUS: 'Select the board in the device list.',
-  USB_UNAVAILABLE: 'BootBridge cannot list this machine\'s USB devices. Check USB access (Linux: the udev rule in the README; Windows: the WinUSB driver), or start BootBridge with a simulated board.',
-  CHIP_UNKNOWN: 'The board did not say which chip it is: select a board whose chip is identified, or a loader made for it.',
   LOADER_UNSUPPORTED: 'Choose a loader made for this chip in the Loader menu of the toolbar (only loaders for the selected chip are listed).',
 };
 
-/** Command-line fragments in engine messages, and what they mean in the window. */
+/**
+ * Command-line fragments in plan problems (plain text from the planner, not errors: they carry no
+ * remedy code yet), and what they mean in the window.
+ */
 const REWRITES: [RegExp, string][] = [
   [/\s*Give the chip with --chip\.?/g, ' The chip is not identified.'],
   [/(?:add|with|give) --loader <package>/g, 'choose a loader in the toolbar'],
@@ -41,13 +51,19 @@ export function guiTitle(code: string): string {
 }
 
 export function guiHint(code: string): string {
-  return GUI_HINTS[code as keyof typeof ERROR_TEXT] ?? guiMessage((ERROR_TEXT as Record<string, { hint: string }>)[code]?.hint ?? '');
+  return GUI_HINTS[code as keyof typeof ERROR_TEXT] ?? hintFor({ code: code as keyof typeof ERROR_TEXT, message: '', context: {} }, GUI_REMEDIES);
 }
 
-/** formatError for the window: the message and context, then the GUI's hint. */
+/** formatError for the window: the message, its remedy and context, then the GUI's hint. */
 export function guiFormatError(e: ErrorData): string {
-  const text = formatError(e);
+  const text = formatError(e, GUI_REMEDIES);
   const nl = text.lastIndexOf('\n  ');
   const head = nl >= 0 ? text.slice(0, nl) : text;
-  return `${guiMessage(head)}\n  ${guiHint(e.code)}`;
+  return `${head}\n  ${guiHint(e.code)}`;
+}
+
+/** An error's message with its own remedy in the window's words (one line, no hint). */
+export function guiErrorLine(e: Pick<ErrorData, 'message' | 'remedy'>): string {
+  const m = guiMessage(e.message);
+  return e.remedy ? `${m}: ${GUI_REMEDIES[e.remedy]}` : m;
 }

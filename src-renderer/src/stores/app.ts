@@ -7,6 +7,7 @@ import { computed, ref, shallowRef, watch } from 'vue';
 import {
   ContractError,
   DEFAULT_SETTINGS,
+  MAX_FILE_BYTES,
   type AppEvent,
   type BootBridgeApi,
   type DeviceDescription,
@@ -24,6 +25,7 @@ import {
 import type { ProgressEvent, StageName } from '../../../shared/progress';
 import { buildMemoryMap, formatSize, type MapInput, type MemoryMap } from '../../../shared/memmap';
 import { ProgressModel } from '../lib/progress-model';
+import { PAGE_RECENT_PREFIX, pageRecentFile, pageRecentFiles, rememberPageFile } from '../lib/page-recent';
 
 export interface LogLine {
   at: number;
@@ -203,7 +205,7 @@ export const useAppStore = defineStore('app', () => {
       const [h, list, s, r, l] = await Promise.all([bb().hostInfo(), bb().listDevices(), bb().getSettings(), bb().recentFiles(), bb().listLoaders()]);
       host.value = h;
       settings.value = s;
-      recent.value = r;
+      recent.value = mergeRecent(r, await pageRecentFiles());
       loaders.value = l;
       onEvent({ type: 'devices', devices: list });
     } catch (e) {
@@ -278,7 +280,17 @@ export const useAppStore = defineStore('app', () => {
     result.value = undefined;
     lastError.value = undefined;
     addLog('info', `Opened ${fw.name} (${fw.format}, ${fw.size} bytes, ${fw.segments.length} segment(s))`);
-    recent.value = await bb().recentFiles().catch(() => recent.value);
+    await refreshRecent();
+  }
+
+  /** The host's recent files (opened by path) and the page's own (picked in the page), newest first. */
+  function mergeRecent(host: RecentFile[], page: RecentFile[]): RecentFile[] {
+    return [...host, ...page].sort((a, b) => b.openedAt - a.openedAt);
+  }
+
+  async function refreshRecent(): Promise<void> {
+    const host = await bb().recentFiles().catch(() => recent.value.filter((r) => !r.path.startsWith(PAGE_RECENT_PREFIX)));
+    recent.value = mergeRecent(host, await pageRecentFiles());
   }
 
   /** A file that cannot be opened replaces the one before: no plan, no Flash for a file that is not the one named. */
@@ -289,10 +301,32 @@ export const useAppStore = defineStore('app', () => {
     fail(e);
   }
 
+  /**
+   * The file's bytes, read 4 MiB per task: one arrayBuffer() of a 256 MiB file hands the main thread a
+   * copy that blocks it for most of a second (measured in Chromium); slices keep every task short.
+   */
+  async function readInSlices(file: File): Promise<Uint8Array<ArrayBuffer>> {
+    const SLICE = 4 * 1024 * 1024;
+    const bytes = new Uint8Array(file.size);
+    for (let o = 0; o < file.size; o += SLICE) bytes.set(new Uint8Array(await file.slice(o, o + SLICE).arrayBuffer()), o);
+    return bytes;
+  }
+
   async function openFile(file: File, baseAddress?: number): Promise<void> {
     try {
-      const bytes = new Uint8Array(await file.arrayBuffer());
-      await afterOpen(await bb().openFirmwareBytes(baseAddress === undefined ? { name: file.name, bytes } : { name: file.name, bytes, baseAddress }));
+      // Refused by its size before a byte is read: reading a file past the limit would only fill memory.
+      if (file.size > MAX_FILE_BYTES) {
+        const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+        throw new ContractError({
+          code: 'BAD_ARGUMENT',
+          message: `${file.name} is ${mib(file.size)}; BootBridge opens files up to ${mib(MAX_FILE_BYTES)}. Nothing was read.`,
+          context: { file: file.name, field: 'bytes', size: file.size, limit: MAX_FILE_BYTES },
+        });
+      }
+      const bytes = await readInSlices(file);
+      const fw = await bb().openFirmwareBytes(baseAddress === undefined ? { name: file.name, bytes } : { name: file.name, bytes, baseAddress });
+      await rememberPageFile(file, baseAddress);
+      await afterOpen(fw);
     } catch (e) {
       openFailed(e);
     }
@@ -307,6 +341,12 @@ export const useAppStore = defineStore('app', () => {
   }
 
   async function openRecent(path: string): Promise<void> {
+    if (path.startsWith(PAGE_RECENT_PREFIX)) {
+      const kept = await pageRecentFile(path).catch(() => undefined);
+      if (kept) return openFile(kept.file, kept.baseAddress);
+      openFailed(new ContractError({ code: 'FILE_ERROR', message: 'This recent file is no longer kept by the browser; open it again', context: { field: 'path' } }));
+      return refreshRecent();
+    }
     try {
       await afterOpen(await bb().openFirmwarePath({ path }));
     } catch (e) {
