@@ -42,7 +42,9 @@ export class FakeBackend implements AppBackend {
   private files = new Map<string, { name: string; segments: { address: number; length: number; sources: string[] }[] }>();
   flashes: PlanArgs[] = [];
   cancelled: string[] = [];
-  flashDelayMs = 0;
+  /** A flash waits here until it is cancelled (a running operation for tests of Cancel, with no timer). */
+  holdFlashUntilCancel = false;
+  private releaseHeld: (() => void) | undefined;
 
   async listDevices() {
     return this.devices;
@@ -99,7 +101,7 @@ export class FakeBackend implements AppBackend {
     const done = (async (): Promise<FlashResult> => {
       onEvent({ kind: 'stage', stage: 'rom', status: 'start' });
       onEvent({ kind: 'progress', stage: 'rom', phase: 'write', region: 'Internal Flash', bytesDone: 8, bytesTotal: 16, rate: 1000 });
-      if (this.flashDelayMs) await new Promise((r) => setTimeout(r, this.flashDelayMs));
+      if (this.holdFlashUntilCancel) await new Promise<void>((r) => (this.releaseHeld = r));
       const cancelled = this.cancelled.includes(opId);
       onEvent({ kind: 'stage', stage: 'rom', status: 'end', ms: 5 });
       const result: FlashResult = {
@@ -119,6 +121,8 @@ export class FakeBackend implements AppBackend {
   }
   cancel(opId: string) {
     this.cancelled.push(opId);
+    this.releaseHeld?.();
+    this.releaseHeld = undefined;
   }
   async read(req: { address: number; length: number }) {
     return new Uint8Array(req.length).fill(0xab);

@@ -143,7 +143,7 @@ describe('flash', () => {
 
   it('cancels a running flash and says CANCELLED, not PASS', async () => {
     const { pinia, store, backend } = await setup();
-    backend.flashDelayMs = 400;
+    backend.holdFlashUntilCancel = true;
     await settle();
     await store.openFile(file('app.bin', 16));
     await settle();
@@ -152,7 +152,6 @@ describe('flash', () => {
     await settle(2);
     expect(store.running).toBe(true);
     await w.find('[data-test=cancel-flash]').trigger('click');
-    await new Promise((r) => setTimeout(r, 450));
     await settle();
     expect(backend.cancelled).toEqual(['op-1']);
     expect(w.find('[data-test=verdict]').text()).toContain('CANCELLED');
