@@ -52,7 +52,9 @@ describe('parseFirmware', () => {
     }
     expect(err).toBeInstanceOf(BootBridgeError);
     expect((err as BootBridgeError).code).toBe('BAD_ARGUMENT');
-    expect((err as BootBridgeError).message).toMatch(/give the address/);
+    // The message says what is missing; the remedy (worded per door: --base in the CLI) says what to do.
+    expect((err as BootBridgeError).message).toMatch(/holds no address/);
+    expect((err as BootBridgeError).remedy).toBe('give-base-address');
     expect(parseFirmware('app.bin', new Uint8Array(8), { baseAddress: 0x08000000 }).segments[0]!.address).toBe(0x08000000);
   });
 
