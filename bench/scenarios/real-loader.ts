@@ -27,7 +27,7 @@ const REAL_DIR = path.join(REPO, 'assets', 'loaders', BOARD);
  * erase + write cost about 38 s of wall time (2 shared cores, Unicorn in Python) when this was written,
  * so 16 MB would take over 10 minutes and make `npm run bench` unusable; the 16 MB figure is extrapolated from this size.
  */
-export const realQspiSize = (o: BenchOptions): number => (o.quick ? 64 * KiB : 4 * MiB);
+export const realQspiSize = (o: BenchOptions): number => (o.quick ? 64 * KiB : 16 * MiB);
 
 interface BuildSizes {
   imageBytes: number;
