@@ -429,6 +429,8 @@ class Rcc(RegisterBlock):
         if offset in _PLAIN:
             writable = _PLAIN[offset][0]
             old = self.regs[offset]
+            if offset == DCKCFGR1 and (merge(old, value, mask, writable) ^ old) & (1 << 24):
+                self._notify()          # TIMPRE changes the timer clocks (§5.3.25)
             self.regs[offset] = merge(old, value, mask, writable)
             if offset in (PLLI2SCFGR, PLLSAICFGR):
                 on = self.plli2son if offset == PLLI2SCFGR else self.pllsaion

@@ -321,6 +321,10 @@ class Scs(RegisterBlock):
                                                           0x173F003F)
             return True
         if offset == DEMCR:
+            try:
+                self.m.peripheral('dwt')._sync()   # type: ignore[attr-defined] # count up to now first
+            except KeyError:
+                pass
             self.demcr = merge(self.demcr, value, mask, 0x010F07F1)   # C1.6.5
             return True
         if offset == STIR:
