@@ -78,10 +78,12 @@ class Rcc(RegisterBlock):
         self.csr_flags = board.get('reset_flags', CSR_POWER_ON)
         self.clock_listeners: list[Callable[[], None]] = []
         self._notifying = False
+        self.clock_gen = 0    # bumped after every clock change: models may cache derived clocks
         super().__init__(machine)
         entry = board.get('rcc_at_entry')
         if entry:
             self._apply_entry_state(entry)
+            self.clock_gen += 1
 
     # ------------------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -245,6 +247,8 @@ class Rcc(RegisterBlock):
         if self._notifying:
             return                      # listeners read the clock as it was before the switch
         sw = self.cfgr & 3
+        if sw == self.sws and not self.cir & 0x7F00:
+            return                      # nothing pending: the hot path of every clock query
         if sw != self.sws and sw != 3:
             src = {0: 'hsi', 1: 'hse', 2: 'pll'}[sw]
             if self._ready(src):        # §5.3.3 SW: the switch waits until the target is ready
@@ -267,6 +271,7 @@ class Rcc(RegisterBlock):
                 listener()
         finally:
             self._notifying = False
+            self.clock_gen += 1
 
     def _check_limits(self) -> None:
         # Operating conditions, STM32F746xx datasheet DS10916 table "General operating conditions"
