@@ -128,6 +128,20 @@ class ScsTest(unittest.TestCase):
         self.m.now_ns += 1_000_000
         self.assertEqual(r32(self.dwt, 0x004), 16_000 + 8_000)
 
+    def test_cache_geometry_by_csselr(self):
+        # B4.8.3/B4.8.4: CCSIDR describes the cache CSSELR selects (STM32F74x: 4 KB D, 4 KB I).
+        w32(self.s, 0xD84, 0)
+        d = r32(self.s, 0xD80)
+        self.assertEqual(((d >> 13 & 0x7FFF) + 1) * ((d >> 3 & 0x3FF) + 1) * (16 << (d & 7)), 4096)
+        w32(self.s, 0xD84, 1)
+        i = r32(self.s, 0xD80)
+        self.assertEqual(((i >> 13 & 0x7FFF) + 1) * ((i >> 3 & 0x3FF) + 1) * (16 << (i & 7)), 4096)
+
+    def test_cpacr_keeps_cp10_cp11(self):
+        # B3.2.20 CPACR: only CP10/CP11 are implemented.
+        w32(self.s, 0xD88, 0xFFFFFFFF)
+        self.assertEqual(r32(self.s, 0xD88), 0x00F00000)
+
     def test_unimplemented_scs_register_is_unmodelled(self):
         with self.assertRaises(Unmodelled):
             r32(self.s, 0xD40)     # ID_PFR0: not modelled
