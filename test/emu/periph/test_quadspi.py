@@ -324,6 +324,17 @@ class QuadspiTest(unittest.TestCase):
         self.mem.data[0] = 0x22
         self.assertEqual(self.read(0x03, 2, 0xFFFFFF, 1, 1), b'\x11\x22')
 
+    def test_data_direction_must_match_the_command(self):
+        # Indirect write of READ STATUS REGISTER: the part would drive the data lines.
+        w32(self.q, DLR, 0)
+        with self.assertRaises(Fault):
+            w32(self.q, CCR, ccr(0x05, IWRITE, 0, 1))
+            self.q.write(DR, 1, 0)
+
+    def test_memory_mapped_needs_a_read_command(self):
+        with self.assertRaises(Fault):
+            w32(self.q, CCR, ccr(0x02, MAPPED, 1, 1))
+
     def test_unclocked_quadspi_ignores_writes(self):
         w32(self.m.models['rcc'], 0x38, 0)
         w32(self.q, DLR, 5)

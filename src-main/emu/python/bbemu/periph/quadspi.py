@@ -97,6 +97,12 @@ class Quadspi(RegisterBlock):
         length = self.dlr + 1
         undefined = self.dlr == 0xFFFFFFFF
         mode = self.fmode()
+        # The data direction must be the part's: data from the part in indirect read / polling, to
+        # the part in indirect write.
+        if has_data and (mode == IWRITE) != (self.cmd.kind in ('write', 'program')):
+            self.m.fault(f'QUADSPI: {self.cmd.name} (0x{code:02X}) in indirect '
+                         f'{"write" if mode == IWRITE else "read"} mode: the part '
+                         f'{"sends" if mode == IWRITE else "expects"} the data')
         addr = self.ar if has_addr else None
         if mode == IREAD:
             if undefined:           # §13.5.5: read up to the end of the memory defined by FSIZE
@@ -339,6 +345,9 @@ class Quadspi(RegisterBlock):
             mode = self.fmode()
             if mode == MAPPED:
                 self._check_command()
+                if self.cmd.kind != 'read':
+                    self.m.fault(f'QUADSPI: memory-mapped mode with {self.cmd.name} (0x{self.ccr & 0xFF:02X}), '
+                                 'not a read command (RM0385 §13.3.6)')
                 if not self.cr & CR_EN:
                     self.m.log('QUADSPI: memory-mapped mode selected with EN = 0')
                 self.op = 'mapped'
