@@ -214,13 +214,22 @@ class Quadspi(RegisterBlock):
     def read(self, offset: int, size: int) -> int:
         if offset == DR and size in (1, 2, 4):
             return self._read_dr(size)
+        if offset & ~3 == DR:
+            self._dr_lane(offset, size)
         return super().read(offset, size)
 
     def write(self, offset: int, size: int, value: int) -> None:
         if offset == DR and size in (1, 2, 4):
             self._write_dr(size, value)
             return
+        if offset & ~3 == DR:
+            self._dr_lane(offset, size)
         super().write(offset, size, value)
+
+    def _dr_lane(self, offset: int, size: int) -> None:
+        # §13.5.9: DR is accessed as a byte, half-word or word at its own address; an access to its
+        # upper lanes alone is not a FIFO access the manual describes.
+        self.m.fault(f'QUADSPI: {size}-byte access at DR + {offset - DR} (RM0385 §13.5.9: access DR at 0x{self.base + DR:08X})')
 
     def _read_dr(self, size: int) -> int:
         if not self._clocked():
