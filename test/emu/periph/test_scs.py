@@ -94,6 +94,10 @@ class ScsTest(unittest.TestCase):
         self.m.now_ns += 1_000_000               # 2000 ticks at 2 MHz
         self.assertEqual(r32(self.s, SYST_CVR), 0xFFFFFF - 2000 - 1999 - 1 + 1)
 
+    def test_systick_calib_claims_no_tenms(self):
+        # B3.3.6 CALIB: reference clock present, TENMS 0 = not known (the F7 value is unverified).
+        self.assertEqual(r32(self.s, 0x1C), 0x40000000)
+
     def test_systick_interrupt_cannot_be_emulated(self):
         with self.assertRaises(Fault):
             w32(self.s, SYST_CSR, 0b111)
