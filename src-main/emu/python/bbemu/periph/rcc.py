@@ -101,16 +101,18 @@ class Rcc(RegisterBlock):
         self.regs = {off: rst for off, (_, rst) in _PLAIN.items()}
         self.bdcr = 0                      # §5.3.20 (backup domain: reset only by BDRST / power-on)
         self.lsion = False
-        self.hsi_forced = False
 
     def _apply_entry_state(self, entry: dict) -> None:
         """The state another program (the ROM) left behind, as register values, with every enabled
         oscillator already stable (board['rcc_at_entry'])."""
         now = self.m.now_ns
+        names = {'CR': CR, 'PLLCFGR': PLLCFGR, 'CFGR': CFGR, 'AHB1ENR': AHB1ENR, 'AHB2ENR': AHB2ENR,
+                 'AHB3ENR': AHB3ENR, 'APB1ENR': APB1ENR, 'APB2ENR': APB2ENR, 'DCKCFGR1': DCKCFGR1,
+                 'DCKCFGR2': DCKCFGR2, 'PLLSAICFGR': PLLSAICFGR}
         for reg_name, value in entry.items():
-            off = {'CR': CR, 'PLLCFGR': PLLCFGR, 'CFGR': CFGR, 'AHB1ENR': AHB1ENR,
-                   'AHB2ENR': AHB2ENR, 'AHB3ENR': AHB3ENR, 'APB1ENR': APB1ENR, 'APB2ENR': APB2ENR,
-                   'DCKCFGR2': DCKCFGR2, 'PLLSAICFGR': PLLSAICFGR}[reg_name]
+            if reg_name not in names:
+                raise ValueError(f"board['rcc_at_entry']: {reg_name!r} is not one of {', '.join(names)}")
+            off = names[reg_name]
             if off == CR:
                 self.hsion, self.hseon = bool(value & 1), bool(value & (1 << 16))
                 self.hsebyp, self.pllon = bool(value & (1 << 18)), bool(value & (1 << 24))
