@@ -178,6 +178,24 @@ class FlashTest(unittest.TestCase):
         w32(self.f, CR, SER | PSIZE32 | STRT)
         self.assertTrue(r32(self.f, SR) & WRPERR)
 
+    def test_option_keys_unlock_optcr(self):
+        # §3.4.2: OPTKEY1 then OPTKEY2 clear OPTLOCK; OPTSTRT (programming) is not modelled.
+        self.assertTrue(r32(self.f, 0x14) & 1)
+        w32(self.f, 0x08, 0x08192A3B)
+        w32(self.f, 0x08, 0x4C5D6E7F)
+        self.assertFalse(r32(self.f, 0x14) & 1)
+        with self.assertRaises(Fault):
+            w32(self.f, 0x14, r32(self.f, 0x14) | 2)
+
+    def test_optcr_write_ignored_while_locked(self):
+        w32(self.f, 0x14, 0)
+        self.assertEqual(r32(self.f, 0x14), 0xC0FFAAFD)
+
+    def test_art_reset_while_enabled_stops(self):
+        # §3.7.1 ARTRST only while ARTEN = 0.
+        with self.assertRaises(Fault):
+            w32(self.f, ACR, 1 << 9 | 1 << 11)
+
     def test_wait_states_table(self):
         # §3.3.2 Table 5 at 2.7–3.6 V.
         self.assertEqual(required_wait_states(16_000_000), 0)

@@ -64,6 +64,7 @@ class IwdgTest(unittest.TestCase):
         w = m.models['iwdg']
         self.assertEqual(r32(w, PR), 6)
         self.assertEqual(r32(m.models['rcc'], 0x74) & 1, 1, 'LSI forced on')
+        self.assertFalse(r32(m.models['flash'], 0x14) & 1 << 5, 'FLASH_OPTCR.IWDG_SW = 0: hardware watchdog')
         m.advance(32_000_000_000)
         with self.assertRaises(Reset):
             m.advance(1_000_000_000)

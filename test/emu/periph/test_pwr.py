@@ -43,6 +43,15 @@ class PwrTest(unittest.TestCase):
         self.assertTrue(r32(self.pwr, CSR1) & ODSWRDY)
         self.assertEqual(self.pwr.max_hclk_hz(), 216_000_000)
 
+    def test_clearing_oden_leaves_overdrive(self):
+        # §4.4.1: clearing ODEN leaves over-drive and its switch.
+        self.start_pll()
+        w32(self.pwr, CR1, r32(self.pwr, CR1) | ODEN)
+        self.m.advance(100_000)
+        w32(self.rcc, 0x08, 0)
+        w32(self.pwr, CR1, r32(self.pwr, CR1) & ~ODEN)
+        self.assertEqual(r32(self.pwr, CSR1) & (ODRDY | ODSWRDY), 0)
+
     def test_odswen_before_odrdy_stops(self):
         with self.assertRaises(Fault):
             w32(self.pwr, CR1, r32(self.pwr, CR1) | ODEN | ODSWEN)

@@ -289,6 +289,52 @@ class QuadspiTest(unittest.TestCase):
             w32(q, CCR, ccr(0x9F, IREAD, 0, 1))
         self.assertIn('108', ctx.exception.args[0])
 
+    def test_bulk_erase_takes_170_seconds(self):
+        # Datasheet BULK ERASE (C7h): 170 s typical (timing.md; ST n25q128a.h max 250 s).
+        self.mem.data[0xFFFFFF] = 0
+        self.command(0x06)
+        self.command(0xC7)
+        self.m.advance(169_000_000_000)
+        self.assertEqual(self.read(0x05, 1)[0] & 1, 1)
+        self.m.advance(2_000_000_000)
+        self.assertEqual(self.read(0x05, 1)[0] & 1, 0)
+        self.assertEqual(self.mem.data[0xFFFFFF], 0xFF)
+
+    def test_erase_without_wel_is_ignored(self):
+        self.mem.data[0x8000] = 0
+        self.command(0x20, 1, 0x8000)
+        self.assertEqual(self.read(0x05, 1)[0] & 1, 0)
+        self.assertEqual(self.mem.data[0x8000], 0)
+
+    def test_read_id_continues_with_length_and_uid(self):
+        # Datasheet READ ID: 20 BA 18, then the remaining-ID length 10h and 16 UID bytes.
+        self.assertEqual(self.read(0x9F, 4), bytes([0x20, 0xBA, 0x18, 0x10]))
+
+    def test_quad_protocol_in_evcr_is_not_modelled(self):
+        # Datasheet EVCR bit 7 = 0 selects the quad I/O protocol.
+        self.command(0x06)
+        w32(self.q, DLR, 0)
+        w32(self.q, CCR, ccr(0x61, IWRITE, 0, 1))
+        with self.assertRaises(Fault):
+            self.q.write(DR, 1, 0x5F)
+
+    def test_read_wraps_at_the_end_of_the_array(self):
+        # Datasheet READ: the address wraps to 0 after the last byte.
+        self.mem.data[0xFFFFFF] = 0x11
+        self.mem.data[0] = 0x22
+        self.assertEqual(self.read(0x03, 2, 0xFFFFFF, 1, 1), b'\x11\x22')
+
+    def test_data_direction_must_match_the_command(self):
+        # Indirect write of READ STATUS REGISTER: the part would drive the data lines.
+        w32(self.q, DLR, 0)
+        with self.assertRaises(Fault):
+            w32(self.q, CCR, ccr(0x05, IWRITE, 0, 1))
+            self.q.write(DR, 1, 0)
+
+    def test_memory_mapped_needs_a_read_command(self):
+        with self.assertRaises(Fault):
+            w32(self.q, CCR, ccr(0x02, MAPPED, 1, 1))
+
     def test_unclocked_quadspi_ignores_writes(self):
         w32(self.m.models['rcc'], 0x38, 0)
         w32(self.q, DLR, 5)

@@ -187,6 +187,23 @@ class RccTest(unittest.TestCase):
         self.assertTrue(r32(rcc, CR) & PLLRDY)
         self.assertEqual(rcc.sysclk_hz(), 84_000_000)
 
+    def test_48mhz_from_pllsai_with_ck48msel(self):
+        # §5.3.26 CK48MSEL = 1: the 48 MHz clock from PLLSAI P (VCO in from the main PLL's M).
+        pll_216(self.rcc)
+        w32(self.rcc, 0x88, 192 << 6 | 1 << 16 | 2 << 24 | 2 << 28)   # N 192, P /4: 192 / 4 = 48 MHz
+        w32(self.rcc, 0x90, 1 << 27)
+        w32(self.rcc, CR, r32(self.rcc, CR) | 1 << 16 | 1 << 28)
+        self.assertEqual(self.rcc.clk48_hz(), 0, 'not locked yet')
+        self.m.advance(3_000_000)
+        self.assertTrue(r32(self.rcc, CR) & 1 << 29)
+        self.assertEqual(self.rcc.clk48_hz(), 48_000_000)
+
+    def test_hsitrim_writable_hsical_read_only(self):
+        # §5.3.1: HSITRIM[7:3] r/w (reset 16), HSICAL[15:8] factory value.
+        w32(self.rcc, CR, (r32(self.rcc, CR) & ~0xFFF8) | 0x1F << 3 | 0x12 << 8)
+        self.assertEqual(r32(self.rcc, CR) >> 3 & 0x1F, 0x1F)
+        self.assertEqual(r32(self.rcc, CR) >> 8 & 0xFF, 0x80)
+
     def test_unimplemented_offset_is_unmodelled(self):
         from fake_machine import Unmodelled
         with self.assertRaises(Unmodelled):

@@ -94,6 +94,10 @@ class ScsTest(unittest.TestCase):
         self.m.now_ns += 1_000_000               # 2000 ticks at 2 MHz
         self.assertEqual(r32(self.s, SYST_CVR), 0xFFFFFF - 2000 - 1999 - 1 + 1)
 
+    def test_systick_calib_claims_no_tenms(self):
+        # B3.3.6 CALIB: reference clock present, TENMS 0 = not known (the F7 value is unverified).
+        self.assertEqual(r32(self.s, 0x1C), 0x40000000)
+
     def test_systick_interrupt_cannot_be_emulated(self):
         with self.assertRaises(Fault):
             w32(self.s, SYST_CSR, 0b111)
@@ -127,6 +131,20 @@ class ScsTest(unittest.TestCase):
         w32(self.rcc, 0x08, 0b1000 << 4)        # HCLK = 8 MHz
         self.m.now_ns += 1_000_000
         self.assertEqual(r32(self.dwt, 0x004), 16_000 + 8_000)
+
+    def test_cache_geometry_by_csselr(self):
+        # B4.8.3/B4.8.4: CCSIDR describes the cache CSSELR selects (STM32F74x: 4 KB D, 4 KB I).
+        w32(self.s, 0xD84, 0)
+        d = r32(self.s, 0xD80)
+        self.assertEqual(((d >> 13 & 0x7FFF) + 1) * ((d >> 3 & 0x3FF) + 1) * (16 << (d & 7)), 4096)
+        w32(self.s, 0xD84, 1)
+        i = r32(self.s, 0xD80)
+        self.assertEqual(((i >> 13 & 0x7FFF) + 1) * ((i >> 3 & 0x3FF) + 1) * (16 << (i & 7)), 4096)
+
+    def test_cpacr_keeps_cp10_cp11(self):
+        # B3.2.20 CPACR: only CP10/CP11 are implemented.
+        w32(self.s, 0xD88, 0xFFFFFFFF)
+        self.assertEqual(r32(self.s, 0xD88), 0x00F00000)
 
     def test_unimplemented_scs_register_is_unmodelled(self):
         with self.assertRaises(Unmodelled):

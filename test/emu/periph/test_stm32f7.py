@@ -33,5 +33,16 @@ class Stm32f7SetTest(unittest.TestCase):
         self.assertEqual(m.models['flash'].sectors, [32768, 32768])
 
 
+    def test_no_model_imports_unicorn(self):
+        # base.py: a model sees the machine only through MachineApi, so it runs without a CPU.
+        import ast
+        import pathlib
+        import bbemu.periph as pkg
+        for path in pathlib.Path(pkg.__file__).parent.glob('*.py'):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                         [node.module or ''] if isinstance(node, ast.ImportFrom) else [])
+                self.assertFalse([n for n in names if n.split('.')[0] == 'unicorn'], path.name)
+
 if __name__ == '__main__':
     unittest.main()

@@ -53,6 +53,17 @@ class Tim2Test(unittest.TestCase):
         self.m.advance(1_000)
         self.assertEqual(r32(self.t, CNT), 16 + 8)
 
+    def test_timpre_gives_hclk_to_the_timers(self):
+        # RM0385 §5.3.25 TIMPRE = 1: with APB1 /2 the timers run at HCLK (not 2 × PCLK1 … same here),
+        # with APB1 /8 at 4 × PCLK1 = HCLK / 2.
+        rcc = self.m.models['rcc']
+        w32(rcc, 0x08, 6 << 10)                    # APB1 /8: timers at 2 × 2 MHz = 4 MHz
+        w32(self.t, CR1, 1)
+        self.m.advance(1_000)
+        w32(rcc, 0x8C, 1 << 24)                    # TIMPRE: 4 × 2 MHz = 8 MHz
+        self.m.advance(1_000)
+        self.assertEqual(r32(self.t, CNT), 4 + 8)
+
     def test_down_counting_is_not_modelled(self):
         with self.assertRaises(Fault):
             w32(self.t, CR1, 0x11)

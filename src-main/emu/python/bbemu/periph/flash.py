@@ -66,6 +66,10 @@ class Flash(RegisterBlock):
         self.sr = 0
         self.cr = CR_LOCK             # §3.7.5 reset value 0x8000 0000
         self.optcr = 0xC0FFAAFD       # §3.7.6 (factory option bytes: no write protection, RDP level 0)
+        if self.board.get('iwdg_running_at_entry'):
+            # AN2606 §4.1: the ROM leaves the IWDG running only with the hardware-watchdog option,
+            # IWDG_SW = 0 (§3.7.6 bit 5).
+            self.optcr &= ~(1 << 5)
         self.optcr1 = 0x00400080      # §3.7.7 BOOT_ADD0 0x0080, BOOT_ADD1 0x0040
         self.key_step = 0
         self.optkey_step = 0

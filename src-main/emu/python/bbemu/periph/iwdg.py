@@ -94,6 +94,8 @@ class Iwdg(RegisterBlock):
                 self.winr = value
 
     def tick(self) -> None:
+        if not self.running and not self.pending:
+            return
         self._apply_pending()
         at = self.expires_at()
         if at is not None and self.m.now_ns >= at and not self.fired:

@@ -97,6 +97,12 @@ class Quadspi(RegisterBlock):
         length = self.dlr + 1
         undefined = self.dlr == 0xFFFFFFFF
         mode = self.fmode()
+        # The data direction must be the part's: data from the part in indirect read / polling, to
+        # the part in indirect write.
+        if has_data and (mode == IWRITE) != (self.cmd.kind in ('write', 'program')):
+            self.m.fault(f'QUADSPI: {self.cmd.name} (0x{code:02X}) in indirect '
+                         f'{"write" if mode == IWRITE else "read"} mode: the part '
+                         f'{"sends" if mode == IWRITE else "expects"} the data')
         addr = self.ar if has_addr else None
         if mode == IREAD:
             if undefined:           # §13.5.5: read up to the end of the memory defined by FSIZE
@@ -208,13 +214,22 @@ class Quadspi(RegisterBlock):
     def read(self, offset: int, size: int) -> int:
         if offset == DR and size in (1, 2, 4):
             return self._read_dr(size)
+        if offset & ~3 == DR:
+            self._dr_lane(offset, size)
         return super().read(offset, size)
 
     def write(self, offset: int, size: int, value: int) -> None:
         if offset == DR and size in (1, 2, 4):
             self._write_dr(size, value)
             return
+        if offset & ~3 == DR:
+            self._dr_lane(offset, size)
         super().write(offset, size, value)
+
+    def _dr_lane(self, offset: int, size: int) -> None:
+        # §13.5.9: DR is accessed as a byte, half-word or word at its own address; an access to its
+        # upper lanes alone is not a FIFO access the manual describes.
+        self.m.fault(f'QUADSPI: {size}-byte access at DR + {offset - DR} (RM0385 §13.5.9: access DR at 0x{self.base + DR:08X})')
 
     def _read_dr(self, size: int) -> int:
         if not self._clocked():
@@ -339,6 +354,9 @@ class Quadspi(RegisterBlock):
             mode = self.fmode()
             if mode == MAPPED:
                 self._check_command()
+                if self.cmd.kind != 'read':
+                    self.m.fault(f'QUADSPI: memory-mapped mode with {self.cmd.name} (0x{self.ccr & 0xFF:02X}), '
+                                 'not a read command (RM0385 §13.3.6)')
                 if not self.cr & CR_EN:
                     self.m.log('QUADSPI: memory-mapped mode selected with EN = 0')
                 self.op = 'mapped'

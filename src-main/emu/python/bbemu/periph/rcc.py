@@ -78,10 +78,12 @@ class Rcc(RegisterBlock):
         self.csr_flags = board.get('reset_flags', CSR_POWER_ON)
         self.clock_listeners: list[Callable[[], None]] = []
         self._notifying = False
+        self.clock_gen = 0    # bumped after every clock change: models may cache derived clocks
         super().__init__(machine)
         entry = board.get('rcc_at_entry')
         if entry:
             self._apply_entry_state(entry)
+            self.clock_gen += 1
 
     # ------------------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -99,16 +101,18 @@ class Rcc(RegisterBlock):
         self.regs = {off: rst for off, (_, rst) in _PLAIN.items()}
         self.bdcr = 0                      # §5.3.20 (backup domain: reset only by BDRST / power-on)
         self.lsion = False
-        self.hsi_forced = False
 
     def _apply_entry_state(self, entry: dict) -> None:
         """The state another program (the ROM) left behind, as register values, with every enabled
         oscillator already stable (board['rcc_at_entry'])."""
         now = self.m.now_ns
+        names = {'CR': CR, 'PLLCFGR': PLLCFGR, 'CFGR': CFGR, 'AHB1ENR': AHB1ENR, 'AHB2ENR': AHB2ENR,
+                 'AHB3ENR': AHB3ENR, 'APB1ENR': APB1ENR, 'APB2ENR': APB2ENR, 'DCKCFGR1': DCKCFGR1,
+                 'DCKCFGR2': DCKCFGR2, 'PLLSAICFGR': PLLSAICFGR}
         for reg_name, value in entry.items():
-            off = {'CR': CR, 'PLLCFGR': PLLCFGR, 'CFGR': CFGR, 'AHB1ENR': AHB1ENR,
-                   'AHB2ENR': AHB2ENR, 'AHB3ENR': AHB3ENR, 'APB1ENR': APB1ENR, 'APB2ENR': APB2ENR,
-                   'DCKCFGR2': DCKCFGR2, 'PLLSAICFGR': PLLSAICFGR}[reg_name]
+            if reg_name not in names:
+                raise ValueError(f"board['rcc_at_entry']: {reg_name!r} is not one of {', '.join(names)}")
+            off = names[reg_name]
             if off == CR:
                 self.hsion, self.hseon = bool(value & 1), bool(value & (1 << 16))
                 self.hsebyp, self.pllon = bool(value & (1 << 18)), bool(value & (1 << 24))
@@ -245,6 +249,8 @@ class Rcc(RegisterBlock):
         if self._notifying:
             return                      # listeners read the clock as it was before the switch
         sw = self.cfgr & 3
+        if sw == self.sws and not self.cir & 0x7F00:
+            return                      # nothing pending: the hot path of every clock query
         if sw != self.sws and sw != 3:
             src = {0: 'hsi', 1: 'hse', 2: 'pll'}[sw]
             if self._ready(src):        # §5.3.3 SW: the switch waits until the target is ready
@@ -267,6 +273,7 @@ class Rcc(RegisterBlock):
                 listener()
         finally:
             self._notifying = False
+            self.clock_gen += 1
 
     def _check_limits(self) -> None:
         # Operating conditions, STM32F746xx datasheet DS10916 table "General operating conditions"
@@ -429,6 +436,8 @@ class Rcc(RegisterBlock):
         if offset in _PLAIN:
             writable = _PLAIN[offset][0]
             old = self.regs[offset]
+            if offset == DCKCFGR1 and (merge(old, value, mask, writable) ^ old) & (1 << 24):
+                self._notify()          # TIMPRE changes the timer clocks (§5.3.25)
             self.regs[offset] = merge(old, value, mask, writable)
             if offset in (PLLI2SCFGR, PLLSAICFGR):
                 on = self.plli2son if offset == PLLI2SCFGR else self.pllsaion

@@ -26,7 +26,7 @@ CCSIDR_I = 0x20000000 | (64 - 1) << 13 | (2 - 1) << 3 | 1
 CACHE_OPS = {0xF50: 'ICIALLU', 0xF58: 'ICIMVAU', 0xF5C: 'DCIMVAC', 0xF60: 'DCISW', 0xF64: 'DCCMVAU',
              0xF68: 'DCCMVAC', 0xF6C: 'DCCSW', 0xF70: 'DCCIMVAC', 0xF74: 'DCCISW', 0xF78: 'BPIALL'}
 
-SYST_CSR, SYST_RVR, SYST_CVR = 0x010, 0x014, 0x018
+SYST_CSR, SYST_RVR, SYST_CVR, SYST_CALIB = 0x010, 0x014, 0x018, 0x01C
 ICSR, VTOR, AIRCR, SCR, CCR = 0xD04, 0xD08, 0xD0C, 0xD10, 0xD14
 SHPR1, SHPR2, SHPR3, SHCSR = 0xD18, 0xD1C, 0xD20, 0xD24
 CFSR, HFSR, DFSR, MMFAR, BFAR, AFSR = 0xD28, 0xD2C, 0xD30, 0xD34, 0xD38, 0xD3C
@@ -147,6 +147,10 @@ class Scs(RegisterBlock):
         if offset == SYST_CVR:
             self._syst_sync()
             return self.syst_cvr
+        if offset == SYST_CALIB:
+            # B3.3.6: NOREF 0 (the HCLK/8 reference exists), SKEW 1, TENMS 0 = "not known" — the
+            # STM32F7's own TENMS value is not verified here, so none is claimed (board['systick_calib']).
+            return int(self.board.get('systick_calib', 0x40000000))
         if 0x100 <= offset < 0x120 or 0x180 <= offset < 0x1A0:
             return self.enabled[(offset & 0x1F) >> 2]
         if 0x200 <= offset < 0x220 or 0x280 <= offset < 0x2A0:
@@ -211,6 +215,8 @@ class Scs(RegisterBlock):
         if offset == SYST_RVR:
             self.syst_rvr = merge(self.syst_rvr, value, mask, 0x00FFFFFF)
             return True
+        if offset == SYST_CALIB:
+            return True                           # read-only
         if offset == SYST_CVR:
             self._syst_sync()
             self.syst_cvr = 0                     # B3.3.5: any write clears CVR and COUNTFLAG
@@ -321,6 +327,10 @@ class Scs(RegisterBlock):
                                                           0x173F003F)
             return True
         if offset == DEMCR:
+            try:
+                self.m.peripheral('dwt')._sync()   # type: ignore[attr-defined] # count up to now first
+            except KeyError:
+                pass
             self.demcr = merge(self.demcr, value, mask, 0x010F07F1)   # C1.6.5
             return True
         if offset == STIR:

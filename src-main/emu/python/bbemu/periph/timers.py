@@ -41,11 +41,16 @@ class BasicUpCounter(RegisterBlock):
         self.cnt = 0
         self.t0 = self.m.now_ns
         self.frac = 0
+        self._hz, self._hz_gen = 0, -1
 
     # --- time ---------------------------------------------------------------------------------------
     def timer_hz(self) -> int:
         rcc = self.m.peripheral('rcc')
-        return rcc.apb1_timer_hz() if self.apb == 1 else rcc.apb2_timer_hz()  # type: ignore[attr-defined]
+        gen = rcc.clock_gen  # type: ignore[attr-defined]
+        if gen != self._hz_gen:      # recomputed only after the RCC changed a clock
+            self._hz = rcc.apb1_timer_hz() if self.apb == 1 else rcc.apb2_timer_hz()  # type: ignore[attr-defined]
+            self._hz_gen = gen
+        return self._hz
 
     def sync(self) -> None:
         """Brings CNT up to now (the RCC calls it before a clock change)."""
