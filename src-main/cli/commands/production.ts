@@ -9,7 +9,7 @@ import { BootBridgeError } from '../../../shared/errors.js';
 import { loadRecipe } from '../../production/recipe.js';
 import { ProductionStation } from '../../production/station.js';
 import { UnitLog, readUnitLog, unitsToCsv, type UnitRecord } from '../../production/unit-log.js';
-import { writeFileAtomic } from '../../services/files.js';
+import { writeFileAtomic } from '../../operations/files.js';
 import { EXIT, openConnection, parseNumber, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 
 interface ProductionCliOptions extends DeviceOptions {
