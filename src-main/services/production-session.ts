@@ -8,10 +8,11 @@ import { basename, join, resolve } from 'node:path';
 import { BootBridgeError } from '../../shared/errors.js';
 import type { ProductionEvent, ProductionIgnored, ProductionState, RecipeEntry, RecipeView } from '../../shared/contract.js';
 import { writeFileAtomic, type Connection } from '../operations/index.js';
-import { loadRecipe, recipeChips, type LoadedRecipe } from '../production/recipe.js';
+import { loadRecipe, type LoadedRecipe } from '../production/recipe.js';
 import { ProductionStation } from '../production/station.js';
 import { UnitLog, readUnitLog, unitLogName, unitsToCsv } from '../production/unit-log.js';
 import type { ProductionBackend } from './backend.js';
+import { recipeView } from './views.js';
 
 interface OpenStation {
   station: ProductionStation;
@@ -110,19 +111,7 @@ export class ProductionSession implements ProductionBackend {
     // The shift's counters go on from the unit log: this recipe's attempts already recorded at this station.
     const history = existsSync(logPath) ? readUnitLog(logPath).records.filter((u) => u.recipe.sha256 === loaded.sha256) : [];
     const st = new ProductionStation({ conn: this.conn, recipe: loaded, sink: new UnitLog(logPath), station, concurrency: Infinity, history });
-    const m = loaded.loader?.manifest;
-    const view: RecipeView = {
-      path: loaded.path,
-      name: r.name,
-      version: r.version,
-      ...(r.station !== undefined ? { station: r.station } : {}),
-      sha256: loaded.sha256,
-      firmware: { name: basename(loaded.firmware.path || loaded.firmware.name), format: loaded.firmware.image.format, size: loaded.firmware.image.size, sha256: loaded.firmware.sha256 },
-      ...(m && r.loader ? { loader: { name: m.name, ...(m.version ? { version: m.version } : {}), sha256: r.loader.sha256 } } : {}),
-      chips: recipeChips(r).map((c) => ({ deviceId: c.deviceId, name: c.name })),
-      options: { ...r.options },
-      ...(r.serialPattern !== undefined ? { serialPattern: r.serialPattern } : {}),
-    };
+    const view = recipeView(loaded);
     const cur: OpenStation = { station: st, loaded, view, logPath, watching: false, ignored: new Map(), offs: [] };
     cur.offs.push(
       st.on('lane', (lane) => this.lane({ kind: 'lane', lane, busy: st.busy, batch: st.batch })),

@@ -1,12 +1,14 @@
 // The services' answers as the renderer's plain data (shared/contract.ts): the descriptors a device
-// sent as an expandable tree with raw bytes, opened files, loader packages and erased sectors. Every
-// mapper takes the domain's own type, so a field renamed on either side fails to compile.
-// Plans are drawn by ./plan-view.ts.
+// sent as an expandable tree with raw bytes, opened files, loader packages, erased sectors and the
+// production recipe. Every mapper takes the domain's own type, so a field renamed on either side
+// fails to compile. Plans are drawn by ./plan-view.ts.
 
-import type { DescriptorNode, DeviceDescription, DeviceInfo, ErasedSectorView, LoaderSummary, MemoryInfo, OpenedFirmware as FirmwareView } from '../../shared/contract.js';
+import { basename } from 'node:path';
+import type { DescriptorNode, DeviceDescription, DeviceInfo, ErasedSectorView, LoaderSummary, MemoryInfo, OpenedFirmware as FirmwareView, RecipeView } from '../../shared/contract.js';
 import type { ErasedSector } from '../engine/index.js';
 import type { LoaderPackage } from '../loader/index.js';
 import type { DeviceDetails, OpenedFirmware } from '../operations/index.js';
+import { recipeChips, type LoadedRecipe } from '../production/recipe.js';
 import type { DeviceDescriptors } from '../usb/descriptors.js';
 import { formatDump } from '../usb/dump.js';
 
@@ -135,4 +137,22 @@ export function loaderSummary(id: string, pkg: LoaderPackage): LoaderSummary {
 
 export function erasedSectorView(s: ErasedSector): ErasedSectorView {
   return { via: s.via, alt: s.alt, region: s.region, address: s.address, size: s.size };
+}
+
+/** A loaded recipe as the production view shows it: read-only, with the hashes that pin it. */
+export function recipeView(loaded: LoadedRecipe): RecipeView {
+  const r = loaded.recipe;
+  const m = loaded.loader?.manifest;
+  return {
+    path: loaded.path,
+    name: r.name,
+    version: r.version,
+    ...(r.station !== undefined ? { station: r.station } : {}),
+    sha256: loaded.sha256,
+    firmware: { name: basename(loaded.firmware.path || loaded.firmware.name), format: loaded.firmware.image.format, size: loaded.firmware.image.size, sha256: loaded.firmware.sha256 },
+    ...(m && r.loader ? { loader: { name: m.name, ...(m.version ? { version: m.version } : {}), sha256: r.loader.sha256 } } : {}),
+    chips: recipeChips(r).map((c) => ({ deviceId: c.deviceId, name: c.name })),
+    options: { ...r.options },
+    ...(r.serialPattern !== undefined ? { serialPattern: r.serialPattern } : {}),
+  };
 }
