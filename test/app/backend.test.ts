@@ -33,6 +33,13 @@ describe('GUI services backend', () => {
     expect(loaders.map((l) => l.id)).toContain('sim-stm32f746');
   });
 
+  it('marks a loader with no run on a real board recorded as experimental, and only that one', async () => {
+    const { b } = await open();
+    const loaders = await b.listLoaders();
+    expect(loaders.find((l) => l.id === 'stm32f746g-disco')?.experimental).toBe(true);
+    expect(loaders.find((l) => l.id === 'sim-stm32f746')?.experimental).toBeUndefined();
+  });
+
   it('stages a loader automatically only when the ROM cannot reach every segment', async () => {
     const { b, devices } = await open();
     const demo = (await b.openFirmwareBytes('demo-f746.elf', new Uint8Array(DEMO))) as { id: string };
@@ -73,6 +80,8 @@ describe('GUI services backend', () => {
     const r = await op.done;
     expect(r.ok).toBe(false);
     expect(r.error?.code).toBe('CANCELLED');
+    // Once the operation has ended there is nothing left to cancel, and the answer says so.
+    expect(b.cancel(op.opId)).toBe(false);
   });
 
   it('reports boards added and removed on the simulated bus', async () => {

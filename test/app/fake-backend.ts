@@ -46,6 +46,7 @@ export class FakeBackend implements AppBackend {
   /** A flash waits here until it is cancelled (a running operation for tests of Cancel, with no timer). */
   holdFlashUntilCancel = false;
   private releaseHeld: (() => void) | undefined;
+  private readonly running = new Set<string>();
 
   async listDevices() {
     return this.devices;
@@ -129,6 +130,7 @@ export class FakeBackend implements AppBackend {
   flash(req: PlanArgs, onEvent: (e: FlashEvent) => void) {
     this.flashes.push(req);
     const opId = `op-${this.flashes.length}`;
+    this.running.add(opId);
     const done = (async (): Promise<FlashResult> => {
       onEvent({ kind: 'stage', stage: 'rom', status: 'start' });
       onEvent({ kind: 'progress', stage: 'rom', phase: 'write', region: 'Internal Flash', bytesDone: 8, bytesTotal: 16, rate: 1000 });
@@ -146,6 +148,7 @@ export class FakeBackend implements AppBackend {
       };
       if (cancelled) result.error = { code: 'CANCELLED', message: 'Cancelled', context: {} };
       onEvent({ kind: 'result', result });
+      this.running.delete(opId);
       return result;
     })();
     return { opId, done };
@@ -154,7 +157,7 @@ export class FakeBackend implements AppBackend {
     this.cancelled.push(opId);
     this.releaseHeld?.();
     this.releaseHeld = undefined;
-    return true;
+    return this.running.has(opId);
   }
   async read(req: { address: number; length: number }) {
     return new Uint8Array(req.length).fill(0xab);
