@@ -8,9 +8,9 @@ import type { FlashEvent, FlashResult, Phase, StageName } from '../shared/progre
 import { runPlan } from '../src-main/engine/index.js';
 import type { LoaderPackage } from '../src-main/loader/index.js';
 import type { FlashPlan, PlanOptions } from '../src-main/plan/index.js';
-import { inspectDevice, type DeviceDetails } from '../src-main/services/devices.js';
-import { openFirmwareBytes, openLoaderFolder, type OpenedFirmware } from '../src-main/services/files.js';
-import { planFlash } from '../src-main/services/operations.js';
+import { inspectDevice, type DeviceDetails } from '../src-main/operations/devices.js';
+import { openFirmwareBytes, openLoaderFolder, type OpenedFirmware } from '../src-main/operations/files.js';
+import { planFlash } from '../src-main/operations/operations.js';
 import { SimBus, simLoaderImages, type SimBoard, type SimModelName } from '../src-main/sim/index.js';
 import { TransferCounter } from '../src-main/usb/transfer.js';
 import type { Clock } from '../src-main/util/clock.js';

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import process from 'node:process';
 import { writeDfuSe } from '../src-main/firmware/index.js';
 import type { FirmwareImage } from '../src-main/firmware/image.js';
-import { inspectDevice } from '../src-main/services/devices.js';
-import { openFirmwareBytes, openFirmwareFile, openLoaderFolder, type OpenedFirmware } from '../src-main/services/files.js';
-import { flashDevice, planFlash } from '../src-main/services/operations.js';
+import { inspectDevice } from '../src-main/operations/devices.js';
+import { openFirmwareBytes, openFirmwareFile, openLoaderFolder, type OpenedFirmware } from '../src-main/operations/files.js';
+import { flashDevice, planFlash } from '../src-main/operations/operations.js';
 import { SimBus, simLoaderImages, type SimBoard } from '../src-main/sim/index.js';
 import { VirtualClock } from '../src-main/util/clock.js';
 

@@ -341,7 +341,7 @@ const Bytes = v.instance(Uint8Array);
 
 /**
  * The largest file main opens (bytes from the page, or a path): one limit for the schema, the file
- * readers (services/files.ts, checked with stat before reading) and the WebSocket's message limit.
+ * readers (operations/files.ts, checked with stat before reading) and the WebSocket's message limit.
  */
 export const MAX_FILE_BYTES = 256 * 1024 * 1024;
 

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { LoaderPackage } from '../../src-main/loader/index.js';
-import { openLoaderFolder } from '../../src-main/services/files.js';
+import { openLoaderFolder } from '../../src-main/operations/files.js';
 import { SIM_LOADER_F746 } from '../../src-main/sim/index.js';
 import { VirtualClock } from '../../src-main/util/clock.js';
 import type { Measurement } from '../report.js';

@@ -2,7 +2,7 @@
 // own top-level page (VS Code electron-main/ipcMain.ts does the same) before the API host validates
 // the payload against its schema. Kept free of the electron import so it is tested with a fake.
 
-import { IPC_EVENT_CHANNEL, IPC_PREFIX, MAX_FILE_BYTES, MAX_WIRE_JSON_BYTES, METHODS, WireFormatError, checkWireShape, type AppEvent, type Reply } from '../../shared/contract.js';
+import { IPC_EVENT_CHANNEL, IPC_PREFIX, MAX_FILE_BYTES, MAX_WIRE_JSON_BYTES, METHODS, WireFormatError, checkWireShape, type AppEvent, type Method, type Reply, type ResponseOf } from '../../shared/contract.js';
 import type { ApiHost } from '../services/api-host.js';
 
 export interface IpcMainLike {
@@ -22,7 +22,7 @@ export interface WebContentsLike {
 /** Registers every method; returns a function that removes them again. */
 export function registerIpc(ipcMain: IpcMainLike, host: ApiHost, isAppUrl: (url: string) => boolean): () => void {
   for (const method of METHODS) {
-    ipcMain.handle(IPC_PREFIX + method, async (event, payload, ...extra): Promise<Reply<unknown>> => {
+    ipcMain.handle(IPC_PREFIX + method, async (event, payload, ...extra): Promise<Reply<ResponseOf<Method>>> => {
       const frame = event.senderFrame;
       if (!frame || frame.parent !== null || !isAppUrl(frame.url)) {
         return { ok: false, error: { code: 'BAD_ARGUMENT', message: 'Request from a frame that is not the app', context: { field: 'sender', url: frame?.url ?? '' } } };

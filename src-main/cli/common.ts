@@ -5,8 +5,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { CLI_REMEDIES } from './remedies.js';
 import { BootBridgeError, ERROR_TEXT, formatError, toErrorData, type ErrorData } from '../../shared/errors.js';
 import type { FlashEvent } from '../../shared/progress.js';
-import { connect, type Connection } from '../services/connect.js';
-import { inspectDevice, selectDevice, type DeviceDetails } from '../services/devices.js';
+import { connect, type Connection } from '../operations/connect.js';
+import { inspectDevice, selectDevice, type DeviceDetails } from '../operations/devices.js';
 import { SIM_MODELS } from '../sim/index.js';
 import { applySimFaults, parseSimFault, type SimFaultSpec } from '../sim/fault-spec.js';
 

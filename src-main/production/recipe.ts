@@ -11,7 +11,7 @@ import { BootBridgeError } from '../../shared/errors.js';
 import { chipById, type ChipInfo } from '../devices/chips.js';
 import { readLoaderPackage, type LoaderPackage } from '../loader/index.js';
 import type { PlanOptions } from '../plan/index.js';
-import { openFirmwareBytes, readBytes, sha256File, type OpenedFirmware } from '../services/files.js';
+import { openFirmwareBytes, readBytes, sha256File, type OpenedFirmware } from '../operations/index.js';
 import { SerialPatternError, compileSerialPattern } from './serial-pattern.js';
 
 /** A number written as a YAML/JSON number or as a "0x…" / decimal string (device IDs and addresses read better in hex). */

@@ -8,10 +8,7 @@ import { BootBridgeError, toErrorData, type ErrorData } from '../../shared/error
 import type { FlashEvent, FlashResult, Phase, StageName } from '../../shared/progress.js';
 import { ROM_DFU_ID } from '../engine/staging.js';
 import { DeviceWatcher } from '../usb/discovery.js';
-import { boardLocks, type BoardLocks } from '../services/board-locks.js';
-import type { Connection } from '../services/connect.js';
-import { deviceInfo, inspectDevice, type DeviceDetails } from '../services/devices.js';
-import { checkLoaderUsable, flashDevice, planFlash } from '../services/operations.js';
+import { boardLocks, checkLoaderUsable, deviceInfo, flashDevice, inspectDevice, planFlash, type BoardLocks, type Connection, type DeviceDetails } from '../operations/index.js';
 import { recipePlanOptions, type LoadedRecipe } from './recipe.js';
 import { compileSerialPattern, type SerialMatcher } from './serial-pattern.js';
 import { unitError, type UnitRecord, type UnitSink } from './unit-log.js';

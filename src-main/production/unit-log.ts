@@ -34,6 +34,11 @@ export function unitError(e: ErrorData): UnitError {
   };
 }
 
+/** A station's unit log file name: one per station (`bootbridge production`, the GUI's production mode). */
+export function unitLogName(station: string): string {
+  return `bootbridge-units-${station.replace(/[^A-Za-z0-9._-]+/g, '_')}.jsonl`;
+}
+
 /** Where a station's unit records go. */
 export interface UnitSink {
   /** Must not return before the record is durable. */

@@ -1,6 +1,7 @@
-// The contract's main-process side, shared by both doors: Electron IPC (./main.ts) and the WebSocket
-// host (../web/). It validates every request against shared/contract.ts, calls the services, turns
-// their results into the renderer's plain data and every failure into ErrorData. No electron here.
+// The contract's main-process side, shared by both doors: Electron IPC (../app/) and the WebSocket
+// host (../web/). It validates every request against shared/contract.ts, calls the services through
+// AppBackend (./backend.ts, already in the contract's types) and turns every failure into ErrorData.
+// Settings, recent files and which paths a page may name live here. No electron here.
 
 import { BootBridgeError, toErrorData } from '../../shared/errors.js';
 import {
@@ -8,14 +9,9 @@ import {
   isMethod,
   DEFAULT_SETTINGS,
   type AppEvent,
-  type DeviceDescription,
-  type DeviceInfo,
-  type ErasedSectorView,
   type HostInfo,
   type Method,
   type OpenedFirmware,
-  type PlanView,
-  type ProductionEvent,
   type ProductionState,
   type RecentFile,
   type RecipeEntry,
@@ -25,56 +21,9 @@ import {
   type Settings,
 } from '../../shared/contract.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
-import type { FlashPlan } from '../plan/types.js';
-import { toDescription, toLoaderSummary, toOpenedFirmware, toPlanView, type ServiceDescribe, type ServiceLoader, type ServicePlan } from './views.js';
+import type { AppBackend, PlanArgs, ProductionBackend } from './backend.js';
 
-/** The part of the services (src-main/services/) the app uses, typed loosely where their shape may still move. */
-export interface AppBackend {
-  listDevices(): Promise<DeviceInfo[]>;
-  onDevicesChanged(listener: (devices: DeviceInfo[]) => void): () => void;
-  describe(id: string): Promise<ServiceDescribe>;
-  openFirmware(path: string, opts?: { baseAddress?: number }): Promise<unknown>;
-  openFirmwareBytes(name: string, bytes: Uint8Array, opts?: { baseAddress?: number }): Promise<unknown>;
-  listLoaders(): Promise<ServiceLoader[]>;
-  plan(req: PlanArgs): Promise<ServicePlan | (FlashPlan & { loaderId?: string })>;
-  flash(req: PlanArgs, onEvent: (e: FlashEvent) => void): { opId: string; done: Promise<FlashResult> };
-  cancel(opId: string): unknown;
-  read(req: { deviceId: string; address: number; length: number; loader?: string }): Promise<Uint8Array>;
-  erase(req: { deviceId: string; addresses: number[]; mass?: boolean; loader?: string }): Promise<ErasedSectorView[]>;
-  exportDfu(firmwareId: string, outPath: string): Promise<unknown>;
-  /** Simulator controls, when the services run with one. */
-  simModels?(): { model: string; title: string }[];
-  simAttach?(model: string): Promise<DeviceInfo>;
-  simDetach?(deviceId: string): Promise<boolean>;
-  /** Production mode, when the services can run a station. */
-  production?: ProductionBackend;
-}
-
-/** One production station at a time, over the services' connection (src-main/production/). */
-export interface ProductionBackend {
-  /** Recipes shipped with the app (assets/recipes). */
-  shippedRecipes(): RecipeEntry[];
-  /** Loads and checks a recipe (hashes included) and starts its station. BUSY while another is open. */
-  open(path: string): Promise<ProductionState>;
-  state(): ProductionState | null;
-  flashAll(): Promise<{ units: number; passed: number; failed: number }>;
-  watch(on: boolean): Promise<ProductionState>;
-  retry(laneId: string): Promise<boolean>;
-  /** Stops watching, waits for units in flight, forgets the station. False when none was open. */
-  close(): Promise<boolean>;
-  /** The station's unit log as CSV (RFC 4180). */
-  unitsCsv(): { csv: string; units: number; name: string };
-  /** Writes the CSV where main's save dialog pointed. */
-  exportUnitsCsv(path: string): { units: number };
-  onEvent(listener: (e: ProductionEvent) => void): () => void;
-}
-
-export interface PlanArgs {
-  deviceId: string;
-  firmwareId: string;
-  loader?: string;
-  options: { verify: boolean; leave: boolean; eraseTouchedOnly: boolean };
-}
+export type { AppBackend, PlanArgs, ProductionBackend } from './backend.js';
 
 /** Where settings and recent files persist. The default keeps them in memory. */
 export interface SettingsStore {
@@ -155,8 +104,11 @@ export class ApiHost {
     this.listeners.clear();
   }
 
-  /** Validates `payload` for `method` and runs it. Never throws: failures come back as ErrorData. */
-  async dispatch(method: unknown, payload: unknown): Promise<Reply<unknown>> {
+  /**
+   * Validates `payload` for `method` and runs it. Never throws: failures come back as ErrorData.
+   * Both arguments arrive from outside main (a page, a socket), hence `unknown` until checked.
+   */
+  async dispatch(method: unknown, payload: unknown): Promise<Reply<ResponseOf<Method>>> {
     if (!isMethod(method)) {
       // Never String() a value the client made: {"toString": 1} would throw here.
       const name = typeof method === 'string' ? JSON.stringify(method.slice(0, 60)) : `(a ${method === null ? 'null' : typeof method}, not a name)`;
@@ -230,17 +182,12 @@ export class ApiHost {
         nativeDialogs: Boolean(hooks.chooseOpenPath),
       }),
       listDevices: () => b.listDevices(),
-      describe: async ({ deviceId }): Promise<DeviceDescription> => {
-        const devices = await b.listDevices();
-        const device = devices.find((d) => d.id === deviceId);
-        if (!device) throw new BootBridgeError('DEVICE_NOT_FOUND', `No device ${deviceId}`, { field: 'deviceId' });
-        return toDescription(device, await b.describe(deviceId));
-      },
+      describe: ({ deviceId }) => b.describe(deviceId),
       chooseFirmware: async () => {
         if (!hooks.chooseOpenPath) throw new BootBridgeError('BAD_ARGUMENT', 'This shell has no file dialog; use the file input', {});
         const path = await hooks.chooseOpenPath();
         if (!path) return null;
-        return this.remember(toOpenedFirmware(await b.openFirmware(path), path));
+        return this.remember(await b.openFirmware(path));
       },
       openFirmwarePath: async ({ path, baseAddress }) => {
         // The page names no arbitrary paths: only files main itself listed (recent files, examples)
@@ -250,17 +197,14 @@ export class ApiHost {
           throw new BootBridgeError('BAD_ARGUMENT', 'Only files from the recent list can be opened by path; use Open or drop the file', { file: path, field: 'path' });
         }
         const opts = baseAddress === undefined ? {} : { baseAddress };
-        return this.remember(toOpenedFirmware(await b.openFirmware(path, opts), path));
+        return this.remember(await b.openFirmware(path, opts));
       },
       openFirmwareBytes: async ({ name, bytes, baseAddress }) => {
         const opts = baseAddress === undefined ? {} : { baseAddress };
-        return this.remember(toOpenedFirmware(await b.openFirmwareBytes(name, bytes, opts)));
+        return this.remember(await b.openFirmwareBytes(name, bytes, opts));
       },
-      listLoaders: async () => (await b.listLoaders()).map(toLoaderSummary),
-      plan: async (req): Promise<PlanView> => {
-        const p = await b.plan(planArgs(req));
-        return toPlanView(p, typeof p.loaderId === 'string' ? p.loaderId : undefined);
-      },
+      listLoaders: () => b.listLoaders(),
+      plan: (req) => b.plan(planArgs(req)),
       flash: async (req) => {
         let sawResult = false;
         let opId = '';
@@ -288,10 +232,8 @@ export class ApiHost {
         );
         return { opId };
       },
-      cancel: async ({ opId }) => {
-        await b.cancel(opId);
-        return { cancelled: true };
-      },
+      // False when the operation had already finished (or never ran here): nothing was cancelled.
+      cancel: async ({ opId }) => ({ cancelled: b.cancel(opId) }),
       read: async (req) => {
         const bytes = await b.read(req.loader === undefined ? { deviceId: req.deviceId, address: req.address, length: req.length } : req);
         // Buffer (a Uint8Array subclass) would serialise as an object over the wire; hand back a plain view.

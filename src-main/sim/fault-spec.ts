@@ -1,6 +1,6 @@
 // Simulated faults named on a command line (`--sim-fault SPEC`, repeatable) for demos, operator
 // training and tests of the FAIL views; parsed once here for the CLI (cli/common.ts) and the GUI hosts
-// (services/app-backend.ts parseHostArgs). SPEC = KIND[:key=value,...][@BOARD]:
+// (services/host-args.ts parseHostArgs). SPEC = KIND[:key=value,...][@BOARD]:
 //   unplug-at-byte:byte=65536@2      board 2 leaves the bus when 64 KiB of data have been written
 //   status:on=write,status=3@1       board 1's next write ends in dfuERROR with status 3 (errWRITE)
 //   slow-erase:factor=5              every board's erases take 5× as long

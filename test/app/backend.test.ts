@@ -33,18 +33,25 @@ describe('GUI services backend', () => {
     expect(loaders.map((l) => l.id)).toContain('sim-stm32f746');
   });
 
+  it('marks a loader with no run on a real board recorded as experimental, and only that one', async () => {
+    const { b } = await open();
+    const loaders = await b.listLoaders();
+    expect(loaders.find((l) => l.id === 'stm32f746g-disco')?.experimental).toBe(true);
+    expect(loaders.find((l) => l.id === 'sim-stm32f746')?.experimental).toBeUndefined();
+  });
+
   it('stages a loader automatically only when the ROM cannot reach every segment', async () => {
     const { b, devices } = await open();
     const demo = (await b.openFirmwareBytes('demo-f746.elf', new Uint8Array(DEMO))) as { id: string };
-    const auto = await b.plan({ deviceId: devices[0]!.id, firmwareId: demo.id, loader: 'auto', options: OPTS });
+    const auto = await b.engineering.plan({ deviceId: devices[0]!.id, firmwareId: demo.id, loader: 'auto', options: OPTS });
     expect(auto.ok).toBe(true);
     expect(auto.loaderId).toBe('sim-stm32f746');
     expect(auto.stages.map((s) => s.name)).toContain('staging');
-    const none = await b.plan({ deviceId: devices[0]!.id, firmwareId: demo.id, loader: 'none', options: OPTS });
+    const none = await b.engineering.plan({ deviceId: devices[0]!.id, firmwareId: demo.id, loader: 'none', options: OPTS });
     expect(none.ok).toBe(false);
     expect(none.errors.map((e) => e.code)).toContain('OUTSIDE_REGIONS');
     const small = (await b.openFirmwareBytes('small.bin', new Uint8Array(1024).fill(1), { baseAddress: 0x08000000 })) as { id: string };
-    const romOnly = await b.plan({ deviceId: devices[0]!.id, firmwareId: small.id, loader: 'auto', options: OPTS });
+    const romOnly = await b.engineering.plan({ deviceId: devices[0]!.id, firmwareId: small.id, loader: 'auto', options: OPTS });
     expect(romOnly.ok).toBe(true);
     expect(romOnly.loaderId).toBeUndefined();
     expect(romOnly.stages.map((s) => s.name)).not.toContain('staging');
@@ -73,6 +80,8 @@ describe('GUI services backend', () => {
     const r = await op.done;
     expect(r.ok).toBe(false);
     expect(r.error?.code).toBe('CANCELLED');
+    // Once the operation has ended there is nothing left to cancel, and the answer says so.
+    expect(b.cancel(op.opId)).toBe(false);
   });
 
   it('reports boards added and removed on the simulated bus', async () => {
@@ -91,7 +100,7 @@ describe('GUI services backend', () => {
 
   it('treats a page-given file name as a label, never as a path', async () => {
     const { b } = await open();
-    const fw = (await b.openFirmwareBytes('../../etc/app.bin', new Uint8Array(4), { baseAddress: 0x08000000 })) as Record<string, unknown>;
+    const fw = await b.openFirmwareBytes('../../etc/app.bin', new Uint8Array(4), { baseAddress: 0x08000000 });
     expect(fw.name).toBe('app.bin');
     expect(fw.path).toBeUndefined();
   });

@@ -1,10 +1,11 @@
 // A small in-memory stand-in for the services, for testing the doors (IPC, WebSocket) and the
 // renderer without the simulator: one F746-like board, a plan that refuses segments outside flash.
+// It answers in the contract's own types (AppBackend), as the real services do.
 
-import type { AppBackend, PlanArgs } from '../../src-main/services/api-host.js';
-import type { DeviceInfo } from '../../shared/contract.js';
+import type { AppBackend, PlanArgs } from '../../src-main/services/backend.js';
+import type { DeviceDescription, DeviceInfo, ErasedSectorView, OpenedFirmware, PlanSegment, PlanView } from '../../shared/contract.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
-import { BootBridgeError } from '../../shared/errors.js';
+import { BootBridgeError, type ErrorData } from '../../shared/errors.js';
 
 export const F746_LAYOUT = {
   name: 'Internal Flash',
@@ -45,6 +46,7 @@ export class FakeBackend implements AppBackend {
   /** A flash waits here until it is cancelled (a running operation for tests of Cancel, with no timer). */
   holdFlashUntilCancel = false;
   private releaseHeld: (() => void) | undefined;
+  private readonly running = new Set<string>();
 
   async listDevices() {
     return this.devices;
@@ -57,18 +59,32 @@ export class FakeBackend implements AppBackend {
     this.devices = [...this.devices, d];
     for (const l of this.listeners) l(this.devices);
   }
-  async describe(id: string) {
-    if (!this.devices.some((d) => d.id === id)) throw new BootBridgeError('DEVICE_NOT_FOUND', `No device ${id}`);
+  async describe(id: string): Promise<DeviceDescription> {
+    const device = this.devices.find((d) => d.id === id);
+    if (!device) throw new BootBridgeError('DEVICE_NOT_FOUND', `No device ${id}`);
     return {
-      descriptors: { device: { bLength: 18, idVendor: 0x0483, idProduct: 0xdf11 }, raw: new Uint8Array([18, 1, 0, 2]) },
+      device,
+      tree: [
+        {
+          title: 'Device',
+          fields: [
+            { name: 'bLength', value: '18' },
+            { name: 'idVendor', value: '0x0483' },
+            { name: 'idProduct', value: '0xdf11' },
+          ],
+          raw: [18, 1, 0, 2],
+          children: [],
+        },
+      ],
       dump: 'Device 0483:df11\n  bLength 18',
       memories: [{ alt: 0, name: 'Internal Flash', text: '@Internal Flash  /0x08000000/04*032Kg,01*128Kg,03*256Kg', layout: F746_LAYOUT }],
+      bootloaderVersion: '22.00',
     };
   }
-  async openFirmware(path: string) {
-    return this.openFirmwareBytes(path.split('/').pop()!, new Uint8Array(16));
+  async openFirmware(path: string): Promise<OpenedFirmware> {
+    return { ...(await this.openFirmwareBytes(path.split('/').pop()!, new Uint8Array(16))), path };
   }
-  async openFirmwareBytes(name: string, bytes: Uint8Array, opts: { baseAddress?: number } = {}) {
+  async openFirmwareBytes(name: string, bytes: Uint8Array, opts: { baseAddress?: number } = {}): Promise<OpenedFirmware> {
     const id = `fw-${this.files.size + 1}`;
     const base = opts.baseAddress ?? (name.includes('toobig') ? 0x30000000 : 0x08000000);
     const segments = [{ address: base, length: bytes.length, sources: ['.text'] }];
@@ -78,26 +94,43 @@ export class FakeBackend implements AppBackend {
   async listLoaders() {
     return [];
   }
-  async plan(req: PlanArgs) {
+  async plan(req: PlanArgs): Promise<PlanView> {
     const f = this.files.get(req.firmwareId);
     if (!f) throw new BootBridgeError('BAD_ARGUMENT', 'unknown firmware', { field: 'firmwareId' });
-    const errors = f.segments
-      .filter((s) => s.address < 0x08000000 || s.address + s.length > 0x08100000)
-      .map((s) => ({ code: 'ADDRESS_UNREACHABLE', message: `Segment at 0x${s.address.toString(16)} is outside every region`, context: { address: s.address } }));
+    const outside = f.segments.filter((s) => s.address < 0x08000000 || s.address + s.length > 0x08100000);
+    const problem = (s: { address: number }) => `Segment at 0x${s.address.toString(16)} is outside every region`;
+    const errors: ErrorData[] = outside.map((s) => ({ code: 'ADDRESS_UNREACHABLE', message: problem(s), context: { address: s.address } }));
     const bytes = f.segments.reduce((n, s) => n + s.length, 0);
+    const segments: PlanSegment[] = f.segments.map((s) =>
+      outside.includes(s) ? { ...s, problem: problem(s) } : errors.length ? { ...s } : { ...s, region: 'Internal Flash' },
+    );
     return {
+      ok: errors.length === 0,
       errors,
+      warnings: [],
       stages: [
-        { name: 'rom', operations: [{ kind: 'erase', region: 'Internal Flash', address: 0x08000000, length: 0x8000 }, { kind: 'write', region: 'Internal Flash', address: 0x08000000, length: bytes }], bytes, estimatedMs: 1200 },
-        { name: 'leave', operations: [{ kind: 'leave', address: 0x08000000 }], bytes: 0, estimatedMs: 10 },
+        {
+          name: 'rom',
+          title: 'ROM bootloader',
+          operations: [
+            { kind: 'erase', region: 'Internal Flash', address: 0x08000000, length: 0x8000 },
+            { kind: 'write', region: 'Internal Flash', address: 0x08000000, length: bytes },
+          ],
+          bytes,
+          estimatedMs: 1200,
+        },
+        { name: 'leave', title: 'Leave DFU', operations: [{ kind: 'leave', address: 0x08000000 }], bytes: 0, estimatedMs: 10 },
       ],
       regions: [{ via: 'rom', alt: 0, name: 'Internal Flash', layout: F746_LAYOUT, eraseSectors: [0x08000000] }],
-      segments: f.segments.map((s) => ({ ...s, region: errors.length ? undefined : 'Internal Flash' })),
+      segments,
+      totalBytes: bytes,
+      estimatedMs: 1210,
     };
   }
   flash(req: PlanArgs, onEvent: (e: FlashEvent) => void) {
     this.flashes.push(req);
     const opId = `op-${this.flashes.length}`;
+    this.running.add(opId);
     const done = (async (): Promise<FlashResult> => {
       onEvent({ kind: 'stage', stage: 'rom', status: 'start' });
       onEvent({ kind: 'progress', stage: 'rom', phase: 'write', region: 'Internal Flash', bytesDone: 8, bytesTotal: 16, rate: 1000 });
@@ -115,26 +148,26 @@ export class FakeBackend implements AppBackend {
       };
       if (cancelled) result.error = { code: 'CANCELLED', message: 'Cancelled', context: {} };
       onEvent({ kind: 'result', result });
+      this.running.delete(opId);
       return result;
     })();
     return { opId, done };
   }
-  cancel(opId: string) {
+  cancel(opId: string): boolean {
     this.cancelled.push(opId);
     this.releaseHeld?.();
     this.releaseHeld = undefined;
+    return this.running.has(opId);
   }
   async read(req: { address: number; length: number }) {
     return new Uint8Array(req.length).fill(0xab);
   }
   /** Sectors of 16 KiB at each address (a mass erase: the first 1 MiB). */
-  async erase(req: { addresses: number[]; mass?: boolean }) {
-    if (req.mass) return [{ via: 'rom' as const, alt: 0, region: 'Internal Flash', address: 0x08000000, size: 0x100000 }];
-    return req.addresses.map((a) => ({ via: 'rom' as const, alt: 0, region: 'Internal Flash', address: a & ~0x3fff, size: 0x4000 }));
+  async erase(req: { addresses: number[]; mass?: boolean }): Promise<ErasedSectorView[]> {
+    if (req.mass) return [{ via: 'rom', alt: 0, region: 'Internal Flash', address: 0x08000000, size: 0x100000 }];
+    return req.addresses.map((a) => ({ via: 'rom', alt: 0, region: 'Internal Flash', address: a & ~0x3fff, size: 0x4000 }));
   }
-  async exportDfu() {
-    return undefined;
-  }
+  async exportDfu(): Promise<void> {}
   simModels() {
     return [{ model: 'stm32f746', title: 'STM32F746 Discovery' }];
   }

@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openFirmwareFile } from '../../src-main/services/files.js';
+import { openFirmwareFile } from '../../src-main/operations/files.js';
 import { expectBytes } from '../engine/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

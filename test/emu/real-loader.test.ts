@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { binAt, measureFlash, prepare, simBus } from '../../bench/sim.js';
 import { runPlan } from '../../src-main/engine/index.js';
-import { openFirmwareFile, openLoaderFolder } from '../../src-main/services/files.js';
+import { openFirmwareFile, openLoaderFolder } from '../../src-main/operations/files.js';
 import { defaultSimSerial, type SimBoard } from '../../src-main/sim/index.js';
 import { pattern } from '../support/data.js';
 import { VirtualClock } from '../../src-main/util/clock.js';

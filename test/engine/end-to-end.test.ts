@@ -2,7 +2,7 @@
 // is the assertion, not which calls were made.
 import { describe, expect, it } from 'vitest';
 import type { FlashEvent, FlashResult, ProgressEvent } from '../../shared/progress.js';
-import { flashDevice, planFlash, readDevice } from '../../src-main/services/operations.js';
+import { flashDevice, planFlash, readDevice } from '../../src-main/operations/operations.js';
 import { SIM_MODELS, simChip } from '../../src-main/sim/index.js';
 import type { PlanOptions } from '../../src-main/plan/index.js';
 import { binAt, collect, demo, expectBytes, firstBoard, pattern, simConnection, simLoader } from './helpers.js';

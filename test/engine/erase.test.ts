@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eraseDevice, flashDevice, planFlash } from '../../src-main/services/operations.js';
+import { eraseDevice, flashDevice, planFlash } from '../../src-main/operations/operations.js';
 import { demo, expectBytes, firstBoard, simConnection, simLoader } from './helpers.js';
 
 describe('erasing on request', () => {

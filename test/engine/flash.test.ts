@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flashDevice, planFlash } from '../../src-main/services/operations.js';
+import { flashDevice, planFlash } from '../../src-main/operations/operations.js';
 import { collect, demo, expectBytes, firstBoard, simConnection, simLoader } from './helpers.js';
 
 describe('flashing the demo ELF end to end', () => {

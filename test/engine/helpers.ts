@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SimBus, simLoaderImages, type SimModelName } from '../../src-main/sim/index.js';
 import { VirtualClock } from '../../src-main/util/clock.js';
-import { inspectDevice } from '../../src-main/services/devices.js';
-import { openFirmwareBytes, openFirmwareFile, openLoaderFolder } from '../../src-main/services/files.js';
-import type { Connection } from '../../src-main/services/connect.js';
+import { inspectDevice } from '../../src-main/operations/devices.js';
+import { openFirmwareBytes, openFirmwareFile, openLoaderFolder } from '../../src-main/operations/files.js';
+import type { Connection } from '../../src-main/operations/connect.js';
 import type { FlashEvent } from '../../shared/progress.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');

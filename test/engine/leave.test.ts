@@ -2,7 +2,7 @@
 // the leave was answered; a board unplugged during ANY of them gives 'unconfirmed' (verified, start not
 // confirmed) and never `left: true`.
 import { describe, expect, it } from 'vitest';
-import { flashDevice, planFlash } from '../../src-main/services/operations.js';
+import { flashDevice, planFlash } from '../../src-main/operations/operations.js';
 import type { SetupPacket, ControlAnswer } from '../../src-main/sim/types.js';
 import { binAt, expectBytes, firstBoard, pattern, simConnection, simLoader } from './helpers.js';
 

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FlashEvent } from '../../shared/progress.js';
 import { formatPlan } from '../../src-main/plan/index.js';
-import { inspectDevice, selectDevice } from '../../src-main/services/devices.js';
-import { openLoaderFolder } from '../../src-main/services/files.js';
-import { checkLoaderUsable, eraseDevice, flashDevice, planFlash, readDevice } from '../../src-main/services/operations.js';
+import { inspectDevice, selectDevice } from '../../src-main/operations/devices.js';
+import { openLoaderFolder } from '../../src-main/operations/files.js';
+import { checkLoaderUsable, eraseDevice, flashDevice, planFlash, readDevice } from '../../src-main/operations/operations.js';
 import type { SimBoard, SimMode } from '../../src-main/sim/index.js';
 import { binAt, collect, demo, expectBytes, firstBoard, loaderDir, pattern, simConnection, simLoader } from './helpers.js';
 

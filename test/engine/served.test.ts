@@ -3,8 +3,8 @@
 // the 1 MB F746) its alt setting is shorter. That is not a mismatch; a plan reaching beyond what the
 // device really serves is refused with a clear error before anything goes through the loader.
 import { describe, expect, it } from 'vitest';
-import { flashDevice, planFlash } from '../../src-main/services/operations.js';
-import { openFirmwareBytes } from '../../src-main/services/files.js';
+import { flashDevice, planFlash } from '../../src-main/operations/operations.js';
+import { openFirmwareBytes } from '../../src-main/operations/files.js';
 import { SimBus, simLoaderImages } from '../../src-main/sim/index.js';
 import { VirtualClock } from '../../src-main/util/clock.js';
 import { expectBytes, firstBoard, pattern, simLoader } from './helpers.js';

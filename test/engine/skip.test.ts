@@ -5,7 +5,7 @@ import { DfuseDevice } from '../../src-main/dfu/dfuse.js';
 import type { FlashResult, SectorOutcome } from '../../shared/progress.js';
 import type { FlashPlan, PlanOptions } from '../../src-main/plan/index.js';
 import { formatPlan } from '../../src-main/plan/index.js';
-import { flashDevice, planFlash } from '../../src-main/services/operations.js';
+import { flashDevice, planFlash } from '../../src-main/operations/operations.js';
 import type { SimBoard } from '../../src-main/sim/index.js';
 import { binAt, collect, expectBytes, firstBoard, pattern, simConnection, simLoader } from './helpers.js';
 

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FlashResult } from '../../shared/progress.js';
 import type { LoaderPackage } from '../../src-main/loader/index.js';
-import { checkLoaderUsable, flashDevice, planFlash } from '../../src-main/services/operations.js';
-import { inspectDevice, selectDevice } from '../../src-main/services/devices.js';
-import { openLoaderFolder } from '../../src-main/services/files.js';
+import { checkLoaderUsable, flashDevice, planFlash } from '../../src-main/operations/operations.js';
+import { inspectDevice, selectDevice } from '../../src-main/operations/devices.js';
+import { openLoaderFolder } from '../../src-main/operations/files.js';
 import type { SimBoard, SimMode } from '../../src-main/sim/index.js';
 import { binAt, collect, expectBytes, firstBoard, loaderDir, pattern, simConnection, simLoader } from './helpers.js';
 

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FlashResult, Reply } from '../../shared/contract.js';
 import { ApiHost } from '../../src-main/services/api-host.js';
 import { createAppBackend, type ServicesBackend } from '../../src-main/services/app-backend.js';
-import { boardLocks } from '../../src-main/services/board-locks.js';
+import { boardLocks } from '../../src-main/operations/board-locks.js';
 import { VirtualClock } from '../../src-main/util/clock.js';
 import { ROOT } from '../engine/helpers.js';
 

@@ -16,7 +16,7 @@ import { writeDfuSe } from '../../src-main/firmware/index.js';
 import { loadRecipe, type LoadedRecipe } from '../../src-main/production/recipe.js';
 import { ProductionStation } from '../../src-main/production/station.js';
 import { UnitLog, readUnitLog, type UnitRecord } from '../../src-main/production/unit-log.js';
-import { BoardLocks } from '../../src-main/services/board-locks.js';
+import { BoardLocks } from '../../src-main/operations/board-locks.js';
 import { SimBus, simLoaderImages, type SimBoard, type SimFault } from '../../src-main/sim/index.js';
 import { VirtualClock } from '../../src-main/util/clock.js';
 import { ROOT, expectBytes, pattern } from '../engine/helpers.js';

@@ -1,13 +1,13 @@
 // A CLI run killed with SIGKILL mid-flash leaves its --sim-state folder as a real board would be left:
 // what was programmed stays programmed, what was erased stays erased, nothing else changed. The
-// simulator writes its memories through (services/sim-state.ts writeThroughSimState), not at exit.
+// simulator writes its memories through (operations/sim-state.ts writeThroughSimState), not at exit.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openFirmwareFile } from '../../src-main/services/files.js';
-import { loadSimState } from '../../src-main/services/sim-state.js';
+import { openFirmwareFile } from '../../src-main/operations/files.js';
+import { loadSimState } from '../../src-main/operations/sim-state.js';
 import { defaultSimSerial } from '../../src-main/sim/index.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

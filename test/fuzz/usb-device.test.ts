@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DfuseDevice } from '../../src-main/dfu/dfuse.js';
 import { DEFAULT_BUSY_LIMIT_MS } from '../../src-main/dfu/quirks.js';
-import { inspectDevice } from '../../src-main/services/devices.js';
+import { inspectDevice } from '../../src-main/operations/devices.js';
 import { SimBus, SIM_TRANSFER_TIMEOUT_MS } from '../../src-main/sim/index.js';
 import { readDeviceDescriptors } from '../../src-main/usb/descriptors.js';
 import { VirtualClock } from '../../src-main/util/clock.js';

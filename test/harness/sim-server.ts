@@ -8,8 +8,8 @@ import readline from 'node:readline';
 import type { SetupPacket, SimEndpoint, ControlAnswer } from '../../src-main/sim/types.js';
 import { SimBus, type SimBoard } from '../../src-main/sim/index.js';
 import { simLoaderImages } from '../../src-main/sim/loaders.js';
-import { parseSimModel } from '../../src-main/services/connect.js';
-import { loadSimState, saveSimState } from '../../src-main/services/sim-state.js';
+import { parseSimModel } from '../../src-main/operations/connect.js';
+import { loadSimState, saveSimState } from '../../src-main/operations/sim-state.js';
 import { PausableRealClock } from '../../src-main/util/clock.js';
 import { createEmulator } from '../../src-main/emu/emulator.js';
 

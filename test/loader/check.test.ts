@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkLoader, type CheckVerdict } from '../../src-main/engine/conformance.js';
 import type { LoaderPackage } from '../../src-main/loader/index.js';
-import { openLoaderFolder } from '../../src-main/services/files.js';
+import { openLoaderFolder } from '../../src-main/operations/files.js';
 import { SIM_MODELS, type SimBoard, type SimModelName } from '../../src-main/sim/index.js';
 import { firstBoard, loaderDir, simConnection, simLoader } from '../engine/helpers.js';
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { simLoaderManifest, simLoaderReadme } from '../../src-main/loader/sim-packages.js';
-import { openLoaderFolder } from '../../src-main/services/files.js';
+import { openLoaderFolder } from '../../src-main/operations/files.js';
 import { SIM_MODELS, simLoaderImage, simLoaderSpec } from '../../src-main/sim/index.js';
 
 const dir = (model: string) => join(import.meta.dirname, '..', '..', 'assets', 'loaders', `sim-${model}`);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { formatError, toErrorData } from '../../shared/errors.js';
 import { parseLayout } from '../../src-main/dfu/layout.js';
 import { formatStldr, readStldr } from '../../src-main/loader/stldr.js';
-import { openLoaderFolder, readBytes } from '../../src-main/services/files.js';
+import { openLoaderFolder, readBytes } from '../../src-main/operations/files.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'n25q128a.stldr');
 

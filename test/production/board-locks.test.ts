@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoardLocks } from '../../src-main/services/board-locks.js';
+import { BoardLocks } from '../../src-main/operations/board-locks.js';
 
 describe('board locks', () => {
   it('a second request for a busy board is refused with BUSY naming the board and its holder', () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimBus, simLoaderImages, type SimBoard } from '../../src-main/sim/index.js';
 import { VirtualClock } from '../../src-main/util/clock.js';
-import type { Connection } from '../../src-main/services/connect.js';
+import type { Connection } from '../../src-main/operations/connect.js';
 import type { FirmwareImage } from '../../src-main/firmware/image.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRecipe, validateRecipe } from '../../src-main/production/recipe.js';
 import { compileSerialPattern } from '../../src-main/production/serial-pattern.js';
-import { readBytes } from '../../src-main/services/files.js';
+import { readBytes } from '../../src-main/operations/files.js';
 import { recipeDir } from './helpers.js';
 
 const VALID = { name: 'x', version: '1', firmware: { file: 'a.elf', sha256: 'a'.repeat(64) }, chips: [0x449] };

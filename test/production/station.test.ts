@@ -5,7 +5,7 @@ import { BootBridgeError } from '../../shared/errors.js';
 import { loadRecipe } from '../../src-main/production/recipe.js';
 import { LANE_LOG_MAX, ProductionStation, withLogLine, type LaneLogLine } from '../../src-main/production/station.js';
 import { MemoryUnitSink, UnitLog, readUnitLog } from '../../src-main/production/unit-log.js';
-import { BoardLocks } from '../../src-main/services/board-locks.js';
+import { BoardLocks } from '../../src-main/operations/board-locks.js';
 import { holdsImage, recipeDir, simF746 } from './helpers.js';
 
 async function station(boards: number, opts: { concurrency?: number; serialPattern?: string } = {}) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimBus, DfuState, DfuStatus, SIM_LOADER_F746, simLoaderImage, simLoaderImages, SIM_MODELS, simChip } from '../../src-main/sim/index';
-import { loadSimState, saveSimState } from '../../src-main/services/sim-state';
+import { loadSimState, saveSimState } from '../../src-main/operations/sim-state';
 import { crc32 } from '../../src-main/util/crc32';
 import { VirtualClock } from '../../src-main/util/clock';
 import { abort, clrStatus, command, eraseAt, finish, getStatus, le32, leave, openDfu, pattern, read, setAddress, upload, write, dnload } from './dfu-host';

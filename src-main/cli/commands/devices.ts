@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { formatDump } from '../../usb/dump.js';
-import { deviceInfo, inspectDevice, listDfuDevices, selectDevice } from '../../services/devices.js';
+import { deviceInfo, inspectDevice, listDfuDevices, selectDevice } from '../../operations/devices.js';
 import { openConnection, printJson, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 
 const hex4 = (n: number) => n.toString(16).padStart(4, '0');

@@ -8,9 +8,9 @@ import { chipAltStrings } from '../../devices/identify.js';
 import { parseLayout } from '../../dfu/layout.js';
 import type { LoaderPackage } from '../../loader/index.js';
 import { formatPlan, planForJson, type FlashPlan, type PlanOptions } from '../../plan/index.js';
-import type { DeviceDetails } from '../../services/devices.js';
-import { openFirmwareFile, openLoaderFolder, type OpenedFirmware } from '../../services/files.js';
-import { checkLoaderUsable, flashDevice, planFlash } from '../../services/operations.js';
+import type { DeviceDetails } from '../../operations/devices.js';
+import { openFirmwareFile, openLoaderFolder, type OpenedFirmware } from '../../operations/files.js';
+import { checkLoaderUsable, flashDevice, planFlash } from '../../operations/operations.js';
 import { EXIT, addressArg, exitCodeFor, openSelected, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 import { experimentalWarning, loaderChoice } from './loader.js';
 

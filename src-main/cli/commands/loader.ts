@@ -7,9 +7,9 @@ import { BootBridgeError } from '../../../shared/errors.js';
 import { checkLoader, type CheckVerdict } from '../../engine/conformance.js';
 import type { LoaderPackage } from '../../loader/index.js';
 import type { FlashPlan, PlanMemory } from '../../plan/index.js';
-import { connect } from '../../services/connect.js';
-import { inspectDevice } from '../../services/devices.js';
-import { openLoaderFolder } from '../../services/files.js';
+import { connect } from '../../operations/connect.js';
+import { inspectDevice } from '../../operations/devices.js';
+import { openLoaderFolder } from '../../operations/files.js';
 import { holdsLoaderImage } from '../../sim/board.js';
 import { SIM_MODELS, simChip, simLoaderImages, type SimModelName } from '../../sim/index.js';
 import { VirtualClock } from '../../util/clock.js';
@@ -80,7 +80,7 @@ async function checkCommand(folder: string, o: CheckCliOptions): Promise<number>
   try {
     const own = simLoaderImages(model).some((l) => l.loadAddress === pkg.loadAddress && holdsLoaderImage(pkg.image, l));
     // The bus runs images that are not the simulator's own on its emulated CPU, when it has one
-    // (injected by services/connect.ts where Unicorn is installed).
+    // (injected by operations/connect.ts where Unicorn is installed).
     const emulated = (conn.bus as unknown as { emulator?: unknown } | undefined)?.emulator !== undefined;
     if (!own && !emulated) {
       throw new BootBridgeError(

@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { hex32 } from '../../../shared/errors.js';
 import { writeDfuSe } from '../../firmware/index.js';
 import { readStldr, formatStldr } from '../../loader/stldr.js';
-import { openFirmwareFile, openLoaderFolder, readBytes, writeFileAtomic } from '../../services/files.js';
-import { eraseDevice, readDevice } from '../../services/operations.js';
+import { openFirmwareFile, openLoaderFolder, readBytes, writeFileAtomic } from '../../operations/files.js';
+import { eraseDevice, readDevice } from '../../operations/operations.js';
 import { EXIT, addressArg, openSelected, parseNumber, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 
 function hexdump(address: number, data: Uint8Array): string {

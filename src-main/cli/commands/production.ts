@@ -8,8 +8,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { BootBridgeError } from '../../../shared/errors.js';
 import { loadRecipe } from '../../production/recipe.js';
 import { ProductionStation } from '../../production/station.js';
-import { UnitLog, readUnitLog, unitsToCsv, type UnitRecord } from '../../production/unit-log.js';
-import { writeFileAtomic } from '../../services/files.js';
+import { UnitLog, readUnitLog, unitLogName, unitsToCsv, type UnitRecord } from '../../production/unit-log.js';
+import { writeFileAtomic } from '../../operations/files.js';
 import { EXIT, openConnection, parseNumber, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 
 interface ProductionCliOptions extends DeviceOptions {
@@ -18,11 +18,6 @@ interface ProductionCliOptions extends DeviceOptions {
   station?: string;
   log?: string;
   count?: number;
-}
-
-/** Default unit log: one per station, in the working folder. */
-export function defaultLogPath(station: string): string {
-  return `bootbridge-units-${station.replace(/[^A-Za-z0-9._-]+/g, '_')}.jsonl`;
 }
 
 function unitLine(r: UnitRecord): string {
@@ -74,7 +69,7 @@ async function productionCommand(file: string, o: ProductionCliOptions, signal: 
   }
   const loaded = await loadRecipe(file);
   const station = o.station ?? loaded.recipe.station ?? hostname();
-  const logPath = o.log ?? defaultLogPath(station);
+  const logPath = o.log ?? unitLogName(station);
   const conn = await openConnection(o);
   const st = new ProductionStation({
     conn,

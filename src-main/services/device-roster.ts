@@ -1,0 +1,114 @@
+// The boards the GUI shows: DFU devices on the connection, each inspected once per enumeration and
+// cached, named by the loader package they run, and pushed to listeners when the list changes
+// (hot-plug events, and a cheap poll for the events a bus misses).
+
+import { BootBridgeError } from '../../shared/errors.js';
+import type { DeviceInfo } from '../../shared/contract.js';
+import { chipById } from '../devices/chips.js';
+import { boardLocks, deviceInfo, inspectDevice, listDfuDevices, type Connection, type DeviceDetails } from '../operations/index.js';
+import type { LoaderShelf } from './loader-shelf.js';
+
+/** How often the list is polled while someone listens (UsbBackend hot-plug events can be missed). */
+const POLL_MS = 1500;
+
+export class DeviceRoster {
+  private readonly details = new Map<string, { key: string; details: DeviceDetails }>();
+  private readonly listeners = new Set<(d: DeviceInfo[]) => void>();
+  private lastSignature = '';
+  private timer?: ReturnType<typeof setInterval>;
+  private readonly offs: (() => void)[] = [];
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly loaders: LoaderShelf,
+    /** Boards on this bus are simulated (in-process bus, or the virtual-USB bench). */
+    private readonly simulated: boolean,
+    /** Boards an operation of this session holds: not probed while it runs. */
+    private readonly heldHere: () => Iterable<string>,
+  ) {
+    const changed = () => void this.refresh();
+    this.offs.push(conn.backend.onConnect(changed), conn.backend.onDisconnect(changed));
+  }
+
+  private deviceKey(d: USBDevice): string {
+    const i = deviceInfo(this.conn.backend, d);
+    return `${i.id}|${i.mode}|0x${i.vendorId.toString(16)}:0x${i.productId.toString(16)}`;
+  }
+
+  async find(id: string): Promise<USBDevice> {
+    for (const d of await listDfuDevices(this.conn.backend)) if (deviceInfo(this.conn.backend, d).id === id) return d;
+    throw new BootBridgeError('DEVICE_NOT_FOUND', `Device ${id} is no longer attached`, { serial: id });
+  }
+
+  /** Descriptors are read once per enumeration; a re-enumerated board (ROM → loader) is read again. */
+  async inspect(d: USBDevice): Promise<DeviceDetails> {
+    const info = deviceInfo(this.conn.backend, d);
+    const key = this.deviceKey(d);
+    const hit = this.details.get(info.id);
+    if (hit && hit.key === key) return hit.details;
+    const details = await inspectDevice(this.conn.backend, d);
+    this.details.set(info.id, { key, details });
+    return details;
+  }
+
+  /** The board re-enumerated or left: read it afresh next time. */
+  forget(id: string): void {
+    this.details.delete(id);
+  }
+
+  async list(): Promise<DeviceInfo[]> {
+    const busy = new Set(this.heldHere());
+    // Boards a production lane holds are busy too (board-locks.ts).
+    for (const id of boardLocks.busy()) busy.add(id);
+    const out: DeviceInfo[] = [];
+    for (const d of await listDfuDevices(this.conn.backend)) {
+      const info = deviceInfo(this.conn.backend, d);
+      // A board being programmed is not probed: its descriptors would interleave with the engine's transfers.
+      let details: DeviceDetails | undefined;
+      if (!busy.has(info.id)) details = await this.inspect(d).catch(() => undefined);
+      else details = this.details.get(info.id)?.details;
+      // A board running a BootBridge loader is known by its paired manifest (USB identity), and its
+      // chip by the package's one chip: not an "unknown chip".
+      const paired = details ? await this.loaders.paired(details) : undefined;
+      const pairedChip = paired && paired.pkg.manifest.chips.length === 1 ? chipById(paired.pkg.manifest.chips[0]!) : undefined;
+      const chip = details?.chip ?? pairedChip;
+      out.push({
+        ...info,
+        serial: info.serial ?? '',
+        simulated: this.simulated,
+        ...(chip ? { chip: { deviceId: chip.deviceId, name: chip.name } } : {}),
+        ...(paired ? { loader: { id: paired.id, name: paired.pkg.manifest.name, ...(paired.pkg.manifest.version ? { version: paired.pkg.manifest.version } : {}) } } : {}),
+      });
+    }
+    return out;
+  }
+
+  /** Tells the listeners when the list differs from the one they last heard. */
+  async refresh(): Promise<void> {
+    if (this.listeners.size === 0) return;
+    const list = await this.list().catch(() => undefined);
+    if (!list) return;
+    const sig = JSON.stringify(list);
+    if (sig === this.lastSignature) return;
+    this.lastSignature = sig;
+    for (const l of this.listeners) l(list);
+  }
+
+  onChanged(listener: (devices: DeviceInfo[]) => void): () => void {
+    this.listeners.add(listener);
+    this.timer ??= setInterval(() => void this.refresh(), POLL_MS);
+    this.timer.unref?.();
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    };
+  }
+
+  close(): void {
+    for (const off of this.offs) off();
+    if (this.timer) clearInterval(this.timer);
+  }
+}

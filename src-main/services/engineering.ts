@@ -1,0 +1,181 @@
+// The engineer's session behind the GUI: the boards on the connection (DeviceRoster), opened files
+// and loader packages by id, and the operations running on a board with their abort controllers.
+// Answers in the domain's types (FlashPlan, OpenedFirmware); ./app-backend.ts turns them into views.
+
+import { basename } from 'node:path';
+import { BootBridgeError, toErrorData } from '../../shared/errors.js';
+import type { FlashEvent, FlashResult } from '../../shared/progress.js';
+import type { ErasedSector } from '../engine/index.js';
+import { writeDfuSe } from '../firmware/index.js';
+import type { LoaderPackage } from '../loader/index.js';
+import type { FlashPlan, PlanOptions } from '../plan/index.js';
+import {
+  boardLocks,
+  checkLoaderUsable,
+  eraseDevice,
+  flashDevice,
+  openFirmwareBytes,
+  openFirmwareFile,
+  readDevice,
+  writeFileAtomic,
+  type Connection,
+  type DeviceDetails,
+  type OpenedFirmware,
+} from '../operations/index.js';
+import type { EraseArgs, PlanArgs, ReadArgs } from './backend.js';
+import { DeviceRoster } from './device-roster.js';
+import { LoaderShelf } from './loader-shelf.js';
+
+interface RunningOp {
+  deviceId: string;
+  abort: AbortController;
+}
+
+/** A planned flash with everything the engine needs to run it. */
+interface Planned {
+  device: USBDevice;
+  details: DeviceDetails;
+  fw: OpenedFirmware;
+  loader?: LoaderPackage;
+  plan: FlashPlan;
+}
+
+function failed(e: unknown): FlashResult {
+  return { ok: false, error: toErrorData(e), stageMs: {}, bytesWritten: 0, bytesVerified: 0, verified: [], left: false, cancelled: false };
+}
+
+export class EngineeringSession {
+  readonly devices: DeviceRoster;
+  readonly loaders: LoaderShelf;
+  private readonly files = new Map<string, OpenedFirmware>();
+  private readonly ops = new Map<string, RunningOp>();
+  private seq = 0;
+
+  constructor(
+    private readonly conn: Connection,
+    assetsDir: string,
+  ) {
+    const simulated = conn.bus !== undefined || conn.simulated === true;
+    this.loaders = new LoaderShelf(assetsDir, simulated);
+    this.devices = new DeviceRoster(conn, this.loaders, simulated, () => [...this.ops.values()].map((o) => o.deviceId));
+  }
+
+  async details(deviceId: string): Promise<DeviceDetails> {
+    return this.devices.inspect(await this.devices.find(deviceId));
+  }
+
+  private remember(fw: OpenedFirmware): { id: string; fw: OpenedFirmware } {
+    const id = `fw${++this.seq}`;
+    this.files.set(id, fw);
+    return { id, fw };
+  }
+
+  async openFirmware(path: string, opts: { baseAddress?: number } = {}): Promise<{ id: string; fw: OpenedFirmware }> {
+    return this.remember(await openFirmwareFile(path, opts));
+  }
+
+  /** A page-supplied name is a label only: never a path main would touch. */
+  async openFirmwareBytes(name: string, bytes: Uint8Array, opts: { baseAddress?: number } = {}): Promise<{ id: string; fw: OpenedFirmware }> {
+    const fw = await openFirmwareBytes(basename(name.replace(/\\/g, '/')), bytes, opts);
+    return this.remember({ ...fw, path: '' });
+  }
+
+  private firmware(id: string): OpenedFirmware {
+    const fw = this.files.get(id);
+    if (!fw) throw new BootBridgeError('BAD_ARGUMENT', `No open file ${id}; open it again`, { field: 'firmwareId' });
+    return fw;
+  }
+
+  private async planned(req: PlanArgs): Promise<Planned & { loaderId?: string }> {
+    const device = await this.devices.find(req.deviceId);
+    const details = await this.devices.inspect(device);
+    const fw = this.firmware(req.firmwareId);
+    const options: PlanOptions = { verify: req.options.verify, leave: req.options.leave ? {} : false, massErase: !req.options.eraseTouchedOnly };
+    const r = await this.loaders.plan(details, fw, req.loader ?? 'auto', options);
+    return { device, details, fw, plan: r.plan, ...(r.loader ? { loader: r.loader.pkg, loaderId: r.loader.id } : {}) };
+  }
+
+  /** The plan and, when it goes through a loader, the package's id on the shelf. */
+  async plan(req: PlanArgs): Promise<FlashPlan & { loaderId?: string }> {
+    const r = await this.planned(req);
+    return r.loaderId ? { ...r.plan, loaderId: r.loaderId } : r.plan;
+  }
+
+  flash(req: PlanArgs, onEvent: (e: FlashEvent) => void): { opId: string; done: Promise<FlashResult> } {
+    const opId = `op${++this.seq}`;
+    if ([...this.ops.values()].some((o) => o.deviceId === req.deviceId)) {
+      return { opId, done: Promise.resolve(failed(new BootBridgeError('BUSY', 'This board is already being programmed', { serial: req.deviceId }))) };
+    }
+    // One operation per board across the app: a production lane holding it refuses this (board-locks.ts).
+    const lock = boardLocks.tryAcquire(req.deviceId, 'flash');
+    if (!lock) {
+      return { opId, done: Promise.resolve(failed(new BootBridgeError('BUSY', `Board ${req.deviceId} is busy (${boardLocks.holder(req.deviceId) ?? 'another operation'} in progress)`, { serial: req.deviceId }))) };
+    }
+    const abort = new AbortController();
+    this.ops.set(opId, { deviceId: req.deviceId, abort });
+    const done = (async (): Promise<FlashResult> => {
+      try {
+        const r = await this.planned(req);
+        checkLoaderUsable(this.conn, r.details, r.loader);
+        if (!r.plan.ok) {
+          const first = r.plan.errors[0];
+          return failed(new BootBridgeError('PLAN_INVALID', `The plan has ${r.plan.errors.length} problem(s); nothing was written${first ? `: ${first.message}` : ''}`, {}));
+        }
+        return await flashDevice(this.conn, r.device, r.details, r.fw, r.loader, r.plan, { onEvent, signal: abort.signal });
+      } catch (e) {
+        return failed(e);
+      } finally {
+        lock.release();
+        this.ops.delete(opId);
+        // The board re-enumerated (loader, then application or ROM): read it afresh next time.
+        this.devices.forget(req.deviceId);
+        void this.devices.refresh();
+      }
+    })();
+    return { opId, done };
+  }
+
+  cancel(opId: string): boolean {
+    const op = this.ops.get(opId);
+    if (!op) return false;
+    op.abort.abort(new BootBridgeError('CANCELLED', 'Cancelled by the user'));
+    return true;
+  }
+
+  async read(req: ReadArgs): Promise<Uint8Array> {
+    return boardLocks.with(req.deviceId, 'read', async () => {
+      const device = await this.devices.find(req.deviceId);
+      const details = await this.devices.inspect(device);
+      const loader = await this.loaders.forAddresses(details, req.loader, [req.address, req.address + req.length - 1]);
+      try {
+        return await readDevice(this.conn, device, details, { address: req.address, length: req.length }, loader);
+      } finally {
+        // Through a staged loader the board re-enumerated (its descriptors are read again: the cache key has the mode).
+        void this.devices.refresh();
+      }
+    });
+  }
+
+  /** Erases the sectors holding `addresses`, or mass-erases the internal flash; the board stays in DFU. */
+  async erase(req: EraseArgs): Promise<ErasedSector[]> {
+    return boardLocks.with(req.deviceId, 'erase', async () => {
+      const device = await this.devices.find(req.deviceId);
+      const details = await this.devices.inspect(device);
+      const loader = req.mass ? undefined : await this.loaders.forAddresses(details, req.loader, req.addresses);
+      try {
+        return await eraseDevice(this.conn, device, details, { addresses: req.addresses, ...(req.mass ? { mass: true } : {}) }, loader);
+      } finally {
+        void this.devices.refresh();
+      }
+    });
+  }
+
+  async exportDfu(firmwareId: string, outPath: string): Promise<void> {
+    writeFileAtomic(outPath, writeDfuSe(this.firmware(firmwareId).image));
+  }
+
+  close(): void {
+    this.devices.close();
+    for (const op of this.ops.values()) op.abort.abort(new BootBridgeError('CANCELLED', 'The app is closing'));
+  }
+}
