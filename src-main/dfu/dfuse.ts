@@ -6,9 +6,10 @@
 
 import { BootBridgeError } from '../../shared/errors.js';
 import type { Clock } from '../util/clock.js';
-import { dfuFunctional, readDeviceDescriptors, type DeviceDescriptors, type InterfaceDescriptor } from '../usb/descriptors.js';
+import { dfuFunctional, type DeviceDescriptors } from '../usb/descriptors.js';
 import { isDisconnectError, type TransferCounter } from '../usb/transfer.js';
-import { DFU_STATE, DFUSE_COMMAND, stateName } from './constants.js';
+import { DFU_STATE, DFUSE_COMMAND } from './constants.js';
+import { readDfuDescriptors, withLayouts, type DfuAltSetting, type DfuDeviceDescriptors } from './descriptors.js';
 import { DfuInterface, type DfuStatusReport } from './dfu.js';
 import type { MemoryLayout } from './layout.js';
 import { quirksFor, type DeviceQuirks, type DfuOperation } from './quirks.js';
@@ -17,7 +18,7 @@ export interface DfuseOpenOptions {
   clock: Clock;
   alt?: number;
   counter?: TransferCounter;
-  /** Already read descriptors (saves the GET_DESCRIPTOR transfers). */
+  /** Already read descriptors (saves the GET_DESCRIPTOR transfers); their layouts are decoded here. */
   descriptors?: DeviceDescriptors;
   /** Chip device ID when known: selects device-specific quirks. */
   deviceId?: number;
@@ -56,7 +57,7 @@ export class DfuseDevice {
 
   private constructor(
     readonly device: USBDevice,
-    readonly descriptors: DeviceDescriptors,
+    readonly descriptors: DfuDeviceDescriptors,
     dfu: DfuInterface,
   ) {
     this.dfu = dfu;
@@ -91,7 +92,7 @@ export class DfuseDevice {
     } catch (e) {
       fail(e, 'claiming the interface');
     }
-    const descriptors = options.descriptors ?? (await readDeviceDescriptors(device, options.counter ? { counter: options.counter } : {}));
+    const descriptors = options.descriptors ? withLayouts(options.descriptors) : await readDfuDescriptors(device, options.counter ? { counter: options.counter } : {});
     const config = descriptors.configurations[0];
     if (!config) throw new BootBridgeError('NOT_DFU_DEVICE', 'Device has no configuration', {});
     const iface = config.interfaces.find(
@@ -123,7 +124,7 @@ export class DfuseDevice {
   }
 
   /** The alt settings' descriptors, each with its decoded layout. */
-  get alternates(): InterfaceDescriptor[] {
+  get alternates(): DfuAltSetting[] {
     return this.descriptors.configurations[0]?.interfaces ?? [];
   }
 
@@ -337,9 +338,5 @@ export class DfuseDevice {
       // The device may be gone (after leave); nothing to release then.
     }
     await this.device.close().catch(() => undefined);
-  }
-
-  describeState(): string {
-    return this.dfu.lastState === undefined ? 'unknown' : stateName(this.dfu.lastState);
   }
 }

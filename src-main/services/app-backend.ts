@@ -12,7 +12,7 @@ import { writeDfuSe } from '../firmware/index.js';
 import { autoLoaderCandidates, type LoaderPackage } from '../loader/index.js';
 import type { FlashPlan, PlanOptions } from '../plan/index.js';
 import { SIM_MODELS, defaultSimSerial, simChip, simLoaderImages } from '../sim/index.js';
-import { formatDump } from '../usb/dump.js';
+import { formatDump } from '../dfu/dump.js';
 import { applySimFaults, parseSimFault, type SimFaultSpec } from '../sim/fault-spec.js';
 import { connect, parseSimModel, type Connection } from './connect.js';
 import type { Clock } from '../util/clock.js';

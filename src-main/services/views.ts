@@ -18,7 +18,7 @@ import type {
   PlanView,
 } from '../../shared/contract.js';
 import type { StageName } from '../../shared/progress.js';
-import type { DeviceDescriptors } from '../usb/descriptors.js';
+import type { DfuDeviceDescriptors } from '../dfu/descriptors.js';
 import type { EraseOp as EraseOpT, FlashPlan, PlanIssueCode } from '../plan/types.js';
 
 /** USB 2.0 table 9-5; DFU 1.1 §4.1.3. */
@@ -103,8 +103,8 @@ function hexBytes(hex: string): number[] {
   return out;
 }
 
-/** The descriptors read by src-main/usb/descriptors.ts, as a tree in the order the device sent them. */
-export function descriptorTree(d: DeviceDescriptors): DescriptorNode[] {
+/** The descriptors read by src-main/dfu/descriptors.ts, as a tree in the order the device sent them. */
+export function descriptorTree(d: DfuDeviceDescriptors): DescriptorNode[] {
   const scalarFields = (o: object, skip: string[] = []): DescriptorNode['fields'] =>
     Object.entries(o)
       .filter(([k, val]) => !skip.includes(k) && (typeof val === 'number' || typeof val === 'string' || typeof val === 'boolean'))
@@ -152,7 +152,7 @@ export function descriptorTree(d: DeviceDescriptors): DescriptorNode[] {
   return [device];
 }
 
-function isDeviceDescriptors(x: unknown): x is DeviceDescriptors {
+function isDeviceDescriptors(x: unknown): x is DfuDeviceDescriptors {
   return isObj(x) && isObj(x.device) && typeof x.deviceHex === 'string' && Array.isArray(x.configurations);
 }
 
