@@ -6,7 +6,7 @@ import { BootBridgeError, type ErrorContext } from '../../shared/errors.js';
 import type { Clock } from '../util/clock.js';
 import { controlIn, controlOut, isDisconnectError, type TransferCounter } from '../usb/transfer.js';
 import { DFU_REQUEST, DFU_STATE, DFU_STATUS, stateName, statusMeaning, statusName, type DfuRequestName } from './constants.js';
-import { quirksFor, type DeviceQuirks, type DfuOperation } from './quirks.js';
+import { quirksFor, type DeviceQuirks, type DfuRequestKind } from './quirks.js';
 
 /** GETSTATUS answer (DFU 1.1 §6.1.2): bStatus, bwPollTimeout (24-bit LE), bState, iString. */
 export interface DfuStatusReport {
@@ -160,7 +160,7 @@ export class DfuInterface {
    * first non-busy answer; an error status becomes DFU_STATUS; busy past the operation's limit,
    * DFU_TIMEOUT. A device that answers dfuDNLOAD-IDLE at once costs one GETSTATUS.
    */
-  async waitWhileBusy(kind: DfuOperation, op: OpContext = {}): Promise<DfuStatusReport> {
+  async waitWhileBusy(kind: DfuRequestKind, op: OpContext = {}): Promise<DfuStatusReport> {
     const start = this.clock.now();
     const limit = this.quirks.busyLimitMs(kind);
     let first = true;

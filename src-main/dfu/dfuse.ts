@@ -12,7 +12,7 @@ import { DFU_STATE, DFUSE_COMMAND } from './constants.js';
 import { readDfuDescriptors, withLayouts, type DfuAltSetting, type DfuDeviceDescriptors } from './descriptors.js';
 import { DfuInterface, type DfuStatusReport } from './dfu.js';
 import type { MemoryLayout } from './layout.js';
-import { quirksFor, type DeviceQuirks, type DfuOperation } from './quirks.js';
+import { quirksFor, type DeviceQuirks, type DfuRequestKind } from './quirks.js';
 
 export interface DfuseOpenOptions {
   clock: Clock;
@@ -164,7 +164,7 @@ export class DfuseDevice {
   }
 
   /** DNLOAD block 0 with a DfuSe command, then wait for it (AN3156 §6.1: every command completes through GETSTATUS). */
-  private async command(bytes: number[], kind: DfuOperation, address?: number): Promise<DfuStatusReport> {
+  private async command(bytes: number[], kind: DfuRequestKind, address?: number): Promise<DfuStatusReport> {
     await this.readyForDownload();
     const op = address !== undefined ? { address } : {};
     await this.dfu.dnload(0, new Uint8Array(bytes), op);
