@@ -3,7 +3,7 @@
 // plan erases, and every segment that lands in no region with the reason. Pure data, shared so it
 // is tested without a DOM.
 
-import type { LayoutView, PlanRegion, PlanSegment, SegmentView } from './contract.js';
+import type { LayoutView, PlanRegionView, PlanSegment, SegmentView } from './contract.js';
 import { formatSize, hex32 } from './format.js';
 
 export interface MapSector {
@@ -149,7 +149,7 @@ export function describeAddress(map: MemoryMap, region: MapRegion, block: MapBlo
   return parts.join('  ·  ');
 }
 
-export type { PlanRegion, PlanSegment };
+export type { PlanRegionView, PlanSegment };
 
 // The formatters moved to ./format.js; re-exported while the renderer still imports them from here.
 export { formatMs, formatRate, formatSize, hex16, hexDump } from './format.js';

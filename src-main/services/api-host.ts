@@ -9,11 +9,11 @@ import {
   DEFAULT_SETTINGS,
   type AppEvent,
   type DeviceDescription,
-  type DeviceInfo,
+  type DeviceSummaryView,
   type ErasedSectorView,
   type HostInfo,
   type Method,
-  type OpenedFirmware,
+  type FirmwareView,
   type PlanView,
   type ProductionEvent,
   type ProductionState,
@@ -30,8 +30,8 @@ import { toDescription, toLoaderSummary, toOpenedFirmware, toPlanView, type Serv
 
 /** The part of the services (src-main/services/) the app uses, typed loosely where their shape may still move. */
 export interface AppBackend {
-  listDevices(): Promise<DeviceInfo[]>;
-  onDevicesChanged(listener: (devices: DeviceInfo[]) => void): () => void;
+  listDevices(): Promise<DeviceSummaryView[]>;
+  onDevicesChanged(listener: (devices: DeviceSummaryView[]) => void): () => void;
   describe(id: string): Promise<ServiceDescribe>;
   openFirmware(path: string, opts?: { baseAddress?: number }): Promise<unknown>;
   openFirmwareBytes(name: string, bytes: Uint8Array, opts?: { baseAddress?: number }): Promise<unknown>;
@@ -44,7 +44,7 @@ export interface AppBackend {
   exportDfu(firmwareId: string, outPath: string): Promise<unknown>;
   /** Simulator controls, when the services run with one. */
   simModels?(): { model: string; title: string }[];
-  simAttach?(model: string): Promise<DeviceInfo>;
+  simAttach?(model: string): Promise<DeviceSummaryView>;
   simDetach?(deviceId: string): Promise<boolean>;
   /** Production mode, when the services can run a station. */
   production?: ProductionBackend;
@@ -120,7 +120,7 @@ const MAX_RECENT = 10;
 
 export class ApiHost {
   private readonly listeners = new Set<(e: AppEvent) => void>();
-  private readonly firmware = new Map<string, OpenedFirmware>();
+  private readonly firmware = new Map<string, FirmwareView>();
   private readonly unsubscribe: () => void;
   private readonly unsubscribeProduction: () => void;
   /** Recipes opened in this run (native dialog, typed path in the web host): offered again. */
@@ -183,7 +183,7 @@ export class ApiHost {
     }
   }
 
-  private async remember(fw: OpenedFirmware): Promise<OpenedFirmware> {
+  private async remember(fw: FirmwareView): Promise<FirmwareView> {
     this.firmware.set(fw.id, fw);
     if (fw.path) {
       const s = await this.state;

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { BootBridgeError, toErrorData } from '../../shared/errors.js';
-import type { DeviceInfo, ProductionEvent, ProductionIgnored, ProductionState, RecipeEntry, RecipeView } from '../../shared/contract.js';
+import type { DeviceSummaryView, ProductionEvent, ProductionIgnored, ProductionState, RecipeEntry, RecipeView } from '../../shared/contract.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
 import { writeDfuSe } from '../firmware/index.js';
 import { autoLoaderCandidates, type LoaderPackage } from '../loader/index.js';
@@ -93,7 +93,7 @@ export class ServicesBackend implements AppBackend {
   private loaderCache?: { id: string; pkg: LoaderPackage }[];
   private readonly ops = new Map<string, Op>();
   private seq = 0;
-  private readonly listeners = new Set<(d: DeviceInfo[]) => void>();
+  private readonly listeners = new Set<(d: DeviceSummaryView[]) => void>();
   private lastSignature = '';
   private timer?: ReturnType<typeof setInterval>;
   private readonly offs: (() => void)[] = [];
@@ -133,11 +133,11 @@ export class ServicesBackend implements AppBackend {
     return details;
   }
 
-  async listDevices(): Promise<DeviceInfo[]> {
+  async listDevices(): Promise<DeviceSummaryView[]> {
     const busy = new Set([...this.ops.values()].map((o) => o.deviceId));
     // Boards a production lane holds are busy too (board-locks.ts).
     for (const id of boardLocks.busy()) busy.add(id);
-    const out: DeviceInfo[] = [];
+    const out: DeviceSummaryView[] = [];
     for (const d of await listDfuDevices(this.conn.backend)) {
       const info = deviceInfo(this.conn.backend, d);
       // A board being programmed is not probed: its descriptors would interleave with the engine's transfers.
@@ -201,7 +201,7 @@ export class ServicesBackend implements AppBackend {
     for (const l of this.listeners) l(list);
   }
 
-  onDevicesChanged(listener: (devices: DeviceInfo[]) => void): () => void {
+  onDevicesChanged(listener: (devices: DeviceSummaryView[]) => void): () => void {
     this.listeners.add(listener);
     // Hot-plug events can be missed (UsbBackend): poll as well, cheaply.
     this.timer ??= setInterval(() => void this.refresh(), 1500);
@@ -412,7 +412,7 @@ export class ServicesBackend implements AppBackend {
     return SIM_MODELS.map((m) => ({ model: m, title: `${SIM_TITLES[m] ?? m} — ${simChip(m).name}` }));
   }
 
-  async simAttach(model: string): Promise<DeviceInfo> {
+  async simAttach(model: string): Promise<DeviceSummaryView> {
     const bus = this.conn.bus;
     if (!bus) throw new BootBridgeError('BAD_ARGUMENT', 'Not running on simulated boards (start with --sim MODEL)', { field: 'model' });
     const m = parseSimModel(model);

@@ -6,15 +6,15 @@ import { hex32, toErrorData, type ErrorData } from '../../shared/errors.js';
 import type {
   DescriptorNode,
   DeviceDescription,
-  DeviceInfo,
+  DeviceSummaryView,
   LayoutView,
   LoaderSummary,
   MemoryInfo,
-  OpenedFirmware,
+  FirmwareView,
   PlanOperation,
-  PlanRegion,
+  PlanRegionView,
   PlanSegment,
-  PlanStage,
+  PlanStageView,
   PlanView,
 } from '../../shared/contract.js';
 import type { StageName } from '../../shared/progress.js';
@@ -156,7 +156,7 @@ function isDeviceDescriptors(x: unknown): x is DfuDeviceDescriptors {
   return isObj(x) && isObj(x.device) && typeof x.deviceHex === 'string' && Array.isArray(x.configurations);
 }
 
-export function toDescription(device: DeviceInfo, d: ServiceDescribe): DeviceDescription {
+export function toDescription(device: DeviceSummaryView, d: ServiceDescribe): DeviceDescription {
   const tree = isDeviceDescriptors(d.descriptors)
     ? descriptorTree(d.descriptors)
     : Array.isArray(d.descriptors)
@@ -173,10 +173,10 @@ function bcdVersion(bcd: number): string {
 
 // ----- firmware and loaders ------------------------------------------------------------------
 
-export function toOpenedFirmware(x: unknown, path?: string): OpenedFirmware {
+export function toOpenedFirmware(x: unknown, path?: string): FirmwareView {
   const o = isObj(x) ? x : {};
   const segs = Array.isArray(o.segments) ? o.segments.filter(isObj) : [];
-  const fw: OpenedFirmware = {
+  const fw: FirmwareView = {
     id: str(o.id) ?? '',
     name: str(o.name) ?? (path ? path.split(/[\\/]/).pop()! : 'firmware'),
     format: str(o.format) ?? 'unknown',
@@ -255,7 +255,7 @@ function operationOf(x: unknown): PlanOperation {
   return op;
 }
 
-function stageOf(x: unknown): PlanStage | undefined {
+function stageOf(x: unknown): PlanStageView | undefined {
   if (!isObj(x)) return undefined;
   const name = (str(x.name) ?? str(x.stage)) as StageName | undefined;
   if (!name) return undefined;
@@ -269,7 +269,7 @@ function stageOf(x: unknown): PlanStage | undefined {
   };
 }
 
-function regionOf(x: unknown): PlanRegion | undefined {
+function regionOf(x: unknown): PlanRegionView | undefined {
   if (!isObj(x) || !isObj(x.layout)) return undefined;
   const layout = x.layout as unknown as LayoutView;
   const erase = Array.isArray(x.eraseSectors) ? x.eraseSectors : Array.isArray(x.erase) ? x.erase : [];
@@ -335,7 +335,7 @@ export function flashPlanView(p: FlashPlan, loaderId?: string): PlanView {
     if (i.nearest) context.region = i.nearest.name;
     return { code: ISSUE_CODES[i.code] ?? 'PLAN_INVALID', message: i.message, context };
   });
-  const stages: PlanStage[] = p.stages.map((st) => {
+  const stages: PlanStageView[] = p.stages.map((st) => {
     const operations: PlanOperation[] = [];
     // Sector erases of one region collapse into one row: a 16 MiB QSPI image erases 256 sectors.
     const byRegion = new Map<string, EraseOpT[]>();
@@ -366,7 +366,7 @@ export function flashPlanView(p: FlashPlan, loaderId?: string): PlanView {
     return { name: st.name, title: st.title, operations, bytes: st.bytes, estimatedMs: st.estimatedMs };
   });
   const memoryRegions = p.regions.filter((r) => r.kind === 'memory' || p.segments.some((s) => s.region && s.region.name === r.name && s.region.via === r.via));
-  const regions: PlanRegion[] = memoryRegions.map((r) => {
+  const regions: PlanRegionView[] = memoryRegions.map((r) => {
     const erase: number[] = [];
     for (const st of p.stages)
       for (const e of st.erases) {
@@ -417,8 +417,8 @@ export function toPlanView(p: ServicePlan | FlashPlan, loaderId?: string): PlanV
 
 function genericPlanView(p: ServicePlan): PlanView {
   const errors = Array.isArray(p.errors) ? p.errors.map(errorOf) : [];
-  const stages = (Array.isArray(p.stages) ? p.stages : []).map(stageOf).filter((s): s is PlanStage => !!s);
-  const regions = (Array.isArray(p.regions) ? p.regions : []).map(regionOf).filter((r): r is PlanRegion => !!r);
+  const stages = (Array.isArray(p.stages) ? p.stages : []).map(stageOf).filter((s): s is PlanStageView => !!s);
+  const regions = (Array.isArray(p.regions) ? p.regions : []).map(regionOf).filter((r): r is PlanRegionView => !!r);
   const segments = (Array.isArray(p.segments) ? p.segments : []).map(segmentOf).filter((s): s is PlanSegment => !!s);
   // A segment the plan refused carries the error's words, so the map can say why it is red.
   for (const e of errors) {

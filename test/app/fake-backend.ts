@@ -2,7 +2,7 @@
 // renderer without the simulator: one F746-like board, a plan that refuses segments outside flash.
 
 import type { AppBackend, PlanArgs } from '../../src-main/services/api-host.js';
-import type { DeviceInfo } from '../../shared/contract.js';
+import type { DeviceSummaryView } from '../../shared/contract.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
 import { BootBridgeError } from '../../shared/errors.js';
 
@@ -21,7 +21,7 @@ export const F746_LAYOUT = {
   ],
 };
 
-export function fakeDevice(n = 1): DeviceInfo {
+export function fakeDevice(n = 1): DeviceSummaryView {
   return {
     id: `sim-${n}`,
     serial: `3157378A313${n}`,
@@ -37,8 +37,8 @@ export function fakeDevice(n = 1): DeviceInfo {
 }
 
 export class FakeBackend implements AppBackend {
-  devices: DeviceInfo[] = [fakeDevice(1)];
-  private listeners = new Set<(d: DeviceInfo[]) => void>();
+  devices: DeviceSummaryView[] = [fakeDevice(1)];
+  private listeners = new Set<(d: DeviceSummaryView[]) => void>();
   private files = new Map<string, { name: string; segments: { address: number; length: number; sources: string[] }[] }>();
   flashes: PlanArgs[] = [];
   cancelled: string[] = [];
@@ -49,11 +49,11 @@ export class FakeBackend implements AppBackend {
   async listDevices() {
     return this.devices;
   }
-  onDevicesChanged(l: (d: DeviceInfo[]) => void) {
+  onDevicesChanged(l: (d: DeviceSummaryView[]) => void) {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }
-  plug(d: DeviceInfo) {
+  plug(d: DeviceSummaryView) {
     this.devices = [...this.devices, d];
     for (const l of this.listeners) l(this.devices);
   }
