@@ -6,6 +6,7 @@
 // chip-db.ts.
 
 import { BootBridgeError } from '../../shared/errors.js';
+import { hex } from '../../shared/format.js';
 import type { ChipInfo, ModelledChip } from './chip-info.js';
 import { AN2606_LINES } from './chip-db.js';
 
@@ -319,7 +320,7 @@ function editDistance(a: string, b: string): number {
 
 /** The CHIP_UNKNOWN error for a --chip value, listing the closest entries. */
 export function unknownChipError(nameOrModel: string): BootBridgeError {
-  const near = closeChips(nameOrModel).map((c) => `${c.models[0]} (${c.name}, 0x${c.deviceId.toString(16)})`);
+  const near = closeChips(nameOrModel).map((c) => `${c.models[0]} (${c.name}, ${hex(c.deviceId, 3)})`);
   return new BootBridgeError('CHIP_UNKNOWN', `Unknown chip "${nameOrModel}"; closest: ${near.join(', ')}. \`bootbridge chips\` lists every chip with a USB DFU ROM bootloader`, {
     field: 'chip',
   });
