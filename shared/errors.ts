@@ -126,10 +126,6 @@ export interface ErrorData {
   remedy?: Remedy;
 }
 
-export function isBootBridgeError(e: unknown): e is BootBridgeError {
-  return e instanceof BootBridgeError;
-}
-
 /** Any thrown value as ErrorData (unknown values become INTERNAL). */
 export function toErrorData(e: unknown): ErrorData {
   if (e instanceof BootBridgeError) return e.toJSON();

@@ -18,7 +18,7 @@ export interface ReportedDevice {
 }
 
 /** The device ID a ROM names in its product string, if any. */
-export function deviceIdInProduct(product: string | undefined): number | undefined {
+function deviceIdInProduct(product: string | undefined): number | undefined {
   const m = /\b0x([0-9a-f]{3})\b/i.exec(product ?? '');
   return m ? parseInt(m[1]!, 16) : undefined;
 }
@@ -86,7 +86,7 @@ export function chipAltStrings(chip: ChipInfo): string[] {
 }
 
 /** "4*16K,1*64K" → "04*016Kg,01*064Kg" (DfuSe: count*size, unit K/M or a space for bytes, then the access letter). */
-export function dfuseSectors(text: string): string {
+function dfuseSectors(text: string): string {
   return sectorRuns(text)
     .map(({ count, size }) => dfuseRun(count, size, 'g'))
     .join(',');

@@ -133,7 +133,7 @@ export function parseDeviceDescriptor(b: Uint8Array): DeviceDescriptor {
   };
 }
 
-export function parseDfuFunctional(d: Uint8Array): DfuFunctionalDescriptor {
+function parseDfuFunctional(d: Uint8Array): DfuFunctionalDescriptor {
   // DFU 1.0 devices send 7 bytes (no bcdDFUVersion); DFU 1.1 and DfuSe send 9.
   if (d.length < 7) invalid(`DFU functional descriptor: bLength ${d.length}, expected 7 or 9`);
   const attr = d[2]!;
@@ -215,7 +215,7 @@ export function parseStringDescriptor(b: Uint8Array): string {
   return s;
 }
 
-export function parseLangIds(b: Uint8Array): number[] {
+function parseLangIds(b: Uint8Array): number[] {
   if (b.length < 2 || b[1] !== DESCRIPTOR_TYPE.STRING || b[0]! < 2 || b[0]! > b.length) invalid('string descriptor 0 (language IDs)');
   const ids: number[] = [];
   for (let i = 2; i + 1 < b[0]!; i += 2) ids.push(u16(b, i));

@@ -41,7 +41,7 @@ export function isDisconnectError(e: unknown): boolean {
 }
 
 /** True when a thrown transfer error is a STALL: the `usb` package v3 rejects ("… error: endpoint stalled") instead of returning status 'stall'. */
-export function isStallError(e: unknown): boolean {
+function isStallError(e: unknown): boolean {
   if (e instanceof BootBridgeError) return e.code === 'USB_STALL';
   const message = e instanceof Error ? e.message : String(e);
   return /stall|LIBUSB_ERROR_PIPE|EPIPE/i.test(message);
