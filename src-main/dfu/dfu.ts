@@ -101,7 +101,8 @@ export class DfuInterface {
       return await run();
     } catch (e) {
       if (e instanceof BootBridgeError && e.code === 'USB_STALL') {
-        const context = { ...this.ctx(op), request: e.context.request };
+        const context = this.ctx(op);
+        if (e.context.request !== undefined) context.request = e.context.request;
         this.lastState = DFU_STATE.dfuERROR;
         throw new BootBridgeError('USB_STALL', `${e.context.request} refused (STALL) in state ${context.stateName ?? 'unknown'}`, context, { cause: e });
       }

@@ -12,7 +12,7 @@ export function toPlanLoader(pkg: LoaderPackage, chip?: ChipInfo): PlanLoader {
   const flashStart = chip?.flash.start ?? 0x0800_0000;
   const flashEnd = flashStart + (chip?.flash.size ?? 0x0100_0000);
   const servesInternalFlash = m.memories.some((mem) => mem.layout.blocks.some((b) => b.start < flashEnd && b.start + b.size > flashStart));
-  return {
+  const loader: PlanLoader = {
     name: m.name,
     memories: m.memories.map((mem) => ({ alt: mem.alt, layout: mem.layout })),
     transferSize: m.transferSize,
@@ -21,6 +21,12 @@ export function toPlanLoader(pkg: LoaderPackage, chip?: ChipInfo): PlanLoader {
     servesInternalFlash,
     crc32: m.extensions.includes('crc32'),
     chips: m.chips,
-    ...(m.timing ? { timing: { ...m.timing } } : {}),
   };
+  if (m.timing) {
+    // Only the figures loader.json gives: a missing one falls back to the chip's silicon time.
+    loader.timing = {};
+    if (m.timing.programKBps !== undefined) loader.timing.programKBps = m.timing.programKBps;
+    if (m.timing.eraseMsPerSector !== undefined) loader.timing.eraseMsPerSector = m.timing.eraseMsPerSector;
+  }
+  return loader;
 }

@@ -298,9 +298,12 @@ export async function readDeviceDescriptors(device: USBDevice, options: ReadDesc
       strings,
       speed: inferSpeed(device, dev),
     };
-    if (dev.iManufacturer && strings[dev.iManufacturer] !== undefined) result.manufacturer = strings[dev.iManufacturer];
-    if (dev.iProduct && strings[dev.iProduct] !== undefined) result.product = strings[dev.iProduct];
-    if (dev.iSerialNumber && strings[dev.iSerialNumber] !== undefined) result.serialNumber = strings[dev.iSerialNumber];
+    const manufacturer = dev.iManufacturer ? strings[dev.iManufacturer] : undefined;
+    const product = dev.iProduct ? strings[dev.iProduct] : undefined;
+    const serialNumber = dev.iSerialNumber ? strings[dev.iSerialNumber] : undefined;
+    if (manufacturer !== undefined) result.manufacturer = manufacturer;
+    if (product !== undefined) result.product = product;
+    if (serialNumber !== undefined) result.serialNumber = serialNumber;
     return result;
   } finally {
     if (claimedHere !== undefined) await device.releaseInterface(claimedHere).catch(() => undefined);
