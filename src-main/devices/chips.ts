@@ -1,4 +1,6 @@
-// The chip database: what BootBridge knows about each STM32 whose ROM bootloader speaks USB DFU, by
+// The devices/ layer: facts about chips, each with its source, and which chip a board is
+// (identify.ts); no I/O (docs/architecture.md). This file is its entry —
+// the chip database: what BootBridge knows about each STM32 whose ROM bootloader speaks USB DFU, by
 // device ID (AN2606 "device-dependent bootloader parameters", the reference manuals and datasheets).
 // The planner checks a plan against it, the simulator builds its ROM bootloaders from it. Every figure
 // names its source; a fact that was not found is left out of the entry and listed in `unknown`, never

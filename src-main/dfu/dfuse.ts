@@ -1,6 +1,8 @@
-// ST's DfuSe extension (AN3156) on top of DFU 1.1: open a device on one alt setting, then set the
-// address pointer, erase, mass-erase, read-unprotect, write, read, leave — and the BootBridge loader's
-// CRC32 command. Usage: `const d = await DfuseDevice.open(usbDevice, { clock }); await d.write(addr, bytes)`.
+// The dfu/ layer: DFU 1.1 (dfu.ts) and ST's DfuSe dialect on top of usb/, the layout strings that
+// describe each alt setting's memory, and the quirks of real bootloaders (docs/architecture.md).
+// This file is its entry: ST's DfuSe extension (AN3156) on top of DFU 1.1 — open a device on one alt
+// setting, then set the address pointer, erase, mass-erase, read-unprotect, write, read, leave — and
+// the BootBridge loader's CRC32 command. Usage: `const d = await DfuseDevice.open(usbDevice, { clock }); await d.write(addr, bytes)`.
 // Transfers are kept to what the protocol needs: one set-address per contiguous run, then per block
 // one DNLOAD and the GETSTATUS calls that wait out dfuDNBUSY.
 
