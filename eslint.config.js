@@ -5,6 +5,7 @@
 // - the browser-portable core (usb/ dfu/ firmware/ devices/ plan/ loader/ engine/ sim/) uses no node: module;
 // - the src-main/ layers point down (docs/architecture.md): a folder imports only folders of a lower rank.
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -29,7 +30,7 @@ const LAYERS = [
 const SIDEWAYS = new Set(['web -> cli/remedies.ts']);
 
 const RANK = new Map(LAYERS.flatMap((folders, rank) => folders.map((f) => [f, rank])));
-const SRC_MAIN = path.resolve('src-main');
+const SRC_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'src-main');
 
 /** The src-main/ folder holding an absolute path, or undefined outside src-main/. */
 function layerOf(file) {
