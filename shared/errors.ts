@@ -89,7 +89,7 @@ export interface ErrorContext {
   statusName?: string;
   stage?: string;
   phase?: string;
-  serial?: string;
+  serial?: string | undefined;
   file?: string;
   field?: string;
   segment?: string;

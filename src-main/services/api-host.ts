@@ -39,8 +39,8 @@ export interface AppBackend {
   plan(req: PlanArgs): Promise<ServicePlan | (FlashPlan & { loaderId?: string })>;
   flash(req: PlanArgs, onEvent: (e: FlashEvent) => void): { opId: string; done: Promise<FlashResult> };
   cancel(opId: string): unknown;
-  read(req: { deviceId: string; address: number; length: number; loader?: string }): Promise<Uint8Array>;
-  erase(req: { deviceId: string; addresses: number[]; mass?: boolean; loader?: string }): Promise<ErasedSectorView[]>;
+  read(req: { deviceId: string; address: number; length: number; loader?: string | undefined }): Promise<Uint8Array>;
+  erase(req: { deviceId: string; addresses: number[]; mass?: boolean; loader?: string | undefined }): Promise<ErasedSectorView[]>;
   exportDfu(firmwareId: string, outPath: string): Promise<unknown>;
   /** Simulator controls, when the services run with one. */
   simModels?(): { model: string; title: string }[];
@@ -72,7 +72,7 @@ export interface ProductionBackend {
 export interface PlanArgs {
   deviceId: string;
   firmwareId: string;
-  loader?: string;
+  loader?: string | undefined;
   options: { verify: boolean; leave: boolean; eraseTouchedOnly: boolean };
 }
 

@@ -95,7 +95,7 @@ export class ServicesBackend implements AppBackend {
   private seq = 0;
   private readonly listeners = new Set<(d: DeviceSummaryView[]) => void>();
   private lastSignature = '';
-  private timer?: ReturnType<typeof setInterval>;
+  private timer: ReturnType<typeof setInterval> | undefined;
   private readonly offs: (() => void)[] = [];
   /** Boards on this bus are simulated (in-process bus, or the virtual-USB bench): offer the simulator's loaders. */
   private readonly simulated: boolean;
