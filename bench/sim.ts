@@ -9,7 +9,7 @@ import { runPlan } from '../src-main/engine/index.js';
 import type { LoaderPackage } from '../src-main/loader/index.js';
 import type { FlashPlan, PlanOptions } from '../src-main/plan/index.js';
 import { inspectDevice, type DeviceDetails } from '../src-main/operations/devices.js';
-import { openFirmwareBytes, openLoaderFolder, type OpenedFirmware } from '../src-main/operations/files.js';
+import { openFirmwareBytes, openLoaderFolder, type LoadedFirmware } from '../src-main/operations/files.js';
 import { planFlash } from '../src-main/operations/operations.js';
 import { SimBus, simLoaderImages, type SimBoard, type SimModelName } from '../src-main/sim/index.js';
 import { TransferCounter } from '../src-main/usb/transfer.js';
@@ -32,7 +32,7 @@ export function sparse(length: number, chunk = 8 * KiB, seed = 2): Uint8Array {
   return out;
 }
 
-export const binAt = (address: number, data: Uint8Array): Promise<OpenedFirmware> => openFirmwareBytes('image.bin', data, { baseAddress: address });
+export const binAt = (address: number, data: Uint8Array): Promise<LoadedFirmware> => openFirmwareBytes('image.bin', data, { baseAddress: address });
 export const simLoader = (model: SimModelName = 'stm32f746'): Promise<LoaderPackage> => openLoaderFolder(loaderFolder(model));
 
 export function simBus(clock: Clock, model: SimModelName = 'stm32f746', boards = 1): SimBus {
@@ -97,7 +97,7 @@ export interface FlashRun {
 export interface FlashJob {
   bus: SimBus;
   board?: number;
-  firmware: OpenedFirmware;
+  firmware: LoadedFirmware;
   loader?: LoaderPackage;
   options: PlanOptions;
   /** Lets a scenario change the plan (e.g. verify by read-back instead of CRC32). */

@@ -11,7 +11,7 @@ import process from 'node:process';
 import { writeDfuSe } from '../src-main/firmware/index.js';
 import type { FirmwareImage } from '../src-main/firmware/image.js';
 import { inspectDevice } from '../src-main/operations/devices.js';
-import { openFirmwareBytes, openFirmwareFile, openLoaderFolder, type OpenedFirmware } from '../src-main/operations/files.js';
+import { openFirmwareBytes, openFirmwareFile, openLoaderFolder, type LoadedFirmware } from '../src-main/operations/files.js';
 import { flashDevice, planFlash } from '../src-main/operations/operations.js';
 import { SimBus, simLoaderImages, type SimBoard } from '../src-main/sim/index.js';
 import { VirtualClock } from '../src-main/util/clock.js';
@@ -33,7 +33,7 @@ if (!gc) {
 }
 
 /** The demo image with its QSPI part inverted: alternating the two makes every cycle rewrite and re-verify. */
-async function variant(demo: OpenedFirmware): Promise<OpenedFirmware> {
+async function variant(demo: LoadedFirmware): Promise<LoadedFirmware> {
   const segments = demo.image.segments.map((s) => ({ address: s.address, data: s.address >= 0x90000000 ? s.data.map((b) => b ^ 0x5a) : s.data }));
   return openFirmwareBytes('variant.dfu', writeDfuSe({ segments } as Pick<FirmwareImage, 'segments'>));
 }

@@ -25,7 +25,7 @@ export interface LayoutView {
   blocks: { start: number; size: number; sectors: SectorView[] }[];
 }
 
-export interface DeviceInfo {
+export interface DeviceSummaryView {
   id: string;
   serial: string;
   vendorId: number;
@@ -63,7 +63,7 @@ export interface MemoryInfo {
 }
 
 export interface DeviceDescription {
-  device: DeviceInfo;
+  device: DeviceSummaryView;
   tree: DescriptorNode[];
   /** The whole tree in the text dump format (what "copy as text" copies). */
   dump: string;
@@ -78,7 +78,7 @@ export interface SegmentView {
   sources: string[];
 }
 
-export interface OpenedFirmware {
+export interface FirmwareView {
   id: string;
   name: string;
   /** Absolute path when the file came from disk through main (Electron dialog, recent files). */
@@ -114,7 +114,7 @@ export interface PlanOperation {
   estimatedMs?: number;
 }
 
-export interface PlanStage {
+export interface PlanStageView {
   name: StageName;
   title: string;
   operations: PlanOperation[];
@@ -122,7 +122,7 @@ export interface PlanStage {
   estimatedMs: number;
 }
 
-export interface PlanRegion {
+export interface PlanRegionView {
   /** Who serves this memory: the ROM bootloader or the staged loader. */
   via: 'rom' | 'loader';
   alt: number;
@@ -145,8 +145,8 @@ export interface PlanView {
   /** Every error known before touching the device; Flash stays disabled while any is listed. */
   errors: ErrorData[];
   warnings: string[];
-  stages: PlanStage[];
-  regions: PlanRegion[];
+  stages: PlanStageView[];
+  regions: PlanRegionView[];
   segments: PlanSegment[];
   loader?: { id: string; name: string };
   /** Why a loader is used and which way internal flash goes ("QSPI Flash at 0x90000000 is served only through a loader…"). */
@@ -427,11 +427,11 @@ export type RequestOf<M extends Method> = v.InferOutput<(typeof RequestSchemas)[
 
 export interface ResponseMap {
   hostInfo: HostInfo;
-  listDevices: DeviceInfo[];
+  listDevices: DeviceSummaryView[];
   describe: DeviceDescription;
-  chooseFirmware: OpenedFirmware | null;
-  openFirmwarePath: OpenedFirmware;
-  openFirmwareBytes: OpenedFirmware;
+  chooseFirmware: FirmwareView | null;
+  openFirmwarePath: FirmwareView;
+  openFirmwareBytes: FirmwareView;
   listLoaders: LoaderSummary[];
   plan: PlanView;
   flash: { opId: string };
@@ -442,7 +442,7 @@ export interface ResponseMap {
   getSettings: Settings;
   setSettings: Settings;
   recentFiles: RecentFile[];
-  simAttach: DeviceInfo;
+  simAttach: DeviceSummaryView;
   simDetach: { detached: boolean };
   listRecipes: RecipeEntry[];
   chooseRecipe: ProductionState | null;
@@ -463,7 +463,7 @@ export const METHODS = Object.keys(RequestSchemas) as Method[];
 // Events main pushes to the renderer.
 
 export type AppEvent =
-  | { type: 'devices'; devices: DeviceInfo[] }
+  | { type: 'devices'; devices: DeviceSummaryView[] }
   | { type: 'flash'; opId: string; event: FlashEvent }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
   | { type: 'production'; event: ProductionEvent };

@@ -3,6 +3,11 @@
 // ERROR_TEXT maps each code to the words a person reads; the GUI, the CLI and the unit log use it.
 // This file is shared by main and renderer: no electron, no node: modules, no DOM.
 
+import { hex32 } from './format.js';
+
+// Addresses in messages are formatted by ./format.js; re-exported for the modules that import it from here.
+export { hex32 };
+
 /**
  * What the user does about a failure, as a stable code. The message and hint say what went wrong in
  * words both doors share; each door words the remedy for its own user: the CLI with its flags
@@ -84,7 +89,7 @@ export interface ErrorContext {
   statusName?: string;
   stage?: string;
   phase?: string;
-  serial?: string;
+  serial?: string | undefined;
   file?: string;
   field?: string;
   segment?: string;
@@ -121,10 +126,6 @@ export interface ErrorData {
   remedy?: Remedy;
 }
 
-export function isBootBridgeError(e: unknown): e is BootBridgeError {
-  return e instanceof BootBridgeError;
-}
-
 /** Any thrown value as ErrorData (unknown values become INTERNAL). */
 export function toErrorData(e: unknown): ErrorData {
   if (e instanceof BootBridgeError) return e.toJSON();
@@ -132,8 +133,9 @@ export function toErrorData(e: unknown): ErrorData {
   return { code: 'INTERNAL', message, context: {} };
 }
 
-export function hex32(n: number): string {
-  return '0x' + (n >>> 0).toString(16).padStart(8, '0');
+/** The title a person reads for an error code ("USB transfer failed"); the code itself when unknown. */
+export function errorTitle(code: string): string {
+  return (ERROR_TEXT as Record<string, { title: string }>)[code]?.title ?? code;
 }
 
 /** The remedy for an error: its own, else its code's default. */

@@ -3,8 +3,8 @@
 // plan erases, and every segment that lands in no region with the reason. Pure data, shared so it
 // is tested without a DOM.
 
-import type { LayoutView, PlanRegion, PlanSegment, SegmentView } from './contract.js';
-import { hex32 } from './errors.js';
+import type { LayoutView, PlanRegionView, PlanSegment, SegmentView } from './contract.js';
+import { formatSize, hex32 } from './format.js';
 
 export interface MapSector {
   index: number;
@@ -149,44 +149,7 @@ export function describeAddress(map: MemoryMap, region: MapRegion, block: MapBlo
   return parts.join('  ·  ');
 }
 
-export function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(2)} MiB`;
-  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} B`;
-}
+export type { PlanRegionView, PlanSegment };
 
-export function formatMs(ms: number): string {
-  if (!Number.isFinite(ms)) return '—';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const m = Math.floor(ms / 60_000);
-  return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
-export function formatRate(bytesPerSecond: number): string {
-  if (!(bytesPerSecond > 0)) return '—';
-  return `${formatSize(Math.round(bytesPerSecond))}/s`;
-}
-
-export function hex16(n: number): string {
-  return '0x' + (n & 0xffff).toString(16).padStart(4, '0');
-}
-
-export function hexDump(bytes: readonly number[]): string {
-  const lines: string[] = [];
-  for (let i = 0; i < bytes.length; i += 16) {
-    lines.push(
-      i.toString(16).padStart(4, '0') +
-        '  ' +
-        bytes
-          .slice(i, i + 16)
-          .map((b) => b.toString(16).padStart(2, '0'))
-          .join(' '),
-    );
-  }
-  return lines.join('\n');
-}
-
-export type { PlanRegion, PlanSegment };
+// The formatters moved to ./format.js; re-exported while the renderer still imports them from here.
+export { formatMs, formatRate, formatSize, hex16, hexDump } from './format.js';

@@ -3,7 +3,7 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CLI_REMEDIES } from './remedies.js';
-import { BootBridgeError, ERROR_TEXT, formatError, toErrorData, type ErrorData } from '../../shared/errors.js';
+import { BootBridgeError, errorTitle, formatError, toErrorData, type ErrorData } from '../../shared/errors.js';
 import type { FlashEvent } from '../../shared/progress.js';
 import { connect, type Connection } from '../operations/connect.js';
 import { inspectDevice, selectDevice, type DeviceDetails } from '../operations/devices.js';
@@ -118,7 +118,7 @@ export function reportError(e: unknown, json: boolean | undefined): number {
   // value there is bad input (exit 2), not an internal error.
   const data = toErrorData(e instanceof InvalidArgumentError ? new BootBridgeError('BAD_ARGUMENT', e.message, {}) : e);
   if (json) printJson({ ok: false, error: data });
-  else process.stderr.write(`error: ${ERROR_TEXT[data.code]?.title ?? 'Error'}: ${formatError(data, CLI_REMEDIES)}\n`);
+  else process.stderr.write(`error: ${errorTitle(data.code)}: ${formatError(data, CLI_REMEDIES)}\n`);
   return exitCodeFor(data);
 }
 

@@ -19,7 +19,7 @@
 // value lines without USB are within their rows, U0, WL, WB1x). Lines whose DFU ROM we found no
 // device-dependent parameters for at all (H7R/H7S, U3, WBA) are missing: `bootbridge chips` says so.
 
-import type { ChipInfo, Family, ProgramRule } from './chips.js';
+import type { ChipInfo, Family, ProgramRule } from './chip-info.js';
 
 const K = 1024;
 const FLASH = 0x0800_0000;

@@ -1,83 +1,23 @@
-// The chip database: what BootBridge knows about each STM32 whose ROM bootloader speaks USB DFU, by
+// The devices/ layer: facts about chips, each with its source, and which chip a board is
+// (identify.ts); no I/O (docs/architecture.md). This file is its entry —
+// the chip database: what BootBridge knows about each STM32 whose ROM bootloader speaks USB DFU, by
 // device ID (AN2606 "device-dependent bootloader parameters", the reference manuals and datasheets).
 // The planner checks a plan against it, the simulator builds its ROM bootloaders from it. Every figure
 // names its source; a fact that was not found is left out of the entry and listed in `unknown`, never
 // guessed. Five lines are modelled in full here (the simulated boards); the others are compact rows in
 // chip-db.ts.
 
-export type Family = 'C0' | 'F0' | 'F1' | 'F2' | 'F3' | 'F4' | 'F7' | 'G0' | 'G4' | 'H5' | 'H7' | 'L0' | 'L1' | 'L4' | 'L5' | 'U5' | 'WB';
+import { BootBridgeError } from '../../shared/errors.js';
+import { hex } from '../../shared/format.js';
+import type { ChipInfo, ModelledChip } from './chip-info.js';
+import { AN2606_LINES } from './chip-db.js';
 
-export interface RamRange {
-  name: string;
-  start: number;
-  size: number;
-}
-
-/** Where an alt-setting string comes from: a capture of the real ROM, or our inference. */
-export type AltStringProvenance = 'captured' | 'inferred';
-
-/** What the ROM does with a program request: F2/F4/F7 clear bits; the others refuse a non-erased unit (PGERR/PROGERR). */
-export type ProgramRule = 'clear-bits' | 'erased-only';
-
-export interface ChipTiming {
-  romReportedWriteMs: number;
-  romReportedEraseMs: number;
-  romReportedMassEraseMs: number;
-  /** Real sector/page erase time by sector size in bytes. */
-  eraseMsBySectorSize: Record<number, number>;
-  programUsPerUnit: number;
-  massEraseMs: number;
-}
-
-export interface ChipInfo {
-  deviceId: number;
-  name: string;
-  family: Family;
-  /**
-   * Part numbers this entry covers, lower case, for --chip: "stm32f746" matches STM32F746NGH6; a "?"
-   * stands for one letter or digit ("stm32f401?c" is the F401 with flash letter C, any pin count).
-   */
-  models: string[];
-  /** Alt-setting strings the ROM DFU bootloader reports, in alt order (alt 0 = internal flash); empty when none was found. */
-  romAltStrings: string[];
-  /** Same order as romAltStrings: 'captured' when seen on a real ROM, 'inferred' otherwise. */
-  romAltStringProvenance: AltStringProvenance[];
-  /** USB facts of the ROM (bcdDevice, product string, wTransferSize); absent when no capture was found. */
-  rom?: { bcdDevice: number; product: string; startsInDfuError: boolean; transferSize: number };
-  /** The internal flash at its largest size in the line. */
-  flash: { start: number; size: number };
-  /** Its sectors/pages in address order, DfuSe style without the address: "4*16K,1*64K,7*128K". */
-  flashSectors: string;
-  /** SRAM the core can execute from and the ROM can write, in address order (may be only the part AN2606 names). */
-  ram: RamRange[];
-  /** RAM the ROM bootloader itself uses (AN2606); [start, end). Absent when not found: RAM is then not written through the ROM. */
-  romReservedRam?: { start: number; end: number };
-  /** Option bytes as the ROM exposes them; empty when not found. */
-  optionBytes: { start: number; size: number }[];
-  /** One-time-programmable area including its lock bytes, when the chip has one. */
-  otp?: { start: number; size: number };
-  uidAddress?: number;
-  flashSizeAddress?: number;
-  /** Programming granularity and rule. */
-  program: { unitBytes: number; rule: ProgramRule };
-  /** Timing facts (reference timing.md); absent when not measured or documented. */
-  timing?: ChipTiming;
-  /** Known ROM bootloader behaviours a user trips over, each with its source. */
-  quirks: string[];
-  /** Facts looked for and not found in the sources consulted. */
-  unknown: string[];
-  sources: string[];
-}
-
-/** A chip modelled in full: what the simulator needs to build its ROM bootloader. */
-export type ModelledChip = ChipInfo & Required<Pick<ChipInfo, 'rom' | 'timing' | 'uidAddress' | 'flashSizeAddress' | 'romReservedRam'>>;
+export type { AltStringProvenance, ChipInfo, ChipTiming, Family, ModelledChip, ProgramRule, RamRange } from './chip-info.js';
 
 export function isModelled(chip: ChipInfo): chip is ModelledChip {
   return chip.rom !== undefined && chip.timing !== undefined && chip.uidAddress !== undefined && chip.flashSizeAddress !== undefined && chip.romReservedRam !== undefined && chip.romAltStrings.length > 0;
 }
 
-import { BootBridgeError } from '../../shared/errors.js';
-import { AN2606_LINES } from './chip-db.js';
 
 const KB = 1024;
 const ST_PRODUCT = 'STM32  BOOTLOADER'; // two spaces, as the ROM sends it (device-logs/stm32f4discovery.lsusb)
@@ -382,7 +322,7 @@ function editDistance(a: string, b: string): number {
 
 /** The CHIP_UNKNOWN error for a --chip value, listing the closest entries. */
 export function unknownChipError(nameOrModel: string): BootBridgeError {
-  const near = closeChips(nameOrModel).map((c) => `${c.models[0]} (${c.name}, 0x${c.deviceId.toString(16)})`);
+  const near = closeChips(nameOrModel).map((c) => `${c.models[0]} (${c.name}, ${hex(c.deviceId, 3)})`);
   return new BootBridgeError('CHIP_UNKNOWN', `Unknown chip "${nameOrModel}"; closest: ${near.join(', ')}. \`bootbridge chips\` lists every chip with a USB DFU ROM bootloader`, {
     field: 'chip',
   });

@@ -5,7 +5,8 @@
 // callers, and whatever chose the chip, the reported layouts are checked against the database
 // (checkReportedLayouts) so a mismatch is seen.
 
-import { parseLayout, type MemoryLayout } from '../dfu/layout.js';
+import { formatSize, hex, hex32, hexUpper } from '../../shared/format.js';
+import { dfuseRun, parseLayout, type MemoryLayout } from '../dfu/layout.js';
 import { sectorRuns } from './chip-db.js';
 import { BootBridgeError } from '../../shared/errors.js';
 import { CHIPS, chipById, chipByName, unknownChipError, type ChipInfo } from './chips.js';
@@ -17,7 +18,7 @@ export interface ReportedDevice {
 }
 
 /** The device ID a ROM names in its product string, if any. */
-export function deviceIdInProduct(product: string | undefined): number | undefined {
+function deviceIdInProduct(product: string | undefined): number | undefined {
   const m = /\b0x([0-9a-f]{3})\b/i.exec(product ?? '');
   return m ? parseInt(m[1]!, 16) : undefined;
 }
@@ -66,7 +67,7 @@ export function chooseChip(info: ReportedDevice, chipOption: string | undefined)
   if (reported && given && reported !== given) {
     throw new BootBridgeError(
       'BAD_ARGUMENT',
-      `--chip ${chipOption} is ${given.name} (0x${given.deviceId.toString(16)}), but the board's ROM reports device 0x${reported.deviceId.toString(16)} (${reported.name}) in its product string "${info.product}": leave --chip out or name that chip`,
+      `--chip ${chipOption} is ${given.name} (${hex(given.deviceId, 3)}), but the board's ROM reports device ${hex(reported.deviceId, 3)} (${reported.name}) in its product string "${info.product}": leave --chip out or name that chip`,
       { field: 'chip' },
     );
   }
@@ -79,19 +80,15 @@ export function chooseChip(info: ReportedDevice, chipOption: string | undefined)
  */
 export function chipAltStrings(chip: ChipInfo): string[] {
   if (chip.romAltStrings.length > 0) return chip.romAltStrings;
-  const hex = (n: number) => '0x' + n.toString(16).toUpperCase().padStart(8, '0');
-  const out = [`@Internal Flash  /${hex(chip.flash.start)}/${dfuseSectors(chip.flashSectors)}`];
-  if (chip.optionBytes.length > 0) out.push(`@Option Bytes  ${chip.optionBytes.map((b) => `/${hex(b.start)}/01*${String(b.size).padStart(3, '0')} e`).join('')}`);
+  const out = [`@Internal Flash  /${hexUpper(chip.flash.start, 8)}/${dfuseSectors(chip.flashSectors)}`];
+  if (chip.optionBytes.length > 0) out.push(`@Option Bytes  ${chip.optionBytes.map((b) => `/${hexUpper(b.start, 8)}/${dfuseRun(1, b.size, 'e')}`).join('')}`);
   return out;
 }
 
 /** "4*16K,1*64K" → "04*016Kg,01*064Kg" (DfuSe: count*size, unit K/M or a space for bytes, then the access letter). */
-export function dfuseSectors(text: string): string {
+function dfuseSectors(text: string): string {
   return sectorRuns(text)
-    .map(({ count, size }) => {
-      const [n, unit] = size % (1024 * 1024) === 0 ? [size / 1024 / 1024, 'M'] : size % 1024 === 0 ? [size / 1024, 'K'] : [size, ' '];
-      return `${String(count).padStart(2, '0')}*${String(n).padStart(3, '0')}${unit}g`;
-    })
+    .map(({ count, size }) => dfuseRun(count, size, 'g'))
     .join(',');
 }
 
@@ -104,26 +101,26 @@ export function checkReportedLayouts(chip: ChipInfo, reported: { alt: number; la
   const alt0 = reported.find((m) => m.alt === 0);
   if (!alt0) return [];
   const expected = chip.flashSectors;
-  const dbText = chip.romAltStrings[0] ?? `@Internal Flash /0x${chip.flash.start.toString(16).padStart(8, '0')}/${dfuseSectors(expected)}`;
+  const dbText = chip.romAltStrings[0] ?? `@Internal Flash /${hex32(chip.flash.start)}/${dfuseSectors(expected)}`;
   const deviceText = alt0.text ?? describeLayout(alt0.layout);
   const dbSizes = sectorRuns(expected).flatMap((r) => Array<number>(r.count).fill(r.size));
   const problems: string[] = [];
   const block = alt0.layout.blocks[0];
   if (!block || alt0.layout.blocks.length !== 1) problems.push(`it has ${alt0.layout.blocks.length} address blocks, the database one`);
   else {
-    if (block.start !== chip.flash.start) problems.push(`it starts at 0x${block.start.toString(16)}, the flash at 0x${chip.flash.start.toString(16)}`);
-    if (block.size > chip.flash.size) problems.push(`it is ${block.size / 1024} KB, the line has at most ${chip.flash.size / 1024} KB`);
+    if (block.start !== chip.flash.start) problems.push(`it starts at ${hex32(block.start)}, the flash at ${hex32(chip.flash.start)}`);
+    if (block.size > chip.flash.size) problems.push(`it is ${formatSize(block.size)}, the line has at most ${formatSize(chip.flash.size)}`);
     const at = block.sectors.findIndex((s, i) => s.size !== dbSizes[i]);
     if (at >= 0 && block.size <= chip.flash.size) problems.push(`sector ${at} is ${block.sectors[at]!.size} bytes, the database has ${dbSizes[at] ?? 'none'}`);
   }
   if (problems.length === 0) return [];
   return [
-    `The device's internal flash "${deviceText}" does not match ${chip.name} (0x${chip.deviceId.toString(16)}) in the chip database "${dbText}" (${problems.join('; ')}): check --chip, or the chip is not the one named.`,
+    `The device's internal flash "${deviceText}" does not match ${chip.name} (${hex(chip.deviceId, 3)}) in the chip database "${dbText}" (${problems.join('; ')}): check --chip, or the chip is not the one named.`,
   ];
 }
 
 function describeLayout(l: MemoryLayout): string {
-  return `@${l.name} ` + l.blocks.map((b) => `/0x${b.start.toString(16).padStart(8, '0')}/${b.sectors.length} sectors, ${b.size} bytes`).join(' ');
+  return `@${l.name} ` + l.blocks.map((b) => `/${hex32(b.start)}/${b.sectors.length} sectors, ${b.size} bytes`).join(' ');
 }
 
 function tryParse(text: string): MemoryLayout | undefined {

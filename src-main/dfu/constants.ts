@@ -62,7 +62,7 @@ export const DFU_STATUS = {
 } as const;
 
 /** Index = bStatus: [name, meaning]. Meanings from DFU 1.1 §6.1.2, with what the STM32 ROM means by them (AN3156 §6). */
-export const DFU_STATUS_TEXT: readonly (readonly [string, string])[] = [
+const DFU_STATUS_TEXT: readonly (readonly [string, string])[] = [
   ['OK', 'No error condition is present.'],
   ['errTARGET', 'File is not targeted for use by this device (STM32 ROM: address or command not accepted in this state).'],
   ['errFILE', 'File is for this device but fails a vendor-specific verification test.'],

@@ -6,7 +6,7 @@ import { BootBridgeError, type ErrorContext } from '../../shared/errors.js';
 import type { Clock } from '../util/clock.js';
 import { controlIn, controlOut, isDisconnectError, type TransferCounter } from '../usb/transfer.js';
 import { DFU_REQUEST, DFU_STATE, DFU_STATUS, stateName, statusMeaning, statusName, type DfuRequestName } from './constants.js';
-import { quirksFor, type DeviceQuirks, type DfuOperation } from './quirks.js';
+import { quirksFor, type DeviceQuirks, type DfuRequestKind } from './quirks.js';
 
 /** GETSTATUS answer (DFU 1.1 §6.1.2): bStatus, bwPollTimeout (24-bit LE), bState, iString. */
 export interface DfuStatusReport {
@@ -101,7 +101,8 @@ export class DfuInterface {
       return await run();
     } catch (e) {
       if (e instanceof BootBridgeError && e.code === 'USB_STALL') {
-        const context = { ...this.ctx(op), request: e.context.request };
+        const context = this.ctx(op);
+        if (e.context.request !== undefined) context.request = e.context.request;
         this.lastState = DFU_STATE.dfuERROR;
         throw new BootBridgeError('USB_STALL', `${e.context.request} refused (STALL) in state ${context.stateName ?? 'unknown'}`, context, { cause: e });
       }
@@ -160,7 +161,7 @@ export class DfuInterface {
    * first non-busy answer; an error status becomes DFU_STATUS; busy past the operation's limit,
    * DFU_TIMEOUT. A device that answers dfuDNLOAD-IDLE at once costs one GETSTATUS.
    */
-  async waitWhileBusy(kind: DfuOperation, op: OpContext = {}): Promise<DfuStatusReport> {
+  async waitWhileBusy(kind: DfuRequestKind, op: OpContext = {}): Promise<DfuStatusReport> {
     const start = this.clock.now();
     const limit = this.quirks.busyLimitMs(kind);
     let first = true;

@@ -1,23 +1,26 @@
-// ST's DfuSe extension (AN3156) on top of DFU 1.1: open a device on one alt setting, then set the
-// address pointer, erase, mass-erase, read-unprotect, write, read, leave — and the BootBridge loader's
-// CRC32 command. Usage: `const d = await DfuseDevice.open(usbDevice, { clock }); await d.write(addr, bytes)`.
+// The dfu/ layer: DFU 1.1 (dfu.ts) and ST's DfuSe dialect on top of usb/, the layout strings that
+// describe each alt setting's memory, and the quirks of real bootloaders (docs/architecture.md).
+// This file is its entry: ST's DfuSe extension (AN3156) on top of DFU 1.1 — open a device on one alt
+// setting, then set the address pointer, erase, mass-erase, read-unprotect, write, read, leave — and
+// the BootBridge loader's CRC32 command. Usage: `const d = await DfuseDevice.open(usbDevice, { clock }); await d.write(addr, bytes)`.
 // Transfers are kept to what the protocol needs: one set-address per contiguous run, then per block
 // one DNLOAD and the GETSTATUS calls that wait out dfuDNBUSY.
 
 import { BootBridgeError } from '../../shared/errors.js';
 import type { Clock } from '../util/clock.js';
-import { dfuFunctional, readDeviceDescriptors, type DeviceDescriptors, type InterfaceDescriptor } from '../usb/descriptors.js';
+import { dfuFunctional, type DeviceDescriptors } from '../usb/descriptors.js';
 import { isDisconnectError, type TransferCounter } from '../usb/transfer.js';
-import { DFU_STATE, DFUSE_COMMAND, stateName } from './constants.js';
+import { DFU_STATE, DFUSE_COMMAND } from './constants.js';
+import { readDfuDescriptors, withLayouts, type DfuAltSetting, type DfuDeviceDescriptors } from './descriptors.js';
 import { DfuInterface, type DfuStatusReport } from './dfu.js';
 import type { MemoryLayout } from './layout.js';
-import { quirksFor, type DeviceQuirks, type DfuOperation } from './quirks.js';
+import { quirksFor, type DeviceQuirks, type DfuRequestKind } from './quirks.js';
 
 export interface DfuseOpenOptions {
   clock: Clock;
   alt?: number;
   counter?: TransferCounter;
-  /** Already read descriptors (saves the GET_DESCRIPTOR transfers). */
+  /** Already read descriptors (saves the GET_DESCRIPTOR transfers); their layouts are decoded here. */
   descriptors?: DeviceDescriptors;
   /** Chip device ID when known: selects device-specific quirks. */
   deviceId?: number;
@@ -56,7 +59,7 @@ export class DfuseDevice {
 
   private constructor(
     readonly device: USBDevice,
-    readonly descriptors: DeviceDescriptors,
+    readonly descriptors: DfuDeviceDescriptors,
     dfu: DfuInterface,
   ) {
     this.dfu = dfu;
@@ -91,7 +94,7 @@ export class DfuseDevice {
     } catch (e) {
       fail(e, 'claiming the interface');
     }
-    const descriptors = options.descriptors ?? (await readDeviceDescriptors(device, options.counter ? { counter: options.counter } : {}));
+    const descriptors = options.descriptors ? withLayouts(options.descriptors) : await readDfuDescriptors(device, options.counter ? { counter: options.counter } : {});
     const config = descriptors.configurations[0];
     if (!config) throw new BootBridgeError('NOT_DFU_DEVICE', 'Device has no configuration', {});
     const iface = config.interfaces.find(
@@ -123,7 +126,7 @@ export class DfuseDevice {
   }
 
   /** The alt settings' descriptors, each with its decoded layout. */
-  get alternates(): InterfaceDescriptor[] {
+  get alternates(): DfuAltSetting[] {
     return this.descriptors.configurations[0]?.interfaces ?? [];
   }
 
@@ -163,7 +166,7 @@ export class DfuseDevice {
   }
 
   /** DNLOAD block 0 with a DfuSe command, then wait for it (AN3156 §6.1: every command completes through GETSTATUS). */
-  private async command(bytes: number[], kind: DfuOperation, address?: number): Promise<DfuStatusReport> {
+  private async command(bytes: number[], kind: DfuRequestKind, address?: number): Promise<DfuStatusReport> {
     await this.readyForDownload();
     const op = address !== undefined ? { address } : {};
     await this.dfu.dnload(0, new Uint8Array(bytes), op);
@@ -337,9 +340,5 @@ export class DfuseDevice {
       // The device may be gone (after leave); nothing to release then.
     }
     await this.device.close().catch(() => undefined);
-  }
-
-  describeState(): string {
-    return this.dfu.lastState === undefined ? 'unknown' : stateName(this.dfu.lastState);
   }
 }

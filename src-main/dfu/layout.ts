@@ -5,6 +5,7 @@
 // dfu-util's dfuse_mem.c accepts the same grammar (several blocks, odd spacing); so do we.
 
 import { BootBridgeError } from '../../shared/errors.js';
+import { hexUpper } from '../../shared/format.js';
 
 export interface Sector {
   /** Absolute start address. */
@@ -88,10 +89,10 @@ export function formatLayout(layout: MemoryLayout): string {
       const s = b.sectors[i]!;
       let n = 1;
       while (i + n < b.sectors.length && sameKind(b.sectors[i + n]!, s)) n++;
-      runs.push(`${String(n).padStart(2, '0')}*${sizeText(s.size)}${typeLetter(s)}`);
+      runs.push(dfuseRun(n, s.size, typeLetter(s)));
       i += n;
     }
-    return `/0x${b.start.toString(16).toUpperCase().padStart(8, '0')}/${runs.join(',')}`;
+    return `/${hexUpper(b.start, 8)}/${runs.join(',')}`;
   });
   return `@${layout.name}${blocks.join('')}`;
 }
@@ -100,10 +101,13 @@ function sameKind(a: Sector, b: Sector): boolean {
   return a.size === b.size && a.readable === b.readable && a.erasable === b.erasable && a.writable === b.writable;
 }
 
-function sizeText(size: number): string {
-  if (size % (1024 * 1024) === 0) return `${String(size / (1024 * 1024)).padStart(3, '0')}M`;
-  if (size % 1024 === 0) return `${String(size / 1024).padStart(3, '0')}K`;
-  return `${String(size).padStart(3, '0')} `;
+/**
+ * One run in DfuSe notation as ST's ROMs write it: two-digit count, three-digit size with its unit
+ * (M, K, or a space for bytes), then the type letter: dfuseRun(4, 32768, 'g') → "04*032Kg".
+ */
+export function dfuseRun(count: number, size: number, letter: string): string {
+  const [n, unit] = size % (1024 * 1024) === 0 ? [size / (1024 * 1024), 'M'] : size % 1024 === 0 ? [size / 1024, 'K'] : [size, ' '];
+  return `${String(count).padStart(2, '0')}*${String(n).padStart(3, '0')}${unit}${letter}`;
 }
 
 function typeLetter(s: Sector): string {

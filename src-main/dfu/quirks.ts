@@ -1,8 +1,14 @@
 // Known misbehaviour of real DFU bootloaders, in one table keyed by VID/PID/bcdDevice (and the chip's
 // device ID when known). Each entry names the device, the symptom and where the fact comes from, and
-// sets one of the knobs the DFU/DfuSe code reads through `quirksFor(...)`.
+// sets one of the knobs the DFU/DfuSe code reads through `quirksFor(...)`. An entry exists only when it
+// changes what the host does; behaviour the protocol's normal path already handles is not a quirk:
+// - the F4 ROM enumerates in dfuERROR/errFIRMWARE (dfu-util device-logs/stm32f4discovery.bin-download):
+//   opening clears dfuERROR with CLRSTATUS on every device (dfu.ts ensureIdle);
+// - the F745 ROM reports 100 ms for a 32 KB sector erase that takes ≈ 351 ms (fwupd issue #2696,
+//   reference timing.md): the host polls GETSTATUS again while dfuDNBUSY, as DFU 1.1 §6.1.2 has it,
+//   well inside the default erase limit below.
 
-export type DfuOperation = 'write' | 'erase' | 'massErase' | 'setAddress' | 'command' | 'leave';
+export type DfuRequestKind = 'write' | 'erase' | 'massErase' | 'setAddress' | 'command' | 'leave';
 
 export interface QuirkEntry {
   id: string;
@@ -19,15 +25,13 @@ export interface QuirkEntry {
   };
   effect: {
     /** Wait at least this long before each GETSTATUS poll of these operations. */
-    minimumPollMs?: Partial<Record<DfuOperation, number>>;
+    minimumPollMs?: Partial<Record<DfuRequestKind, number>>;
     /** Replace a reported mass-erase poll timeout of `reported` ms by `forcedMs`. */
     massErasePoll?: { reported: number; forcedMs: number };
     /** Total time to keep polling a busy device before DFU_TIMEOUT, per operation. */
-    busyLimitMs?: Partial<Record<DfuOperation, number>>;
+    busyLimitMs?: Partial<Record<DfuRequestKind, number>>;
     /** GETSTATUS may STALL while the device is busy: retry after the last poll timeout. */
     retryStalledStatus?: boolean;
-    /** Device starts in dfuERROR; clearing it is expected, not worth a warning. */
-    startsInError?: boolean;
     /** Stuck in dfuDNBUSY: after one poll wait, CLRSTATUS (it answers errUNKNOWN, then clears). */
     clearStuckBusy?: boolean;
   };
@@ -53,22 +57,6 @@ export const QUIRKS: readonly QuirkEntry[] = [
     effect: { minimumPollMs: { erase: 30, write: 10 }, retryStalledStatus: true },
   },
   {
-    id: 'f4-starts-in-error',
-    device: 'STM32F4 ROM bootloader',
-    symptom: 'enumerates in dfuERROR with status errFIRMWARE (10); needs CLRSTATUS before any request',
-    source: 'dfu-util device-logs/stm32f4discovery.bin-download',
-    match: { ...ST, bcdDevice: [0x2100, 0x2100] },
-    effect: { startsInError: true },
-  },
-  {
-    id: 'f745-erase-poll-short',
-    device: 'STM32F745/F746 ROM bootloader',
-    symptom: 'reports 100 ms for a 32 KB sector erase that takes about 350 ms; GETSTATUS is polled again while busy',
-    source: 'fwupd issue #2696 (dfu-tool log, KakuteF7)',
-    match: { ...ST, deviceIds: [0x449] },
-    effect: { busyLimitMs: { erase: 10_000 } },
-  },
-  {
     id: 'h743-stuck-busy',
     device: 'STM32H743 rev V ROM bootloader',
     symptom: 'stays dfuDNBUSY past its timeout when erasing above 1 MB; recovery CLRSTATUS → errUNKNOWN → CLRSTATUS',
@@ -82,16 +70,15 @@ export const QUIRKS: readonly QuirkEntry[] = [
 export interface DeviceQuirks {
   readonly applied: readonly QuirkEntry[];
   /** Poll wait for an operation: the reported timeout raised to the quirk minimum. */
-  pollMs(op: DfuOperation, reportedMs: number, firstPoll: boolean): number;
+  pollMs(op: DfuRequestKind, reportedMs: number, firstPoll: boolean): number;
   /** Total busy time allowed before DFU_TIMEOUT. */
-  busyLimitMs(op: DfuOperation): number;
+  busyLimitMs(op: DfuRequestKind): number;
   readonly retryStalledStatus: boolean;
   readonly clearStuckBusy: boolean;
-  readonly startsInError: boolean;
 }
 
 /** Default busy limit: generous next to the datasheet maxima (a 256 KB F7 sector erases in ≤ 4 s). */
-export const DEFAULT_BUSY_LIMIT_MS: Record<DfuOperation, number> = {
+export const DEFAULT_BUSY_LIMIT_MS: Record<DfuRequestKind, number> = {
   write: 5_000,
   erase: 10_000,
   massErase: 60_000,
@@ -138,6 +125,5 @@ export function quirksFor(key: QuirkKey | undefined): DeviceQuirks {
     },
     retryStalledStatus: applied.some((q) => q.effect.retryStalledStatus),
     clearStuckBusy: applied.some((q) => q.effect.clearStuckBusy),
-    startsInError: applied.some((q) => q.effect.startsInError),
   };
 }

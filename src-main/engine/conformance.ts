@@ -4,8 +4,9 @@
 // USBDevice the bus hands out — it does not care whether a TypeScript model, an emulated CPU running
 // the real image, or a real board answers.
 
-import type { DfuFunctionalDescriptor, DeviceDescriptors } from '../usb/descriptors.js';
-import { dfuAlternates, dfuFunctional, readDeviceDescriptors } from '../usb/descriptors.js';
+import type { DfuFunctionalDescriptor } from '../usb/descriptors.js';
+import { dfuAlternates, dfuFunctional } from '../usb/descriptors.js';
+import { readDfuDescriptors, type DfuDeviceDescriptors } from '../dfu/descriptors.js';
 import { controlIn, controlOut } from '../usb/transfer.js';
 import { DFU_REQUEST, DFU_STATE, DFU_STATUS } from '../dfu/constants.js';
 import type { MemoryLayout } from '../dfu/layout.js';
@@ -198,9 +199,9 @@ export async function checkLoader(ctx: EngineContext, board: BoardHandle, pkg: L
     return out;
   }
 
-  let d: DeviceDescriptors;
+  let d: DfuDeviceDescriptors;
   try {
-    d = await readDeviceDescriptors(device);
+    d = await readDfuDescriptors(device);
   } catch (e) {
     add('descriptors', '§2.1', 'descriptors readable and well formed', false, e instanceof Error ? e.message : String(e));
     return out;

@@ -38,7 +38,7 @@ function withContext(e: unknown, cursor: Cursor, serial: string | undefined): Bo
   // engine's phase, so the GUI, the CLI and the unit log can tell where the run stopped.
   if (ctx.phase !== undefined && !PHASES.has(ctx.phase)) {
     if (ctx.step === undefined) ctx.step = ctx.phase;
-    ctx.phase = undefined;
+    delete ctx.phase;
   }
   if (ctx.phase === undefined) ctx.phase = cursor.phase;
   if (ctx.serial === undefined && serial) ctx.serial = serial;

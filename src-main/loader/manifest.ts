@@ -97,12 +97,13 @@ export interface LoaderManifest {
   simulated: boolean;
   board?: string;
   chips: number[];
-  image: { file: string; loadAddress?: number; sha256?: string };
-  usb: { vendorId: number; productId: number; product?: string; enumerationTimeoutMs: number };
+  // As the schema parses them: an optional field may be present and undefined.
+  image: { file: string; loadAddress?: number | undefined; sha256?: string | undefined };
+  usb: { vendorId: number; productId: number; product?: string | undefined; enumerationTimeoutMs: number };
   transferSize: number;
   memories: { alt: number; text: string; layout: MemoryLayout }[];
   extensions: 'crc32'[];
-  timing?: { programKBps?: number; eraseMsPerSector?: number };
+  timing?: { programKBps?: number | undefined; eraseMsPerSector?: number | undefined };
   /** No run on a real board recorded yet. */
   experimental: boolean;
   /** Where the staging nonce lives in the image file, and which string descriptor reports it. */

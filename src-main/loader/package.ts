@@ -3,6 +3,7 @@
 // the staging engine need: the image bytes placed at their RAM address, and the manifest.
 
 import { BootBridgeError } from '../../shared/errors.js';
+import { bytesToHex, hex32 } from '../../shared/format.js';
 import { NONCE_MAGIC, NONCE_RECORD_BYTES, parseManifest, type LoaderManifest } from './manifest.js';
 import { parseFirmware } from '../firmware/index.js';
 
@@ -25,7 +26,7 @@ function findNonceRecord(source: string, raw: Uint8Array, image: Uint8Array, off
   const record = raw.subarray(offset, offset + NONCE_RECORD_BYTES);
   const ok = record.length === NONCE_RECORD_BYTES && magic.every((b, i) => record[i] === b) && record.subarray(8).every((b) => b === 0);
   if (!ok) {
-    throw new BootBridgeError('LOADER_INVALID', `${source}: nonce.offset 0x${offset.toString(16)} does not hold the nonce record ("${NONCE_MAGIC}" and 8 zero bytes)`, { field: 'nonce.offset' });
+    throw new BootBridgeError('LOADER_INVALID', `${source}: nonce.offset ${hex32(offset)} does not hold the nonce record ("${NONCE_MAGIC}" and 8 zero bytes)`, { field: 'nonce.offset' });
   }
   // A BIN is the image itself; in an ELF the record's file offset maps to one place in the loaded bytes.
   if (raw === image || (raw.length === image.length && raw.every((b, i) => b === image[i]))) return offset;
@@ -52,12 +53,12 @@ export function withNonce(pkg: LoaderPackage, nonce: Uint8Array): LoaderPackage 
 
 /** How a loader reports a nonce: 16 upper-case hex digits, the record's first nonce byte first. */
 export function nonceString(nonce: Uint8Array): string {
-  return Array.from(nonce, (b) => b.toString(16).toUpperCase().padStart(2, '0')).join('');
+  return bytesToHex(nonce).toUpperCase();
 }
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  return bytesToHex(new Uint8Array(digest));
 }
 
 /**
@@ -78,7 +79,7 @@ export async function readLoaderPackage(source: string, manifestText: string, re
   }
   const seg = parsed.segments[0]!;
   if (manifest.image.loadAddress !== undefined && seg.address !== manifest.image.loadAddress) {
-    throw new BootBridgeError('LOADER_INVALID', `${source}: image.loadAddress 0x${manifest.image.loadAddress.toString(16)} does not match the image's own address 0x${seg.address.toString(16)}`, { field: 'image.loadAddress' });
+    throw new BootBridgeError('LOADER_INVALID', `${source}: image.loadAddress ${hex32(manifest.image.loadAddress)} does not match the image's own address ${hex32(seg.address)}`, { field: 'image.loadAddress' });
   }
   const sha256 = await sha256Hex(seg.data);
   if (manifest.image.sha256 && manifest.image.sha256.toLowerCase() !== sha256) {

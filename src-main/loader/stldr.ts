@@ -7,7 +7,9 @@
 // STM32CubeProgrammer through a debug probe (SWD), which USB DFU has no equivalent of. A BootBridge
 // loader package serves that memory instead.
 
-import { BootBridgeError, hex32 } from '../../shared/errors.js';
+import { BootBridgeError } from '../../shared/errors.js';
+import { formatSize, hex, hex32, hexUpper } from '../../shared/format.js';
+import { dfuseRun } from '../dfu/layout.js';
 import { parseElf } from '../firmware/elf.js';
 import { readImage } from '../firmware/image.js';
 
@@ -149,8 +151,7 @@ export function readStldr(bytes: Uint8Array): StldrInfo {
   const size = dv.getUint32(OFF.size, true);
   const pageSize = dv.getUint32(OFF.page, true);
   checkGeometry(where, startAddress, size, pageSize, sectors);
-  const unit = (n: number) => (n % (1024 * 1024) === 0 ? `${String(n / 1024 / 1024).padStart(3, '0')}M` : n % 1024 === 0 ? `${String(n / 1024).padStart(3, '0')}K` : `${String(n).padStart(3, '0')} `);
-  const layout = `@${deviceName.replace(/[/@]/g, '_') || 'External'} /${hex32(startAddress).toUpperCase().replace('0X', '0x')}/${sectors.map((s) => `${String(s.count).padStart(2, '0')}*${unit(s.size)}g`).join(',')}`;
+  const layout = `@${deviceName.replace(/[/@]/g, '_') || 'External'} /${hexUpper(startAddress, 8)}/${sectors.map((s) => dfuseRun(s.count, s.size, 'g')).join(',')}`;
   return {
     deviceName,
     deviceType,
@@ -181,9 +182,9 @@ export function formatStldr(i: StldrInfo): string {
     `Device      : ${i.deviceName}`,
     `Type        : ${i.deviceTypeName}`,
     `Start       : ${hex32(i.startAddress)}`,
-    `Size        : ${i.size} bytes (${(i.size / 1024 / 1024).toFixed(2)} MB)`,
+    `Size        : ${i.size} bytes (${formatSize(i.size)})`,
     `Page size   : ${i.pageSize} bytes`,
-    `Erase value : 0x${i.eraseValue.toString(16).padStart(2, '0')}`,
+    `Erase value : ${hex(i.eraseValue, 2)}`,
     `Sectors     : ${i.sectors.map((s) => `${s.count} × ${s.size} bytes`).join(', ')}`,
     `DfuSe layout: ${i.layout}`,
     '',

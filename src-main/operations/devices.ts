@@ -5,12 +5,13 @@ import { BootBridgeError } from '../../shared/errors.js';
 import { chipByName, unknownChipError, type ChipInfo } from '../devices/chips.js';
 import { chooseChip } from '../devices/identify.js';
 import type { PlanMemory } from '../plan/types.js';
-import { dfuAlternates, dfuFunctional, readDeviceDescriptors, type DeviceDescriptors } from '../usb/descriptors.js';
+import { dfuAlternates, dfuFunctional } from '../usb/descriptors.js';
+import { readDfuDescriptors, type DfuDeviceDescriptors } from '../dfu/descriptors.js';
 import { hasDfuInterface } from '../usb/discovery.js';
 import type { UsbBackend } from '../usb/backend.js';
 import { ROM_DFU_ID } from '../engine/staging.js';
 
-export interface DeviceInfo {
+export interface UsbDeviceSummary {
   /** Stable for as long as the device stays attached: serial when it has one, else the port path. */
   id: string;
   serial?: string;
@@ -25,8 +26,8 @@ export interface DeviceInfo {
 }
 
 export interface DeviceDetails {
-  info: DeviceInfo;
-  descriptors: DeviceDescriptors;
+  info: UsbDeviceSummary;
+  descriptors: DfuDeviceDescriptors;
   /** Identified from what the device reports, or given with --chip. */
   chip?: ChipInfo;
   /** Every DfuSe alt setting with a decoded memory layout. */
@@ -36,7 +37,7 @@ export interface DeviceDetails {
 
 const hex4 = (n: number) => n.toString(16).padStart(4, '0');
 
-export function deviceInfo(backend: UsbBackend, d: USBDevice): DeviceInfo {
+export function deviceInfo(backend: UsbBackend, d: USBDevice): UsbDeviceSummary {
   const portPath = backend.portPath(d);
   const serial = d.serialNumber ?? undefined;
   return {
@@ -80,7 +81,7 @@ export async function selectDevice(backend: UsbBackend, want: { serial?: string 
  * identification; a running loader is identified from its package (operations.ts), not here.
  */
 export async function inspectDevice(backend: UsbBackend, device: USBDevice, options: { chip?: string } = {}): Promise<DeviceDetails> {
-  const descriptors = await readDeviceDescriptors(device);
+  const descriptors = await readDfuDescriptors(device);
   const alts = dfuAlternates(descriptors);
   const memories: PlanMemory[] = alts.filter((a) => a.layout).map((a) => ({ alt: a.bAlternateSetting, layout: a.layout! }));
   let chip: ChipInfo | undefined;

@@ -10,7 +10,7 @@ import { MAX_FILE_BYTES } from '../../shared/contract.js';
 import { parseFirmware, parseFirmwareAsync, type FirmwareImage } from '../firmware/index.js';
 import { readLoaderPackage, type LoaderPackage } from '../loader/index.js';
 
-export interface OpenedFirmware {
+export interface LoadedFirmware {
   path: string;
   name: string;
   image: FirmwareImage;
@@ -81,12 +81,12 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
 }
 
 /** Reads and parses a firmware file (ELF, HEX, SREC, BIN with baseAddress, .dfu). */
-export async function openFirmwareFile(path: string, options: { baseAddress?: number } = {}): Promise<OpenedFirmware> {
+export async function openFirmwareFile(path: string, options: { baseAddress?: number } = {}): Promise<LoadedFirmware> {
   const bytes = readBytes(path);
   return openFirmwareBytes(path, bytes, options);
 }
 
-export async function openFirmwareBytes(path: string, bytes: Uint8Array, options: { baseAddress?: number } = {}): Promise<OpenedFirmware> {
+export async function openFirmwareBytes(path: string, bytes: Uint8Array, options: { baseAddress?: number } = {}): Promise<LoadedFirmware> {
   const name = basename(path);
   let image: FirmwareImage;
   try {

@@ -6,11 +6,12 @@ import type { FlashEvent, FlashResult } from '../../shared/progress.js';
 import { eraseMemory, planErase, runPlan, readMemory, type EngineContext, type ErasedSector } from '../engine/index.js';
 import { chipById, type ChipInfo } from '../devices/chips.js';
 import { parseLayout } from '../dfu/layout.js';
-import { loaderSupportsChip, toPlanLoader, type LoaderPackage } from '../loader/index.js';
+import { loaderSupportsChip, type LoaderPackage } from '../loader/index.js';
+import { toPlanLoader } from '../plan/loader.js';
 import { plan, type FlashPlan, type PlanOptions, type PlanTarget } from '../plan/index.js';
 import type { Connection } from './connect.js';
 import type { DeviceDetails } from './devices.js';
-import type { OpenedFirmware } from './files.js';
+import type { LoadedFirmware } from './files.js';
 
 /**
  * True when the selected device is `loader` itself, left running by an earlier run (a read or erase
@@ -64,7 +65,7 @@ export function planTarget(details: DeviceDetails, loader?: LoaderPackage): Plan
   };
 }
 
-export function planFlash(details: DeviceDetails, firmware: OpenedFirmware, loader: LoaderPackage | undefined, options: PlanOptions = {}): FlashPlan {
+export function planFlash(details: DeviceDetails, firmware: LoadedFirmware, loader: LoaderPackage | undefined, options: PlanOptions = {}): FlashPlan {
   return plan(firmware.image, planTarget(details, loader), options);
 }
 
@@ -116,7 +117,7 @@ export async function flashDevice(
   conn: Connection,
   device: USBDevice,
   details: DeviceDetails,
-  firmware: OpenedFirmware,
+  firmware: LoadedFirmware,
   loader: LoaderPackage | undefined,
   p: FlashPlan,
   options: RunOptions = {},

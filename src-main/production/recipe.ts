@@ -11,7 +11,7 @@ import { BootBridgeError } from '../../shared/errors.js';
 import { chipById, type ChipInfo } from '../devices/chips.js';
 import { readLoaderPackage, type LoaderPackage } from '../loader/index.js';
 import type { PlanOptions } from '../plan/index.js';
-import { openFirmwareBytes, readBytes, sha256File, type OpenedFirmware } from '../operations/index.js';
+import { openFirmwareBytes, readBytes, sha256File, type LoadedFirmware } from '../operations/index.js';
 import { SerialPatternError, compileSerialPattern } from './serial-pattern.js';
 
 /** A number written as a YAML/JSON number or as a "0x…" / decimal string (device IDs and addresses read better in hex). */
@@ -182,7 +182,7 @@ export interface LoadedRecipe {
   /** SHA-256 of the recipe file as loaded. */
   sha256: string;
   recipe: Recipe;
-  firmware: OpenedFirmware;
+  firmware: LoadedFirmware;
   loader?: LoaderPackage;
   /** Absolute path of the loader image file whose hash the recipe holds. */
   loaderImagePath?: string;

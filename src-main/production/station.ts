@@ -400,7 +400,8 @@ export class ProductionStation {
 
   // ---- one unit ---------------------------------------------------------------------------------
 
-  private update(lane: Lane, patch: Partial<Lane>): void {
+  /** Sets the fields `patch` gives; a field given as undefined is cleared. */
+  private update(lane: Lane, patch: { [K in keyof Lane]?: Lane[K] | undefined }): void {
     for (const [k, v] of Object.entries(patch)) {
       if (v === undefined) delete (lane as unknown as Record<string, unknown>)[k];
       else (lane as unknown as Record<string, unknown>)[k] = v;

@@ -11,7 +11,7 @@ import {
   type AppEvent,
   type HostInfo,
   type Method,
-  type OpenedFirmware,
+  type FirmwareView,
   type ProductionState,
   type RecentFile,
   type RecipeEntry,
@@ -69,7 +69,7 @@ const MAX_RECENT = 10;
 
 export class ApiHost {
   private readonly listeners = new Set<(e: AppEvent) => void>();
-  private readonly firmware = new Map<string, OpenedFirmware>();
+  private readonly firmware = new Map<string, FirmwareView>();
   private readonly unsubscribe: () => void;
   private readonly unsubscribeProduction: () => void;
   /** Recipes opened in this run (native dialog, typed path in the web host): offered again. */
@@ -135,7 +135,7 @@ export class ApiHost {
     }
   }
 
-  private async remember(fw: OpenedFirmware): Promise<OpenedFirmware> {
+  private async remember(fw: FirmwareView): Promise<FirmwareView> {
     this.firmware.set(fw.id, fw);
     if (fw.path) {
       const s = await this.state;

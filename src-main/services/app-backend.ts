@@ -5,7 +5,7 @@
 
 import { resolve } from 'node:path';
 import { BootBridgeError } from '../../shared/errors.js';
-import type { DeviceDescription, DeviceInfo, ErasedSectorView, LoaderSummary, OpenedFirmware, PlanView, SimModel } from '../../shared/contract.js';
+import type { DeviceDescription, DeviceSummaryView, ErasedSectorView, LoaderSummary, FirmwareView, PlanView, SimModel } from '../../shared/contract.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
 import { applySimFaults } from '../sim/fault-spec.js';
 import { connect, type Connection } from '../operations/index.js';
@@ -35,11 +35,11 @@ export class ServicesBackend implements AppBackend {
     this.sim = conn.bus ? new SimControls(conn.bus, this.engineering.devices) : undefined;
   }
 
-  listDevices(): Promise<DeviceInfo[]> {
+  listDevices(): Promise<DeviceSummaryView[]> {
     return this.engineering.devices.list();
   }
 
-  onDevicesChanged(listener: (devices: DeviceInfo[]) => void): () => void {
+  onDevicesChanged(listener: (devices: DeviceSummaryView[]) => void): () => void {
     return this.engineering.devices.onChanged(listener);
   }
 
@@ -49,12 +49,12 @@ export class ServicesBackend implements AppBackend {
     return deviceDescription(device, await this.engineering.details(deviceId));
   }
 
-  async openFirmware(path: string, opts: { baseAddress?: number } = {}): Promise<OpenedFirmware> {
+  async openFirmware(path: string, opts: { baseAddress?: number } = {}): Promise<FirmwareView> {
     const { id, fw } = await this.engineering.openFirmware(path, opts);
     return firmwareView(id, fw, path);
   }
 
-  async openFirmwareBytes(name: string, bytes: Uint8Array, opts: { baseAddress?: number } = {}): Promise<OpenedFirmware> {
+  async openFirmwareBytes(name: string, bytes: Uint8Array, opts: { baseAddress?: number } = {}): Promise<FirmwareView> {
     const { id, fw } = await this.engineering.openFirmwareBytes(name, bytes, opts);
     return firmwareView(id, fw);
   }
@@ -92,7 +92,7 @@ export class ServicesBackend implements AppBackend {
     return this.sim?.models() ?? [];
   }
 
-  async simAttach(model: string): Promise<DeviceInfo> {
+  async simAttach(model: string): Promise<DeviceSummaryView> {
     if (!this.sim) throw new BootBridgeError('BAD_ARGUMENT', 'Not running on simulated boards (start with --sim MODEL)', { field: 'model' });
     return this.sim.attach(model);
   }

@@ -4,10 +4,10 @@
 
 import type {
   DeviceDescription,
-  DeviceInfo,
+  DeviceSummaryView,
   ErasedSectorView,
   LoaderSummary,
-  OpenedFirmware,
+  FirmwareView,
   PlanView,
   ProductionEvent,
   ProductionState,
@@ -20,7 +20,7 @@ export interface PlanArgs {
   deviceId: string;
   firmwareId: string;
   /** Loader package id, 'auto' (stage one only where the ROM cannot reach) or 'none'. */
-  loader?: string;
+  loader?: string | undefined;
   options: { verify: boolean; leave: boolean; eraseTouchedOnly: boolean };
 }
 
@@ -28,25 +28,25 @@ export interface ReadArgs {
   deviceId: string;
   address: number;
   length: number;
-  loader?: string;
+  loader?: string | undefined;
 }
 
 export interface EraseArgs {
   deviceId: string;
   addresses: number[];
   mass?: boolean;
-  loader?: string;
+  loader?: string | undefined;
 }
 
 /** What the API host asks of the services, one method per contract operation that needs a board or a file. */
 export interface AppBackend {
-  listDevices(): Promise<DeviceInfo[]>;
-  onDevicesChanged(listener: (devices: DeviceInfo[]) => void): () => void;
+  listDevices(): Promise<DeviceSummaryView[]>;
+  onDevicesChanged(listener: (devices: DeviceSummaryView[]) => void): () => void;
   describe(deviceId: string): Promise<DeviceDescription>;
   /** A file main reads from disk (a native dialog's choice, a recent file): the view keeps its path. */
-  openFirmware(path: string, opts?: { baseAddress?: number }): Promise<OpenedFirmware>;
+  openFirmware(path: string, opts?: { baseAddress?: number }): Promise<FirmwareView>;
   /** Bytes the page sent: `name` is a label only, never a path, and the view has none. */
-  openFirmwareBytes(name: string, bytes: Uint8Array, opts?: { baseAddress?: number }): Promise<OpenedFirmware>;
+  openFirmwareBytes(name: string, bytes: Uint8Array, opts?: { baseAddress?: number }): Promise<FirmwareView>;
   listLoaders(): Promise<LoaderSummary[]>;
   plan(req: PlanArgs): Promise<PlanView>;
   flash(req: PlanArgs, onEvent: (e: FlashEvent) => void): { opId: string; done: Promise<FlashResult> };
@@ -57,7 +57,7 @@ export interface AppBackend {
   exportDfu(firmwareId: string, outPath: string): Promise<void>;
   /** Simulator controls, when the services run with one. */
   simModels?(): SimModel[];
-  simAttach?(model: string): Promise<DeviceInfo>;
+  simAttach?(model: string): Promise<DeviceSummaryView>;
   simDetach?(deviceId: string): Promise<boolean>;
   /** Production mode, when the services can run a station. */
   production?: ProductionBackend;

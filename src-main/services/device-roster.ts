@@ -3,7 +3,7 @@
 // (hot-plug events, and a cheap poll for the events a bus misses).
 
 import { BootBridgeError } from '../../shared/errors.js';
-import type { DeviceInfo } from '../../shared/contract.js';
+import type { DeviceSummaryView } from '../../shared/contract.js';
 import { chipById } from '../devices/chips.js';
 import { boardLocks, deviceInfo, inspectDevice, listDfuDevices, type Connection, type DeviceDetails } from '../operations/index.js';
 import type { LoaderShelf } from './loader-shelf.js';
@@ -13,9 +13,9 @@ const POLL_MS = 1500;
 
 export class DeviceRoster {
   private readonly details = new Map<string, { key: string; details: DeviceDetails }>();
-  private readonly listeners = new Set<(d: DeviceInfo[]) => void>();
+  private readonly listeners = new Set<(d: DeviceSummaryView[]) => void>();
   private lastSignature = '';
-  private timer?: ReturnType<typeof setInterval>;
+  private timer: ReturnType<typeof setInterval> | undefined;
   private readonly offs: (() => void)[] = [];
 
   constructor(
@@ -56,11 +56,11 @@ export class DeviceRoster {
     this.details.delete(id);
   }
 
-  async list(): Promise<DeviceInfo[]> {
+  async list(): Promise<DeviceSummaryView[]> {
     const busy = new Set(this.heldHere());
     // Boards a production lane holds are busy too (board-locks.ts).
     for (const id of boardLocks.busy()) busy.add(id);
-    const out: DeviceInfo[] = [];
+    const out: DeviceSummaryView[] = [];
     for (const d of await listDfuDevices(this.conn.backend)) {
       const info = deviceInfo(this.conn.backend, d);
       // A board being programmed is not probed: its descriptors would interleave with the engine's transfers.
@@ -94,7 +94,7 @@ export class DeviceRoster {
     for (const l of this.listeners) l(list);
   }
 
-  onChanged(listener: (devices: DeviceInfo[]) => void): () => void {
+  onChanged(listener: (devices: DeviceSummaryView[]) => void): () => void {
     this.listeners.add(listener);
     this.timer ??= setInterval(() => void this.refresh(), POLL_MS);
     this.timer.unref?.();

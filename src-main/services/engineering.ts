@@ -1,6 +1,6 @@
 // The engineer's session behind the GUI: the boards on the connection (DeviceRoster), opened files
 // and loader packages by id, and the operations running on a board with their abort controllers.
-// Answers in the domain's types (FlashPlan, OpenedFirmware); ./app-backend.ts turns them into views.
+// Answers in the domain's types (FlashPlan, LoadedFirmware); ./app-backend.ts turns them into views.
 
 import { basename } from 'node:path';
 import { BootBridgeError, toErrorData } from '../../shared/errors.js';
@@ -20,7 +20,7 @@ import {
   writeFileAtomic,
   type Connection,
   type DeviceDetails,
-  type OpenedFirmware,
+  type LoadedFirmware,
 } from '../operations/index.js';
 import type { EraseArgs, PlanArgs, ReadArgs } from './backend.js';
 import { DeviceRoster } from './device-roster.js';
@@ -35,7 +35,7 @@ interface RunningOp {
 interface Planned {
   device: USBDevice;
   details: DeviceDetails;
-  fw: OpenedFirmware;
+  fw: LoadedFirmware;
   loader?: LoaderPackage;
   plan: FlashPlan;
 }
@@ -47,7 +47,7 @@ function failed(e: unknown): FlashResult {
 export class EngineeringSession {
   readonly devices: DeviceRoster;
   readonly loaders: LoaderShelf;
-  private readonly files = new Map<string, OpenedFirmware>();
+  private readonly files = new Map<string, LoadedFirmware>();
   private readonly ops = new Map<string, RunningOp>();
   private seq = 0;
 
@@ -64,23 +64,23 @@ export class EngineeringSession {
     return this.devices.inspect(await this.devices.find(deviceId));
   }
 
-  private remember(fw: OpenedFirmware): { id: string; fw: OpenedFirmware } {
+  private remember(fw: LoadedFirmware): { id: string; fw: LoadedFirmware } {
     const id = `fw${++this.seq}`;
     this.files.set(id, fw);
     return { id, fw };
   }
 
-  async openFirmware(path: string, opts: { baseAddress?: number } = {}): Promise<{ id: string; fw: OpenedFirmware }> {
+  async openFirmware(path: string, opts: { baseAddress?: number } = {}): Promise<{ id: string; fw: LoadedFirmware }> {
     return this.remember(await openFirmwareFile(path, opts));
   }
 
   /** A page-supplied name is a label only: never a path main would touch. */
-  async openFirmwareBytes(name: string, bytes: Uint8Array, opts: { baseAddress?: number } = {}): Promise<{ id: string; fw: OpenedFirmware }> {
+  async openFirmwareBytes(name: string, bytes: Uint8Array, opts: { baseAddress?: number } = {}): Promise<{ id: string; fw: LoadedFirmware }> {
     const fw = await openFirmwareBytes(basename(name.replace(/\\/g, '/')), bytes, opts);
     return this.remember({ ...fw, path: '' });
   }
 
-  private firmware(id: string): OpenedFirmware {
+  private firmware(id: string): LoadedFirmware {
     const fw = this.files.get(id);
     if (!fw) throw new BootBridgeError('BAD_ARGUMENT', `No open file ${id}; open it again`, { field: 'firmwareId' });
     return fw;

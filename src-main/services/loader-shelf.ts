@@ -6,7 +6,7 @@ import { basename, resolve } from 'node:path';
 import { BootBridgeError } from '../../shared/errors.js';
 import { autoLoaderCandidates, type LoaderPackage } from '../loader/index.js';
 import type { FlashPlan, PlanOptions } from '../plan/index.js';
-import { isRunningLoader, listLoaderFolders, openLoaderFolder, planFlash, type DeviceDetails, type OpenedFirmware } from '../operations/index.js';
+import { isRunningLoader, listLoaderFolders, openLoaderFolder, planFlash, type DeviceDetails, type LoadedFirmware } from '../operations/index.js';
 
 /** A package on the shelf, by its folder name (the id the GUI and recipes use). */
 export interface ShelfLoader {
@@ -72,7 +72,7 @@ export class LoaderShelf {
    * Resolves the loader choice and plans. 'auto' stages a loader only when the ROM alone cannot place
    * every segment (and the loader makes the plan valid); an explicit loader is always offered to the planner.
    */
-  async plan(details: DeviceDetails, fw: OpenedFirmware, choice: string, options: PlanOptions): Promise<{ loader?: ShelfLoader; plan: FlashPlan }> {
+  async plan(details: DeviceDetails, fw: LoadedFirmware, choice: string, options: PlanOptions): Promise<{ loader?: ShelfLoader; plan: FlashPlan }> {
     if (choice === 'none') return { plan: planFlash(details, fw, undefined, options) };
     if (choice !== 'auto') {
       const hit = await this.byId(choice);

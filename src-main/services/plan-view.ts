@@ -3,7 +3,7 @@
 // it lands or why it cannot, and why a loader is staged — all in the contract's types.
 
 import type { ErrorData } from '../../shared/errors.js';
-import type { PlanOperation, PlanRegion, PlanSegment, PlanStage, PlanView } from '../../shared/contract.js';
+import type { PlanOperation, PlanRegionView, PlanSegment, PlanStageView, PlanView } from '../../shared/contract.js';
 import type { EraseOp, FlashPlan, PlanIssueCode } from '../plan/types.js';
 
 const ISSUE_CODES: Record<PlanIssueCode, ErrorData['code']> = {
@@ -38,7 +38,7 @@ export function planView(p: FlashPlan, loaderId?: string): PlanView {
     if (i.nearest) context.region = i.nearest.name;
     return { code: ISSUE_CODES[i.code], message: i.message, context };
   });
-  const stages: PlanStage[] = p.stages.map((st) => {
+  const stages: PlanStageView[] = p.stages.map((st) => {
     const operations: PlanOperation[] = [];
     // Sector erases of one region collapse into one row: a 16 MiB QSPI image erases 256 sectors.
     const byRegion = new Map<string, EraseOp[]>();
@@ -69,7 +69,7 @@ export function planView(p: FlashPlan, loaderId?: string): PlanView {
     return { name: st.name, title: st.title, operations, bytes: st.bytes, estimatedMs: st.estimatedMs };
   });
   const memoryRegions = p.regions.filter((r) => r.kind === 'memory' || p.segments.some((s) => s.region && s.region.name === r.name && s.region.via === r.via));
-  const regions: PlanRegion[] = memoryRegions.map((r) => {
+  const regions: PlanRegionView[] = memoryRegions.map((r) => {
     const erase: number[] = [];
     for (const st of p.stages)
       for (const e of st.erases) {

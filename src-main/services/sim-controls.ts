@@ -2,7 +2,7 @@
 // attach, by the names of the boards they stand for, and plugging or unplugging a simulated board.
 
 import { BootBridgeError } from '../../shared/errors.js';
-import type { DeviceInfo, SimModel } from '../../shared/contract.js';
+import type { DeviceSummaryView, SimModel } from '../../shared/contract.js';
 import { parseSimModel } from '../operations/index.js';
 import { SIM_MODELS, defaultSimSerial, simChip, simLoaderImages, type SimBus } from '../sim/index.js';
 import type { DeviceRoster } from './device-roster.js';
@@ -27,7 +27,7 @@ export class SimControls {
   }
 
   /** Plugs in a board of `model` with the next free serial; resolves with it as the device list shows it. */
-  async attach(model: string): Promise<DeviceInfo> {
+  async attach(model: string): Promise<DeviceSummaryView> {
     const m = parseSimModel(model);
     let n = 0;
     while (this.bus.boards.some((b) => b.serial === defaultSimSerial(m, n))) n++;

@@ -4,13 +4,13 @@
 // fails to compile. Plans are drawn by ./plan-view.ts.
 
 import { basename } from 'node:path';
-import type { DescriptorNode, DeviceDescription, DeviceInfo, ErasedSectorView, LoaderSummary, MemoryInfo, OpenedFirmware as FirmwareView, RecipeView } from '../../shared/contract.js';
+import type { DescriptorNode, DeviceDescription, DeviceSummaryView, ErasedSectorView, LoaderSummary, MemoryInfo, FirmwareView, RecipeView } from '../../shared/contract.js';
 import type { ErasedSector } from '../engine/index.js';
 import type { LoaderPackage } from '../loader/index.js';
-import type { DeviceDetails, OpenedFirmware } from '../operations/index.js';
+import type { DeviceDetails, LoadedFirmware } from '../operations/index.js';
 import { recipeChips, type LoadedRecipe } from '../production/recipe.js';
-import type { DeviceDescriptors } from '../usb/descriptors.js';
-import { formatDump } from '../usb/dump.js';
+import type { DfuDeviceDescriptors } from '../dfu/descriptors.js';
+import { formatDump } from '../dfu/dump.js';
 
 /** USB 2.0 table 9-5; DFU 1.1 §4.1.3. */
 const DESCRIPTOR_TYPE = { INTERFACE: 4, DFU_FUNCTIONAL: 0x21 } as const;
@@ -37,8 +37,8 @@ function hexBytes(hex: string): number[] {
   return out;
 }
 
-/** The descriptors read by src-main/usb/descriptors.ts, as a tree in the order the device sent them. */
-export function descriptorTree(d: DeviceDescriptors): DescriptorNode[] {
+/** The descriptors read by src-main/dfu/descriptors.ts, as a tree in the order the device sent them. */
+export function descriptorTree(d: DfuDeviceDescriptors): DescriptorNode[] {
   const scalarFields = (o: object, skip: string[] = []): DescriptorNode['fields'] =>
     Object.entries(o)
       .filter(([k, val]) => !skip.includes(k) && (typeof val === 'number' || typeof val === 'string' || typeof val === 'boolean'))
@@ -87,7 +87,7 @@ export function descriptorTree(d: DeviceDescriptors): DescriptorNode[] {
 }
 
 /** A board as the device view shows it: identity, descriptor tree and dump, memories by alt setting. */
-export function deviceDescription(device: DeviceInfo, details: DeviceDetails): DeviceDescription {
+export function deviceDescription(device: DeviceSummaryView, details: DeviceDetails): DeviceDescription {
   const alts = details.descriptors.configurations.flatMap((c) => c.interfaces);
   const memories: MemoryInfo[] = details.memories.map((m) => {
     const text = alts.find((a) => a.bAlternateSetting === m.alt)?.name;
@@ -104,7 +104,7 @@ function bcdVersion(bcd: number): string {
 // ----- firmware, loaders, erased sectors ------------------------------------------------------
 
 /** An opened file as the page sees it; `path` only for a file main read from disk itself. */
-export function firmwareView(id: string, fw: OpenedFirmware, path?: string): FirmwareView {
+export function firmwareView(id: string, fw: LoadedFirmware, path?: string): FirmwareView {
   const i = fw.image;
   return {
     id,

@@ -1,5 +1,5 @@
 // One simulated STM32 board: its memories, what it is running (ROM bootloader, loader, application or
-// nothing), and the jump between them. Each enumeration gets a fresh DfuSeDevice and USBDevice; the
+// nothing), and the jump between them. Each enumeration gets a fresh SimDfuseEndpoint and USBDevice; the
 // memories live on the board and survive re-enumeration (RAM is lost only on power-off).
 
 import { BootBridgeError, hex32 } from '../../shared/errors.js';
@@ -8,7 +8,7 @@ import { parseLayout } from '../dfu/layout.js';
 import { crc32 } from '../util/crc32.js';
 import type { Clock } from '../util/clock.js';
 import { buildDescriptors, type DfuIdentity } from './descriptors.js';
-import { DfuSeDevice, DfuState, DfuStatus, type DfuOperation, type DfuPersonality } from './dfuse-device.js';
+import { SimDfuseEndpoint, DfuState, DfuStatus, type DfuOperation, type DfuPersonality } from './dfuse-device.js';
 import { SimFaults, type SimRequestName } from './faults.js';
 import { SimMemory } from './memory.js';
 import { boardExtras, chipMemories, simChip, systemMemories, type SimChip, type SimModelName } from './models.js';
@@ -137,7 +137,7 @@ export class SimBoard {
   private readonly memories: SimMemory[];
   private readonly externals: External[];
   private modeNow: SimMode = 'unplugged';
-  private current: { dfu?: DfuSeDevice; endpoint: SimEndpoint; usb: SimUsbDevice } | undefined;
+  private current: { dfu?: SimDfuseEndpoint; endpoint: SimEndpoint; usb: SimUsbDevice } | undefined;
   private emu: { run: EmulatorRun; generation: number } | undefined;
   private emuEnd: EmulatorEnd | undefined;
   private goneWaiters: (() => void)[] = [];
@@ -280,7 +280,7 @@ export class SimBoard {
   }
 
   private enumerate(personality: DfuPersonality): void {
-    const dfu = new DfuSeDevice(personality, {
+    const dfu = new SimDfuseEndpoint(personality, {
       clock: this.host.clock,
       faults: this.faults,
       unplug: () => this.unplug(),

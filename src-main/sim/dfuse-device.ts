@@ -78,7 +78,7 @@ export function requestName(setup: SetupPacket): SimRequestName {
 const STALL: ControlAnswer = { status: 'stall' };
 const GONE: ControlAnswer = { status: 'disconnected' };
 
-export class DfuSeDevice implements SimEndpoint {
+export class SimDfuseEndpoint implements SimEndpoint {
   state: number;
   status: number;
   alt = 0;

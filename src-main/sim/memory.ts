@@ -2,7 +2,7 @@
 // when programmed. Bytes are kept in sparse 4 KB chunks so a 16 MB QSPI NOR costs nothing until it
 // is written; an absent chunk reads as the memory's blank value (0xFF for flash).
 
-export type ProgramRule =
+export type SimProgramRule =
   /** F4/F7 flash, QSPI NOR, OTP: programming can only clear bits (RM0090 §3.5.4, N25Q128A datasheet). */
   | 'clear-bits'
   /** L4/G4/H7 flash: a unit that is not erased cannot be programmed (PROGERR, RM0351 §3.3.7, RM0440 §3.3.8),
@@ -23,7 +23,7 @@ export interface MemorySpec {
   size: number;
   /** Erase units, in address order, covering the memory; empty when the memory cannot be erased. */
   sectors: readonly { start: number; size: number }[];
-  rule: ProgramRule;
+  rule: SimProgramRule;
   /** Programming granularity in bytes (flash word: 4 on F4/F7, 8 on L4/G4, 32 on H7; 256-byte page on QSPI). */
   unitBytes: number;
   /** Value of a blank cell. */

@@ -4,7 +4,7 @@
 // The result is plain JSON-able data: it crosses IPC and is the `--json` form of the dump.
 
 import { BootBridgeError } from '../../shared/errors.js';
-import { parseLayout, type MemoryLayout } from '../dfu/layout.js';
+import { bytesToHex } from '../../shared/format.js';
 import { controlIn, type TransferCounter } from './transfer.js';
 
 export const DESCRIPTOR_TYPE = { DEVICE: 1, CONFIGURATION: 2, STRING: 3, INTERFACE: 4, ENDPOINT: 5, DFU_FUNCTIONAL: 0x21 } as const;
@@ -38,12 +38,8 @@ export interface InterfaceDescriptor {
   bInterfaceSubClass: number;
   bInterfaceProtocol: number;
   iInterface: number;
-  /** The iInterface string (for a DfuSe alt setting, its memory layout string). */
+  /** The iInterface string (for a DfuSe alt setting, its memory layout string: dfu/descriptors.ts decodes it). */
   name?: string;
-  /** The name decoded as a DfuSe memory layout, when it is one. */
-  layout?: MemoryLayout;
-  /** Why the name is not a layout (absent when it parsed or there is no name). */
-  layoutError?: string;
 }
 
 /** DFU 1.1 §4.1.3 table 4.2. */
@@ -73,7 +69,7 @@ export interface OtherDescriptor {
   hex: string;
 }
 
-export interface ConfigurationDescriptor {
+export interface ConfigurationDescriptor<I extends InterfaceDescriptor = InterfaceDescriptor> {
   bLength: number;
   bDescriptorType: number;
   wTotalLength: number;
@@ -84,7 +80,7 @@ export interface ConfigurationDescriptor {
   /** In units of 2 mA (USB 2.0 table 9-10). */
   bMaxPower: number;
   /** Every interface alternate setting in the order the device sent them. */
-  interfaces: InterfaceDescriptor[];
+  interfaces: I[];
   /** The DFU functional descriptor; the ST ROM places it after the last alt setting. */
   dfuFunctional?: DfuFunctionalDescriptor;
   /** Endpoint and class descriptors we do not decode, kept raw. */
@@ -93,11 +89,11 @@ export interface ConfigurationDescriptor {
   hex: string;
 }
 
-export interface DeviceDescriptors {
+export interface DeviceDescriptors<I extends InterfaceDescriptor = InterfaceDescriptor> {
   device: DeviceDescriptor;
   /** The device descriptor as sent, lowercase hex. */
   deviceHex: string;
-  configurations: ConfigurationDescriptor[];
+  configurations: ConfigurationDescriptor<I>[];
   /** Language IDs from string descriptor 0. */
   langIds: number[];
   /** String descriptors by index, read in langid 0x0409 (or the device's first). */
@@ -107,18 +103,6 @@ export interface DeviceDescriptors {
   serialNumber?: string;
   /** "low" | "full" | "high" | "super" when the backend knows it; else inferred from bcdUSB. */
   speed: string;
-}
-
-export function toHex(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
-  return s;
-}
-
-export function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }
 
 function invalid(what: string, context: Record<string, unknown> = {}): never {
@@ -149,7 +133,7 @@ export function parseDeviceDescriptor(b: Uint8Array): DeviceDescriptor {
   };
 }
 
-export function parseDfuFunctional(d: Uint8Array): DfuFunctionalDescriptor {
+function parseDfuFunctional(d: Uint8Array): DfuFunctionalDescriptor {
   // DFU 1.0 devices send 7 bytes (no bcdDFUVersion); DFU 1.1 and DfuSe send 9.
   if (d.length < 7) invalid(`DFU functional descriptor: bLength ${d.length}, expected 7 or 9`);
   const attr = d[2]!;
@@ -188,7 +172,7 @@ export function parseConfiguration(b: Uint8Array): ConfigurationDescriptor {
     bMaxPower: b[8]!,
     interfaces: [],
     other: [],
-    hex: toHex(b.subarray(0, wTotalLength)),
+    hex: bytesToHex(b.subarray(0, wTotalLength)),
   };
   let at = config.bLength;
   while (at < wTotalLength) {
@@ -213,7 +197,7 @@ export function parseConfiguration(b: Uint8Array): ConfigurationDescriptor {
     } else if (type === DESCRIPTOR_TYPE.DFU_FUNCTIONAL) {
       config.dfuFunctional = parseDfuFunctional(d);
     } else {
-      config.other.push({ bDescriptorType: type ?? 0, hex: toHex(d) });
+      config.other.push({ bDescriptorType: type ?? 0, hex: bytesToHex(d) });
     }
     at += len;
   }
@@ -231,24 +215,18 @@ export function parseStringDescriptor(b: Uint8Array): string {
   return s;
 }
 
-export function parseLangIds(b: Uint8Array): number[] {
+function parseLangIds(b: Uint8Array): number[] {
   if (b.length < 2 || b[1] !== DESCRIPTOR_TYPE.STRING || b[0]! < 2 || b[0]! > b.length) invalid('string descriptor 0 (language IDs)');
   const ids: number[] = [];
   for (let i = 2; i + 1 < b[0]!; i += 2) ids.push(u16(b, i));
   return ids;
 }
 
-/** Decodes every alt setting's name as a DfuSe layout, keeping the reason when it is not one. */
-export function attachNames(config: ConfigurationDescriptor, strings: Record<number, string>): void {
+/** Gives every alt setting the string its iInterface names. */
+function attachNames(config: ConfigurationDescriptor, strings: Record<number, string>): void {
   for (const alt of config.interfaces) {
     const name = alt.iInterface ? strings[alt.iInterface] : undefined;
-    if (name === undefined) continue;
-    alt.name = name;
-    try {
-      alt.layout = parseLayout(name);
-    } catch (e) {
-      alt.layoutError = e instanceof Error ? e.message : String(e);
-    }
+    if (name !== undefined) alt.name = name;
   }
 }
 
@@ -314,15 +292,18 @@ export async function readDeviceDescriptors(device: USBDevice, options: ReadDesc
     for (const c of configurations) attachNames(c, strings);
     const result: DeviceDescriptors = {
       device: dev,
-      deviceHex: toHex(deviceBytes.subarray(0, 18)),
+      deviceHex: bytesToHex(deviceBytes.subarray(0, 18)),
       configurations,
       langIds,
       strings,
       speed: inferSpeed(device, dev),
     };
-    if (dev.iManufacturer && strings[dev.iManufacturer] !== undefined) result.manufacturer = strings[dev.iManufacturer];
-    if (dev.iProduct && strings[dev.iProduct] !== undefined) result.product = strings[dev.iProduct];
-    if (dev.iSerialNumber && strings[dev.iSerialNumber] !== undefined) result.serialNumber = strings[dev.iSerialNumber];
+    const manufacturer = dev.iManufacturer ? strings[dev.iManufacturer] : undefined;
+    const product = dev.iProduct ? strings[dev.iProduct] : undefined;
+    const serialNumber = dev.iSerialNumber ? strings[dev.iSerialNumber] : undefined;
+    if (manufacturer !== undefined) result.manufacturer = manufacturer;
+    if (product !== undefined) result.product = product;
+    if (serialNumber !== undefined) result.serialNumber = serialNumber;
     return result;
   } finally {
     if (claimedHere !== undefined) await device.releaseInterface(claimedHere).catch(() => undefined);
@@ -353,7 +334,10 @@ export function dfuFunctional(d: DeviceDescriptors): DfuFunctionalDescriptor | u
   return undefined;
 }
 
-/** The DFU alt settings (interface class 0xFE, subclass 0x01; DFU 1.1 §4.2.3). */
-export function dfuAlternates(d: DeviceDescriptors): InterfaceDescriptor[] {
+/**
+ * The DFU alt settings (interface class 0xFE, subclass 0x01; DFU 1.1 §4.2.3), of the descriptors'
+ * own interface type (dfu/descriptors.ts adds each one's memory layout).
+ */
+export function dfuAlternates<I extends InterfaceDescriptor>(d: DeviceDescriptors<I>): I[] {
   return d.configurations.flatMap((c) => c.interfaces.filter((i) => i.bInterfaceClass === 0xfe && i.bInterfaceSubClass === 0x01));
 }

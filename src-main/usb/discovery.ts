@@ -3,6 +3,7 @@
 // each device is reported attached/detached once. `new DeviceWatcher(backend, { clock }).start()`.
 
 import { BootBridgeError } from '../../shared/errors.js';
+import { vidPid } from '../../shared/format.js';
 import type { Clock } from '../util/clock.js';
 import type { UsbBackend } from './backend.js';
 
@@ -50,7 +51,7 @@ export class DeviceWatcher {
     const handle = (device as unknown as { handle?: unknown }).handle;
     if (typeof handle === 'string' && handle !== '') return `h:${handle}`;
     const port = this.backend.portPath(device);
-    const id = `${device.vendorId.toString(16)}:${device.productId.toString(16)}`;
+    const id = vidPid(device.vendorId, device.productId);
     if (port !== undefined) return `p:${port}:${id}:${device.serialNumber ?? ''}`;
     let n = anonymousIds.get(device);
     if (n === undefined) anonymousIds.set(device, (n = nextAnonymous++));

@@ -1,4 +1,7 @@
-// Control transfers on a WebUSB USBDevice, as every layer above uses them: each one counted, each
+// The usb/ layer: USB as USB defines it — control transfers, descriptors, which devices are attached —
+// on the WebUSB USBDevice interface, whoever provides it (the `usb` package, the simulator, a browser).
+// It knows nothing of DFU (docs/architecture.md). This file is its core:
+// control transfers on a WebUSB USBDevice, as every layer above uses them: each one counted, each
 // failure turned into a BootBridgeError (STALL, transfer error, device gone) with the request named.
 // The counter is what the benchmark reads to compare with dfu-util's ~6.5 transfers per block.
 
@@ -41,7 +44,7 @@ export function isDisconnectError(e: unknown): boolean {
 }
 
 /** True when a thrown transfer error is a STALL: the `usb` package v3 rejects ("… error: endpoint stalled") instead of returning status 'stall'. */
-export function isStallError(e: unknown): boolean {
+function isStallError(e: unknown): boolean {
   if (e instanceof BootBridgeError) return e.code === 'USB_STALL';
   const message = e instanceof Error ? e.message : String(e);
   return /stall|LIBUSB_ERROR_PIPE|EPIPE/i.test(message);

@@ -1,3 +1,4 @@
+// The util/ layer, below everything in src-main/: the Clock (this file) and CRC-32 (crc32.ts).
 // Time for everything that waits: the engine's poll timeouts, the simulator's erase/program times.
 // Production uses RealClock; tests use VirtualClock (waits cost no wall time, concurrent waits overlap
 // as they would in reality); demos and benchmarks use ScaledClock (real waits, shortened by a factor).

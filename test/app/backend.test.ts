@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createAppBackend, parseHostArgs, type ServicesBackend } from '../../src-main/services/app-backend.js';
 import { VirtualClock } from '../../src-main/util/clock.js';
-import type { DeviceInfo } from '../../shared/contract.js';
+import type { DeviceSummaryView } from '../../shared/contract.js';
 import type { FlashEvent } from '../../shared/progress.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -18,7 +18,7 @@ afterEach(async () => {
   b = undefined;
 });
 
-async function open(boards = 1): Promise<{ b: ServicesBackend; devices: DeviceInfo[] }> {
+async function open(boards = 1): Promise<{ b: ServicesBackend; devices: DeviceSummaryView[] }> {
   b = await createAppBackend({ sim: 'stm32f746', simBoards: boards, clock: new VirtualClock(), assetsDir: join(ROOT, 'assets') });
   return { b, devices: await b.listDevices() };
 }
@@ -86,7 +86,7 @@ describe('GUI services backend', () => {
 
   it('reports boards added and removed on the simulated bus', async () => {
     const { b } = await open();
-    const seen: DeviceInfo[][] = [];
+    const seen: DeviceSummaryView[][] = [];
     const off = b.onDevicesChanged((d) => seen.push(d));
     const added = await b.simAttach('stm32f407');
     expect(added.chip?.deviceId).toBe(0x413);

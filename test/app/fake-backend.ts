@@ -3,7 +3,7 @@
 // It answers in the contract's own types (AppBackend), as the real services do.
 
 import type { AppBackend, PlanArgs } from '../../src-main/services/backend.js';
-import type { DeviceDescription, DeviceInfo, ErasedSectorView, OpenedFirmware, PlanSegment, PlanView } from '../../shared/contract.js';
+import type { DeviceDescription, DeviceSummaryView, ErasedSectorView, FirmwareView, PlanSegment, PlanView } from '../../shared/contract.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
 import { BootBridgeError, type ErrorData } from '../../shared/errors.js';
 
@@ -22,7 +22,7 @@ export const F746_LAYOUT = {
   ],
 };
 
-export function fakeDevice(n = 1): DeviceInfo {
+export function fakeDevice(n = 1): DeviceSummaryView {
   return {
     id: `sim-${n}`,
     serial: `3157378A313${n}`,
@@ -38,8 +38,8 @@ export function fakeDevice(n = 1): DeviceInfo {
 }
 
 export class FakeBackend implements AppBackend {
-  devices: DeviceInfo[] = [fakeDevice(1)];
-  private listeners = new Set<(d: DeviceInfo[]) => void>();
+  devices: DeviceSummaryView[] = [fakeDevice(1)];
+  private listeners = new Set<(d: DeviceSummaryView[]) => void>();
   private files = new Map<string, { name: string; segments: { address: number; length: number; sources: string[] }[] }>();
   flashes: PlanArgs[] = [];
   cancelled: string[] = [];
@@ -51,11 +51,11 @@ export class FakeBackend implements AppBackend {
   async listDevices() {
     return this.devices;
   }
-  onDevicesChanged(l: (d: DeviceInfo[]) => void) {
+  onDevicesChanged(l: (d: DeviceSummaryView[]) => void) {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }
-  plug(d: DeviceInfo) {
+  plug(d: DeviceSummaryView) {
     this.devices = [...this.devices, d];
     for (const l of this.listeners) l(this.devices);
   }
@@ -81,10 +81,10 @@ export class FakeBackend implements AppBackend {
       bootloaderVersion: '22.00',
     };
   }
-  async openFirmware(path: string): Promise<OpenedFirmware> {
+  async openFirmware(path: string): Promise<FirmwareView> {
     return { ...(await this.openFirmwareBytes(path.split('/').pop()!, new Uint8Array(16))), path };
   }
-  async openFirmwareBytes(name: string, bytes: Uint8Array, opts: { baseAddress?: number } = {}): Promise<OpenedFirmware> {
+  async openFirmwareBytes(name: string, bytes: Uint8Array, opts: { baseAddress?: number } = {}): Promise<FirmwareView> {
     const id = `fw-${this.files.size + 1}`;
     const base = opts.baseAddress ?? (name.includes('toobig') ? 0x30000000 : 0x08000000);
     const segments = [{ address: base, length: bytes.length, sources: ['.text'] }];

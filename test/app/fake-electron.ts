@@ -12,8 +12,8 @@ export class FakeElectron {
   invoked: { channel: string; args: unknown[] }[] = [];
   windows: FakeBrowserWindow[] = [];
   appListeners = new Map<string, Handler[]>();
-  headersHook?: (details: { responseHeaders: Record<string, string[]> }, cb: (r: { responseHeaders: Record<string, string[]> }) => void) => void;
-  permissionHook?: (wc: unknown, permission: string, cb: (ok: boolean) => void) => void;
+  headersHook?: ((details: { responseHeaders: Record<string, string[]> }, cb: (r: { responseHeaders: Record<string, string[]> }) => void) => void) | undefined;
+  permissionHook?: ((wc: unknown, permission: string, cb: (ok: boolean) => void) => void) | undefined;
 
   contextBridge = {
     exposeInMainWorld: (name: string, api: unknown) => {

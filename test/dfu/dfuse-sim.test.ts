@@ -6,9 +6,10 @@ import { BootBridgeError } from '../../shared/errors.js';
 import { DFU_STATE, DFU_STATUS, DFUSE_COMMAND } from '../../src-main/dfu/constants.js';
 import { DfuseDevice } from '../../src-main/dfu/dfuse.js';
 import { SimBus, type SimBoard, type SimLoaderImage, type SimModelName } from '../../src-main/sim/index.js';
-import { dfuFunctional, readDeviceDescriptors } from '../../src-main/usb/descriptors.js';
+import { dfuFunctional } from '../../src-main/usb/descriptors.js';
+import { readDfuDescriptors } from '../../src-main/dfu/descriptors.js';
 import { DeviceWatcher } from '../../src-main/usb/discovery.js';
-import { formatDump } from '../../src-main/usb/dump.js';
+import { formatDump } from '../../src-main/dfu/dump.js';
 import { TransferCounter } from '../../src-main/usb/transfer.js';
 import { VirtualClock } from '../../src-main/util/clock.js';
 import { CUBEPROGRAMMER_VB3 } from '../usb/fixtures.js';
@@ -50,13 +51,13 @@ async function caught(p: Promise<unknown>): Promise<BootBridgeError> {
 describe('descriptors of simulated ROM bootloaders', () => {
   it('the simulated F746 dumps exactly as STM32CubeProgrammer shows the real one', async () => {
     const { board } = setup('stm32f746');
-    const dump = formatDump(await readDeviceDescriptors(board.device!));
+    const dump = formatDump(await readDfuDescriptors(board.device!));
     expect(dump.startsWith(CUBEPROGRAMMER_VB3)).toBe(true);
   });
 
   it('the simulated F407 matches the lsusb capture field for field', async () => {
     const { board } = setup('stm32f407');
-    const d = await readDeviceDescriptors(board.device!);
+    const d = await readDfuDescriptors(board.device!);
     expect(d.device).toMatchObject({ bcdUSB: 0x0100, idVendor: 0x0483, idProduct: 0xdf11, bcdDevice: 0x2100, bMaxPacketSize0: 64 });
     expect(d.configurations[0]).toMatchObject({ wTotalLength: 54, bmAttributes: 0xc0 });
     expect(d.configurations[0]!.interfaces.map((i) => i.name)).toEqual([
@@ -72,7 +73,7 @@ describe('descriptors of simulated ROM bootloaders', () => {
 
   it.each(['stm32f746', 'stm32f407', 'stm32h743', 'stm32g474', 'stm32l476'] as const)('every alt setting of the %s decodes as a memory layout', async (model) => {
     const { board } = setup(model);
-    const d = await readDeviceDescriptors(board.device!);
+    const d = await readDfuDescriptors(board.device!);
     const alts = d.configurations[0]!.interfaces;
     expect(alts.length).toBeGreaterThan(1);
     for (const a of alts) {

@@ -29,11 +29,6 @@ describe('quirk table', () => {
     expect(q.busyLimitMs('erase')).toBe(DEFAULT_BUSY_LIMIT_MS.erase);
   });
 
-  it('marks the F4 ROM (bcdDevice 0x2100) as starting in dfuERROR, not the F7 (0x2200)', () => {
-    expect(quirksFor({ ...ST, bcdDevice: 0x2100 }).startsInError).toBe(true);
-    expect(quirksFor({ ...ST, bcdDevice: 0x2200 }).startsInError).toBe(false);
-  });
-
   it('applies device-ID entries only when the chip is known', () => {
     expect(matchingQuirks({ ...ST, bcdDevice: 0x2200 }).map((q) => q.id)).not.toContain('h743-stuck-busy');
     const h7 = quirksFor({ ...ST, bcdDevice: 0x2200, deviceId: 0x450 });

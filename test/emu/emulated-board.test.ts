@@ -24,7 +24,7 @@ async function waitFor(clock: VirtualClock, cond: () => boolean, ms = 10_000): P
   }
 }
 
-async function opened(board: { device?: USBDevice }) {
+async function opened(board: { device?: USBDevice | undefined }) {
   const d = board.device!;
   await d.open();
   await d.claimInterface(0);

@@ -3,9 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { ProgressModel } from '../../src-renderer/src/lib/progress-model.js';
 import { guiFormatError, guiMessage } from '../../src-renderer/src/lib/words.js';
-import type { PlanStage } from '../../shared/contract.js';
+import type { PlanStageView } from '../../shared/contract.js';
 
-const stages: PlanStage[] = [
+const stages: PlanStageView[] = [
   {
     name: 'loader',
     title: 'Through the loader',

@@ -3,12 +3,13 @@ import { BootBridgeError } from '../../shared/errors.js';
 import {
   dfuAlternates,
   dfuFunctional,
-  fromHex,
   parseConfiguration,
   parseDeviceDescriptor,
   parseStringDescriptor,
   readDeviceDescriptors,
 } from '../../src-main/usb/descriptors.js';
+import { hexToBytes } from '../../shared/format.js';
+import { readDfuDescriptors } from '../../src-main/dfu/descriptors.js';
 import { descriptorDevice, F107, F407, F746 } from './fixtures.js';
 
 function code(fn: () => unknown): string | undefined {
@@ -45,7 +46,7 @@ describe('readDeviceDescriptors', () => {
   });
 
   it('decodes each alt setting name as a memory layout', async () => {
-    const d = await readDeviceDescriptors(descriptorDevice(F407));
+    const d = await readDfuDescriptors(descriptorDevice(F407));
     const alts = dfuAlternates(d);
     expect(alts).toHaveLength(4);
     const flash = alts[0]!.layout!;
@@ -57,7 +58,7 @@ describe('readDeviceDescriptors', () => {
   });
 
   it('reads the F107 connectivity-line ROM: two alt settings, 36-byte configuration, 2 KiB pages', async () => {
-    const d = await readDeviceDescriptors(descriptorDevice(F107));
+    const d = await readDfuDescriptors(descriptorDevice(F107));
     expect(d.device.bcdDevice).toBe(0x2000);
     expect(d.configurations[0]!.wTotalLength).toBe(36);
     expect(d.product).toBe('STM32 0x418 DFU Bootloader');
@@ -68,8 +69,8 @@ describe('readDeviceDescriptors', () => {
 
   it('keeps the raw bytes as hex that parse back to the same descriptors', async () => {
     const d = await readDeviceDescriptors(descriptorDevice(F746));
-    expect(parseDeviceDescriptor(fromHex(d.deviceHex))).toEqual(d.device);
-    expect(Array.from(fromHex(d.configurations[0]!.hex))).toEqual(F746.config);
+    expect(parseDeviceDescriptor(hexToBytes(d.deviceHex))).toEqual(d.device);
+    expect(Array.from(hexToBytes(d.configurations[0]!.hex))).toEqual(F746.config);
     expect(JSON.parse(JSON.stringify(d))).toEqual(d);
   });
 

@@ -26,7 +26,7 @@ afterEach(async () => {
   api.dispose();
 });
 
-function connect(path: string, headers: Record<string, string> = {}): Promise<{ ws?: WebSocket; status?: number }> {
+function connect(path: string, headers: Record<string, string> = {}): Promise<{ ws?: WebSocket; status?: number | undefined }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`ws://127.0.0.1:${host.port}${path}`, { headers });
     ws.once('open', () => resolve({ ws }));
@@ -51,7 +51,7 @@ function call(ws: WebSocket, id: number, method: string, payload?: unknown): Pro
   });
 }
 
-function httpGet(path: string, hostHeader: string): Promise<{ status: number; csp?: string; body: string }> {
+function httpGet(path: string, hostHeader: string): Promise<{ status: number; csp?: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: host.port, path, headers: { host: hostHeader } }, (res) => {
       let body = '';

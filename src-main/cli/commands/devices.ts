@@ -1,7 +1,7 @@
 // `bootbridge list` and `bootbridge dump`: what is connected, and everything a device says about itself.
 
 import type { Command } from 'commander';
-import { formatDump } from '../../usb/dump.js';
+import { formatDump } from '../../dfu/dump.js';
 import { deviceInfo, inspectDevice, listDfuDevices, selectDevice } from '../../operations/devices.js';
 import { openConnection, printJson, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 

@@ -9,7 +9,7 @@ import { parseLayout } from '../../dfu/layout.js';
 import type { LoaderPackage } from '../../loader/index.js';
 import { formatPlan, planForJson, type FlashPlan, type PlanOptions } from '../../plan/index.js';
 import type { DeviceDetails } from '../../operations/devices.js';
-import { openFirmwareFile, openLoaderFolder, type OpenedFirmware } from '../../operations/files.js';
+import { openFirmwareFile, openLoaderFolder, type LoadedFirmware } from '../../operations/files.js';
 import { checkLoaderUsable, flashDevice, planFlash } from '../../operations/operations.js';
 import { EXIT, addressArg, exitCodeFor, openSelected, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 import { experimentalWarning, loaderChoice } from './loader.js';
@@ -77,7 +77,7 @@ function offlineDetails(chipName: string): DeviceDetails {
   };
 }
 
-async function inputs(file: string, o: PlanCliOptions): Promise<{ fw: OpenedFirmware; loader?: LoaderPackage }> {
+async function inputs(file: string, o: PlanCliOptions): Promise<{ fw: LoadedFirmware; loader?: LoaderPackage }> {
   const fw = await openFirmwareFile(file, o.base !== undefined ? { baseAddress: o.base } : {});
   const loader = o.loader ? await openLoaderFolder(o.loader) : undefined;
   return { fw, ...(loader ? { loader } : {}) };

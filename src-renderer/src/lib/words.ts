@@ -2,7 +2,7 @@
 // remedy code (shared/errors.ts REMEDIES) that each door words for its user: the CLI with its flags
 // (src-main/cli/remedies.ts), the window here with its controls: a field, a menu, a button.
 
-import { ERROR_TEXT, formatError, hintFor, type ErrorData, type RemedyWords } from '../../../shared/errors';
+import { ERROR_TEXT, errorTitle, formatError, hintFor, type ErrorData, type RemedyWords } from '../../../shared/errors';
 
 /** The window's words for every remedy. */
 export const GUI_REMEDIES: RemedyWords = {
@@ -47,7 +47,7 @@ export function guiMessage(message: string): string {
 }
 
 export function guiTitle(code: string): string {
-  return (ERROR_TEXT as Record<string, { title: string }>)[code]?.title ?? code;
+  return errorTitle(code);
 }
 
 export function guiHint(code: string): string {

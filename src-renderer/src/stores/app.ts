@@ -11,13 +11,13 @@ import {
   type AppEvent,
   type BootBridgeApi,
   type DeviceDescription,
-  type DeviceInfo,
+  type DeviceSummaryView,
   type ErasedSectorView,
   type ErrorData,
   type FlashResult,
   type HostInfo,
   type LoaderSummary,
-  type OpenedFirmware,
+  type FirmwareView,
   type PlanView,
   type RecentFile,
   type Settings,
@@ -53,11 +53,11 @@ export function bb(): BootBridgeApi {
 
 export const useAppStore = defineStore('app', () => {
   const host = ref<HostInfo>();
-  const devices = ref<DeviceInfo[]>([]);
+  const devices = ref<DeviceSummaryView[]>([]);
   const selectedId = ref<string>();
   const description = shallowRef<DeviceDescription>();
   const describing = ref(false);
-  const firmware = shallowRef<OpenedFirmware>();
+  const firmware = shallowRef<FirmwareView>();
   const loaders = ref<LoaderSummary[]>([]);
   const plan = shallowRef<PlanView>();
   const planning = ref(false);
@@ -274,7 +274,7 @@ export const useAppStore = defineStore('app', () => {
     if (before && !now) void replan();
   });
 
-  async function afterOpen(fw: OpenedFirmware | null): Promise<void> {
+  async function afterOpen(fw: FirmwareView | null): Promise<void> {
     if (!fw) return;
     firmware.value = fw;
     result.value = undefined;

@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { parseLayout } from '../../src-main/dfu/layout.js';
-import { readDeviceDescriptors } from '../../src-main/usb/descriptors.js';
-import { formatDump, formatLayoutRuns } from '../../src-main/usb/dump.js';
-import { CUBEPROGRAMMER_VB3, descriptorDevice, F746 } from './fixtures.js';
+import { readDfuDescriptors } from '../../src-main/dfu/descriptors.js';
+import { formatDump, formatLayoutRuns } from '../../src-main/dfu/dump.js';
+import { CUBEPROGRAMMER_VB3, descriptorDevice, F746 } from '../usb/fixtures.js';
 
 
 describe('formatDump', () => {
   it('prints the F746 descriptors exactly as STM32CubeProgrammer -vb 3 does', async () => {
-    const dump = formatDump(await readDeviceDescriptors(descriptorDevice(F746)));
+    const dump = formatDump(await readDfuDescriptors(descriptorDevice(F746)));
     expect(dump.startsWith(CUBEPROGRAMMER_VB3)).toBe(true);
   });
 
   it('follows with every alt setting decoded as sector runs', async () => {
-    const dump = formatDump(await readDeviceDescriptors(descriptorDevice(F746)));
+    const dump = formatDump(await readDfuDescriptors(descriptorDevice(F746)));
     const tail = dump.slice(CUBEPROGRAMMER_VB3.length).split('\n');
     expect(tail).toContain('FW version : 0x011a');
     expect(tail).toContain('Memory of Alternate Setting 0x00 : @Internal Flash  /0x08000000/04*032Kg,01*128Kg,03*256Kg');

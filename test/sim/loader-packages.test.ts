@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { simLoaderManifest, simLoaderReadme } from '../../src-main/loader/sim-packages.js';
+import { simLoaderManifest, simLoaderReadme } from '../../src-main/sim/loader-packages.js';
 import { openLoaderFolder } from '../../src-main/operations/files.js';
 import { SIM_MODELS, simLoaderImage, simLoaderSpec } from '../../src-main/sim/index.js';
 

@@ -1,10 +1,12 @@
 // The loader packages of the simulated boards (assets/loaders/sim-<model>/), derived from the
 // simulator's own loader description so the two can never disagree. They boot only on simulated boards.
+// The simulator generates them (npm run gen:sim-loaders): the loader layer reads packages and knows
+// nothing of the simulator.
 
-import { simLoaderSpec, type SimLoaderSpec, type SimModelName } from '../sim/index.js';
-import type { LoaderManifestInput } from './manifest.js';
-
-const hex = (n: number, digits: number) => '0x' + n.toString(16).toUpperCase().padStart(digits, '0');
+import { hexUpper as hex } from '../../shared/format.js';
+import type { LoaderManifestInput } from '../loader/manifest.js';
+import { simLoaderSpec, type SimLoaderSpec } from './loaders.js';
+import type { SimModelName } from './models.js';
 
 export function simLoaderManifest(model: SimModelName): LoaderManifestInput {
   const s = simLoaderSpec(model);

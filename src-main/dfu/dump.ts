@@ -1,10 +1,11 @@
 // The descriptor dump engineers know from STM32CubeProgrammer's verbose mode (`-vb 3`), line for line,
-// followed by each alt setting's memory layout as sector runs. `formatDump(await readDeviceDescriptors(d))`.
+// followed by each alt setting's memory layout as sector runs. `formatDump(await readDfuDescriptors(d))`.
 
-import type { MemoryLayout } from '../dfu/layout.js';
-import { dfuFunctional, type DeviceDescriptors } from './descriptors.js';
+import { formatSize, hex as h } from '../../shared/format.js';
+import { dfuFunctional } from '../usb/descriptors.js';
+import type { DfuDeviceDescriptors } from './descriptors.js';
+import type { MemoryLayout } from './layout.js';
 
-const h = (n: number, digits: number): string => '0x' + n.toString(16).padStart(digits, '0');
 const field = (name: string, value: string): string => ` |_${name} : ${value}`;
 
 const SPEED_TEXT: Record<string, string> = {
@@ -14,12 +15,6 @@ const SPEED_TEXT: Record<string, string> = {
   super: 'Super Speed (5GBit/s)',
   superplus: 'Super Speed+ (10GBit/s)',
 };
-
-function sizeText(bytes: number): string {
-  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
-  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
-  return `${bytes} B`;
-}
 
 /** Sector runs of one layout, one line each: address range, count × size, r/e/w flags. */
 export function formatLayoutRuns(layout: MemoryLayout): string[] {
@@ -36,14 +31,14 @@ export function formatLayoutRuns(layout: MemoryLayout): string[] {
       }
       const end = first.start + n * first.size - 1;
       const flags = (first.readable ? 'r' : '-') + (first.erasable ? 'e' : '-') + (first.writable ? 'w' : '-');
-      lines.push(` |_${h(first.start, 8)} - ${h(end >>> 0, 8)} : ${n} x ${sizeText(first.size)} ${flags}`);
+      lines.push(` |_${h(first.start, 8)} - ${h(end, 8)} : ${n} x ${formatSize(first.size)} ${flags}`);
       i += n;
     }
   }
   return lines;
 }
 
-export function formatDump(d: DeviceDescriptors): string {
+export function formatDump(d: DfuDeviceDescriptors): string {
   const dev = d.device;
   const out: string[] = [
     'Device Descriptor:',
