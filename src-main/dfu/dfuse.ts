@@ -8,7 +8,7 @@ import { BootBridgeError } from '../../shared/errors.js';
 import type { Clock } from '../util/clock.js';
 import { dfuFunctional, readDeviceDescriptors, type DeviceDescriptors, type InterfaceDescriptor } from '../usb/descriptors.js';
 import { isDisconnectError, type TransferCounter } from '../usb/transfer.js';
-import { DFU_STATE, DFUSE_COMMAND, stateName } from './constants.js';
+import { DFU_STATE, DFU_STATUS, DFUSE_COMMAND, stateName } from './constants.js';
 import { DfuInterface, type DfuStatusReport } from './dfu.js';
 import type { MemoryLayout } from './layout.js';
 import { quirksFor, type DeviceQuirks, type DfuOperation } from './quirks.js';
@@ -51,6 +51,8 @@ export class DfuseDevice {
   /** wTransferSize of the DFU functional descriptor. */
   readonly transferSize: number;
   private commands: number[] | undefined;
+  /** Background writes are on (loader extension "overlap", docs/loader-protocol.md §5). */
+  private background = false;
   /** Set once leave/read-unprotect was sent: the device is going, there is nothing to bring back to idle. */
   private left = false;
 
@@ -189,9 +191,32 @@ export class DfuseDevice {
     await this.command([DFUSE_COMMAND.ERASE, ...le32(address)], 'erase', address);
   }
 
-  /** Mass erase: 0x41 with no address (AN3156 §6.5). */
-  async massErase(): Promise<void> {
-    await this.command([DFUSE_COMMAND.ERASE], 'massErase');
+  /**
+   * Mass erase: 0x41 with no address (AN3156 §6.5). `expectedMs`: its known typical time (a loader's
+   * manifest): the host then waits up to twice that before calling it hung (N25Q128A: 170 s typical, 250 s max).
+   */
+  async massErase(expectedMs = 0): Promise<void> {
+    await this.readyForDownload();
+    await this.dfu.dnload(0, new Uint8Array([DFUSE_COMMAND.ERASE]));
+    await this.dfu.waitWhileBusy('massErase', {}, 2 * expectedMs);
+  }
+
+  /**
+   * Turns on background writes when the device offers them (command 0xB1 in its command list): each data
+   * block is then accepted at once and programmed while the next is on the wire (docs/loader-protocol.md
+   * §5). Only for a loader whose manifest lists the "overlap" extension; the ROM never offers it.
+   * Returns whether they are on.
+   */
+  async enableBackgroundWrites(): Promise<boolean> {
+    if (this.background) return true;
+    if (!(await this.supports(DFUSE_COMMAND.BACKGROUND_WRITES))) return false;
+    await this.command([DFUSE_COMMAND.BACKGROUND_WRITES], 'command');
+    this.background = true;
+    return true;
+  }
+
+  get backgroundWrites(): boolean {
+    return this.background;
   }
 
   /**
@@ -236,16 +261,38 @@ export class DfuseDevice {
       const runStart = address + done;
       await this.setAddress(runStart);
       let block = BLOCK_BASE;
+      let previous: { at: number; length: number } | undefined;
       while (done < total && block <= MAX_BLOCK) {
         if (this.checkCancel(options.signal)) await this.cancelled(address + done, done);
         const chunk = data.subarray(done, Math.min(done + size, total));
         const at = runStart + (block - BLOCK_BASE) * size;
         await this.dfu.dnload(block, chunk, { address: at });
-        await this.dfu.waitWhileBusy('write', { address: at });
+        await this.blockStatus(at, chunk.length, previous);
+        previous = { at, length: chunk.length };
         done += chunk.length;
         block++;
         options.onProgress?.(done, total);
       }
+      // Background writes: the last block is still programming; wait for it before anything else.
+      if (this.background && previous) await this.blockStatus(undefined, 0, previous);
+    }
+  }
+
+  /**
+   * The GETSTATUS after a data block (`at`), or with no block the drain after the last one. With
+   * background writes the error it reports may be the previous block's (loader protocol §5):
+   * errTARGET and errADDRESS refuse the block just sent; any other error is the outcome of the block
+   * programming in the background, the one sent before it.
+   */
+  private async blockStatus(at: number | undefined, length: number, previous: { at: number; length: number } | undefined): Promise<void> {
+    try {
+      await this.dfu.waitWhileBusy('write', at !== undefined ? { address: at } : { address: previous!.at });
+    } catch (e) {
+      if (!this.background || !previous || !(e instanceof BootBridgeError) || e.code !== 'DFU_STATUS') throw e;
+      const own = at !== undefined && (e.context.status === DFU_STATUS.errTARGET || e.context.status === DFU_STATUS.errADDRESS);
+      const block = own ? { at, length } : previous;
+      const what = own ? 'refused' : at !== undefined ? 'failed while the next block was sent' : 'failed';
+      throw new BootBridgeError('DFU_STATUS', `Block at 0x${block.at.toString(16)} (${block.length} bytes) ${what}: ${e.message}`, { ...e.context, address: block.at, length: block.length }, { cause: e });
     }
   }
 

@@ -24,6 +24,7 @@ export function toPlanLoader(pkg: LoaderPackage, chip?: ChipInfo): PlanLoader {
     imageSize: pkg.image.length,
     servesInternalFlash,
     crc32: m.extensions.includes('crc32'),
+    overlap: m.extensions.includes('overlap'),
     chips: m.chips,
     ...(m.timing ? { timing: { ...m.timing } } : {}),
   };
