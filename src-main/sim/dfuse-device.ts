@@ -201,9 +201,9 @@ export class DfuSeDevice implements SimEndpoint {
     if (faults.take('stall', (f) => f.request === name || f.request === 'any')) return STALL;
 
     this.settle();
-    // While a background write runs or its outcome is unreported, only DNLOAD (the next block),
-    // GETSTATUS and GETSTATE are served; anything else STALLs and leaves the state as it is (loader protocol §5).
-    if (this.bg && name !== 'DNLOAD' && name !== 'GETSTATUS' && name !== 'GETSTATE') return STALL;
+    // While a background write runs or its outcome is unreported, only DNLOAD with data (the next
+    // block), GETSTATUS and GETSTATE are served (firmware/loader/core/dfu.c does the same); anything else STALLs and leaves the state as it is (loader protocol §5).
+    if (this.bg && name !== 'GETSTATUS' && name !== 'GETSTATE' && !(name === 'DNLOAD' && data !== undefined && data.length > 0)) return STALL;
     const type = (setup.bmRequestType >> 5) & 3;
     if (type === 0) return this.standard(setup, data);
     if (type === 1 && (setup.bmRequestType & 0x1f) === 1 && setup.wIndex === 0) return this.dfu(name, setup, data);
