@@ -103,7 +103,7 @@ export const DFUSE_COMMAND = {
   CRC32: 0xb0,
   /**
    * BootBridge loader extension "overlap": from now on a data block is programmed in the background
-   * while the next one is on the wire (docs/loader-protocol.md §5).
+   * while the next one is on the wire (docs/loader-protocol.md §8).
    */
   BACKGROUND_WRITES: 0xb1,
 } as const;

@@ -51,7 +51,7 @@ export class DfuseDevice {
   /** wTransferSize of the DFU functional descriptor. */
   readonly transferSize: number;
   private commands: number[] | undefined;
-  /** Background writes are on (loader extension "overlap", docs/loader-protocol.md §5). */
+  /** Background writes are on (loader extension "overlap", docs/loader-protocol.md §8). */
   private background = false;
   /** Set once leave/read-unprotect was sent: the device is going, there is nothing to bring back to idle. */
   private left = false;
@@ -204,7 +204,7 @@ export class DfuseDevice {
   /**
    * Turns on background writes when the device offers them (command 0xB1 in its command list): each data
    * block is then accepted at once and programmed while the next is on the wire (docs/loader-protocol.md
-   * §5). Only for a loader whose manifest lists the "overlap" extension; the ROM never offers it.
+   * §8). Only for a loader whose manifest lists the "overlap" extension; the ROM never offers it.
    * Returns whether they are on.
    */
   async enableBackgroundWrites(): Promise<boolean> {
@@ -280,7 +280,7 @@ export class DfuseDevice {
 
   /**
    * The GETSTATUS after a data block (`at`), or with no block the drain after the last one. With
-   * background writes the error it reports may be the previous block's (loader protocol §5):
+   * background writes the error it reports may be the previous block's (loader protocol §8):
    * errTARGET and errADDRESS refuse the block just sent; any other error is the outcome of the block
    * programming in the background, the one sent before it.
    */

@@ -186,7 +186,7 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       }
     }
 
-    // Overlap the wire with the part where the loader's manifest offers it (docs/loader-protocol.md §5).
+    // Overlap the wire with the part where the loader's manifest offers it (docs/loader-protocol.md §8).
     if (stage.via === 'loader' && work.writes.length && loader?.manifest.extensions.includes('overlap') && !(await dev.enableBackgroundWrites())) {
       reporter.log('warn', `Loader "${loader.manifest.name}" lists the overlap extension but does not offer command 0xB1: writing block by block`);
     }

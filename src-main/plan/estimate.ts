@@ -59,7 +59,7 @@ export class TimeModel {
   loaderWriteBlockMs(bytes: number, isInternalFlash: boolean): number {
     const kbps = this.loader?.timing?.programKBps;
     const program = kbps !== undefined ? bytes / (kbps * 1.024) : isInternalFlash ? this.siliconProgramMs(bytes) : 0;
-    // With the overlap extension a block programs while the next is on the wire (loader protocol §5).
+    // With the overlap extension a block programs while the next is on the wire (loader protocol §8).
     return this.loader?.overlap ? Math.max(program, usbMs(bytes)) : program + usbMs(bytes);
   }
 

@@ -27,7 +27,7 @@ export interface PlanLoader {
   crc32: boolean;
   /**
    * Programs a block in the background while the next is on the wire (manifest extension "overlap",
-   * docs/loader-protocol.md §5): a block then costs the longer of its wire time and its program time.
+   * docs/loader-protocol.md §8): a block then costs the longer of its wire time and its program time.
    */
   overlap?: boolean;
   /** Device IDs it runs on; checked against the chip when both are known. */

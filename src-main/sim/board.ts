@@ -31,7 +31,7 @@ export interface SimLoaderImage {
   memories: string[];
   /** Implements the 0xB0 CRC32 extension. */
   crc32: boolean;
-  /** Implements the background-write extension, command 0xB1 (loader protocol §5). */
+  /** Implements the background-write extension, command 0xB1 (loader protocol §8). */
   overlap?: boolean;
   timing?: { /** From the jump to its enumeration. */ enumerationMs?: number };
   /**

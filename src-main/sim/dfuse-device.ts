@@ -49,7 +49,7 @@ export interface DfuPersonality {
   /** Other block-0 commands listed in `commands` (0xB0 CRC32 on the loader). */
   command?(payload: Uint8Array, alt: number): DfuOperation;
   /**
-   * Implements the background-write extension (command 0xB1, docs/loader-protocol.md §5): once the host
+   * Implements the background-write extension (command 0xB1, docs/loader-protocol.md §8): once the host
    * enables it, a data block is accepted into a second buffer and programmed while the next one is on
    * the wire.
    */
@@ -100,7 +100,7 @@ export class DfuSeDevice implements SimEndpoint {
   private gone = false;
   private goneWaiters: (() => void)[] = [];
   private lastPoll = 0;
-  /** Background writes enabled by command 0xB1 (loader protocol §5), until the device leaves the bus. */
+  /** Background writes enabled by command 0xB1 (loader protocol §8), until the device leaves the bus. */
   private overlap = false;
   /** The data block programming in the background (its result held until a GETSTATUS reports it). */
   private bg: { op: DfuOperation; until: number; result: number | undefined } | undefined;
@@ -145,7 +145,7 @@ export class DfuSeDevice implements SimEndpoint {
 
   /**
    * The background write ends at its time; a queued DNLOAD starts at that moment, from the loader's
-   * main loop (loader protocol §5), not at the host's next GETSTATUS. A failed write drops what was queued.
+   * main loop (loader protocol §8), not at the host's next GETSTATUS. A failed write drops what was queued.
    */
   private settleBackground(): void {
     const now = this.host.clock.now();
@@ -202,7 +202,7 @@ export class DfuSeDevice implements SimEndpoint {
 
     this.settle();
     // While a background write runs or its outcome is unreported, only DNLOAD with data (the next
-    // block), GETSTATUS and GETSTATE are served (firmware/loader/core/dfu.c does the same); anything else STALLs and leaves the state as it is (loader protocol §5).
+    // block), GETSTATUS and GETSTATE are served (firmware/loader/core/dfu.c does the same); anything else STALLs and leaves the state as it is (loader protocol §8).
     if (this.bg && name !== 'GETSTATUS' && name !== 'GETSTATE' && !(name === 'DNLOAD' && data !== undefined && data.length > 0)) return STALL;
     const type = (setup.bmRequestType >> 5) & 3;
     if (type === 0) return this.standard(setup, data);
@@ -439,7 +439,7 @@ export class DfuSeDevice implements SimEndpoint {
   }
 
   /**
-   * GETSTATUS with background writes on (loader protocol §5). A failed background write is reported at
+   * GETSTATUS with background writes on (loader protocol §8). A failed background write is reported at
    * the first GETSTATUS after it ended, whatever that GETSTATUS follows; a data block is accepted at once
    * when no write runs, queued (dfuDNBUSY) while one does; a GETSTATUS in dfuDNLOAD-IDLE drains (busy
    * until the last write ended). Undefined: the ordinary DfuSe answer applies (commands).

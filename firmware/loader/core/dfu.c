@@ -4,7 +4,7 @@
  * (DfuSe: the operation runs while the device is dfuDNBUSY) and answers bwPollTimeout = the time the
  * job still needs by the part's datasheet typical values; the main loop keeps polling USB, the job and
  * the IWDG, so the device answers every request while a sector erases.
- * Background writes (loader protocol §5, command 0xB1, off until the host sends it): a data block is
+ * Background writes (loader protocol §8, command 0xB1, off until the host sends it): a data block is
  * received into one of two buffers and programmed from it by the main loop while the next block arrives
  * in the other; the host hears "busy" only when a block arrives before the previous one is programmed,
  * and a failed write at the first GETSTATUS after it ended. */
@@ -41,7 +41,7 @@ static uint8_t reply[6];
 static uint8_t io_buf[LOADER_TRANSFER_SIZE] __attribute__((aligned(4)));
 static int leave_armed;
 static uint32_t leave_at_us;
-/* Background writes (loader protocol §5) */
+/* Background writes (loader protocol §8) */
 static int overlap;                /* enabled by command 0xB1; stays on until the loader leaves */
 static int bg;                     /* the running JOB_MEMORY is a background write */
 static int bg_result = DFU_OK;     /* a background write's failure, until a GETSTATUS reports it */
@@ -106,7 +106,7 @@ static int start_pending(void) {
       }
       job = JOB_MEMORY;
       return m->erase_start(a, 0, &job_typ_ms);
-    case 0xB1: /* background writes on (loader protocol §5) */
+    case 0xB1: /* background writes on (loader protocol §8) */
       if (n != 1) return DFU_errUNKNOWN;
       overlap = 1;
       return DFU_OK;
@@ -136,7 +136,7 @@ static int start_pending(void) {
   return m->write_start(addr, d, n, &job_typ_ms);
 }
 
-/* A refusal before anything is programmed: the host attributes it to the block just sent (§5). */
+/* A refusal before anything is programmed: the host attributes it to the block just sent (loader protocol §8). */
 static int refusal(int r) { return r == DFU_errTARGET || r == DFU_errADDRESS; }
 
 /* Starts the pending DNLOAD with background writes on: a data block as a background write (a failure
@@ -210,7 +210,7 @@ static uint32_t remaining_ms(void) {
   return again < 1u ? 1u : again > 500u ? 500u : again;
 }
 
-/* GETSTATUS with background writes on (loader protocol §5); 0 when the ordinary answer applies. */
+/* GETSTATUS with background writes on (loader protocol §8); 0 when the ordinary answer applies. */
 static int overlap_status(uint32_t *poll) {
   if (!bg && bg_result != DFU_OK) { /* a failed background write, reported once */
     pending = 0;
@@ -322,7 +322,7 @@ int dfu_request(const struct setup *s, const uint8_t *out, const uint8_t **in, u
   int dir_in = (s->bmRequestType & 0x80u) != 0;
   /* While a job runs only GETSTATUS and GETSTATE are answered; anything else STALLs and leaves the
    * state as it is, so no second operation can start on a busy part. A background write (or its
-   * unreported failure) also lets the next DNLOAD with data in (loader protocol §5). */
+   * unreported failure) also lets the next DNLOAD with data in (loader protocol §8). */
   if (dfu_busy() && s->bRequest != REQ_GETSTATUS && s->bRequest != REQ_GETSTATE &&
       !(s->bRequest == REQ_DNLOAD && s->wLength > 0 && (bg || (job == JOB_NONE && bg_result != DFU_OK))))
     return 0;
