@@ -51,7 +51,7 @@ export class DfuseDevice {
   /** wTransferSize of the DFU functional descriptor. */
   readonly transferSize: number;
   private commands: number[] | undefined;
-  /** Background writes are on (loader extension "overlap", docs/loader-protocol.md §8). */
+  /** Writes use background writes (loader extension "overlap", docs/loader-protocol.md §8). */
   private background = false;
   /** Set once leave/read-unprotect was sent: the device is going, there is nothing to bring back to idle. */
   private left = false;
@@ -202,17 +202,15 @@ export class DfuseDevice {
   }
 
   /**
-   * Turns on background writes when the device offers them (command 0xB1 in its command list): each data
-   * block is then accepted at once and programmed while the next is on the wire (docs/loader-protocol.md
-   * §8). Only for a loader whose manifest lists the "overlap" extension; the ROM never offers it.
-   * Returns whether they are on.
+   * Uses background writes from now on when the device offers them (command 0xB1 in its command list):
+   * each write() then sends 0xB1 first (the device turns them off at the next UPLOAD, ABORT, CLRSTATUS
+   * or alt change), and each data block is accepted at once and programmed while the next is on the
+   * wire (docs/loader-protocol.md §8). Only for a loader whose manifest lists the "overlap" extension;
+   * the ROM never offers it. Returns whether they are used.
    */
   async enableBackgroundWrites(): Promise<boolean> {
-    if (this.background) return true;
-    if (!(await this.supports(DFUSE_COMMAND.BACKGROUND_WRITES))) return false;
-    await this.command([DFUSE_COMMAND.BACKGROUND_WRITES], 'command');
-    this.background = true;
-    return true;
+    this.background = await this.supports(DFUSE_COMMAND.BACKGROUND_WRITES);
+    return this.background;
   }
 
   get backgroundWrites(): boolean {
@@ -256,6 +254,7 @@ export class DfuseDevice {
     const size = this.transferSize;
     const total = data.length;
     let done = 0;
+    if (this.background && total > 0) await this.command([DFUSE_COMMAND.BACKGROUND_WRITES], 'command');
     while (done < total) {
       if (this.checkCancel(options.signal)) await this.cancelled(address + done, done);
       const runStart = address + done;

@@ -86,6 +86,9 @@ export function requestName(setup: SetupPacket): SimRequestName {
   return 'OTHER';
 }
 
+/** Requests that end a download, and with it background writes (loader protocol §8). */
+const ENDS_OVERLAP: ReadonlySet<SimRequestName> = new Set<SimRequestName>(['UPLOAD', 'ABORT', 'CLRSTATUS', 'DETACH', 'SET_INTERFACE']);
+
 const STALL: ControlAnswer = { status: 'stall' };
 const GONE: ControlAnswer = { status: 'disconnected' };
 
@@ -100,7 +103,11 @@ export class DfuSeDevice implements SimEndpoint {
   private gone = false;
   private goneWaiters: (() => void)[] = [];
   private lastPoll = 0;
-  /** Background writes enabled by command 0xB1 (loader protocol §8), until the device leaves the bus. */
+  /**
+   * Background writes enabled by command 0xB1 (loader protocol §8), for the download that follows:
+   * UPLOAD, ABORT, CLRSTATUS, DETACH or SET_INTERFACE turn them off again (as in firmware/loader), so a
+   * host that never sent 0xB1 always meets protocol v1.
+   */
   private overlap = false;
   /** The data block programming in the background (its result held until a GETSTATUS reports it). */
   private bg: { op: DfuOperation; until: number; result: number | undefined } | undefined;
@@ -204,6 +211,7 @@ export class DfuSeDevice implements SimEndpoint {
     // While a background write runs or its outcome is unreported, only DNLOAD with data (the next
     // block), GETSTATUS and GETSTATE are served (firmware/loader/core/dfu.c does the same); anything else STALLs and leaves the state as it is (loader protocol §8).
     if (this.bg && name !== 'GETSTATUS' && name !== 'GETSTATE' && !(name === 'DNLOAD' && data !== undefined && data.length > 0)) return STALL;
+    if (ENDS_OVERLAP.has(name)) this.overlap = false;
     const type = (setup.bmRequestType >> 5) & 3;
     if (type === 0) return this.standard(setup, data);
     if (type === 1 && (setup.bmRequestType & 0x1f) === 1 && setup.wIndex === 0) return this.dfu(name, setup, data);

@@ -108,6 +108,21 @@ describe('simulated loader: background writes (command 0xB1)', () => {
     expect(board.read(QSPI + 0x20000, BLOCK)).toEqual(data);
   });
 
+  it('an ABORT ends background writes: the next download is block by block again, as a host without the extension expects', async () => {
+    const { clock, board, dev } = await overlapped();
+    await dnload(dev, 2, pattern(BLOCK, 9));
+    await getStatus(dev);
+    await finish(dev, clock); // drained
+    await abort(dev);
+    await setAddress(dev, clock, QSPI + 0x40000);
+    const data = pattern(BLOCK, 10);
+    await dnload(dev, 2, data);
+    const r = await finish(dev, clock);
+    expect(r.polls[0]).toMatchObject({ state: DfuState.dfuDNBUSY, poll: 8 });
+    expect(r.last.state).toBe(DfuState.dfuDNLOAD_IDLE);
+    expect(board.read(QSPI + 0x40000, BLOCK)).toEqual(data);
+  });
+
   it('the ROM bootloader does not list 0xB1 and refuses it', async () => {
     const clock = new VirtualClock();
     const board = new SimBus({ clock }).addBoard('stm32f746', { loaders: simLoaderImages('stm32f746') });

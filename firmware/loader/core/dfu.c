@@ -42,7 +42,7 @@ static uint8_t io_buf[LOADER_TRANSFER_SIZE] __attribute__((aligned(4)));
 static int leave_armed;
 static uint32_t leave_at_us;
 /* Background writes (loader protocol §8) */
-static int overlap;                /* enabled by command 0xB1; stays on until the loader leaves */
+static int overlap;                /* enabled by command 0xB1 for the download that follows */
 static int bg;                     /* the running JOB_MEMORY is a background write */
 static int bg_result = DFU_OK;     /* a background write's failure, until a GETSTATUS reports it */
 static int queued;                 /* the pending DNLOAD's GETSTATUS came while a write ran: start it after */
@@ -57,6 +57,7 @@ uint8_t usbd_alt(void) { return alt; }
 
 void dfu_set_alt(uint8_t a) {
   alt = a;
+  overlap = 0; /* an alt change ends a download, and background writes with it (loader protocol §8) */
   state = dfuIDLE;
   status = DFU_OK;
 }
@@ -326,6 +327,8 @@ int dfu_request(const struct setup *s, const uint8_t *out, const uint8_t **in, u
   if (dfu_busy() && s->bRequest != REQ_GETSTATUS && s->bRequest != REQ_GETSTATE &&
       !(s->bRequest == REQ_DNLOAD && s->wLength > 0 && (bg || (job == JOB_NONE && bg_result != DFU_OK))))
     return 0;
+  /* Anything that ends a download ends background writes: a host that never sent 0xB1 meets v1. */
+  if (s->bRequest == REQ_UPLOAD || s->bRequest == REQ_ABORT || s->bRequest == REQ_CLRSTATUS || s->bRequest == REQ_DETACH) overlap = 0;
   switch (s->bRequest) {
   case REQ_DNLOAD:
     if (dir_in || (state != dfuIDLE && state != dfuDNLOAD_IDLE)) return stall_error();
