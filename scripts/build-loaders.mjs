@@ -73,7 +73,7 @@ holds it to the loader protocol there.
 | USB | 1209:0001 "BootBridge Loader", serial = the ROM's serial (UID), wTransferSize 4096 |
 | alt 0 | \`${m.memories[0]}\` — Micron N25Q128A, 64 KB sectors (4 KB subsectors are not offered) |
 | alt 1 | internal flash as the chip's flash-size register says: \`04*032Kg,01*128Kg,03*256Kg\` on a 1 MB F746, \`02*032Kg\` on the F7508-DK's 64 KB F750 |
-| commands | 00 (list: 00 21 41 B0), 21 set address, 41 sector erase / 41 alone mass erase (QSPI: bulk erase C7), B0 CRC-32 |
+| commands | 00 (list: 00 21 41 B0 B1), 21 set address, 41 sector erase / 41 alone mass erase (QSPI: bulk erase C7), B0 CRC-32, B1 background writes (overlap extension) |
 | staging nonce | record \`BBNONCE1\` + 8 bytes at image offset ${info.nonceOffset}, reported as string ${STR_NONCE} |
 | entry report | string ${STR_ENTRY_REPORT}: \`IPSR CTRL VTOR CR PLL CSR CCR IWDG HSE\` (see below) |
 

@@ -35,8 +35,12 @@ export function qspiRun(o: BenchOptions, shared: Shared, verify: 'crc32' | 'read
   });
 }
 
-/** The board model's lower bound for erase + program + the data's own time on the wire. */
-export function qspiBound(size: number): { eraseMs: number; programMs: number; wireMs: number; totalMs: number } {
+/**
+ * The board model's figures for erasing and programming `size` bytes: the part's busy time (erase and
+ * page programs, one after the other), the data's own time on the wire, their sum (what a host that
+ * waits for each block before sending the next needs) and the physical bound max(busy, wire).
+ */
+export function qspiBound(size: number): { eraseMs: number; programMs: number; wireMs: number; totalMs: number; physicalMs: number } {
   const ext = boardExtras('stm32f746').find((e) => e.spec.kind === 'qspi');
   if (!ext) throw new Error('the simulated F746 has no QSPI memory');
   const sectorSize = ext.spec.sectors[0]!.size;
@@ -46,12 +50,12 @@ export function qspiBound(size: number): { eraseMs: number; programMs: number; w
   const full = Math.floor(size / block);
   const rest = size - full * block;
   const wire = full * wireMs(block) + (rest ? wireMs(rest) : 0);
-  return { eraseMs, programMs, wireMs: wire, totalMs: eraseMs + programMs + wire };
+  return { eraseMs, programMs, wireMs: wire, totalMs: eraseMs + programMs + wire, physicalMs: Math.max(eraseMs + programMs, wire) };
 }
 
 export const qspiOverhead: Scenario = {
   id: 3,
-  title: 'External memory through the loader: 16 MB QSPI against the model’s lower bound',
+  title: 'External memory through the loader: 16 MB QSPI against the physical bound',
   async run(o, shared) {
     const run = await qspiRun(o, shared, 'crc32');
     const size = qspiSize(o);
@@ -59,10 +63,10 @@ export const qspiOverhead: Scenario = {
     const erase = spanMs(run.spans, { stage: 'loader', phase: 'erase', region: REGION });
     const write = spanMs(run.spans, { stage: 'loader', phase: 'write', region: REGION });
     const measured = erase + write;
-    const over = ratio(measured, bound.totalMs);
+    const over = ratio(measured, bound.physicalMs);
     const blocks = Math.ceil(size / SIM_LOADER_F746.transferSize);
     const notes = [
-      `Lower bound from the board model (src-main/sim/models.ts, timing.ts): ${size / (64 * 1024)} sector erases × 700 ms = ${seconds(bound.eraseMs).toFixed(1)} s, ${size / 256} page programs × 0.5 ms = ${seconds(bound.programMs).toFixed(1)} s, ${blocks} blocks of ${SIM_LOADER_F746.transferSize} bytes on the wire = ${seconds(bound.wireMs).toFixed(1)} s. DfuSe sends one block, then waits for the device to finish it, so these add up.`,
+      `Lower bound from the board model (src-main/sim/models.ts, timing.ts): ${size / (64 * 1024)} sector erases × 700 ms = ${seconds(bound.eraseMs).toFixed(1)} s, ${size / 256} page programs × 0.5 ms = ${seconds(bound.programMs).toFixed(1)} s, ${blocks} blocks of ${SIM_LOADER_F746.transferSize} bytes on the wire = ${seconds(bound.wireMs).toFixed(1)} s. The part erases and programs one thing at a time, but the wire can carry the next block while it programs (the loader's overlap extension, docs/loader-protocol.md §8), so the physical bound is max(erase + programs, wire) = ${seconds(bound.physicalMs).toFixed(1)} s; block by block they add up to ${seconds(bound.totalMs).toFixed(1)} s.`,
       `The overhead is what the protocol adds around the data: ${(run.transfers.total / blocks).toFixed(2)} control transfers per block (set-address, GETSTATUS polls), the poll timeouts rounded up to whole milliseconds.`,
     ];
     if (!(over <= 1.1)) {
@@ -75,7 +79,8 @@ export const qspiOverhead: Scenario = {
       setup: `Simulated STM32F746G-DISCO (in process, VirtualClock), ${size / MiB} MB of non-blank data at 0x90000000 through the simulated loader (staged through the ROM), verify by CRC32, no leave.`,
       measurements: [
         { name: 'erase + write, measured (modelled time)', value: seconds(measured), unit: 's' },
-        { name: 'lower bound: erase + page programs + USB data', value: seconds(bound.totalMs), unit: 's' },
+        { name: 'physical bound: max(erase + page programs, USB data)', value: seconds(bound.physicalMs), unit: 's' },
+        { name: 'block by block: erase + page programs + USB data', value: seconds(bound.totalMs), unit: 's' },
         { name: 'measured / bound', value: over, unit: '×', target: '≤ 1.10×', met: over <= 1.1 },
         { name: 'whole run (staging, erase, write, CRC32 verify)', value: seconds(run.clockMs), unit: 's' },
         { name: 'control transfers per block', value: run.transfers.total / blocks, unit: '' },

@@ -101,4 +101,9 @@ export const DFUSE_COMMAND = {
   READ_UNPROTECT: 0x92,
   /** BootBridge loader extension: CRC-32 of (address, length), result by UPLOAD wBlockNum 1. */
   CRC32: 0xb0,
+  /**
+   * BootBridge loader extension "overlap": from now on a data block is programmed in the background
+   * while the next one is on the wire (docs/loader-protocol.md §8).
+   */
+  BACKGROUND_WRITES: 0xb1,
 } as const;

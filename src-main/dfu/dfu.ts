@@ -159,11 +159,13 @@ export class DfuInterface {
    * After a DNLOAD: GETSTATUS, and while the device answers dfuDNBUSY wait the bwPollTimeout it
    * reported (DFU 1.1 §6.1.2: the minimum time before the next GETSTATUS) and ask again. Returns the
    * first non-busy answer; an error status becomes DFU_STATUS; busy past the operation's limit,
-   * DFU_TIMEOUT. A device that answers dfuDNLOAD-IDLE at once costs one GETSTATUS.
+   * DFU_TIMEOUT. A device that answers dfuDNLOAD-IDLE at once costs one GETSTATUS. `atLeastMs`
+   * raises the busy limit for an operation known to take longer.
    */
-  async waitWhileBusy(kind: DfuRequestKind, op: OpContext = {}): Promise<DfuStatusReport> {
+  async waitWhileBusy(kind: DfuRequestKind, op: OpContext = {}, atLeastMs = 0): Promise<DfuStatusReport> {
     const start = this.clock.now();
-    const limit = this.quirks.busyLimitMs(kind);
+    // `atLeastMs`: an operation known to take longer than the default limit (a QSPI bulk erase, 170 s typical).
+    const limit = Math.max(this.quirks.busyLimitMs(kind), atLeastMs);
     let first = true;
     let lastPoll = 0;
     for (;;) {

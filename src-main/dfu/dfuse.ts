@@ -10,7 +10,7 @@ import { BootBridgeError } from '../../shared/errors.js';
 import type { Clock } from '../util/clock.js';
 import { dfuFunctional, type DeviceDescriptors } from '../usb/descriptors.js';
 import { isDisconnectError, type TransferCounter } from '../usb/transfer.js';
-import { DFU_STATE, DFUSE_COMMAND } from './constants.js';
+import { DFU_STATE, DFU_STATUS, DFUSE_COMMAND } from './constants.js';
 import { readDfuDescriptors, withLayouts, type DfuAltSetting, type DfuDeviceDescriptors } from './descriptors.js';
 import { DfuInterface, type DfuStatusReport } from './dfu.js';
 import type { MemoryLayout } from './layout.js';
@@ -54,6 +54,8 @@ export class DfuseDevice {
   /** wTransferSize of the DFU functional descriptor. */
   readonly transferSize: number;
   private commands: number[] | undefined;
+  /** Writes use background writes (loader extension "overlap", docs/loader-protocol.md §8). */
+  private background = false;
   /** Set once leave/read-unprotect was sent: the device is going, there is nothing to bring back to idle. */
   private left = false;
 
@@ -192,9 +194,30 @@ export class DfuseDevice {
     await this.command([DFUSE_COMMAND.ERASE, ...le32(address)], 'erase', address);
   }
 
-  /** Mass erase: 0x41 with no address (AN3156 §6.5). */
-  async massErase(): Promise<void> {
-    await this.command([DFUSE_COMMAND.ERASE], 'massErase');
+  /**
+   * Mass erase: 0x41 with no address (AN3156 §6.5). `expectedMs`: its known typical time (a loader's
+   * manifest): the host then waits up to twice that before calling it hung (N25Q128A: 170 s typical, 250 s max).
+   */
+  async massErase(expectedMs = 0): Promise<void> {
+    await this.readyForDownload();
+    await this.dfu.dnload(0, new Uint8Array([DFUSE_COMMAND.ERASE]));
+    await this.dfu.waitWhileBusy('massErase', {}, 2 * expectedMs);
+  }
+
+  /**
+   * Uses background writes from now on when the device offers them (command 0xB1 in its command list):
+   * each write() then sends 0xB1 first (the device turns them off at the next UPLOAD, ABORT, CLRSTATUS
+   * or alt change), and each data block is accepted at once and programmed while the next is on the
+   * wire (docs/loader-protocol.md §8). Only for a loader whose manifest lists the "overlap" extension;
+   * the ROM never offers it. Returns whether they are used.
+   */
+  async enableBackgroundWrites(): Promise<boolean> {
+    this.background = await this.supports(DFUSE_COMMAND.BACKGROUND_WRITES);
+    return this.background;
+  }
+
+  get backgroundWrites(): boolean {
+    return this.background;
   }
 
   /**
@@ -234,21 +257,44 @@ export class DfuseDevice {
     const size = this.transferSize;
     const total = data.length;
     let done = 0;
+    if (this.background && total > 0) await this.command([DFUSE_COMMAND.BACKGROUND_WRITES], 'command');
     while (done < total) {
       if (this.checkCancel(options.signal)) await this.cancelled(address + done, done);
       const runStart = address + done;
       await this.setAddress(runStart);
       let block = BLOCK_BASE;
+      let previous: { at: number; length: number } | undefined;
       while (done < total && block <= MAX_BLOCK) {
         if (this.checkCancel(options.signal)) await this.cancelled(address + done, done);
         const chunk = data.subarray(done, Math.min(done + size, total));
         const at = runStart + (block - BLOCK_BASE) * size;
         await this.dfu.dnload(block, chunk, { address: at });
-        await this.dfu.waitWhileBusy('write', { address: at });
+        await this.blockStatus(at, chunk.length, previous);
+        previous = { at, length: chunk.length };
         done += chunk.length;
         block++;
         options.onProgress?.(done, total);
       }
+      // Background writes: the last block is still programming; wait for it before anything else.
+      if (this.background && previous) await this.blockStatus(undefined, 0, previous);
+    }
+  }
+
+  /**
+   * The GETSTATUS after a data block (`at`), or with no block the drain after the last one. With
+   * background writes the error it reports may be the previous block's (loader protocol §8):
+   * errTARGET and errADDRESS refuse the block just sent; any other error is the outcome of the block
+   * programming in the background, the one sent before it.
+   */
+  private async blockStatus(at: number | undefined, length: number, previous: { at: number; length: number } | undefined): Promise<void> {
+    try {
+      await this.dfu.waitWhileBusy('write', at !== undefined ? { address: at } : { address: previous!.at });
+    } catch (e) {
+      if (!this.background || !previous || !(e instanceof BootBridgeError) || e.code !== 'DFU_STATUS') throw e;
+      const own = at !== undefined && (e.context.status === DFU_STATUS.errTARGET || e.context.status === DFU_STATUS.errADDRESS);
+      const block = own ? { at, length } : previous;
+      const what = own ? 'refused' : at !== undefined ? 'failed while the next block was sent' : 'failed';
+      throw new BootBridgeError('DFU_STATUS', `Block at 0x${block.at.toString(16)} (${block.length} bytes) ${what}: ${e.message}`, { ...e.context, address: block.at, length: block.length }, { cause: e });
     }
   }
 

@@ -179,13 +179,17 @@ export async function runPlan(ctx: EngineContext, board: BoardHandle, plan: Flas
       for (const e of erases) {
         if (ctx.signal?.aborted) throw new BootBridgeError('CANCELLED', 'Cancelled before erasing', { address: e.address });
         if (dev.alt !== e.alt) await dev.selectAlt(e.alt);
-        if (e.kind === 'mass') await dev.massErase();
+        if (e.kind === 'mass') await dev.massErase(e.via === 'loader' ? e.estimatedMs : 0);
         else await dev.erase(e.address);
         p.advance(e.size);
         sectorsErased += e.kind === 'mass' ? sectorsIn(plan, e) : 1;
       }
     }
 
+    // Overlap the wire with the part where the loader's manifest offers it (docs/loader-protocol.md §8).
+    if (stage.via === 'loader' && work.writes.length && loader?.manifest.extensions.includes('overlap') && !(await dev.enableBackgroundWrites())) {
+      reporter.log('warn', `Loader "${loader.manifest.name}" lists the overlap extension but does not offer command 0xB1: writing block by block`);
+    }
     for (const writes of byRegion(work.writes)) {
       cursor.phase = 'write';
       const total = writes.reduce((n, w) => n + w.data.length, 0);

@@ -62,7 +62,7 @@ const ManifestSchema = v.strictObject({
     ),
   ),
   memories: v.pipe(v.array(v.string()), v.minLength(1, 'must list at least one memory')),
-  extensions: v.optional(v.array(v.picklist(['crc32'], 'unknown extension (known: crc32)')), []),
+  extensions: v.optional(v.array(v.picklist(['crc32', 'overlap'], 'unknown extension (known: crc32, overlap)')), []),
   /** No run on a real board recorded yet: the CLI and the GUI say so where the loader is chosen. */
   experimental: v.optional(v.boolean(), false),
   /** Staging nonce (loader protocol §2.3): the 16-byte record's offset in the image file, and the string index reporting it. */
@@ -83,6 +83,8 @@ const ManifestSchema = v.strictObject({
     v.strictObject({
       programKBps: v.optional(v.pipe(v.number(), v.minValue(0.001))),
       eraseMsPerSector: v.optional(v.pipe(v.number(), v.minValue(0))),
+      /** Mass (bulk) erase of each memory, ms, alt 0 first; null where it has none or its time is unknown. */
+      massEraseMs: v.optional(v.array(v.nullable(v.pipe(v.number(), v.minValue(0))))),
     }),
   ),
 });
@@ -102,8 +104,8 @@ export interface LoaderManifest {
   usb: { vendorId: number; productId: number; product?: string | undefined; enumerationTimeoutMs: number };
   transferSize: number;
   memories: { alt: number; text: string; layout: MemoryLayout }[];
-  extensions: 'crc32'[];
-  timing?: { programKBps?: number | undefined; eraseMsPerSector?: number | undefined };
+  extensions: ('crc32' | 'overlap')[];
+  timing?: { programKBps?: number | undefined; eraseMsPerSector?: number | undefined; massEraseMs?: (number | null)[] | undefined };
   /** No run on a real board recorded yet. */
   experimental: boolean;
   /** Where the staging nonce lives in the image file, and which string descriptor reports it. */
@@ -132,6 +134,9 @@ export function parseManifest(text: string, file = 'loader.json'): LoaderManifes
   const m = result.output;
   if (m.image.file.toLowerCase().endsWith('.bin') && m.image.loadAddress === undefined) {
     throw invalid(`${file}: image.loadAddress is required for a BIN image`, 'image.loadAddress', file);
+  }
+  if (m.timing?.massEraseMs && m.timing.massEraseMs.length > m.memories.length) {
+    throw invalid(`${file}: timing.massEraseMs has ${m.timing.massEraseMs.length} entries for ${m.memories.length} memories (one per memory, alt 0 first)`, 'timing.massEraseMs', file);
   }
   const memories = m.memories.map((text, alt) => {
     try {

@@ -73,7 +73,7 @@ export function compareOps<P extends ComparePlacement>(i: CompareInputs<P>): Com
 /**
  * A mass erase the engine may choose instead of sector erases: only where every sector of the memory
  * is compared (the image covers them all, so nothing outside the image is lost) and the mass erase has
- * a time of its own (the ROM's; a loader's mass erase is costed as all its sectors, never cheaper).
+ * a time of its own (the ROM's, or the loader manifest's `timing.massEraseMs` for that memory).
  */
 export function bulkEraseOp(via: Via, compares: readonly CompareOp[], regions: readonly PlanRegion[], massEraseMs: number | undefined): EraseOp | undefined {
   if (massEraseMs === undefined || compares.length === 0 || compares.some((c) => c.rewrite)) return undefined;

@@ -59,7 +59,14 @@ export class TimeModel {
   loaderWriteBlockMs(bytes: number, isInternalFlash: boolean): number {
     const kbps = this.loader?.timing?.programKBps;
     const program = kbps !== undefined ? bytes / (kbps * 1.024) : isInternalFlash ? this.siliconProgramMs(bytes) : 0;
-    return program + usbMs(bytes);
+    // With the overlap extension a block programs while the next is on the wire (loader protocol §8).
+    return this.loader?.overlap ? Math.max(program, usbMs(bytes)) : program + usbMs(bytes);
+  }
+
+  /** The loader's mass (bulk) erase of alt `alt` by its manifest; undefined when it gives none. */
+  loaderMassEraseMs(alt: number): number | undefined {
+    const ms = this.loader?.timing?.massEraseMs?.[alt];
+    return ms === undefined || ms === null ? undefined : ms + usbMs(1);
   }
 
   loaderEraseSectorMs(size: number, isInternalFlash: boolean): number {

@@ -20,6 +20,7 @@ export function toPlanLoader(pkg: LoaderPackage, chip?: ChipInfo): PlanLoader {
     imageSize: pkg.image.length,
     servesInternalFlash,
     crc32: m.extensions.includes('crc32'),
+    overlap: m.extensions.includes('overlap'),
     chips: m.chips,
   };
   if (m.timing) {
@@ -27,6 +28,7 @@ export function toPlanLoader(pkg: LoaderPackage, chip?: ChipInfo): PlanLoader {
     loader.timing = {};
     if (m.timing.programKBps !== undefined) loader.timing.programKBps = m.timing.programKBps;
     if (m.timing.eraseMsPerSector !== undefined) loader.timing.eraseMsPerSector = m.timing.eraseMsPerSector;
+    if (m.timing.massEraseMs !== undefined) loader.timing.massEraseMs = m.timing.massEraseMs;
   }
   return loader;
 }

@@ -308,7 +308,7 @@ function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, r
           via, placed, erases, writes, transferSize: T, crc32: via === 'loader' && loader!.crc32, erasedReadsFF,
           skipUnchanged: opts.skipUnchanged, preserve: opts.preserve, time,
         });
-    const bulk = bulkEraseOp(via, compares, [...new Set(placed.map((p) => p.region))], via === 'rom' ? time.romMassEraseMs() : undefined);
+    const bulk = bulkEraseOp(via, compares, [...new Set(placed.map((p) => p.region))], via === 'rom' ? time.romMassEraseMs() : time.loaderMassEraseMs(compares[0]?.alt ?? 0));
     return { erases, writes, verifies, compares, ...(bulk ? { bulkErase: bulk } : {}) };
   };
 

@@ -25,12 +25,19 @@ export interface PlanLoader {
   servesInternalFlash: boolean;
   /** Supports the 0xB0 CRC32 extension, so verification need not read everything back. */
   crc32: boolean;
+  /**
+   * Programs a block in the background while the next is on the wire (manifest extension "overlap",
+   * docs/loader-protocol.md §8): a block then costs the longer of its wire time and its program time.
+   */
+  overlap?: boolean;
   /** Device IDs it runs on; checked against the chip when both are known. */
   chips?: number[];
   /** Its real busy times (loader.json "timing"); missing figures fall back to the chip's silicon times. */
   timing?: {
     programKBps?: number;
     eraseMsPerSector?: number;
+    /** Mass (bulk) erase per memory, alt 0 first; null or missing: none known (never chosen). */
+    massEraseMs?: (number | null)[];
     /** From the jump until it has enumerated; 1000 ms when not given (assumed). */
     enumerationMs?: number;
   };

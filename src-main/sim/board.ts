@@ -31,6 +31,8 @@ export interface SimLoaderImage {
   memories: string[];
   /** Implements the 0xB0 CRC32 extension. */
   crc32: boolean;
+  /** Implements the background-write extension, command 0xB1 (loader protocol §8). */
+  overlap?: boolean;
   timing?: { /** From the jump to its enumeration. */ enumerationMs?: number };
   /**
    * The staging nonce record (loader protocol §2.3): 16 bytes at `offset` of `image`, "BBNONCE1" then 8
@@ -63,6 +65,7 @@ interface External {
   memory: SimMemory;
   pageProgramMs: number;
   sectorEraseMs: number;
+  bulkEraseMs: number;
 }
 
 /** UID words whose ST serial (Get_SerialNum: hex(w0 + w2) then the top 16 bits of w1) is `serial`. */
@@ -153,7 +156,7 @@ export class SimBoard {
     this.portPath = opts.portPath;
     this.loaders = [...(opts.loaders ?? [])];
     this.chip = simChip(model);
-    this.externals = boardExtras(model).map((e) => ({ memory: new SimMemory(e.spec), pageProgramMs: e.pageProgramMs, sectorEraseMs: e.sectorEraseMs }));
+    this.externals = boardExtras(model).map((e) => ({ memory: new SimMemory(e.spec), pageProgramMs: e.pageProgramMs, sectorEraseMs: e.sectorEraseMs, bulkEraseMs: e.bulkEraseMs }));
     this.memories = [
       ...chipMemories(this.chip).map((s) => new SimMemory(s)),
       ...systemMemories(this.chip, uidForSerial(this.serial)).map((s) => new SimMemory(s)),
@@ -515,8 +518,9 @@ export class SimBoard {
     return { reportedMs, realMs, commit, ...(tear ? { tear } : {}) };
   }
 
+  /** Refused before anything is done (address, alignment): the status is known at once. */
   private failed(reportedMs: number, status: number): DfuOperation {
-    return this.op(reportedMs, 0, () => status);
+    return { ...this.op(reportedMs, 0, () => status), refused: true };
   }
 
   private injectedStatus(on: 'write' | 'erase'): number | undefined {
@@ -695,7 +699,8 @@ export class SimBoard {
     return {
       descriptors: buildDescriptors(identity),
       transferSize: image.transferSize,
-      commands: new Uint8Array(image.crc32 ? [0x00, 0x21, 0x41, 0xb0] : [0x00, 0x21, 0x41]),
+      commands: new Uint8Array([0x00, 0x21, 0x41, ...(image.crc32 ? [0xb0] : []), ...(image.overlap ? [0xb1] : [])]),
+      ...(image.overlap ? { backgroundWrites: true } : {}),
       initial: { state: DfuState.dfuIDLE, status: DfuStatus.OK },
       initialPointer: first,
       setAddress: (address, alt) => this.op(0, 0, () => (inAlt(alt, address, 1) ? DfuStatus.OK : DfuStatus.errTARGET)),
@@ -708,8 +713,9 @@ export class SimBoard {
           const b = a?.blocks[0];
           const m = b ? this.memoryAt(b.start, b.size) : undefined;
           if (!a || !b || !m) return this.failed(0, DfuStatus.errTARGET);
+          // The QSPI NOR's bulk erase (C7) takes its own time, less than all its sector erases (timing.md).
           const e = ext(m);
-          const nominal = e ? (b.size / (64 * 1024)) * e.sectorEraseMs : chip.timing.massEraseMs;
+          const nominal = e ? e.bulkEraseMs : chip.timing.massEraseMs;
           if (injected !== undefined) return this.op(honest(nominal), nominal * factor, () => injected);
           return this.op(honest(nominal), nominal * factor, () => {
             m.blankRange(b.start, b.size);

@@ -22,6 +22,11 @@ export interface DfuOperation {
   commit(): number;
   /** Called instead of commit when the board loses power mid-operation. */
   tear?(): void;
+  /**
+   * Refused before anything was done (an address or alignment check): its status is known at once.
+   * With background writes on, such a block is answered as its own error, never as the previous one's.
+   */
+  refused?: boolean;
 }
 
 /** What a personality (ROM bootloader, loader) does with DfuSe commands. */
@@ -43,6 +48,12 @@ export interface DfuPersonality {
   readUnprotect?(): DfuOperation;
   /** Other block-0 commands listed in `commands` (0xB0 CRC32 on the loader). */
   command?(payload: Uint8Array, alt: number): DfuOperation;
+  /**
+   * Implements the background-write extension (command 0xB1, docs/loader-protocol.md §8): once the host
+   * enables it, a data block is accepted into a second buffer and programmed while the next one is on
+   * the wire.
+   */
+  backgroundWrites?: boolean;
   /** UPLOAD block 1 (loader: the last CRC32 result); undefined = not supported. */
   uploadBlock1?(): Uint8Array | undefined;
   /** The device answered dfuMANIFEST for a leave (or goes without answering): run what is at `pointer`. */
@@ -75,6 +86,9 @@ export function requestName(setup: SetupPacket): SimRequestName {
   return 'OTHER';
 }
 
+/** Requests that end a download, and with it background writes (loader protocol §8). */
+const ENDS_OVERLAP: ReadonlySet<SimRequestName> = new Set<SimRequestName>(['UPLOAD', 'ABORT', 'CLRSTATUS', 'DETACH', 'SET_INTERFACE']);
+
 const STALL: ControlAnswer = { status: 'stall' };
 const GONE: ControlAnswer = { status: 'disconnected' };
 
@@ -89,6 +103,18 @@ export class SimDfuseEndpoint implements SimEndpoint {
   private gone = false;
   private goneWaiters: (() => void)[] = [];
   private lastPoll = 0;
+  /**
+   * Background writes enabled by command 0xB1 (loader protocol §8), for the download that follows:
+   * UPLOAD, ABORT, CLRSTATUS, DETACH or SET_INTERFACE turn them off again (as in firmware/loader), so a
+   * host that never sent 0xB1 always meets protocol v1.
+   */
+  private overlap = false;
+  /** The data block programming in the background (its result held until a GETSTATUS reports it). */
+  private bg: { op: DfuOperation; until: number; result: number | undefined } | undefined;
+  /** A DNLOAD whose GETSTATUS came while `bg` was programming: it starts when `bg` ends. */
+  private queued: { block: number; data: Uint8Array } | undefined;
+  /** dfuDNBUSY entered by a GETSTATUS in dfuDNLOAD-IDLE (a drain): busy until `bg` ends. */
+  private draining = false;
 
   constructor(
     private readonly personality: DfuPersonality,
@@ -104,7 +130,10 @@ export class SimDfuseEndpoint implements SimEndpoint {
     if (this.gone) return;
     this.settle();
     if (this.op && this.op.result === undefined) this.op.op.tear?.();
+    if (this.bg && this.bg.result === undefined) this.bg.op.tear?.();
     this.op = undefined;
+    this.bg = undefined;
+    this.queued = undefined;
     this.gone = true;
     for (const w of this.goneWaiters.splice(0)) w();
   }
@@ -115,8 +144,38 @@ export class SimDfuseEndpoint implements SimEndpoint {
 
   /** Completes an operation whose busy time has passed (its effect is visible even before the host polls). */
   settle(): void {
+    this.settleBackground();
     if (this.op && this.op.result === undefined && this.host.clock.now() >= this.op.until) {
       this.op.result = this.op.op.commit();
+    }
+  }
+
+  /**
+   * The background write ends at its time; a queued DNLOAD starts at that moment, from the loader's
+   * main loop (loader protocol §8), not at the host's next GETSTATUS. A failed write drops what was queued.
+   */
+  private settleBackground(): void {
+    const now = this.host.clock.now();
+    while (this.bg && this.bg.result === undefined && now >= this.bg.until) {
+      const bg = this.bg;
+      bg.result = bg.op.commit();
+      const q = this.queued;
+      if (!q) break;
+      this.queued = undefined;
+      if (bg.result !== DfuStatus.OK) break;
+      this.bg = undefined;
+      this.start(q, bg.until);
+    }
+  }
+
+  /** Starts a DNLOAD at time `at`: a data block in the background when enabled, anything else as the operation. */
+  private start(pending: { block: number; data: Uint8Array }, at: number): void {
+    this.pending = pending;
+    const op = this.execute();
+    if (this.overlap && pending.block >= 2 && !op.refused) this.bg = { op, until: at + op.realMs, result: undefined };
+    else {
+      this.op = { op, until: at + op.realMs, result: undefined };
+      this.lastPoll = op.reportedMs;
     }
   }
 
@@ -149,6 +208,10 @@ export class SimDfuseEndpoint implements SimEndpoint {
     if (faults.take('stall', (f) => f.request === name || f.request === 'any')) return STALL;
 
     this.settle();
+    // While a background write runs or its outcome is unreported, only DNLOAD with data (the next
+    // block), GETSTATUS and GETSTATE are served (firmware/loader/core/dfu.c does the same); anything else STALLs and leaves the state as it is (loader protocol §8).
+    if (this.bg && name !== 'GETSTATUS' && name !== 'GETSTATE' && !(name === 'DNLOAD' && data !== undefined && data.length > 0)) return STALL;
+    if (ENDS_OVERLAP.has(name)) this.overlap = false;
     const type = (setup.bmRequestType >> 5) & 3;
     if (type === 0) return this.standard(setup, data);
     if (type === 1 && (setup.bmRequestType & 0x1f) === 1 && setup.wIndex === 0) return this.dfu(name, setup, data);
@@ -311,6 +374,7 @@ export class SimDfuseEndpoint implements SimEndpoint {
     if (cmd === 0x21) return bytes.length === 5;
     if (cmd === 0x41) return bytes.length === 1 || bytes.length === 5;
     if (cmd === 0x92) return bytes.length === 1 && this.personality.readUnprotect !== undefined;
+    if (cmd === 0xb1) return bytes.length === 1 && this.personality.backgroundWrites === true;
     return this.personality.command !== undefined;
   }
 
@@ -331,6 +395,10 @@ export class SimDfuseEndpoint implements SimEndpoint {
 
   private getStatus(wLength: number): ControlAnswer {
     const now = this.host.clock.now();
+    if (this.overlap && (this.state === DfuState.dfuDNLOAD_SYNC || this.state === DfuState.dfuDNBUSY || this.state === DfuState.dfuDNLOAD_IDLE)) {
+      const answer = this.overlapStatus(now, wLength);
+      if (answer) return answer;
+    }
     switch (this.state) {
       case DfuState.dfuDNLOAD_SYNC: {
         // AN3156 §6.3: the command is executed by this GETSTATUS, which answers dfuDNBUSY with the
@@ -373,6 +441,58 @@ export class SimDfuseEndpoint implements SimEndpoint {
     }
   }
 
+  /** Time the background write still needs, as bwPollTimeout: whole ms, never 0 while busy. */
+  private bgRemaining(now: number): number {
+    return Math.max(1, Math.ceil(this.bg!.until - now));
+  }
+
+  /**
+   * GETSTATUS with background writes on (loader protocol §8). A failed background write is reported at
+   * the first GETSTATUS after it ended, whatever that GETSTATUS follows; a data block is accepted at once
+   * when no write runs, queued (dfuDNBUSY) while one does; a GETSTATUS in dfuDNLOAD-IDLE drains (busy
+   * until the last write ended). Undefined: the ordinary DfuSe answer applies (commands).
+   */
+  private overlapStatus(now: number, wLength: number): ControlAnswer | undefined {
+    const bg = this.bg;
+    if (bg && bg.result !== undefined) {
+      this.bg = undefined;
+      if (bg.result !== DfuStatus.OK) {
+        this.pending = undefined;
+        this.queued = undefined;
+        this.draining = false;
+        this.state = DfuState.dfuERROR;
+        this.status = bg.result;
+        return this.statusBytes(0, wLength);
+      }
+    }
+    const running = this.bg !== undefined;
+    if (this.state === DfuState.dfuDNLOAD_SYNC) {
+      const pending = this.pending!;
+      if (running) {
+        this.queued = pending;
+        this.pending = undefined;
+        this.state = DfuState.dfuDNBUSY;
+        return this.statusBytes(this.bgRemaining(now), wLength);
+      }
+      if (pending.block < 2) return undefined;
+      this.start(pending, now);
+      this.state = this.bg ? DfuState.dfuDNLOAD_IDLE : DfuState.dfuDNBUSY; // refused at once: its own error next
+      return this.statusBytes(this.bg ? 0 : this.lastPoll, wLength);
+    }
+    if (this.state === DfuState.dfuDNBUSY) {
+      if (this.op) return undefined; // a command (or a refused block) started after the write
+      if (this.queued || (this.draining && running)) return this.statusBytes(this.bgRemaining(now), wLength);
+      this.draining = false;
+      this.state = DfuState.dfuDNLOAD_IDLE;
+      return this.statusBytes(0, wLength);
+    }
+    // dfuDNLOAD-IDLE
+    if (!running) return undefined;
+    this.draining = true;
+    this.state = DfuState.dfuDNBUSY;
+    return this.statusBytes(this.bgRemaining(now), wLength);
+  }
+
   private execute(): DfuOperation {
     const p = this.personality;
     const pending = this.pending!;
@@ -397,6 +517,9 @@ export class SimDfuseEndpoint implements SimEndpoint {
     }
     if (cmd === 0x41) return p.erase(addr, this.alt);
     if (cmd === 0x92) return p.readUnprotect!();
+    if (cmd === 0xb1) {
+      return { reportedMs: 0, realMs: 0, commit: () => ((this.overlap = true), DfuStatus.OK) };
+    }
     return p.command!(data, this.alt);
   }
 }

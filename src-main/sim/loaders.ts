@@ -40,6 +40,7 @@ function spec(model: SimModelName, name: string, loadAddress: number, memories: 
     transferSize,
     memories,
     crc32: true,
+    overlap: true,
     timing: { enumerationMs: 150 },
     nonce: { offset: SIM_NONCE_OFFSET, string: SIM_NONCE_STRING },
     chips: [chip.deviceId],

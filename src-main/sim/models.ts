@@ -34,6 +34,8 @@ export interface SimExternalMemory {
   /** Page program and sector erase times (reference/timing.md, N25Q128A typical figures). */
   pageProgramMs: number;
   sectorEraseMs: number;
+  /** Bulk (whole-chip) erase, typical: N25Q128A 170 s (reference/timing.md, Micron datasheet). */
+  bulkEraseMs: number;
 }
 
 export function boardExtras(model: SimModelName): SimExternalMemory[] {
@@ -45,6 +47,7 @@ export function boardExtras(model: SimModelName): SimExternalMemory[] {
       spec: { name: 'qspi', kind: 'qspi', start: 0x90000000, size: 16 * K * K, sectors, rule: 'clear-bits', unitBytes: 256, blank: 0xff, persistent: true },
       pageProgramMs: 0.5,
       sectorEraseMs: 700,
+      bulkEraseMs: 170_000,
     },
   ];
 }

@@ -49,6 +49,12 @@ describe('loader.json schema', () => {
     expect(m.entryReport).toEqual({ string: 17 });
   });
 
+  it('reads the overlap extension and the mass erase time per memory (null: none known)', () => {
+    const m = parseManifest(JSON.stringify({ ...good(), memories: [...good().memories, '@Internal Flash  /0x08000000/04*032Kg'], extensions: ['crc32', 'overlap'], timing: { massEraseMs: [170000, null] } }));
+    expect(m.extensions).toEqual(['crc32', 'overlap']);
+    expect(m.timing).toEqual({ massEraseMs: [170000, null] });
+  });
+
   const cases: [string, (m: Manifest) => void, string, RegExp][] = [
     ['missing chips', (m) => delete (m as Partial<Manifest>).chips, 'chips', /chips/],
     ['empty chips', (m) => (m.chips = []), 'chips', /at least one device ID/],
@@ -57,6 +63,8 @@ describe('loader.json schema', () => {
     ['vendor ID beyond 16 bits', (m) => (m.usb.vendorId = '0x12345'), 'usb.vendorId', /16 bits/],
     ['BIN without loadAddress', (m) => delete (m.image as Partial<Manifest['image']>).loadAddress, 'image.loadAddress', /required for a BIN/],
     ['unknown extension', (m) => (m.extensions = ['turbo']), 'extensions.0', /unknown extension/],
+    ['more mass erase times than memories', (m) => (m.timing = { massEraseMs: [170000, 16000] }), 'timing.massEraseMs', /2 entries for 1 memories/],
+    ['negative mass erase time', (m) => (m.timing = { massEraseMs: [-1] }), 'timing.massEraseMs.0', /-1/],
     ['bad layout string', (m) => (m.memories = ['@QSPI Flash /0x90000000/256*064Qz']), 'memories.0', /memories\.0/],
     ['wrong protocol', (m) => (m.protocol = 2), 'protocol', /must be 1/],
     ['transfer size too small', (m) => (m.transferSize = 8), 'transferSize', /at least 64/],

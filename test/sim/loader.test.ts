@@ -40,7 +40,7 @@ describe('simulated loader personality (BootBridge loader protocol v1)', () => {
     const f = cfg.length - 9;
     expect(cfg[f + 1]).toBe(0x21);
     expect(cfg[f + 5]! | (cfg[f + 6]! << 8)).toBe(SIM_LOADER_F746.transferSize);
-    expect([...(await upload(dev, 0, 16))]).toEqual([0x00, 0x21, 0x41, 0xb0]);
+    expect([...(await upload(dev, 0, 16))]).toEqual([0x00, 0x21, 0x41, 0xb0, 0xb1]);
   });
 
   it('erases, programs and reads the QSPI NOR with honest poll timeouts (one dfuDNBUSY, then idle)', async () => {

@@ -6,7 +6,8 @@
 /* The package's manifest fields (scripts/build-loaders.mjs adds image, nonce and entryReport).
  * memories: alt 1 as a 1 MB F746 reports it; the loader computes it from 0x1FF0F442 (64 KB F750:
  * 02*032Kg). timing: N25Q128A typical page program 0.5 ms per 256 B, plus 85 µs of data at 24 MHz on
- * one line and about 20 µs of commands, ≈ 0.6 ms a page (420 KB/s); 64 KB sector erase 0.7 s.
+ * one line and about 20 µs of commands, ≈ 0.6 ms a page (420 KB/s); 64 KB sector erase 0.7 s; bulk
+ * erase (alt 0, C7) 170 s typical; the internal flash's mass erase time is not verified: null (never chosen).
 
 loader.json:
 {
@@ -19,8 +20,8 @@ loader.json:
   "usb": { "vendorId": "0x1209", "productId": "0x0001", "product": "BootBridge Loader", "enumerationTimeoutMs": 5000 },
   "transferSize": 4096,
   "memories": ["@QSPI Flash /0x90000000/256*064Kg", "@Internal Flash  /0x08000000/04*032Kg,01*128Kg,03*256Kg"],
-  "extensions": ["crc32"],
-  "timing": { "programKBps": 420, "eraseMsPerSector": 700 },
+  "extensions": ["crc32", "overlap"],
+  "timing": { "programKBps": 420, "eraseMsPerSector": 700, "massEraseMs": [170000, null] },
   "experimental": true
 }
 */

@@ -3,7 +3,11 @@
  * Long operations are jobs: the DNLOAD only stores the request; the GETSTATUS that follows starts it
  * (DfuSe: the operation runs while the device is dfuDNBUSY) and answers bwPollTimeout = the time the
  * job still needs by the part's datasheet typical values; the main loop keeps polling USB, the job and
- * the IWDG, so the device answers every request while a sector erases. */
+ * the IWDG, so the device answers every request while a sector erases.
+ * Background writes (loader protocol §8, command 0xB1, off until the host sends it): a data block is
+ * received into one of two buffers and programmed from it by the main loop while the next block arrives
+ * in the other; the host hears "busy" only when a block arrives before the previous one is programmed,
+ * and a failed write at the first GETSTATUS after it ended. */
 #include "dfu.h"
 #include <string.h>
 #include "loader.h"
@@ -20,19 +24,29 @@ enum job_kind { JOB_NONE, JOB_MEMORY, JOB_CRC };
 static uint8_t state = dfuIDLE, status = DFU_OK, alt;
 static uint32_t pointer;
 static int pointer_set;
-static uint8_t job_buf[LOADER_TRANSFER_SIZE] __attribute__((aligned(4)));
+/* DNLOAD data lands in bufs[rx]; a data block is programmed from where it landed, and the next one goes
+ * to the other buffer. */
+static uint8_t bufs[2][LOADER_TRANSFER_SIZE] __attribute__((aligned(4)));
+static uint8_t rx;
 static uint32_t pending_len; /* DNLOAD waiting for its GETSTATUS */
 static uint16_t pending_block;
 static int pending;
 static enum job_kind job;
 static const struct memory *job_mem; /* the memory the running job works on (alt may not change meanwhile) */
 static uint32_t job_start_us, job_typ_ms;
+static int job_result = DFU_OK;    /* the last foreground job's outcome (JOB_BUSY while it runs) */
 static uint32_t crc_addr, crc_left, crc_value;
 static int crc_valid;
 static uint8_t reply[6];
 static uint8_t io_buf[LOADER_TRANSFER_SIZE] __attribute__((aligned(4)));
 static int leave_armed;
 static uint32_t leave_at_us;
+/* Background writes (loader protocol §8) */
+static int overlap;                /* enabled by command 0xB1 for the download that follows */
+static int bg;                     /* the running JOB_MEMORY is a background write */
+static int bg_result = DFU_OK;     /* a background write's failure, until a GETSTATUS reports it */
+static int queued;                 /* the pending DNLOAD's GETSTATUS came while a write ran: start it after */
+static int draining;               /* dfuDNBUSY entered by a GETSTATUS in dfuDNLOAD-IDLE */
 
 extern void loader_leave(uint32_t vectors) __attribute__((noreturn));
 static void leave(void) __attribute__((noreturn));
@@ -43,6 +57,7 @@ uint8_t usbd_alt(void) { return alt; }
 
 void dfu_set_alt(uint8_t a) {
   alt = a;
+  overlap = 0; /* an alt change ends a download, and background writes with it (loader protocol §8) */
   state = dfuIDLE;
   status = DFU_OK;
 }
@@ -67,7 +82,7 @@ static void fail(uint8_t st) {
 /* Starts what the stored DNLOAD asks for; returns a DFU status. */
 static int start_pending(void) {
   const struct memory *m = mem();
-  const uint8_t *d = job_buf;
+  const uint8_t *d = bufs[rx];
   job_mem = m;
   uint32_t n = pending_len;
   job_typ_ms = 0;
@@ -92,6 +107,10 @@ static int start_pending(void) {
       }
       job = JOB_MEMORY;
       return m->erase_start(a, 0, &job_typ_ms);
+    case 0xB1: /* background writes on (loader protocol §8) */
+      if (n != 1) return DFU_errUNKNOWN;
+      overlap = 1;
+      return DFU_OK;
     case 0xB0: { /* CRC-32 of a range (loader protocol §4) */
       if (n != 9) return DFU_errUNKNOWN;
       uint32_t len = (uint32_t)d[5] | (uint32_t)d[6] << 8 | (uint32_t)d[7] << 16 | (uint32_t)d[8] << 24;
@@ -114,7 +133,32 @@ static int start_pending(void) {
   uint32_t addr = pointer + (uint32_t)(pending_block - 2u) * LOADER_TRANSFER_SIZE;
   if (!in_memory(m, addr, n)) return DFU_errTARGET;
   job = JOB_MEMORY;
+  rx ^= 1u; /* the driver programs from d; the next block lands in the other buffer */
   return m->write_start(addr, d, n, &job_typ_ms);
+}
+
+/* A refusal before anything is programmed: the host attributes it to the block just sent (loader protocol §8). */
+static int refusal(int r) { return r == DFU_errTARGET || r == DFU_errADDRESS; }
+
+/* Starts the pending DNLOAD with background writes on: a data block as a background write (a failure
+ * of its start is its outcome, reported as a background failure), a command as an ordinary job. */
+static void start_overlapped(void) {
+  pending = 0;
+  job = JOB_NONE;
+  job_start_us = time_us();
+  int r = start_pending();
+  if (pending_block < 2u || refusal(r)) {
+    if (r != DFU_OK) job = JOB_NONE;
+    job_result = r != DFU_OK ? r : job != JOB_NONE ? JOB_BUSY : DFU_OK;
+    return;
+  }
+  job_result = DFU_OK;
+  if (r != DFU_OK) {
+    job = JOB_NONE;
+    bg_result = r;
+  } else {
+    bg = 1;
+  }
 }
 
 /* Runs a slice of the current job; JOB_BUSY or its final status. */
@@ -133,17 +177,29 @@ static int job_step(void) {
   return DFU_OK;
 }
 
-static int job_result = DFU_OK;
 
 void dfu_poll(void) {
   /* The host may not finish the GETSTATUS that answered dfuMANIFEST: leave 100 ms later anyway. */
   if (leave_armed && time_us() - leave_at_us > 100000u) leave();
   if (job == JOB_NONE) return;
   int r = job_step();
-  if (r != JOB_BUSY) {
-    job = JOB_NONE;
+  if (r == JOB_BUSY) return;
+  job = JOB_NONE;
+  if (!bg) {
     job_result = r;
+    return;
   }
+  bg = 0;
+  bg_result = r;
+  /* The block that came meanwhile starts now, not at the host's next GETSTATUS; after a failure it is
+   * dropped and the failure reported instead. */
+  if (!queued) return;
+  queued = 0;
+  if (r != DFU_OK) {
+    pending = 0;
+    return;
+  }
+  start_overlapped();
 }
 
 /* The time the running job still needs, by the datasheet typical values; never 0 while busy. When
@@ -155,9 +211,53 @@ static uint32_t remaining_ms(void) {
   return again < 1u ? 1u : again > 500u ? 500u : again;
 }
 
+/* GETSTATUS with background writes on (loader protocol §8); 0 when the ordinary answer applies. */
+static int overlap_status(uint32_t *poll) {
+  if (!bg && bg_result != DFU_OK) { /* a failed background write, reported once */
+    pending = 0;
+    queued = 0;
+    draining = 0;
+    fail((uint8_t)bg_result);
+    bg_result = DFU_OK;
+    return 1;
+  }
+  if (state == dfuDNLOAD_SYNC && pending) {
+    if (bg) { /* the previous block is still programming: this one waits in its buffer */
+      queued = 1;
+      state = dfuDNBUSY;
+      *poll = remaining_ms();
+      return 1;
+    }
+    if (pending_block < 2u) return 0; /* a command, as ever */
+    start_overlapped();
+    state = job == JOB_NONE && job_result != DFU_OK ? dfuDNBUSY : dfuDNLOAD_IDLE; /* refused: next answer */
+    return 1;
+  }
+  if (state == dfuDNBUSY) {
+    if (job != JOB_NONE && !bg) return 0;             /* a command started after the write */
+    if (job == JOB_NONE && job_result != DFU_OK) return 0; /* a refused block: failed below */
+    if (queued || (draining && bg)) {
+      *poll = remaining_ms();
+      return 1;
+    }
+    draining = 0;
+    state = dfuDNLOAD_IDLE;
+    return 1;
+  }
+  if (state == dfuDNLOAD_IDLE && bg) { /* the host drains: busy until the last write ends */
+    draining = 1;
+    state = dfuDNBUSY;
+    *poll = remaining_ms();
+    return 1;
+  }
+  return 0;
+}
+
 static void getstatus(void) {
   uint32_t poll = 0;
-  if (state == dfuDNLOAD_SYNC && pending) {
+  if (overlap && (state == dfuDNLOAD_SYNC || state == dfuDNBUSY || state == dfuDNLOAD_IDLE) && overlap_status(&poll)) {
+    /* answered */
+  } else if (state == dfuDNLOAD_SYNC && pending) {
     /* DfuSe (AN3156 §6.3, as the ROM and dfu-util's dfuse.c expect): the command runs from this
      * GETSTATUS, which answers dfuDNBUSY with the time it needs (0 for an immediate one such as set
      * address); the next GETSTATUS gives the outcome: dfuDNLOAD-IDLE, or dfuERROR and its status. */
@@ -217,13 +317,18 @@ static int stall_error(void) {
   return 0;
 }
 
-int dfu_busy(void) { return job != JOB_NONE; }
+int dfu_busy(void) { return job != JOB_NONE || bg_result != DFU_OK; }
 
 int dfu_request(const struct setup *s, const uint8_t *out, const uint8_t **in, uint32_t *in_len) {
   int dir_in = (s->bmRequestType & 0x80u) != 0;
   /* While a job runs only GETSTATUS and GETSTATE are answered; anything else STALLs and leaves the
-   * state as it is, so no second operation can start on a busy part. */
-  if (job != JOB_NONE && s->bRequest != REQ_GETSTATUS && s->bRequest != REQ_GETSTATE) return 0;
+   * state as it is, so no second operation can start on a busy part. A background write (or its
+   * unreported failure) also lets the next DNLOAD with data in (loader protocol §8). */
+  if (dfu_busy() && s->bRequest != REQ_GETSTATUS && s->bRequest != REQ_GETSTATE &&
+      !(s->bRequest == REQ_DNLOAD && s->wLength > 0 && (bg || (job == JOB_NONE && bg_result != DFU_OK))))
+    return 0;
+  /* Anything that ends a download ends background writes: a host that never sent 0xB1 meets v1. */
+  if (s->bRequest == REQ_UPLOAD || s->bRequest == REQ_ABORT || s->bRequest == REQ_CLRSTATUS || s->bRequest == REQ_DETACH) overlap = 0;
   switch (s->bRequest) {
   case REQ_DNLOAD:
     if (dir_in || (state != dfuIDLE && state != dfuDNLOAD_IDLE)) return stall_error();
@@ -233,7 +338,7 @@ int dfu_request(const struct setup *s, const uint8_t *out, const uint8_t **in, u
       return 1;
     }
     if (s->wValue == 1) return stall_error(); /* block 1 is not a DfuSe download block */
-    memcpy(job_buf, out, s->wLength);
+    memcpy(bufs[rx], out, s->wLength);
     pending_len = s->wLength;
     pending_block = s->wValue;
     pending = 1;
@@ -244,7 +349,7 @@ int dfu_request(const struct setup *s, const uint8_t *out, const uint8_t **in, u
     uint32_t n = s->wLength;
     if (n == 0 || n > LOADER_TRANSFER_SIZE) return stall_error(); /* wLength ≤ wTransferSize (DFU 1.1 §6.2) */
     if (s->wValue == 0) { /* DfuSe "get commands" */
-      static const uint8_t cmds[4] = {0x00, 0x21, 0x41, 0xB0};
+      static const uint8_t cmds[5] = {0x00, 0x21, 0x41, 0xB0, 0xB1};
       *in = cmds;
       *in_len = n < sizeof cmds ? n : sizeof cmds;
       state = dfuIDLE;
