@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BootBridgeError } from '../../shared/errors';
+import { bytesReader, parseElf } from '../../src-main/firmware/elf';
 import { parseFirmware, parseFirmwareStream, sameContent, type FirmwareImage } from '../../src-main/firmware/index';
 import { FIXTURES, readBytes, run, tempDir } from './tools';
 
@@ -124,5 +125,18 @@ describe('parseFirmwareStream', () => {
         { numRuns: 150, seed: 0x5eed },
       );
     }
+  });
+
+  it('an ELF read through a file reader fetches its headers and loaded bytes, not its debug sections', () => {
+    const bytes = files['multi.elf']!;
+    const whole = parseElf(bytes);
+    const reader = bytesReader(bytes);
+    let fetched = 0;
+    const image = parseElf({ size: reader.size, read: (offset, length) => ((fetched += length), reader.read(offset, length).slice()) });
+    expect(sameContent(image, whole)).toBe(true);
+    expect(image.sections).toEqual(whole.sections);
+    // ELF header, program and section headers, section names: a few KB beyond the image.
+    expect(fetched).toBeLessThan(whole.size + 8192);
+    expect(fetched).toBeLessThan(bytes.length);
   });
 });
