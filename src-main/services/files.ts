@@ -3,11 +3,13 @@
 // never leaves half a file under the real name.
 
 import { readFileSync, writeFileSync, renameSync, statSync, readdirSync, existsSync, openSync, fstatSync, readSync, closeSync, constants as fsc, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { BootBridgeError } from '../../shared/errors.js';
 import { MAX_FILE_BYTES } from '../../shared/contract.js';
-import { parseFirmware, parseFirmwareAsync, type FirmwareImage } from '../firmware/index.js';
+import { detectFormat, parseFirmware, parseFirmwareAsync, parseFirmwareStream, type FirmwareImage } from '../firmware/index.js';
+import { parseElf, type FileReader } from '../firmware/elf.js';
 import { readLoaderPackage, type LoaderPackage } from '../loader/index.js';
 
 export interface OpenedFirmware {
@@ -29,6 +31,19 @@ function kindOf(st: Stats): string {
   return 'not a regular file';
 }
 
+function openError(path: string, e: unknown): BootBridgeError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message;
+  return new BootBridgeError('FILE_ERROR', `Cannot read ${path}: ${why}`, { file: path }, { cause: e });
+}
+
+function checkRegular(path: string, st: Stats, maxBytes: number): void {
+  if (!st.isFile()) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it is ${kindOf(st)}, not a regular file`, { file: path });
+  if (st.size > maxBytes) {
+    throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it is ${st.size} bytes, more than the ${maxBytes} bytes BootBridge opens`, { file: path, size: st.size, limit: maxBytes });
+  }
+}
+
 /**
  * Reads a whole regular file, at most `maxBytes` (the contract's file limit by default). The file is
  * opened without blocking (a FIFO with no writer would hang a blocking open) and checked on the open
@@ -40,16 +55,11 @@ export function readBytes(path: string, maxBytes = MAX_FILE_BYTES): Uint8Array {
   try {
     fd = openSync(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message;
-    throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: ${why}`, { file: path }, { cause: e });
+    throw openError(path, e);
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it is ${kindOf(st)}, not a regular file`, { file: path });
-    if (st.size > maxBytes) {
-      throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it is ${st.size} bytes, more than the ${maxBytes} bytes BootBridge opens`, { file: path, size: st.size, limit: maxBytes });
-    }
+    checkRegular(path, st, maxBytes);
     const out = new Uint8Array(st.size);
     let got = 0;
     while (got < out.length) {
@@ -80,10 +90,107 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
   }
 }
 
-/** Reads and parses a firmware file (ELF, HEX, SREC, BIN with baseAddress, .dfu). */
+/**
+ * HEX and S-record files are read as they are parsed, so only the image is held: a file up to three
+ * times the limit is accepted, which covers an image of the limit written as 16-byte records
+ * (2.75 characters per byte as Intel HEX, 2.94 as S3 records).
+ */
+const TEXT_FILE_LIMIT = 3 * MAX_FILE_BYTES;
+/** Bytes per read: two buffers of it are in use, one being parsed while the next is read. */
+const READ_CHUNK = 2 << 20;
+
+/** The file's bytes in order, read ahead one chunk; each chunk is valid until the next is asked for. */
+async function* fileChunks(path: string, handle: FileHandle, maxBytes: number): AsyncGenerator<Uint8Array> {
+  const buffers = [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
+  let at = 0;
+  let which = 0;
+  let pending = handle.read(buffers[0]!, 0, READ_CHUNK, 0);
+  try {
+    for (;;) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) return;
+      const chunk = buffers[which]!.subarray(0, bytesRead);
+      at += bytesRead;
+      if (at > maxBytes) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it grew past the ${maxBytes} bytes BootBridge opens`, { file: path, limit: maxBytes });
+      which ^= 1;
+      pending = handle.read(buffers[which]!, 0, READ_CHUNK, at);
+      yield chunk;
+    }
+  } finally {
+    // Abandoned (a parse error): the read in flight must not reject unheard once the handle closes.
+    await pending.catch(() => undefined);
+  }
+}
+
+/** Ranges of an open file, read when asked: what parseElf needs to skip the debug sections. */
+function fileReader(path: string, handle: FileHandle, size: number): FileReader {
+  return {
+    size,
+    read(offset, length) {
+      const out = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const n = readSync(handle.fd, out, got, length - got, offset + got);
+        if (n === 0) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it shrank while it was read`, { file: path });
+        got += n;
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * Reads and parses a firmware file without holding its text and its image together: HEX and S-record
+ * are parsed chunk by chunk as they are read, ELF by offsets (headers, then the loaded bytes), the
+ * other formats whole. `onChunk` sees every byte of the file in order (for a hash).
+ */
+export async function readFirmwareFile(path: string, options: { baseAddress?: number } = {}, onChunk?: (chunk: Uint8Array) => void): Promise<{ image: FirmwareImage; fileSize: number }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw openError(path, e);
+  }
+  const name = basename(path);
+  try {
+    const st = await handle.stat();
+    checkRegular(path, st, TEXT_FILE_LIMIT);
+    const head = new Uint8Array(Math.min(st.size, 128));
+    await handle.read(head, 0, head.length, 0);
+    const format = detectFormat(name, head);
+    let image: FirmwareImage;
+    if (format === 'elf') {
+      checkRegular(path, st, MAX_FILE_BYTES);
+      image = parseElf(fileReader(path, handle, st.size));
+      if (onChunk) for await (const chunk of fileChunks(path, handle, MAX_FILE_BYTES)) onChunk(chunk);
+    } else {
+      if (format !== 'hex' && format !== 'srec') checkRegular(path, st, MAX_FILE_BYTES);
+      const limit = format === 'hex' || format === 'srec' ? TEXT_FILE_LIMIT : MAX_FILE_BYTES;
+      const chunks = fileChunks(path, handle, limit);
+      const seen = onChunk ? tap(chunks, onChunk) : chunks;
+      image = await parseFirmwareStream(name, seen, { ...options, size: st.size });
+    }
+    return { image, fileSize: st.size };
+  } catch (e) {
+    if (e instanceof BootBridgeError && e.context.file === undefined) e.context.file = path;
+    throw e;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* tap(chunks: AsyncIterable<Uint8Array>, see: (chunk: Uint8Array) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    see(chunk);
+    yield chunk;
+  }
+}
+
+/** Reads and parses a firmware file (ELF, HEX, SREC, BIN with baseAddress, .dfu), with the file's SHA-256. */
 export async function openFirmwareFile(path: string, options: { baseAddress?: number } = {}): Promise<OpenedFirmware> {
-  const bytes = readBytes(path);
-  return openFirmwareBytes(path, bytes, options);
+  const hash = createHash('sha256');
+  const { image, fileSize } = await readFirmwareFile(path, options, (chunk) => hash.update(chunk));
+  return { path, name: basename(path), image, sha256: hash.digest('hex'), fileSize };
 }
 
 export async function openFirmwareBytes(path: string, bytes: Uint8Array, options: { baseAddress?: number } = {}): Promise<OpenedFirmware> {
