@@ -8,8 +8,9 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BootBridgeError, hex32 } from '../../../shared/errors.js';
 import { MAX_FILE_BYTES } from '../../../shared/contract.js';
 import { imageBounds, writeDfuSe, type FirmwareImage } from '../../firmware/index.js';
-import { readFirmwareFile, writeFileAtomic } from '../../services/files.js';
-import { EXIT, addressArg, parseNumber, printJson, run } from '../common.js';
+import { writeFileAtomic } from '../../services/files.js';
+import { readFirmwareFile } from '../../services/read-file.js';
+import { EXIT, addressArg, parseNumber, printJson, run } from '../run.js';
 
 type OutputFormat = 'bin' | 'dfu';
 
