@@ -102,7 +102,9 @@ function fileReader(path: string, handle: FileHandle, size: number): FileReader 
   return {
     size,
     read(offset, length) {
-      const out = new Uint8Array(length);
+      // Not zero-filled first: every byte is read over (a short read throws).
+      const raw = Buffer.allocUnsafeSlow(length);
+      const out = new Uint8Array(raw.buffer, raw.byteOffset, length);
       let got = 0;
       while (got < length) {
         const n = readSync(handle.fd, out, got, length - got, offset + got);
