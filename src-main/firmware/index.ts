@@ -15,7 +15,7 @@ import { SrecParser } from './srec';
 
 export { buildImage, bytesEqual, imageBounds, imageSize, readImage, sameContent, sliceImage } from './image';
 export type { FirmwareFormat, FirmwareImage, ImageExtra, ImageSection, Piece, Segment } from './image';
-export { writeDfuSe, type DfuSeWriteOptions } from './dfuse';
+export { dfuSeParts, writeDfuSe, type DfuSeWriteOptions } from './dfuse';
 export { crc32 } from './crc32';
 
 export interface ParseOptions {

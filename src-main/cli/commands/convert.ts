@@ -1,14 +1,13 @@
 // `bootbridge convert`: a firmware file to a raw binary (as `objcopy -O binary` makes it) or to a
-// DfuSe .dfu. The input is parsed as it is read (readFirmwareFile) and a binary is written segment by
-// segment, so a 256 MiB image costs about its own size in memory, never the file's text as well.
+// DfuSe .dfu. The input is parsed as it is read (readFirmwareFile) and the output written part by
+// part from the image's own bytes, so a 256 MiB image costs about its own size in memory, once.
 
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BootBridgeError, hex32 } from '../../../shared/errors.js';
 import { MAX_FILE_BYTES } from '../../../shared/contract.js';
-import { imageBounds, writeDfuSe, type FirmwareImage } from '../../firmware/index.js';
-import { writeFileAtomic } from '../../services/files.js';
+import { dfuSeParts, imageBounds, type FirmwareImage } from '../../firmware/index.js';
 import { readFirmwareFile } from '../../services/read-file.js';
 import { EXIT, addressArg, parseNumber, printJson, run } from '../run.js';
 
@@ -31,10 +30,10 @@ function formatOf(output: string, to: OutputFormat | undefined): OutputFormat {
 }
 
 /**
- * Writes the image from its lowest address to its highest, gaps filled with `fill`, as objcopy's
- * `-O binary --gap-fill` does; through a temporary file renamed at the end, like every output.
+ * The image from its lowest address to its highest, gaps filled with `fill`, as objcopy's
+ * `-O binary --gap-fill` makes it: the segments' own bytes and fill, as parts to write in order.
  */
-function writeBinary(path: string, image: FirmwareImage, fill: number): number {
+function binaryParts(path: string, image: FirmwareImage, fill: number): Uint8Array[] {
   const bounds = imageBounds(image);
   if (!bounds) throw new BootBridgeError('FIRMWARE_INVALID', 'the image holds no bytes to write', { file: path });
   const length = bounds.end - bounds.start;
@@ -45,16 +44,27 @@ function writeBinary(path: string, image: FirmwareImage, fill: number): number {
       { field: 'output', address: bounds.start, length },
     );
   }
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const gap = new Uint8Array(Math.min(1 << 20, length)).fill(fill);
+  const parts: Uint8Array[] = [];
+  let at = bounds.start;
+  for (const s of image.segments) {
+    for (let n = s.address - at; n > 0; n -= gap.length) parts.push(gap.subarray(0, Math.min(n, gap.length)));
+    parts.push(s.data);
+    at = s.address + s.data.length;
+  }
+  return parts;
+}
+
+/** Writes the parts in order to a temporary file renamed at the end, as every output is: never half a file under the name. */
+function writeParts(path: string, parts: readonly Uint8Array[]): number {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   let fd: number | undefined;
+  let written = 0;
   try {
     fd = openSync(tmp, 'w');
-    let at = bounds.start;
-    for (const s of image.segments) {
-      for (let n = s.address - at; n > 0; n -= gap.length) writeAll(fd, gap.subarray(0, Math.min(n, gap.length)));
-      writeAll(fd, s.data);
-      at = s.address + s.data.length;
+    for (const p of parts) {
+      for (let done = 0; done < p.length; ) done += writeSync(fd, p, done, p.length - done);
+      written += p.length;
     }
     closeSync(fd);
     fd = undefined;
@@ -62,14 +72,9 @@ function writeBinary(path: string, image: FirmwareImage, fill: number): number {
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
-    if (e instanceof BootBridgeError) throw e;
     throw new BootBridgeError('FILE_ERROR', `Cannot write ${path}: ${(e as Error).message}`, { file: path }, { cause: e });
   }
-  return length;
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+  return written;
 }
 
 export function registerConvertCommand(program: Command): void {
@@ -94,14 +99,8 @@ export function registerConvertCommand(program: Command): void {
         if (o.output && positional) throw new BootBridgeError('BAD_ARGUMENT', `two outputs given (${positional} and -o ${o.output}): give one`, { field: 'output' });
         const format = formatOf(output, o.to);
         const { image } = await readFirmwareFile(file, o.base !== undefined ? { baseAddress: o.base } : {});
-        let bytes: number;
-        if (format === 'dfu') {
-          const dfu = writeDfuSe(image, { vendorId: o.vid, productId: o.pid });
-          writeFileAtomic(output, dfu);
-          bytes = dfu.length;
-        } else {
-          bytes = writeBinary(output, image, o.gapFill);
-        }
+        const parts = format === 'dfu' ? dfuSeParts(image, { vendorId: o.vid, productId: o.pid }) : binaryParts(output, image, o.gapFill);
+        const bytes = writeParts(output, parts);
         const start = image.segments[0]?.address;
         if (o.json) printJson({ ok: true, output, format, bytes, segments: image.segments.length, imageBytes: image.size, ...(start !== undefined ? { address: start } : {}) });
         else process.stderr.write(`${output}: ${image.segments.length} segment(s), ${image.size} bytes of image, ${bytes} bytes written${format === 'bin' && start !== undefined ? ` (from ${hex32(start)})` : ''}\n`);
