@@ -83,8 +83,6 @@ export interface ChunkParser {
   push(chunk: Uint8Array): void;
   /** The end of input: the image, or the error of a file cut short. */
   end(): FirmwareImage;
-  /** Input bytes consumed so far. */
-  readonly position: number;
 }
 
 /** The longest record either format allows (S-record: 4 + 2·255 characters, HEX: 11 + 2·255) and the character after it, rounded up. */
@@ -110,10 +108,6 @@ export abstract class RecordParser implements ChunkParser {
   /** `totalBytes`: the input's size when known, which bounds the image and sizes the arena once. */
   constructor(totalBytes?: number) {
     this.runs = new RunCollector(totalBytes === undefined ? 1 << 20 : dataBound(totalBytes));
-  }
-
-  get position(): number {
-    return this.offset;
   }
 
   protected abstract scan(b: Uint8Array, from: number, final: boolean): number;
