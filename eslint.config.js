@@ -21,7 +21,9 @@ const LAYERS = [
   ['loader'], //                    loader packages, .stldr geometry
   ['plan'], //                      FlashPlan, with no I/O
   ['engine', 'sim'], //             runs a plan on a board; a simulated board
-  ['production', 'emu'], //         the production station; the emulated Cortex-M behind a simulated board
+  ['emu'], //                       the emulated Cortex-M behind a simulated board
+  ['operations'], //                connect, list, open files, plan/flash/read/erase a board: shared by the doors below
+  ['production'], //                the production station
   ['services'], //                  the app's operations behind shared/contract.ts
   ['app', 'web', 'cli'], //         the doors
 ];

@@ -10,7 +10,7 @@ export interface BenchOptions {
   log: (message: string) => void;
 }
 
-export type ScenarioBody = Pick<ScenarioReport, 'setup' | 'measurements' | 'notes'>;
+export type ScenarioBody = Pick<ScenarioReport, 'setup' | 'measurements' | 'notes' | 'bound'>;
 
 export interface Scenario {
   id: number;

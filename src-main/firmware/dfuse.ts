@@ -3,7 +3,7 @@
 // Read into a FirmwareImage whose segments keep their alt, and written from any image for other tools.
 
 import { BootBridgeError, hex32 } from '../../shared/errors';
-import { dfuSuffixCrc } from './crc32';
+import { crc32Update, dfuSuffixCrc } from './crc32';
 import { buildImage, type FirmwareImage, type Piece } from './image';
 
 const PREFIX_SIZE = 11; // "DfuSe", bVersion, DFUImageSize(4), bTargets — UM0391 §2.1
@@ -137,6 +137,21 @@ export interface DfuSeWriteOptions {
 
 /** The image as a DfuSe file: one target per alt setting, one element per segment. */
 export function writeDfuSe(image: Pick<FirmwareImage, 'segments'>, options: DfuSeWriteOptions = {}): Uint8Array {
+  const parts = dfuSeParts(image, options);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * writeDfuSe()'s file as the parts to write in order: prefixes and headers, and the segments' own
+ * data as views (no copy), so a big image can be written out without a second copy in memory.
+ */
+export function dfuSeParts(image: Pick<FirmwareImage, 'segments'>, options: DfuSeWriteOptions = {}): Uint8Array[] {
   const name = options.targetName ?? 'ST...';
   if (name.length > 254) throw new BootBridgeError('BAD_ARGUMENT', 'DfuSe target name is longer than 254 characters', { field: 'targetName' });
   const byAlt = new Map<number, FirmwareImage['segments']>();
@@ -151,39 +166,46 @@ export function writeDfuSe(image: Pick<FirmwareImage, 'segments'>, options: DfuS
 
   let total = PREFIX_SIZE + DFU_SUFFIX_SIZE;
   for (const segs of byAlt.values()) total += TARGET_PREFIX_SIZE + segs.reduce((n, s) => n + ELEMENT_HEADER_SIZE + s.data.length, 0);
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  const putAscii = (at: number, s: string) => {
-    for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i) & 0xff;
+  const parts: Uint8Array[] = [];
+  const header = (size: number) => {
+    const bytes = new Uint8Array(size);
+    parts.push(bytes);
+    return { bytes, view: new DataView(bytes.buffer), ascii: (at: number, s: string) => {
+      for (let i = 0; i < s.length; i++) bytes[at + i] = s.charCodeAt(i) & 0xff;
+    } };
   };
 
-  putAscii(0, 'DfuSe');
-  out[5] = 1;
-  view.setUint32(6, total, true); // whole file, suffix included, as dfuse-pack writes it
-  out[10] = byAlt.size;
-  let at = PREFIX_SIZE;
+  const prefix = header(PREFIX_SIZE);
+  prefix.ascii(0, 'DfuSe');
+  prefix.bytes[5] = 1;
+  prefix.view.setUint32(6, total, true); // whole file, suffix included, as dfuse-pack writes it
+  prefix.bytes[10] = byAlt.size;
   for (const [alt, segs] of [...byAlt].sort((a, b) => a[0] - b[0])) {
     const targetSize = segs.reduce((n, s) => n + ELEMENT_HEADER_SIZE + s.data.length, 0);
-    putAscii(at, 'Target');
-    out[at + 6] = alt;
-    view.setUint32(at + 7, 1, true);
-    putAscii(at + 11, name);
-    view.setUint32(at + 266, targetSize, true);
-    view.setUint32(at + 270, segs.length, true);
-    at += TARGET_PREFIX_SIZE;
+    const target = header(TARGET_PREFIX_SIZE);
+    target.ascii(0, 'Target');
+    target.bytes[6] = alt;
+    target.view.setUint32(7, 1, true);
+    target.ascii(11, name);
+    target.view.setUint32(266, targetSize, true);
+    target.view.setUint32(270, segs.length, true);
     for (const s of segs) {
-      view.setUint32(at, s.address, true);
-      view.setUint32(at + 4, s.data.length, true);
-      out.set(s.data, at + ELEMENT_HEADER_SIZE);
-      at += ELEMENT_HEADER_SIZE + s.data.length;
+      const element = header(ELEMENT_HEADER_SIZE);
+      element.view.setUint32(0, s.address, true);
+      element.view.setUint32(4, s.data.length, true);
+      parts.push(s.data);
     }
   }
-  view.setUint16(at, options.bcdDevice ?? 0xffff, true);
-  view.setUint16(at + 2, options.productId ?? 0xdf11, true);
-  view.setUint16(at + 4, options.vendorId ?? 0x0483, true);
-  view.setUint16(at + 6, BCD_DFUSE, true);
-  putAscii(at + 8, 'UFD');
-  out[at + 11] = DFU_SUFFIX_SIZE;
-  view.setUint32(at + 12, dfuSuffixCrc(out.subarray(0, at + 12)), true);
-  return out;
+  const suffix = header(DFU_SUFFIX_SIZE);
+  suffix.view.setUint16(0, options.bcdDevice ?? 0xffff, true);
+  suffix.view.setUint16(2, options.productId ?? 0xdf11, true);
+  suffix.view.setUint16(4, options.vendorId ?? 0x0483, true);
+  suffix.view.setUint16(6, BCD_DFUSE, true);
+  suffix.ascii(8, 'UFD');
+  suffix.bytes[11] = DFU_SUFFIX_SIZE;
+  // dwCRC covers every byte before it (DFU 1.1 Appendix B), taken part by part.
+  let reg = 0xffffffff;
+  for (const p of parts) reg = crc32Update(reg, p === suffix.bytes ? p.subarray(0, 12) : p);
+  suffix.view.setUint32(12, reg >>> 0, true);
+  return parts;
 }

@@ -1,5 +1,7 @@
 // ELF32 little-endian reader: programs the file-backed bytes of each PT_LOAD segment at its physical
-// (load) address, as objcopy and every flash tool do, and keeps section names for display.
+// (load) address, as objcopy and every flash tool do, and keeps section names for display. It reads
+// the file by offsets (headers, then each loaded range), so given a FileReader it never loads the
+// debug sections that make up most of a firmware ELF.
 // Layouts from the System V ABI, "ELF header", "Program header" and "Sections" (Tool Interface Standard 1.2).
 
 import { BootBridgeError } from '../../shared/errors';
@@ -35,13 +37,28 @@ function invalid(message: string, offset: number, field?: string): BootBridgeErr
   return new BootBridgeError('FIRMWARE_INVALID', message, field ? { offset, field } : { offset });
 }
 
+/** Random access to a file: its size and the bytes of a range (a file handle at the Node edge). */
+export interface FileReader {
+  readonly size: number;
+  /** The `length` bytes at `offset`; the range lies inside the file (the parser checks before asking). */
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** A reader over bytes already in memory: ranges are views, not copies. */
+export function bytesReader(bytes: Uint8Array): FileReader {
+  return { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) };
+}
+
 export function isElf(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
 }
 
-export function parseElf(bytes: Uint8Array): FirmwareImage {
+export function parseElf(input: Uint8Array | FileReader): FirmwareImage {
+  const file = input instanceof Uint8Array ? bytesReader(input) : input;
+  const fileSize = file.size;
+  const bytes = file.read(0, Math.min(fileSize, 52));
   if (!isElf(bytes)) throw invalid('Not an ELF file (no \\x7fELF magic)', 0, 'e_ident');
-  if (bytes.length < 52) throw invalid(`ELF file truncated: ${bytes.length} bytes, the ELF32 header needs 52`, bytes.length, 'e_ident');
+  if (fileSize < 52) throw invalid(`ELF file truncated: ${fileSize} bytes, the ELF32 header needs 52`, fileSize, 'e_ident');
   const cls = bytes[4];
   const encoding = bytes[5];
   if (cls === 2) {
@@ -59,9 +76,9 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
   }
   if (encoding !== 1) throw invalid(`Unknown ELF data encoding ${encoding}`, 5, 'EI_DATA');
 
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const u16 = (at: number) => view.getUint16(at, true);
-  const u32 = (at: number) => view.getUint32(at, true);
+  const header = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const u16 = (at: number) => header.getUint16(at, true);
+  const u32h = (at: number) => header.getUint32(at, true);
 
   const machine = u16(18);
   if (machine !== EM_ARM) {
@@ -71,9 +88,9 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
       { field: 'e_machine', offset: 18 },
     );
   }
-  const entry = u32(24);
-  const phoff = u32(28);
-  const shoff = u32(32);
+  const entry = u32h(24);
+  const phoff = u32h(28);
+  const shoff = u32h(32);
   const phentsize = u16(42);
   const phnum = u16(44);
   const shentsize = u16(46);
@@ -82,24 +99,25 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
 
   if (phnum === 0) throw invalid('ELF file has no program headers: link it (an object file .o cannot be flashed)', 44, 'e_phnum');
   if (phentsize < 32) throw invalid(`ELF program header size ${phentsize} is below 32`, 42, 'e_phentsize');
-  if (phoff + phnum * phentsize > bytes.length) {
-    throw invalid(`ELF file truncated: program headers end at ${phoff + phnum * phentsize}, file has ${bytes.length} bytes`, phoff, 'e_phoff');
+  if (phoff + phnum * phentsize > fileSize) {
+    throw invalid(`ELF file truncated: program headers end at ${phoff + phnum * phentsize}, file has ${fileSize} bytes`, phoff, 'e_phoff');
   }
 
+  const table = tableView(file, phoff, phnum * phentsize);
   const loads: ProgramHeader[] = [];
   for (let i = 0; i < phnum; i++) {
-    const at = phoff + i * phentsize;
-    if (u32(at) !== PT_LOAD) continue;
-    const ph: ProgramHeader = { index: i, offset: u32(at + 4), vaddr: u32(at + 8), paddr: u32(at + 12), filesz: u32(at + 16), memsz: u32(at + 20) };
-    if (ph.filesz > ph.memsz) throw invalid(`ELF segment ${i}: p_filesz ${ph.filesz} exceeds p_memsz ${ph.memsz}`, at + 16, 'p_filesz');
-    if (ph.offset + ph.filesz > bytes.length) {
-      throw invalid(`ELF file truncated: segment ${i} needs bytes up to ${ph.offset + ph.filesz}, file has ${bytes.length}`, ph.offset, 'p_offset');
+    const at = i * phentsize;
+    if (table.u32(at) !== PT_LOAD) continue;
+    const ph: ProgramHeader = { index: i, offset: table.u32(at + 4), vaddr: table.u32(at + 8), paddr: table.u32(at + 12), filesz: table.u32(at + 16), memsz: table.u32(at + 20) };
+    if (ph.filesz > ph.memsz) throw invalid(`ELF segment ${i}: p_filesz ${ph.filesz} exceeds p_memsz ${ph.memsz}`, phoff + at + 16, 'p_filesz');
+    if (ph.offset + ph.filesz > fileSize) {
+      throw invalid(`ELF file truncated: segment ${i} needs bytes up to ${ph.offset + ph.filesz}, file has ${fileSize}`, ph.offset, 'p_offset');
     }
     loads.push(ph);
   }
   if (loads.length === 0) throw invalid('ELF file has no loadable (PT_LOAD) segment', phoff, 'p_type');
 
-  const sectionHeaders = readSections(bytes, view, shoff, shentsize, shnum, shstrndx);
+  const sectionHeaders = readSections(file, shoff, shentsize, shnum, shstrndx);
 
   // Map each allocated, file-backed section to the segment holding its file bytes: the load address is
   // the segment's p_paddr plus the section's offset into the segment (System V ABI "Program Loading").
@@ -144,7 +162,7 @@ export function parseElf(bytes: Uint8Array): FirmwareImage {
     }
   }
 
-  return buildImage('elf', joinRanges(bytes, ranges), { entry, sections });
+  return buildImage('elf', joinRanges(file, ranges), { entry, sections });
 }
 
 interface FileRange {
@@ -160,7 +178,7 @@ interface FileRange {
  * separate, so buildImage still compares them.
  */
 const JOIN_ABOVE = 1024;
-function joinRanges(bytes: Uint8Array, ranges: FileRange[]): Piece[] {
+function joinRanges(file: FileReader, ranges: FileRange[]): Piece[] {
   const sorted = ranges.filter((r) => r.length > 0).sort((a, b) => a.address - b.address);
   const pieces: Piece[] = [];
   for (let i = 0; i < sorted.length; ) {
@@ -170,15 +188,14 @@ function joinRanges(bytes: Uint8Array, ranges: FileRange[]): Piece[] {
     while (sorted.length > JOIN_ABOVE && j < sorted.length && sorted[j]!.address === end) end += sorted[j++]!.length;
     const first = sorted[i]!;
     if (j === i + 1) {
-      pieces.push({ address: first.address, data: bytes.subarray(first.offset, first.offset + first.length), source: first.source });
+      pieces.push({ address: first.address, data: file.read(first.offset, first.length), source: first.source });
     } else {
       const data = new Uint8Array(end - first.address);
       const sources: string[] = [];
       for (let k = i; k < j; k++) {
         const r = sorted[k]!;
         const at = r.address - first.address;
-        if (r.length > 64) data.set(bytes.subarray(r.offset, r.offset + r.length), at);
-        else for (let b = 0; b < r.length; b++) data[at + b] = bytes[r.offset + b]!;
+        data.set(file.read(r.offset, r.length), at);
         sources.push(r.source);
       }
       pieces.push({ address: first.address, data, source: first.source, sources });
@@ -216,20 +233,27 @@ function segmentFinder(loads: ProgramHeader[]): (offset: number, size: number) =
   };
 }
 
-function readSections(bytes: Uint8Array, view: DataView, shoff: number, shentsize: number, shnum: number, shstrndx: number): SectionHeader[] {
+/** A header table read in one piece, with little-endian accessors by offset into it. */
+function tableView(file: FileReader, offset: number, length: number): { u32: (at: number) => number } {
+  const bytes = file.read(offset, length);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { u32: (at) => view.getUint32(at, true) };
+}
+
+function readSections(file: FileReader, shoff: number, shentsize: number, shnum: number, shstrndx: number): SectionHeader[] {
   if (shoff === 0 || shnum === 0) return []; // stripped of section headers: program headers are enough
   if (shentsize < 40) throw invalid(`ELF section header size ${shentsize} is below 40`, 46, 'e_shentsize');
-  if (shoff + shnum * shentsize > bytes.length) {
-    throw invalid(`ELF file truncated: section headers end at ${shoff + shnum * shentsize}, file has ${bytes.length} bytes`, shoff, 'e_shoff');
+  if (shoff + shnum * shentsize > file.size) {
+    throw invalid(`ELF file truncated: section headers end at ${shoff + shnum * shentsize}, file has ${file.size} bytes`, shoff, 'e_shoff');
   }
-  const u32 = (at: number) => view.getUint32(at, true);
+  const table = tableView(file, shoff, shnum * shentsize);
   const raw = [];
   for (let i = 0; i < shnum; i++) {
-    const at = shoff + i * shentsize;
-    raw.push({ nameOff: u32(at), type: u32(at + 4), flags: u32(at + 8), addr: u32(at + 12), offset: u32(at + 16), size: u32(at + 20) });
+    const at = i * shentsize;
+    raw.push({ nameOff: table.u32(at), type: table.u32(at + 4), flags: table.u32(at + 8), addr: table.u32(at + 12), offset: table.u32(at + 16), size: table.u32(at + 20) });
   }
   const strtab = raw[shstrndx];
-  const names = strtab && strtab.offset + strtab.size <= bytes.length ? bytes.subarray(strtab.offset, strtab.offset + strtab.size) : undefined;
+  const names = strtab && strtab.offset + strtab.size <= file.size ? file.read(strtab.offset, strtab.size) : undefined;
   return raw.map((r, i) => ({
     name: (names && cString(names, r.nameOff)) || `section ${i}`,
     type: r.type,

@@ -1,64 +1,21 @@
 // Intel HEX reader (Intel "Hexadecimal Object File Format Specification" rev A, 1988): record types
 // 00 data, 01 end of file, 02 extended segment address, 03 start segment address, 04 extended linear
-// address, 05 start linear address. Streaming over the bytes, so tens of MB parse in well under a second.
+// address, 05 start linear address. Fed in chunks (RecordParser), decoding data straight into the image.
 
 import { BootBridgeError } from '../../shared/errors';
 import { buildImage, type FirmwareImage } from './image';
-import { HEX_VALUE, isLineSpace, RunCollector } from './runs';
-
-/** A parser that can stop between records and resume, so callers can yield to the event loop. */
-export interface StepParser {
-  /** Parses about `budget` more input bytes (whole records); true when the input is finished. */
-  step(budget: number): boolean;
-  /** Input bytes consumed so far. */
-  readonly position: number;
-  /** The image, once step() has returned true. */
-  finish(): FirmwareImage;
-}
+import { HEX_VALUE, isLineSpace, RecordParser } from './runs';
 
 const COLON = 0x3a;
 
-/** Sums the byte counts of data records by hopping from record to record; -1 when the layout is irregular. */
-function countDataBytes(b: Uint8Array): number {
-  const len = b.length;
-  let pos = 0;
-  let total = 0;
-  for (;;) {
-    while (pos < len && isLineSpace(b[pos]!)) pos++;
-    if (pos >= len) return total;
-    if (b[pos] !== COLON || pos + 11 > len) return -1;
-    const count = (HEX_VALUE[b[pos + 1]!]! << 4) | HEX_VALUE[b[pos + 2]!]!;
-    const type = (HEX_VALUE[b[pos + 7]!]! << 4) | HEX_VALUE[b[pos + 8]!]!;
-    if (count > 0xff || type > 0xff) return -1;
-    if (type === 0) total += count;
-    if (type === 1) return total;
-    pos += 11 + 2 * count;
-  }
-}
-
-export class IntelHexParser implements StepParser {
-  private pos = 0;
-  private line = 1;
+export class IntelHexParser extends RecordParser {
   private base = 0;
   private entry: number | undefined;
-  private done = false;
-  private readonly runs: RunCollector;
 
-  constructor(private readonly bytes: Uint8Array) {
-    const counted = countDataBytes(bytes);
-    this.runs = new RunCollector(counted >= 0 ? counted : bytes.length >>> 1);
-  }
-
-  get position(): number {
-    return this.pos;
-  }
-
-  step(budget: number): boolean {
-    const b = this.bytes;
+  protected scan(b: Uint8Array, from: number, final: boolean): number {
     const len = b.length;
-    const stop = Math.min(len, this.pos + budget);
     const T = HEX_VALUE;
-    let pos = this.pos;
+    let pos = from;
     let line = this.line;
 
     while (!this.done) {
@@ -67,19 +24,23 @@ export class IntelHexParser implements StepParser {
         pos++;
       }
       if (pos >= len) {
-        this.pos = pos;
         this.line = line;
-        throw new BootBridgeError('FIRMWARE_INVALID', 'Intel HEX file has no end-of-file record (type 01): it is truncated', { line, offset: pos });
+        if (!final) return pos;
+        throw new BootBridgeError('FIRMWARE_INVALID', 'Intel HEX file has no end-of-file record (type 01): it is truncated', { line, offset: this.origin + pos });
       }
-      if (pos >= stop) break;
       if (b[pos] !== COLON) throw this.invalid(`expected ':' at the start of a record, found ${describe(b[pos]!)}`, line, pos);
-      if (pos + 11 > len) throw this.invalid('record truncated', line, pos);
+      if (pos + 11 > len) {
+        if (!final) break;
+        throw this.invalid('record truncated', line, pos);
+      }
       const c = (T[b[pos + 1]!]! << 4) | T[b[pos + 2]!]!;
       const hi = (T[b[pos + 3]!]! << 4) | T[b[pos + 4]!]!;
       const lo = (T[b[pos + 5]!]! << 4) | T[b[pos + 6]!]!;
       const type = (T[b[pos + 7]!]! << 4) | T[b[pos + 8]!]!;
       if ((c | hi | lo | type) > 0xff) throw this.invalid('non-hex character in record header', line, pos);
       const end = pos + 11 + 2 * c;
+      // The character after the record is checked too, so a chunk must hold it (or be the last).
+      if (end >= len && !final) break;
       if (end > len) throw this.invalid(`record truncated: byte count ${c} runs past the end of the file`, line, pos);
       const offset = (hi << 8) | lo;
       let sum = c + hi + lo + type;
@@ -107,7 +68,7 @@ export class IntelHexParser implements StepParser {
         }
         const need = type === 1 ? 0 : type === 2 || type === 4 ? 2 : type === 3 || type === 5 ? 4 : -1;
         if (need < 0) {
-          throw new BootBridgeError('FIRMWARE_UNSUPPORTED', `Intel HEX record type ${hexByte(type)} is not defined (00–05 are)`, { line, offset: pos });
+          throw new BootBridgeError('FIRMWARE_UNSUPPORTED', `Intel HEX record type ${hexByte(type)} is not defined (00–05 are)`, { line, offset: this.origin + pos });
         }
         if (c !== need) throw this.invalid(`record type ${hexByte(type)} must carry ${need} bytes, has ${c}`, line, pos);
         if (type === 1) this.done = true;
@@ -122,32 +83,29 @@ export class IntelHexParser implements StepParser {
         const expected = (0x100 - (sum & 0xff)) & 0xff;
         throw new BootBridgeError('CHECKSUM_MISMATCH', `Intel HEX checksum wrong on line ${line}: record says ${hexByte(ck)}, bytes sum to ${hexByte(expected)}`, {
           line,
-          offset: pos,
+          offset: this.origin + pos,
         });
       }
       pos = end;
       if (pos < len && !isLineSpace(b[pos]!)) throw this.invalid('record longer than its byte count says', line, pos);
     }
-    this.pos = this.done ? len : pos;
     this.line = line;
-    return this.done;
+    return pos;
   }
 
-  finish(): FirmwareImage {
-    if (!this.done) throw new BootBridgeError('INTERNAL', 'Intel HEX parser finished before the end of input');
-    this.runs.endRun();
+  protected image(): FirmwareImage {
     return buildImage('hex', this.runs.pieces, this.entry === undefined ? {} : { entry: this.entry });
   }
 
-  private invalid(message: string, line: number, offset: number): BootBridgeError {
-    return new BootBridgeError('FIRMWARE_INVALID', `Intel HEX line ${line}: ${message}`, { line, offset });
+  private invalid(message: string, line: number, at: number): BootBridgeError {
+    return new BootBridgeError('FIRMWARE_INVALID', `Intel HEX line ${line}: ${message}`, { line, offset: this.origin + at });
   }
 }
 
 export function parseIntelHex(bytes: Uint8Array): FirmwareImage {
-  const parser = new IntelHexParser(bytes);
-  parser.step(Infinity);
-  return parser.finish();
+  const parser = new IntelHexParser(bytes.length);
+  parser.push(bytes);
+  return parser.end();
 }
 
 export function hexByte(n: number): string {

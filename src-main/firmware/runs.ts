@@ -1,8 +1,9 @@
-// Shared machinery of the text record parsers (Intel HEX, S-record): a hex-digit lookup table and a
+// Shared machinery of the text record parsers (Intel HEX, S-record): a hex-digit lookup table, a
 // collector that decodes record data straight into one arena, one contiguous run per address range,
-// so a 90 MB file costs one allocation about the size of the image and no per-record objects.
+// and the chunk feeder that lets a file arrive in pieces of any size, so a 750 MB HEX file is never
+// held in memory: only the image and the one record a chunk boundary cut in two.
 
-import type { Piece } from './image';
+import type { FirmwareImage, Piece } from './image';
 
 /** ASCII code → nibble value; 0x100 marks a byte that is not a hex digit (OR-ing two lookups keeps it). */
 export const HEX_VALUE: Uint16Array = (() => {
@@ -30,7 +31,10 @@ export class RunCollector {
   private runFirstLine = 0;
   private runLastLine = 0;
 
-  /** `capacity`: the expected total of data bytes (exact when a pre-scan counted them). */
+  /**
+   * `capacity`: the most data bytes expected. An upper bound costs nothing beyond the bytes written:
+   * a large typed array is zero pages the operating system maps in only when touched.
+   */
   constructor(capacity: number) {
     this.arena = new Uint8Array(Math.max(capacity, 0));
   }
@@ -61,7 +65,7 @@ export class RunCollector {
     this.runOffset = this.used;
   }
 
-  // Only when the pre-scan's count was wrong (malformed spacing): move the current run to a bigger arena;
+  // Only when the input's size was not known up front: move the current run to a bigger arena;
   // finished runs keep their views of the old one.
   private grow(count: number): void {
     const runLength = this.used - this.runOffset;
@@ -71,4 +75,85 @@ export class RunCollector {
     this.runOffset = 0;
     this.used = runLength;
   }
+}
+
+/** A parser fed its input in chunks of any size (a file read piece by piece, a browser stream). */
+export interface ChunkParser {
+  /** Parses what `chunk` completes; the caller may reuse the chunk's memory once this returns. */
+  push(chunk: Uint8Array): void;
+  /** The end of input: the image, or the error of a file cut short. */
+  end(): FirmwareImage;
+}
+
+/** The longest record either format allows (S-record: 4 + 2·255 characters, HEX: 11 + 2·255) and the character after it, rounded up. */
+const RECORD_CHARS = 1024;
+
+/** Text bytes that can hold at most this many data bytes: two hex digits each, records' own fields not counted. */
+export const dataBound = (textBytes: number): number => Math.ceil(textBytes / 2);
+
+/**
+ * The chunk handling both text formats share. A subclass scans whole records from `b[from]` and
+ * returns where it stopped: before a record the buffer does not hold whole (unless `final`, where a
+ * cut record is an error). What a chunk leaves unfinished is kept and completed from the next one.
+ */
+export abstract class RecordParser implements ChunkParser {
+  protected line = 1;
+  protected done = false;
+  protected readonly runs: RunCollector;
+  /** Input offset of the next byte to scan; `origin` makes buffer indices absolute for error context. */
+  private offset = 0;
+  protected origin = 0;
+  private carry: Uint8Array | undefined;
+
+  /** `totalBytes`: the input's size when known, which bounds the image and sizes the arena once. */
+  constructor(totalBytes?: number) {
+    this.runs = new RunCollector(totalBytes === undefined ? 1 << 20 : dataBound(totalBytes));
+  }
+
+  protected abstract scan(b: Uint8Array, from: number, final: boolean): number;
+  protected abstract image(): FirmwareImage;
+
+  push(chunk: Uint8Array): void {
+    if (this.done || chunk.length === 0) return;
+    let from = 0;
+    const carry = this.carry;
+    if (carry) {
+      // Finish the cut record in a small buffer: the carried bytes and the head of the new chunk.
+      this.carry = undefined;
+      const k = Math.min(chunk.length, RECORD_CHARS);
+      const head = concatBytes(carry, chunk.subarray(0, k));
+      const stop = this.feed(head, 0, false);
+      if (this.done) return;
+      if (stop < carry.length) {
+        this.carry = k === chunk.length ? head.slice(stop) : concatBytes(head.subarray(stop), chunk.subarray(k));
+        return;
+      }
+      from = stop - carry.length;
+    }
+    const stop = this.feed(chunk, from, false);
+    if (!this.done && stop < chunk.length) this.carry = chunk.slice(stop);
+  }
+
+  end(): FirmwareImage {
+    if (!this.done) {
+      this.feed(this.carry ?? new Uint8Array(0), 0, true);
+      this.carry = undefined;
+    }
+    this.runs.endRun();
+    return this.image();
+  }
+
+  private feed(b: Uint8Array, from: number, final: boolean): number {
+    this.origin = this.offset - from;
+    const stop = this.scan(b, from, final);
+    this.offset = this.origin + stop;
+    return stop;
+  }
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
 }

@@ -1,57 +1,24 @@
 // Motorola S-record reader (S0 header; S1/S2/S3 data with 16/24/32-bit addresses; S5/S6 record counts;
-// S7/S8/S9 start address and end). Streaming like the Intel HEX reader. Format as documented in the
+// S7/S8/S9 start address and end). Fed in chunks like the Intel HEX reader. Format as documented in the
 // SREC(5) man page and binutils' bfd/srec.c output, which the tests compare against.
 
 import { BootBridgeError } from '../../shared/errors';
 import { buildImage, type FirmwareImage } from './image';
-import { describe, hexByte, type StepParser } from './ihex';
-import { HEX_VALUE, isLineSpace, RunCollector } from './runs';
+import { describe, hexByte } from './ihex';
+import { HEX_VALUE, isLineSpace, RecordParser } from './runs';
 
 const S = 0x53;
 /** Address bytes per record type S0…S9 (S4 is reserved: -1). */
 const ADDRESS_BYTES = [2, 2, 3, 4, -1, 2, 3, 4, 3, 2];
 
-function countDataBytes(b: Uint8Array): number {
-  const len = b.length;
-  let pos = 0;
-  let total = 0;
-  for (;;) {
-    while (pos < len && isLineSpace(b[pos]!)) pos++;
-    if (pos >= len) return total;
-    if (b[pos] !== S || pos + 4 > len) return -1;
-    const type = b[pos + 1]! - 0x30;
-    const count = (HEX_VALUE[b[pos + 2]!]! << 4) | HEX_VALUE[b[pos + 3]!]!;
-    const addressBytes = ADDRESS_BYTES[type] ?? -1;
-    if (count > 0xff || addressBytes < 0) return -1;
-    if (type >= 1 && type <= 3) total += Math.max(0, count - addressBytes - 1);
-    if (type >= 7) return total;
-    pos += 4 + 2 * count;
-  }
-}
-
-export class SrecParser implements StepParser {
-  private pos = 0;
-  private line = 1;
+export class SrecParser extends RecordParser {
   private entry: number | undefined;
   private dataRecords = 0;
-  private done = false;
-  private readonly runs: RunCollector;
 
-  constructor(private readonly bytes: Uint8Array) {
-    const counted = countDataBytes(bytes);
-    this.runs = new RunCollector(counted >= 0 ? counted : bytes.length >>> 1);
-  }
-
-  get position(): number {
-    return this.pos;
-  }
-
-  step(budget: number): boolean {
-    const b = this.bytes;
+  protected scan(b: Uint8Array, from: number, final: boolean): number {
     const len = b.length;
-    const stop = Math.min(len, this.pos + budget);
     const T = HEX_VALUE;
-    let pos = this.pos;
+    let pos = from;
     let line = this.line;
 
     while (!this.done) {
@@ -60,23 +27,27 @@ export class SrecParser implements StepParser {
         pos++;
       }
       if (pos >= len) {
-        this.pos = pos;
         this.line = line;
-        throw new BootBridgeError('FIRMWARE_INVALID', 'S-record file has no termination record (S7, S8 or S9): it is truncated', { line, offset: pos });
+        if (!final) return pos;
+        throw new BootBridgeError('FIRMWARE_INVALID', 'S-record file has no termination record (S7, S8 or S9): it is truncated', { line, offset: this.origin + pos });
       }
-      if (pos >= stop) break;
       if (b[pos] !== S) throw this.invalid(`expected 'S' at the start of a record, found ${describe(b[pos]!)}`, line, pos);
-      if (pos + 4 > len) throw this.invalid('record truncated', line, pos);
+      if (pos + 4 > len) {
+        if (!final) break;
+        throw this.invalid('record truncated', line, pos);
+      }
       const type = b[pos + 1]! - 0x30;
       const addressBytes = type >= 0 && type <= 9 ? ADDRESS_BYTES[type]! : -2;
       if (addressBytes === -2) throw this.invalid(`unknown record type ${describe(b[pos + 1]!)}`, line, pos);
       if (addressBytes === -1) {
-        throw new BootBridgeError('FIRMWARE_UNSUPPORTED', `S-record line ${line}: record type S4 is reserved`, { line, offset: pos });
+        throw new BootBridgeError('FIRMWARE_UNSUPPORTED', `S-record line ${line}: record type S4 is reserved`, { line, offset: this.origin + pos });
       }
       const c = (T[b[pos + 2]!]! << 4) | T[b[pos + 3]!]!;
       if (c > 0xff) throw this.invalid('non-hex character in byte count', line, pos);
       if (c < addressBytes + 1) throw this.invalid(`byte count ${c} is too small for an S${type} record`, line, pos);
       const end = pos + 4 + 2 * c;
+      // The character after the record is checked too, so a chunk must hold it (or be the last).
+      if (end >= len && !final) break;
       if (end > len) throw this.invalid(`record truncated: byte count ${c} runs past the end of the file`, line, pos);
 
       let sum = c;
@@ -117,7 +88,7 @@ export class SrecParser implements StepParser {
       if (((sum + ck) & 0xff) !== 0xff) {
         throw new BootBridgeError('CHECKSUM_MISMATCH', `S-record checksum wrong on line ${line}: record says ${hexByte(ck)}, bytes sum to ${hexByte(~sum & 0xff)}`, {
           line,
-          offset: pos,
+          offset: this.origin + pos,
         });
       }
       if (type === 5 || type === 6) {
@@ -133,24 +104,21 @@ export class SrecParser implements StepParser {
       pos = end;
       if (pos < len && !isLineSpace(b[pos]!)) throw this.invalid('record longer than its byte count says', line, pos);
     }
-    this.pos = this.done ? len : pos;
     this.line = line;
-    return this.done;
+    return pos;
   }
 
-  finish(): FirmwareImage {
-    if (!this.done) throw new BootBridgeError('INTERNAL', 'S-record parser finished before the end of input');
-    this.runs.endRun();
+  protected image(): FirmwareImage {
     return buildImage('srec', this.runs.pieces, this.entry === undefined ? {} : { entry: this.entry });
   }
 
   private invalid(message: string, line: number, offset: number): BootBridgeError {
-    return new BootBridgeError('FIRMWARE_INVALID', `S-record line ${line}: ${message}`, { line, offset });
+    return new BootBridgeError('FIRMWARE_INVALID', `S-record line ${line}: ${message}`, { line, offset: this.origin + offset });
   }
 }
 
 export function parseSrec(bytes: Uint8Array): FirmwareImage {
-  const parser = new SrecParser(bytes);
-  parser.step(Infinity);
-  return parser.finish();
+  const parser = new SrecParser(bytes.length);
+  parser.push(bytes);
+  return parser.end();
 }

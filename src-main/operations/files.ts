@@ -2,13 +2,15 @@
 // the core stays byte-only. Writes are atomic (temporary file, then rename): an interrupted export
 // never leaves half a file under the real name.
 
-import { readFileSync, writeFileSync, renameSync, statSync, readdirSync, existsSync, openSync, fstatSync, readSync, closeSync, constants as fsc, type Stats } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync, statSync, readdirSync, existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { BootBridgeError } from '../../shared/errors.js';
-import { MAX_FILE_BYTES } from '../../shared/contract.js';
 import { parseFirmware, parseFirmwareAsync, type FirmwareImage } from '../firmware/index.js';
+import { readBytes, readFirmwareFile } from './read-file.js';
 import { readLoaderPackage, type LoaderPackage } from '../loader/index.js';
+
+export { readBytes, readFirmwareFile } from './read-file.js';
 
 export interface LoadedFirmware {
   path: string;
@@ -17,53 +19,6 @@ export interface LoadedFirmware {
   /** SHA-256 of the file as read (lower-case hex). */
   sha256: string;
   fileSize: number;
-}
-
-/** What a path names when it is not a regular file, in words. */
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return 'a folder';
-  if (st.isFIFO()) return 'a FIFO (named pipe)';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
-/**
- * Reads a whole regular file, at most `maxBytes` (the contract's file limit by default). The file is
- * opened without blocking (a FIFO with no writer would hang a blocking open) and checked on the open
- * descriptor before a byte is read: FIFOs, devices (/dev/zero), sockets and folders are refused at
- * once, and so is a file over the limit. Errors name the path and never quote the contents.
- */
-export function readBytes(path: string, maxBytes = MAX_FILE_BYTES): Uint8Array {
-  let fd: number;
-  try {
-    fd = openSync(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message;
-    throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: ${why}`, { file: path }, { cause: e });
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it is ${kindOf(st)}, not a regular file`, { file: path });
-    if (st.size > maxBytes) {
-      throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it is ${st.size} bytes, more than the ${maxBytes} bytes BootBridge opens`, { file: path, size: st.size, limit: maxBytes });
-    }
-    const out = new Uint8Array(st.size);
-    let got = 0;
-    while (got < out.length) {
-      const n = readSync(fd, out, got, out.length - got, got);
-      if (n === 0) break; // the file shrank while read: what is there
-      got += n;
-    }
-    return got === out.length ? out : out.subarray(0, got);
-  } catch (e) {
-    if (e instanceof BootBridgeError) throw e;
-    throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: ${(e as Error).message}`, { file: path }, { cause: e });
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export function sha256File(bytes: Uint8Array): string {
@@ -80,10 +35,11 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
   }
 }
 
-/** Reads and parses a firmware file (ELF, HEX, SREC, BIN with baseAddress, .dfu). */
+/** Reads and parses a firmware file (ELF, HEX, SREC, BIN with baseAddress, .dfu), with the file's SHA-256. */
 export async function openFirmwareFile(path: string, options: { baseAddress?: number } = {}): Promise<LoadedFirmware> {
-  const bytes = readBytes(path);
-  return openFirmwareBytes(path, bytes, options);
+  const hash = createHash('sha256');
+  const { image, fileSize } = await readFirmwareFile(path, options, (chunk) => hash.update(chunk));
+  return { path, name: basename(path), image, sha256: hash.digest('hex'), fileSize };
 }
 
 export async function openFirmwareBytes(path: string, bytes: Uint8Array, options: { baseAddress?: number } = {}): Promise<LoadedFirmware> {

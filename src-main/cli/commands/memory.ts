@@ -1,12 +1,11 @@
-// `bootbridge read`, `erase`, `convert`, `stldr`: memory in and out, and file conversions.
+// `bootbridge read`, `erase`, `stldr`: memory in and out (`convert` is in convert.ts).
 
 import type { Command } from 'commander';
 import { hex32 } from '../../../shared/errors.js';
-import { writeDfuSe } from '../../firmware/index.js';
 import { readStldr, formatStldr } from '../../loader/stldr.js';
-import { openFirmwareFile, openLoaderFolder, readBytes, writeFileAtomic } from '../../operations/files.js';
+import { openLoaderFolder, readBytes, writeFileAtomic } from '../../operations/files.js';
 import { eraseDevice, readDevice } from '../../operations/operations.js';
-import { EXIT, addressArg, openSelected, parseNumber, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
+import { addressArg, openSelected, parseNumber, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 
 function hexdump(address: number, data: Uint8Array): string {
   const lines: string[] = [];
@@ -56,25 +55,6 @@ export function registerMemoryCommands(program: Command): void {
         } finally {
           await conn.close();
         }
-      }),
-    );
-
-  program
-    .command('convert <file>')
-    .description('convert a firmware file to DfuSe .dfu (for dfu-util and other tools)')
-    .requiredOption('-o, --output <file>', 'the .dfu file to write')
-    .option('--base <address>', 'load address of a raw .bin file', addressArg)
-    .option('--vid <id>', 'USB vendor ID in the suffix', (v) => parseNumber(v, 'vendor ID'), 0x0483)
-    .option('--pid <id>', 'USB product ID in the suffix', (v) => parseNumber(v, 'product ID'), 0xdf11)
-    .option('--json', 'print the result as JSON')
-    .action((file: string, o: { output: string; base?: number; vid: number; pid: number; json?: boolean }) =>
-      run(o.json, async () => {
-        const fw = await openFirmwareFile(file, o.base !== undefined ? { baseAddress: o.base } : {});
-        const bytes = writeDfuSe(fw.image, { vendorId: o.vid, productId: o.pid });
-        writeFileAtomic(o.output, bytes);
-        if (o.json) printJson({ ok: true, output: o.output, bytes: bytes.length, segments: fw.image.segments.length });
-        else process.stderr.write(`${o.output}: ${fw.image.segments.length} segment(s), ${fw.image.size} bytes of image, ${bytes.length} bytes written\n`);
-        return EXIT.OK;
       }),
     );
 

@@ -1,0 +1,164 @@
+// Reading files at the edge, bounded and refusing what is not a regular file (FIFOs, devices,
+// folders): readBytes() for small files read whole, readFirmwareFile() for firmware, parsed as it is
+// read so a big HEX file never sits in memory beside its image.
+
+import { fstatSync, openSync, readSync, closeSync, constants as fsc, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { BootBridgeError } from '../../shared/errors.js';
+import { MAX_FILE_BYTES } from '../../shared/contract.js';
+import { detectFormat, parseFirmwareStream, type FirmwareImage } from '../firmware/index.js';
+import { parseElf, type FileReader } from '../firmware/elf.js';
+
+/** What a path names when it is not a regular file, in words. */
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+function openError(path: string, e: unknown): BootBridgeError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message;
+  return new BootBridgeError('FILE_ERROR', `Cannot read ${path}: ${why}`, { file: path }, { cause: e });
+}
+
+function checkRegular(path: string, st: Stats, maxBytes: number): void {
+  if (!st.isFile()) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it is ${kindOf(st)}, not a regular file`, { file: path });
+  if (st.size > maxBytes) {
+    throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it is ${st.size} bytes, more than the ${maxBytes} bytes BootBridge opens`, { file: path, size: st.size, limit: maxBytes });
+  }
+}
+
+/**
+ * Reads a whole regular file, at most `maxBytes` (the contract's file limit by default). The file is
+ * opened without blocking (a FIFO with no writer would hang a blocking open) and checked on the open
+ * descriptor before a byte is read: FIFOs, devices (/dev/zero), sockets and folders are refused at
+ * once, and so is a file over the limit. Errors name the path and never quote the contents.
+ */
+export function readBytes(path: string, maxBytes = MAX_FILE_BYTES): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw openError(path, e);
+  }
+  try {
+    const st = fstatSync(fd);
+    checkRegular(path, st, maxBytes);
+    const out = new Uint8Array(st.size);
+    let got = 0;
+    while (got < out.length) {
+      const n = readSync(fd, out, got, out.length - got, got);
+      if (n === 0) break; // the file shrank while read: what is there
+      got += n;
+    }
+    return got === out.length ? out : out.subarray(0, got);
+  } catch (e) {
+    if (e instanceof BootBridgeError) throw e;
+    throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: ${(e as Error).message}`, { file: path }, { cause: e });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * HEX and S-record files are read as they are parsed, so only the image is held: a file up to three
+ * times the limit is accepted, which covers an image of the limit written as 16-byte records
+ * (2.75 characters per byte as Intel HEX, 2.94 as S3 records).
+ */
+const TEXT_FILE_LIMIT = 3 * MAX_FILE_BYTES;
+/** Bytes per read: two buffers of it are in use, one being parsed while the next is read. */
+const READ_CHUNK = 2 << 20;
+
+/** The file's bytes in order, read ahead one chunk; each chunk is valid until the next is asked for. */
+async function* fileChunks(path: string, handle: FileHandle, maxBytes: number): AsyncGenerator<Uint8Array> {
+  const buffers = [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
+  let at = 0;
+  let which = 0;
+  let pending = handle.read(buffers[0]!, 0, READ_CHUNK, 0);
+  try {
+    for (;;) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) return;
+      const chunk = buffers[which]!.subarray(0, bytesRead);
+      at += bytesRead;
+      if (at > maxBytes) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it grew past the ${maxBytes} bytes BootBridge opens`, { file: path, limit: maxBytes });
+      which ^= 1;
+      pending = handle.read(buffers[which]!, 0, READ_CHUNK, at);
+      yield chunk;
+    }
+  } finally {
+    // Abandoned (a parse error): the read in flight must not reject unheard once the handle closes.
+    await pending.catch(() => undefined);
+  }
+}
+
+/** Ranges of an open file, read when asked: what parseElf needs to skip the debug sections. */
+function fileReader(path: string, handle: FileHandle, size: number): FileReader {
+  return {
+    size,
+    read(offset, length) {
+      // Not zero-filled first: every byte is read over (a short read throws).
+      const raw = Buffer.allocUnsafeSlow(length);
+      const out = new Uint8Array(raw.buffer, raw.byteOffset, length);
+      let got = 0;
+      while (got < length) {
+        const n = readSync(handle.fd, out, got, length - got, offset + got);
+        if (n === 0) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it shrank while it was read`, { file: path });
+        got += n;
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * Reads and parses a firmware file without holding its text and its image together: HEX and S-record
+ * are parsed chunk by chunk as they are read, ELF by offsets (headers, then the loaded bytes), the
+ * other formats whole. `onChunk` sees every byte of the file in order (for a hash).
+ */
+export async function readFirmwareFile(path: string, options: { baseAddress?: number } = {}, onChunk?: (chunk: Uint8Array) => void): Promise<{ image: FirmwareImage; fileSize: number }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw openError(path, e);
+  }
+  const name = basename(path);
+  try {
+    const st = await handle.stat();
+    checkRegular(path, st, TEXT_FILE_LIMIT);
+    const head = new Uint8Array(Math.min(st.size, 128));
+    await handle.read(head, 0, head.length, 0);
+    const format = detectFormat(name, head);
+    let image: FirmwareImage;
+    if (format === 'elf') {
+      checkRegular(path, st, MAX_FILE_BYTES);
+      image = parseElf(fileReader(path, handle, st.size));
+      if (onChunk) for await (const chunk of fileChunks(path, handle, MAX_FILE_BYTES)) onChunk(chunk);
+    } else {
+      if (format !== 'hex' && format !== 'srec') checkRegular(path, st, MAX_FILE_BYTES);
+      const limit = format === 'hex' || format === 'srec' ? TEXT_FILE_LIMIT : MAX_FILE_BYTES;
+      const chunks = fileChunks(path, handle, limit);
+      const seen = onChunk ? tap(chunks, onChunk) : chunks;
+      image = await parseFirmwareStream(name, seen, { ...options, size: st.size });
+    }
+    return { image, fileSize: st.size };
+  } catch (e) {
+    if (e instanceof BootBridgeError && e.context.file === undefined) e.context.file = path;
+    throw e;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* tap(chunks: AsyncIterable<Uint8Array>, see: (chunk: Uint8Array) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    see(chunk);
+    yield chunk;
+  }
+}
