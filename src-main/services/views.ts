@@ -333,7 +333,7 @@ export function flashPlanView(p: FlashPlan, loaderId?: string): PlanView {
     }
     if (i.sources?.length) context.segment = i.sources.join(', ');
     if (i.nearest) context.region = i.nearest.name;
-    return { code: ISSUE_CODES[i.code] ?? 'PLAN_INVALID', message: i.message, context };
+    return { code: ISSUE_CODES[i.code] ?? 'PLAN_INVALID', message: i.message, context, ...(i.remedy ? { remedy: i.remedy } : {}) };
   });
   const stages: PlanStage[] = p.stages.map((st) => {
     const operations: PlanOperation[] = [];

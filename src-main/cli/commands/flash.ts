@@ -13,6 +13,7 @@ import { openFirmwareFile, openLoaderFolder, type OpenedFirmware } from '../../s
 import { checkLoaderUsable, flashDevice, planFlash } from '../../services/operations.js';
 import { EXIT, addressArg, exitCodeFor, openSelected, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 import { experimentalWarning, loaderChoice } from './loader.js';
+import { CLI_REMEDIES } from '../remedies.js';
 
 interface PlanCliOptions extends DeviceOptions {
   loader?: string;
@@ -145,7 +146,7 @@ export function registerFlashCommands(program: Command): void {
           const p = planFlash(details, fw, loader, planOptions(o, true));
           // Summarised beyond a size: a sparse HEX file plans into millions of rows.
           if (o.json) printJson(planForJson(p));
-          else process.stdout.write(formatPlan(p) + '\n');
+          else process.stdout.write(formatPlan(p, CLI_REMEDIES) + '\n');
           return p.ok ? EXIT.OK : EXIT.BAD_INPUT;
         } finally {
           await close();
@@ -171,7 +172,7 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
     const p = planFlash(details, fw, loader, planOptions(o, defaultLeave));
     if (!p.ok) {
       if (o.json) printJson({ ok: false, error: { code: 'PLAN_INVALID', message: 'The plan has errors; nothing was written', context: {} }, plan: planForJson(p) });
-      else process.stderr.write(formatPlan(p) + '\n\nerror: nothing was written: fix the problems above.\n');
+      else process.stderr.write(formatPlan(p, CLI_REMEDIES) + '\n\nerror: nothing was written: fix the problems above.\n');
       return EXIT.BAD_INPUT;
     }
     if (!o.json) {
