@@ -2,7 +2,7 @@
 // remedy code (shared/errors.ts REMEDIES) that each door words for its user: the CLI with its flags
 // (src-main/cli/remedies.ts), the window here with its controls: a field, a menu, a button.
 
-import { ERROR_TEXT, RESET_TO_ROM, formatError, hintFor, withRemedy, type ErrorData, type RemedyWords } from '../../../shared/errors';
+import { ERROR_TEXT, RESET_TO_ROM, formatError, hintFor, sentence, withRemedy, type ErrorData, type RemedyWords } from '../../../shared/errors';
 
 /** The window's words for every remedy. */
 export const GUI_REMEDIES: RemedyWords = {
@@ -18,6 +18,9 @@ export const GUI_REMEDIES: RemedyWords = {
   'allow-ram': 'link that part of the image for flash (the window does not write RAM on purpose)',
   'force': 'use a file made for this board and memory (the window does not flash a file made for another device)',
 };
+
+/** What to do with a board left running its loader, as a sentence for the window's panes. */
+export const RESET_TO_ROM_SENTENCE = sentence(GUI_REMEDIES['reset-to-rom']);
 
 /** Hints the window says in its own terms although they name no flag. */
 const GUI_HINTS: Partial<Record<keyof typeof ERROR_TEXT, string>> = {
