@@ -13,6 +13,7 @@ import { readImage, type FirmwareImage } from '../firmware/image.js';
 import type { LoaderPackage } from '../loader/package.js';
 import { planInvalid } from '../plan/issues.js';
 import { planBytes } from '../plan/plan.js';
+import { routeRange } from '../plan/route.js';
 import type { EraseOp, FlashPlan, PlanStage, Via } from '../plan/types.js';
 import { crc32 } from '../util/crc32.js';
 import { assertRomReachable, boardIdentity, romOpenOptions, type BoardHandle, type EngineContext } from './context.js';
@@ -282,9 +283,11 @@ async function leaveStep(run: PlanRun, dev: DfuseDevice, at: number): Promise<vo
   run.phase = 'leave';
   const problem = vectorTableProblem(run.image, at);
   if (problem) run.reporter.log('warn', problem);
-  // The pointer is set within the selected alt's memory (AN3156 §6.4): pick the one holding the vector table.
-  const home = dev.alternates.find((a) => a.layout?.blocks.some((b) => at >= b.start && at < b.start + b.size));
-  if (home && home.bAlternateSetting !== dev.alt) await dev.selectAlt(home.bAlternateSetting);
+  // The pointer is set within the selected alt's memory (AN3156 §6.4): the alt of the device the leave
+  // goes to (its own descriptors, its only side) whose memory holds the vector table.
+  const own = { memories: dev.alternates.flatMap((a) => (a.layout ? [{ alt: a.bAlternateSetting, layout: a.layout }] : [])) };
+  const home = routeRange(own, at, 1, { via: 'rom', ram: false }).route;
+  if (home && home.alt !== dev.alt) await dev.selectAlt(home.alt);
   // Confirmed only when every request of the leave was answered, the final GETSTATUS included: a
   // board unplugged during any of them looks the same as one that left (it is gone), so a leave
   // without that answer is reported as unconfirmed, never as started.

@@ -49,6 +49,8 @@ export interface RouteOptions {
    * it too). Default: the loader when the board is already running it, else the ROM.
    */
   prefer?: Via;
+  /** Only this side's memories (the alt a leave selects on the device it is sent to). */
+  via?: Via;
   /** The alt setting a DfuSe file element names: honoured when that ROM memory holds the address. */
   alt?: number;
   /** The chip's RAM, written through the ROM's alt 0 (default true; reads and erases leave it out). */
@@ -82,12 +84,13 @@ export function targetRegions(target: PlanTarget): TargetRegions {
 /** Which memory holds [address, address+length) and who reaches it, or the issue that says why nobody can. */
 export function routeRange(target: PlanTarget, address: number, length: number, options: RouteOptions = {}): Routed {
   const all = targetRegions(target);
-  const rom = options.ram === false ? all.rom.filter((r) => r.kind === 'memory') : all.rom;
+  const rom = options.via === 'loader' ? [] : options.ram === false ? all.rom.filter((r) => r.kind === 'memory') : all.rom;
+  const loader = options.via === 'rom' ? [] : all.loader;
   const prefer = options.prefer ?? (target.loaderRunning ? 'loader' : 'rom');
   const end = address + length;
   const label = options.label ?? span(address, end);
-  const region = chooseRegion(address, options.alt, rom, all.loader, prefer);
-  if (!region) return { issue: outside(target, label, address, end, [...rom, ...all.loader]) };
+  const region = chooseRegion(address, options.alt, rom, loader, prefer);
+  if (!region) return { issue: outside(target, label, address, end, [...rom, ...loader]) };
 
   const block = blockAt(region.layout, address)!;
   const limit = block.start + block.size;
