@@ -42,7 +42,12 @@ export function planInvalid(issues: readonly PlanIssue[]): BootBridgeError {
   return new BootBridgeError('PLAN_INVALID', `${first.message}${more}`, { issues: [...issues], ...issueContext(first) }, first.remedy ? { remedy: first.remedy } : undefined);
 }
 
-/** The error for the one issue that stops a read or an erase, with the code a person sees for it. */
+/**
+ * The error for the one issue that stops a read or an erase, with the code a person sees for it; its
+ * alt setting only when the range starts in that memory (the nearest one to an unreachable range is not).
+ */
 export function issueError(issue: PlanIssue, context: ErrorContext = {}): BootBridgeError {
-  return new BootBridgeError(ISSUE_ERROR_CODES[issue.code], issue.message, { ...issueContext(issue), ...context }, issue.remedy ? { remedy: issue.remedy } : undefined);
+  const { alt, ...rest } = issueContext(issue);
+  const inside = issue.nearest && issue.range && issue.range.start >= issue.nearest.start && issue.range.start < issue.nearest.end;
+  return new BootBridgeError(ISSUE_ERROR_CODES[issue.code], issue.message, { ...rest, ...(inside ? { alt } : {}), ...context }, issue.remedy ? { remedy: issue.remedy } : undefined);
 }

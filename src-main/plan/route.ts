@@ -131,7 +131,7 @@ function outside(target: PlanTarget, label: { toString(): string }, start: numbe
   const nearText = near ? ` (nearest: ${near.name} ${span(near.start, near.end)}, alt ${near.alt}${near.via === 'loader' ? ' of the loader' : ''})` : '';
   const message = target.loader
     ? `${label} lies outside every memory of the ROM bootloader and of loader "${target.loader.name}"${nearText}: the link address is wrong, or another loader serves it.`
-    : `${label} lies outside every memory the ROM bootloader serves${nearText}: the ROM cannot reach it, a RAM loader that serves this memory can.`;
+    : `${label} lies outside every memory the ROM bootloader serves${nearText}: the ROM cannot reach it.`;
   return { code: 'OUTSIDE_REGIONS', message, range: { start, end }, remedy: 'choose-loader', ...(near ? { nearest: ref(near) } : {}) };
 }
 
