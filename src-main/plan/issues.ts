@@ -34,12 +34,15 @@ function issueContext(issue: PlanIssue): ErrorContext {
   };
 }
 
-/** PLAN_INVALID for a plan with problems: the first issue's message (and how many more), every issue in the context. */
-export function planInvalid(issues: readonly PlanIssue[]): BootBridgeError {
+/**
+ * The one PLAN_INVALID, for a plan with problems: the first issue's message (and how many more), its
+ * remedy, every issue in the context (and `context`: the board, for a production lane).
+ */
+export function planInvalid(issues: readonly PlanIssue[], context: ErrorContext = {}): BootBridgeError {
   const first = issues[0];
-  if (!first) return new BootBridgeError('INTERNAL', 'A plan without problems was refused', {});
+  if (!first) return new BootBridgeError('INTERNAL', 'A plan without problems was refused', context);
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-  return new BootBridgeError('PLAN_INVALID', `${first.message}${more}`, { issues: [...issues], ...issueContext(first) }, first.remedy ? { remedy: first.remedy } : undefined);
+  return new BootBridgeError('PLAN_INVALID', `${first.message}${more}`, { issues: [...issues], ...issueContext(first), ...context }, first.remedy ? { remedy: first.remedy } : undefined);
 }
 
 /**

@@ -11,6 +11,7 @@ import { DeviceWatcher } from '../usb/discovery.js';
 import { boardLocks, type BoardLocks } from '../services/board-locks.js';
 import type { Connection } from '../services/connect.js';
 import { deviceInfo, inspectDevice, type DeviceDetails } from '../services/devices.js';
+import { planInvalid } from '../plan/issues.js';
 import { checkLoaderUsable, flashDevice, planFlash } from '../services/operations.js';
 import { recipePlanOptions, type LoadedRecipe } from './recipe.js';
 import { compileSerialPattern, type SerialMatcher } from './serial-pattern.js';
@@ -423,7 +424,7 @@ export class ProductionStation {
       checkLoaderUsable(this.conn, details, loader);
       const p = planFlash(details, firmware, loader, recipePlanOptions(recipe));
       if (!p.ok) {
-        throw new BootBridgeError('PLAN_INVALID', `The recipe's firmware cannot be flashed on ${lane.id}: ${p.errors.map((e) => e.message).join(' ')}`, { serial: lane.id });
+        throw planInvalid(p.errors, { serial: lane.id });
       }
       result = await flashDevice(this.conn, d, details, firmware, loader, p, {
         signal: this.abort.signal,

@@ -10,7 +10,7 @@ import type { DeviceInfo, ProductionEvent, ProductionIgnored, ProductionState, R
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
 import { writeDfuSe } from '../firmware/index.js';
 import { autoLoaderCandidates, type LoaderPackage } from '../loader/index.js';
-import type { FlashPlan, PlanOptions } from '../plan/index.js';
+import { planInvalid, type FlashPlan, type PlanOptions } from '../plan/index.js';
 import { SIM_MODELS, defaultSimSerial, simChip, simLoaderImages } from '../sim/index.js';
 import { formatDump } from '../usb/dump.js';
 import { applySimFaults, parseSimFault, type SimFaultSpec } from '../sim/fault-spec.js';
@@ -349,8 +349,7 @@ export class ServicesBackend implements AppBackend {
         const r = await this.planFor(req);
         checkLoaderUsable(this.conn, r.details, r.loader);
         if (!r.plan.ok) {
-          const first = r.plan.errors[0];
-          return failed(new BootBridgeError('PLAN_INVALID', `The plan has ${r.plan.errors.length} problem(s); nothing was written${first ? `: ${first.message}` : ''}`, {}));
+          return failed(planInvalid(r.plan.errors));
         }
         return await flashDevice(this.conn, r.device, r.details, r.fw, r.loader, r.plan, { onEvent, signal: abort.signal });
       } catch (e) {

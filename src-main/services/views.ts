@@ -19,7 +19,8 @@ import type {
 } from '../../shared/contract.js';
 import type { StageName } from '../../shared/progress.js';
 import type { DeviceDescriptors } from '../usb/descriptors.js';
-import type { EraseOp as EraseOpT, FlashPlan, PlanIssueCode } from '../plan/types.js';
+import { ISSUE_ERROR_CODES } from '../plan/issues.js';
+import type { EraseOp as EraseOpT, FlashPlan } from '../plan/types.js';
 
 /** USB 2.0 table 9-5; DFU 1.1 §4.1.3. */
 const DESCRIPTOR_TYPE = { INTERFACE: 4, DFU_FUNCTIONAL: 0x21 } as const;
@@ -299,25 +300,6 @@ function segmentOf(x: unknown): PlanSegment | undefined {
   return s;
 }
 
-const ISSUE_CODES: Record<PlanIssueCode, ErrorData['code']> = {
-  OUTSIDE_REGIONS: 'ADDRESS_UNREACHABLE',
-  REGION_NOT_WRITABLE: 'REGION_NOT_WRITABLE',
-  ROM_RESERVED_RAM: 'PLAN_INVALID',
-  PAST_REGION_END: 'ADDRESS_UNREACHABLE',
-  SEGMENTS_OVERLAP: 'FIRMWARE_OVERLAP',
-  SHARED_PROGRAM_UNIT: 'PLAN_INVALID',
-  LOADER_CHIP_UNKNOWN: 'LOADER_UNSUPPORTED',
-  LOADER_WRONG_CHIP: 'LOADER_UNSUPPORTED',
-  LOADER_NOT_IN_RAM: 'LOADER_UNSUPPORTED',
-  LOADER_OVERLAPS_ROM_RAM: 'LOADER_UNSUPPORTED',
-  LOADER_OVERLAPS_SEGMENT: 'LOADER_UNSUPPORTED',
-  NEEDS_ROM: 'STAGING_FAILED',
-  IMAGE_EMPTY: 'FIRMWARE_INVALID',
-  LOADS_INTO_RAM: 'PLAN_INVALID',
-  SPLIT_PROGRAM_UNIT: 'PLAN_INVALID',
-  DFU_DEVICE_MISMATCH: 'PLAN_INVALID',
-  DFU_ALT_MISMATCH: 'PLAN_INVALID',
-};
 
 function isFlashPlan(p: unknown): p is FlashPlan {
   return isObj(p) && Array.isArray(p.stages) && Array.isArray(p.regions) && isObj(p.options) && typeof p.skippedBytes === 'number';
@@ -333,7 +315,7 @@ export function flashPlanView(p: FlashPlan, loaderId?: string): PlanView {
     }
     if (i.sources?.length) context.segment = i.sources.join(', ');
     if (i.nearest) context.region = i.nearest.name;
-    return { code: ISSUE_CODES[i.code] ?? 'PLAN_INVALID', message: i.message, context, ...(i.remedy ? { remedy: i.remedy } : {}) };
+    return { code: ISSUE_ERROR_CODES[i.code] ?? 'PLAN_INVALID', message: i.message, context, ...(i.remedy ? { remedy: i.remedy } : {}) };
   });
   const stages: PlanStage[] = p.stages.map((st) => {
     const operations: PlanOperation[] = [];

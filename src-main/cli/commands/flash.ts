@@ -7,7 +7,7 @@ import { chipByName, unknownChipError } from '../../devices/chips.js';
 import { chipAltStrings } from '../../devices/identify.js';
 import { parseLayout } from '../../dfu/layout.js';
 import type { LoaderPackage } from '../../loader/index.js';
-import { formatPlan, planForJson, type FlashPlan, type PlanOptions } from '../../plan/index.js';
+import { formatPlan, planForJson, planInvalid, type FlashPlan, type PlanOptions } from '../../plan/index.js';
 import type { DeviceDetails } from '../../services/devices.js';
 import { openFirmwareFile, openLoaderFolder, type OpenedFirmware } from '../../services/files.js';
 import { checkLoaderUsable, flashDevice, planFlash } from '../../services/operations.js';
@@ -171,7 +171,7 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
     checkLoaderUsable(conn, details, loader);
     const p = planFlash(details, fw, loader, planOptions(o, defaultLeave));
     if (!p.ok) {
-      if (o.json) printJson({ ok: false, error: { code: 'PLAN_INVALID', message: 'The plan has errors; nothing was written', context: {} }, plan: planForJson(p) });
+      if (o.json) printJson({ ok: false, error: planInvalid(p.errors).toJSON(), plan: planForJson(p) });
       else process.stderr.write(formatPlan(p, CLI_REMEDIES) + '\n\nerror: nothing was written: fix the problems above.\n');
       return EXIT.BAD_INPUT;
     }
