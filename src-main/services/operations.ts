@@ -7,9 +7,7 @@ import { eraseMemory, runPlan, readMemory, type EngineContext } from '../engine/
 import { chipById, type ChipInfo } from '../devices/chips.js';
 import { parseLayout } from '../dfu/layout.js';
 import { loaderSupportsChip, toPlanLoader, type LoaderPackage } from '../loader/index.js';
-import { plan, type FlashPlan, type PlanOptions, type PlanTarget } from '../plan/index.js';
-import { planErase, type ErasedSector } from '../plan/erase.js';
-import { planRead } from '../plan/read.js';
+import { plan, planErase, planRead, type ErasedSector, type FlashPlan, type PlanOptions, type PlanTarget } from '../plan/index.js';
 import type { Connection } from './connect.js';
 import type { DeviceDetails } from './devices.js';
 import type { OpenedFirmware } from './files.js';
