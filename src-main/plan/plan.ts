@@ -182,7 +182,7 @@ function placeSegments(b: Build): { segments: PlannedSegment[]; placements: Plac
     if (seg.data.length === 0) return;
     // Only problems use the label: made on demand (a sparse HEX file has millions of segments).
     const label = { toString: () => segmentLabel(index, seg.sources, start, end) };
-    const { route, issue } = routeRange(b.target, start, end - start, { prefer, label, ...(seg.alt !== undefined ? { alt: seg.alt } : {}) });
+    const { route, issue } = routeRange(b.target, start, end - start, { prefer, label, alt: seg.alt });
     const about = { segment: index, sources: seg.sources };
     const at: PlacedSegment = { index, sources: seg.sources, start, end, label };
     if (route) planned.region = ref(route.region);

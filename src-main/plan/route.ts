@@ -52,7 +52,7 @@ export interface RouteOptions {
   /** Only this side's memories (the alt a leave selects on the device it is sent to). */
   via?: Via;
   /** The alt setting a DfuSe file element names: honoured when that ROM memory holds the address. */
-  alt?: number;
+  alt?: number | undefined;
   /** The chip's RAM, written through the ROM's alt 0 (default true; reads and erases leave it out). */
   ram?: boolean;
   /** The range as the message names it ("Segment 2 (.qspi) at …"); its addresses by default. */
@@ -95,10 +95,7 @@ export function routeRange(target: PlanTarget, address: number, length: number, 
   const block = blockAt(region.layout, address)!;
   const limit = block.start + block.size;
   const sectors = sectorsIn(block.sectors, address, Math.min(end, limit));
-  const route: RangeRoute = {
-    via: region.via, alt: region.alt, region, sectors, limit,
-    permissions: { readable: sectors.every((s) => s.readable), writable: sectors.every((s) => s.writable), erasable: sectors.every((s) => s.erasable) },
-  };
+  const route: RangeRoute = { via: region.via, alt: region.alt, region, sectors, limit, permissions: permissionsOf(sectors) };
   if (end > limit) {
     return {
       route,
@@ -209,6 +206,19 @@ function nearestRegion(start: number, end: number, regions: PlanRegion[]): PlanR
     }
   }
   return best;
+}
+
+/** What every one of `sectors` allows. */
+function permissionsOf(sectors: readonly Sector[]): RangePermissions {
+  let readable = true;
+  let writable = true;
+  let erasable = true;
+  for (const s of sectors) {
+    readable &&= s.readable;
+    writable &&= s.writable;
+    erasable &&= s.erasable;
+  }
+  return { readable, writable, erasable };
 }
 
 /** The sectors of a block (sorted by address) that [start, end) touches, found by binary search. */
