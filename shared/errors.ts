@@ -23,11 +23,21 @@ export const REMEDIES = [
   'choose-loader', //     memory only a RAM loader reaches: choose a loader package
   'give-base-address', // a raw binary: give the address it loads at
   'install-emulator', //  the emulated CPU needs python3-unicorn
+  'reset-to-rom', //      the board runs its loader, which cannot return to the ROM bootloader
+  'allow-ram', //         loadable data in RAM: write RAM on purpose, or link it for flash
+  'force', //             a file made for another device or memory: go on anyway, or use the right file
 ] as const;
 export type Remedy = (typeof REMEDIES)[number];
 
 /** One door's words for every remedy: a clause, lower case, no final stop ("choose one with --serial"). */
 export type RemedyWords = Record<Remedy, string>;
+
+/**
+ * The one wording of what to do with a board running its loader: a loader cannot hand the board back
+ * to the ROM bootloader over USB (docs/loader-protocol.md §1), only a reset with BOOT0 held does. Both
+ * doors word the 'reset-to-rom' remedy with it (it names a button on the board, no control of either).
+ */
+export const RESET_TO_ROM = 'reset the board with BOOT0 held high to return to its ROM bootloader, then run again';
 
 export const ERROR_TEXT = {
   BAD_ARGUMENT: { title: 'Invalid argument', hint: '', remedy: 'check-input' },
@@ -149,8 +159,19 @@ function remedyText(r: Remedy, words?: RemedyWords): string {
   return words ? words[r] : `remedy: ${r}`;
 }
 
-function sentence(clause: string): string {
+/** A clause as a sentence: capital first letter, final stop. */
+export function sentence(clause: string): string {
   return clause ? clause[0]!.toUpperCase() + clause.slice(1) + (/[.!?]$/.test(clause) ? '' : '.') : '';
+}
+
+/**
+ * A message with a remedy after it: "message: remedy" for a clause, "Message. Remedy." when the message
+ * is already a sentence (plan issues are).
+ */
+export function withRemedy(message: string, remedy: Remedy | undefined, words?: RemedyWords): string {
+  if (!remedy) return message;
+  const text = remedyText(remedy, words);
+  return /[.!?]$/.test(message) ? `${message} ${sentence(text)}` : `${message}: ${text}`;
 }
 
 /** The hint line for one door: the code's hint and the remedy in that door's words. */
@@ -180,6 +201,6 @@ export function formatError(e: ErrorData, words?: RemedyWords): string {
   if (c.field) parts.push(`field ${c.field}`);
   if (typeof c.line === 'number') parts.push(`line ${c.line}`);
   const where = parts.length ? ` (${parts.join(', ')})` : '';
-  const lead = e.remedy ? `${e.message}: ${remedyText(e.remedy, words)}` : e.message;
+  const lead = withRemedy(e.message, e.remedy, words);
   return `${lead}${where}\n  ${hintFor(e, words)}`;
 }

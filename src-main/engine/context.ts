@@ -3,6 +3,8 @@
 // (flash.ts), staging (staging.ts), read.ts and erase.ts, so none of them imports another for it.
 
 import type { DfuseOpenOptions } from '../dfu/dfuse.js';
+import { issueError } from '../plan/issues.js';
+import { romUnreachable } from '../plan/route.js';
 import type { DeviceDescriptors } from '../usb/descriptors.js';
 import type { UsbBackend } from '../usb/backend.js';
 import type { TransferCounter } from '../usb/transfer.js';
@@ -53,4 +55,12 @@ export function boardIdentity(ctx: EngineContext, board: BoardHandle): { serial?
   const serial = board.serial ?? board.device.serialNumber ?? undefined;
   const portPath = board.portPath ?? ctx.backend.portPath(board.device);
   return { ...(serial ? { serial } : {}), ...(portPath ? { portPath } : {}) };
+}
+
+/**
+ * Refuses (NEEDS_ROM's error, remedy 'reset-to-rom') to reach the ROM of a board running its loader.
+ * The plans refuse first; this holds the engine to it when handed a plan made without that knowledge.
+ */
+export function assertRomReachable(board: BoardHandle, subject: string, loaderName?: string): void {
+  if (board.loaderRunning) throw issueError(romUnreachable(`${subject} needs the ROM bootloader`, loaderName));
 }

@@ -3,7 +3,7 @@
 export { runPlan } from './flash.js';
 export type { BoardHandle, EngineContext } from './context.js';
 export { readMemory, type ReadRequest } from './read.js';
-export { eraseMemory, planErase, type EraseRequest, type ErasedSector } from './erase.js';
+export { eraseMemory, type EraseRequest } from './erase.js';
 export { waitForBoard } from './reenumerate.js';
 export { ROM_DFU_ID, stageLoader, readString } from './staging.js';
 export { PROGRESS_INTERVAL_MS } from './progress.js';

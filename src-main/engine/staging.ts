@@ -11,6 +11,7 @@ import { DFUSE_COMMAND } from '../dfu/constants.js';
 import { formatLayout, type MemoryLayout } from '../dfu/layout.js';
 import type { ChipInfo } from '../devices/chips.js';
 import { nonceString, withNonce, type LoaderPackage } from '../loader/index.js';
+import { planInvalid } from '../plan/issues.js';
 import { toPlanLoader } from '../plan/loader.js';
 import { loaderIssues } from '../plan/plan.js';
 import { parseStringDescriptor } from '../usb/descriptors.js';
@@ -230,7 +231,7 @@ export async function stageAndJump(ctx: EngineContext, board: BoardHandle, pkg: 
   const openedHere = !rom;
   try {
     const issues = options.planned ? [] : loaderIssues(toPlanLoader(pkg, options.chip), options.chip);
-    if (issues.length) throw new BootBridgeError('PLAN_INVALID', issues.map((i) => i.message).join(' '), { issues });
+    if (issues.length) throw planInvalid(issues);
     let nonce: string | undefined;
     let staged = pkg;
     if (pkg.manifest.nonce && pkg.nonceAt !== undefined) {
@@ -291,6 +292,12 @@ export async function stageLoader(ctx: EngineContext, board: BoardHandle, pkg: L
   } catch (e) {
     throw withStagingContext(e, 'reconnect', staged.identity.serial);
   }
+}
+
+/** The package a plan that goes through a loader needs (a plan made for one always has it). */
+export function needLoader(pkg: LoaderPackage | undefined): LoaderPackage {
+  if (!pkg) throw new BootBridgeError('INTERNAL', 'The plan goes through a loader but no loader package was given', {});
+  return pkg;
 }
 
 /** The staged loader for this board: the one already running, or a fresh one staged through the ROM. */

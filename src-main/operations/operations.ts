@@ -3,12 +3,12 @@
 
 import { BootBridgeError } from '../../shared/errors.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
-import { eraseMemory, planErase, runPlan, readMemory, type EngineContext, type ErasedSector } from '../engine/index.js';
+import { eraseMemory, runPlan, readMemory, type EngineContext } from '../engine/index.js';
 import { chipById, type ChipInfo } from '../devices/chips.js';
 import { parseLayout } from '../dfu/layout.js';
 import { loaderSupportsChip, type LoaderPackage } from '../loader/index.js';
 import { toPlanLoader } from '../plan/loader.js';
-import { plan, type FlashPlan, type PlanOptions, type PlanTarget } from '../plan/index.js';
+import { plan, planErase, planRead, type ErasedSector, type FlashPlan, type PlanOptions, type PlanTarget } from '../plan/index.js';
 import type { Connection } from './connect.js';
 import type { DeviceDetails } from './devices.js';
 import type { LoadedFirmware } from './files.js';
@@ -75,14 +75,15 @@ export function checkLoaderUsable(conn: Connection, details: DeviceDetails, load
   const usb = loader.manifest.usb;
   if (details.info.mode === 'loader' && !isRunningLoader(details, loader)) {
     // Another loader (or another package's) holds the board, and a loader cannot return to the ROM
-    // (docs/loader-protocol.md §1): only a reset with BOOT0 held does.
+    // (docs/loader-protocol.md §1): only a reset does (remedy 'reset-to-rom').
     const id = (v: number, p: number) => `${v.toString(16).padStart(4, '0')}:${p.toString(16).padStart(4, '0')}`;
     const is = `${id(details.info.vendorId, details.info.productId)}${details.info.product ? ` "${details.info.product}"` : ''}`;
     const wants = `${id(usb.vendorId, usb.productId)}${usb.product ? ` "${usb.product}"` : ''}`;
     throw new BootBridgeError(
       'STAGING_FAILED',
-      `${details.info.id} is running another loader (${is}), not "${loader.manifest.name}" (${wants}), and cannot return to the ROM bootloader: reset the board with BOOT0 held high and run again`,
+      `${details.info.id} is running another loader (${is}), not "${loader.manifest.name}" (${wants}), and cannot return to the ROM bootloader`,
       { stage: 'staging', ...(details.info.serial ? { serial: details.info.serial } : {}) },
+      { remedy: 'reset-to-rom' },
     );
   }
   if (loader.manifest.simulated && !conn.simulated && !conn.bus) {
@@ -136,14 +137,6 @@ export async function flashDevice(
   }
 }
 
-function needsRom(loader: LoaderPackage, what: string): BootBridgeError {
-  return new BootBridgeError(
-    'STAGING_FAILED',
-    `Only the ROM bootloader serves ${what}, and the board is running loader "${loader.manifest.name}", which cannot return to the ROM: reset the board with BOOT0 held high and run again`,
-    { stage: 'loader' },
-  );
-}
-
 export async function readDevice(
   conn: Connection,
   device: USBDevice,
@@ -155,20 +148,13 @@ export async function readDevice(
   checkLoaderUsable(conn, details, loader);
   const eff = effectiveDetails(details, loader);
   const d = eff.details;
-  let memories = d.memories;
-  if (eff.running) {
-    // Everything goes through the running loader; what only the ROM holds is out of reach.
-    const { address, length } = range;
-    const inside = (m: { layout: { blocks: { start: number; size: number }[] } }) => m.layout.blocks.some((b) => address >= b.start && address + length <= b.start + b.size);
-    const rom = d.memories.find(inside);
-    if (rom && !loader!.manifest.memories.some(inside)) throw needsRom(loader!, `${rom.layout.name} at 0x${address.toString(16)}`);
-    memories = [];
-  }
+  // Routed before anything is opened: what only the ROM serves is out of reach of a running loader.
+  const p = planRead(planTarget(details, loader), range.address, range.length);
   try {
     return await readMemory(
       engineContext(conn, d, options),
       { device, descriptors: details.descriptors, ...(eff.running ? { loaderRunning: true } : {}) },
-      { ...range, memories, ...(d.chip ? { chip: d.chip } : {}), ...(loader ? { loader } : {}) },
+      { plan: p, ...(d.chip ? { chip: d.chip } : {}), ...(loader ? { loader } : {}) },
     );
   } finally {
     conn.save();
@@ -186,22 +172,16 @@ export async function eraseDevice(
 ): Promise<ErasedSector[]> {
   const eff = effectiveDetails(details, loader);
   const d = eff.details;
-  // A running loader serves what its manifest lists (a loader may serve internal flash too): only what
-  // it does not serve is left to the ROM, which then needs a reset. As readDevice does.
-  const starts = (m: { layout: { blocks: readonly { start: number; size: number }[] } }) => m.layout.blocks.map((b) => [b.start, b.start + b.size] as const);
-  const servedByLoader = (m: { layout: { blocks: readonly { start: number; size: number }[] } }) =>
-    loader!.manifest.memories.some((lm) => starts(lm).some(([a, b]) => starts(m).some(([c, e]) => a < e && c < b)));
-  const memories = eff.running && !what.mass ? d.memories.filter((m) => !servedByLoader(m)) : d.memories;
-  // Every address is resolved before a loader is staged or anything erased.
-  const request = { ...what, memories, ...(d.chip ? { chip: d.chip } : {}), ...(loader ? { loader } : {}) };
-  const sectors = planErase(request);
-  if (eff.running) {
-    // A running loader erases what it serves; the ROM's memories wait for a reset.
-    const rom = sectors.filter((s) => s.via === 'rom');
-    if (rom.length) throw needsRom(loader!, [...new Set(rom.map((s) => s.region.trim()))].join(', ') + (what.mass ? ' (mass erase)' : ''));
-  } else if (details.info.mode === 'loader' || sectors.some((s) => s.via === 'loader')) checkLoaderUsable(conn, details, loader);
+  // Every address is routed before a loader is staged or anything erased; a running loader erases
+  // what it serves, and what only the ROM serves is refused.
+  const p = planErase(planTarget(details, loader), what);
+  if (!eff.running && (details.info.mode === 'loader' || p.sectors.some((s) => s.via === 'loader'))) checkLoaderUsable(conn, details, loader);
   try {
-    return await eraseMemory(engineContext(conn, d, options), { device, descriptors: details.descriptors, ...(eff.running ? { loaderRunning: true } : {}) }, request);
+    return await eraseMemory(
+      engineContext(conn, d, options),
+      { device, descriptors: details.descriptors, ...(eff.running ? { loaderRunning: true } : {}) },
+      { plan: p, ...(d.chip ? { chip: d.chip } : {}), ...(loader ? { loader } : {}) },
+    );
   } finally {
     conn.save();
   }

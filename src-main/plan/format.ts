@@ -1,8 +1,13 @@
 // A FlashPlan as text for a person: what lands where, what gets erased and written, by whom, how long
 // it should take, and every problem. The CLI prints it; the GUI shows the same facts from the data.
 
-import { hex32 } from '../../shared/errors.js';
-import type { FlashPlan, PlanStage, PlannedSegment } from './types.js';
+import { hex32, withRemedy, type RemedyWords } from '../../shared/errors.js';
+import type { FlashPlan, PlanIssue, PlanStage, PlannedSegment } from './types.js';
+
+/** A plan issue for one door: its message, then its remedy in that door's words (its code without them). */
+export function issueText(issue: Pick<PlanIssue, 'message' | 'remedy'>, words?: RemedyWords): string {
+  return withRemedy(issue.message, issue.remedy, words);
+}
 
 /** Beyond this many rows a list is summarised: the first rows, then runs and counts (a sparse HEX file has millions). */
 export const PLAN_ROWS_SHOWN = 40;
@@ -71,7 +76,8 @@ export function planForJson(p: FlashPlan, limit = PLAN_JSON_ITEMS): Record<strin
   };
 }
 
-export function formatPlan(p: FlashPlan): string {
+/** The plan as text; issues carry their remedy in the door's `words` (the CLI passes its own). */
+export function formatPlan(p: FlashPlan, words?: RemedyWords): string {
   const out: string[] = [];
   const chip = p.chip ? `${p.chip.name} (0x${p.chip.deviceId.toString(16)})` : 'unknown chip';
   out.push(`Plan for ${chip}: ${p.ok ? 'OK' : `${p.errors.length} problem${p.errors.length === 1 ? '' : 's'}`}`);
@@ -128,7 +134,7 @@ export function formatPlan(p: FlashPlan): string {
   }
   for (const w of p.warnings.slice(0, PLAN_ROWS_SHOWN)) out.push(`warning: ${w}`);
   if (p.warnings.length > PLAN_ROWS_SHOWN) out.push(`… ${count(p.warnings.length - PLAN_ROWS_SHOWN)} more warnings`);
-  for (const e of p.errors.slice(0, PLAN_ROWS_SHOWN)) out.push(`error [${e.code}]: ${e.message}`);
+  for (const e of p.errors.slice(0, PLAN_ROWS_SHOWN)) out.push(`error [${e.code}]: ${issueText(e, words)}`);
   if (p.errors.length > PLAN_ROWS_SHOWN) out.push(`… ${count(p.errors.length - PLAN_ROWS_SHOWN)} more errors`);
   return out.join('\n');
 }

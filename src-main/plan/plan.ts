@@ -7,12 +7,14 @@
 
 import { BootBridgeError, hex32 } from '../../shared/errors.js';
 import type { StageName } from '../../shared/progress.js';
-import type { MemoryBlock, MemoryLayout, Sector } from '../dfu/layout.js';
+import type { Sector } from '../dfu/layout.js';
 import type { ChipInfo } from '../devices/chips.js';
 import { checkReportedLayouts } from '../devices/identify.js';
 import type { FirmwareImage } from '../firmware/image.js';
 import { bulkEraseOp, compareOps } from './compare.js';
 import { TimeModel, usbMs } from './estimate.js';
+import { planInvalid } from './issues.js';
+import { flashBase, isInternal, ramRegions, ref, routeRange, span, targetRegions, type RangeRoute } from './route.js';
 import type {
   CompareOp,
   EraseOp,
@@ -24,22 +26,14 @@ import type {
   PlanStage,
   PlanTarget,
   PlannedSegment,
-  RegionRef,
   Via,
   VerifyOp,
   WriteOp,
 } from './types.js';
 
-/** The command-line options named in plan errors (a test runs each through the CLI's parser). */
-export const LOADER_OPTION = '--loader <package>';
-export const ALLOW_RAM_OPTION = '--allow-ram';
-export const FORCE_OPTION = '--force';
-export const BASE_OPTION = '--base <address>';
-export const CHIP_OPTION = '--chip <chip>';
 /** The ROM bootloader's USB ID (AN3156 §1: 0483:DF11), what a .dfu suffix names when it is made for the ROM. */
 const ROM_USB_ID = { vendorId: 0x0483, productId: 0xdf11 };
 const DEFAULT_ROM_TRANSFER_SIZE = 2048;
-const FLASH_BASE_FALLBACK = 0x0800_0000;
 
 export function plan(image: FirmwareImage, target: PlanTarget, options: PlanOptions = {}): FlashPlan {
   const viaLoader = options.routeInternalViaLoader ?? true;
@@ -61,15 +55,7 @@ export function plan(image: FirmwareImage, target: PlanTarget, options: PlanOpti
 
 /** Throws PLAN_INVALID with every issue in its context when the plan has errors. */
 export function assertPlanOk(p: FlashPlan): void {
-  if (p.ok) return;
-  const first = p.errors[0]!;
-  const more = p.errors.length > 1 ? ` (and ${p.errors.length - 1} more problem${p.errors.length > 2 ? 's' : ''})` : '';
-  throw new BootBridgeError('PLAN_INVALID', `${first.message}${more}`, {
-    issues: p.errors,
-    ...(first.range ? { address: first.range.start, length: first.range.end - first.range.start } : {}),
-    ...(first.nearest ? { alt: first.nearest.alt } : {}),
-    ...(first.sources ? { segment: first.sources.join(', ') } : {}),
-  });
+  if (!p.ok) throw planInvalid(p.errors);
 }
 
 /** The bytes a write or verify operation sends or checks, cut from the image it was planned for. */
@@ -92,280 +78,333 @@ interface Placement {
   sectors: Sector[];
 }
 
-type MutablePlan = FlashPlan;
+type PlanFlags = FlashPlan['options'] & { skipUnchanged: boolean; preserve: boolean };
 
-function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, routeInternalViaLoader: boolean): MutablePlan {
-  const chip = target.chip;
+/** What one build works with, and what it collects. */
+interface Build {
+  image: FirmwareImage;
+  target: PlanTarget;
+  options: PlanOptions;
+  opts: PlanFlags;
+  time: TimeModel;
+  /** The ROM's wTransferSize. */
+  romT: number;
+  errors: PlanIssue[];
+  warnings: string[];
+  /** An issue the user may override (PlanOptions.force): an error without it, a warning with it. */
+  forcible: (issue: PlanIssue) => void;
+}
+
+function build(image: FirmwareImage, target: PlanTarget, options: PlanOptions, routeInternalViaLoader: boolean): FlashPlan {
+  const b = startBuild(image, target, options, routeInternalViaLoader);
+  const { segments, placements } = placeSegments(b);
+  checkOverlaps(b);
+
+  // The loader, when a segment is routed through it (a running one is not staged again).
   const loader = target.loader;
-  const opts = {
-    verify: options.verify ?? true,
-    skipBlank: options.skipBlank ?? true,
-    massErase: options.massErase ?? false,
-    skipUnchanged: options.skipUnchanged ?? true,
-    preserve: options.preserve ?? false,
-    leave: options.leave === false ? (false as const) : { address: options.leave?.address ?? flashBase(target) },
-    routeInternalViaLoader,
-  };
+  const loaderPlaced = placements.filter((p) => p.region.via === 'loader');
+  const running = loader !== undefined && target.loaderRunning === true;
+  const viaLoader = loader !== undefined && loaderPlaced.length > 0;
+  const staged = viaLoader && !running;
+  if (loader && !viaLoader && !running && placements.length > 0) b.warnings.push(`Loader "${loader.name}" is not needed: the ROM bootloader reaches every segment.`);
+  if (staged) checkLoader(loader, target.chip, placements, b.errors, b.warnings);
+
+  const stages: PlanStage[] = [];
+  let skippedBytes = 0;
+  const romPlaced = placements.filter((p) => p.region.via === 'rom');
+  if (romPlaced.length > 0) {
+    const ops = stageOps(b, 'rom', romPlaced);
+    skippedBytes += ops.skippedBytes;
+    stages.push(stage('rom', 'ROM bootloader', 'rom', ops));
+  }
+  if (staged) stages.push(stagingStage(b, loader));
+  if (viaLoader) {
+    const ops = stageOps(b, 'loader', loaderPlaced);
+    skippedBytes += ops.skippedBytes;
+    stages.push(stage('loader', `Loader "${loader.name}"`, 'loader', ops));
+    if (b.time.loaderTimingMissing() && loaderPlaced.some((p) => !isInternal(p.region, target))) {
+      b.warnings.push(`Loader "${loader.name}" gives no timing for its memories: the estimate counts USB time only there.`);
+    }
+  }
+  if (b.opts.leave) stages.push(leaveStage(b, b.opts.leave.address, staged || running ? 'loader' : 'rom', placements));
+
+  const { rom, loader: loaderRegions } = targetRegions(target);
+  return summarise(b, {
+    segments, stages, skippedBytes, regions: [...rom, ...loaderRegions],
+    ...(staged ? { loader: { name: loader.name, loadAddress: loader.loadAddress, imageSize: loader.imageSize } } : {}),
+    ...(running ? { loaderRunning: loader.name } : {}),
+  });
+}
+
+function startBuild(image: FirmwareImage, target: PlanTarget, options: PlanOptions, routeInternalViaLoader: boolean): Build {
+  const chip = target.chip;
   const errors: PlanIssue[] = [];
   const warnings: string[] = [];
-  const time = new TimeModel(chip, loader);
-  const romT = target.transferSize ?? chip?.rom?.transferSize ?? DEFAULT_ROM_TRANSFER_SIZE;
-  const force = options.force === true;
-  /** A problem the user may override with --force: an error without it, a warning with it. */
-  const forcible = (issue: PlanIssue) => {
-    if (force) warnings.push(`${issue.message.replace(/ Pass --force to go on anyway\.$/, '')} (going on: --force)`);
-    else errors.push(issue);
+  const b: Build = {
+    image, target, options, errors, warnings,
+    opts: {
+      verify: options.verify ?? true,
+      skipBlank: options.skipBlank ?? true,
+      massErase: options.massErase ?? false,
+      skipUnchanged: options.skipUnchanged ?? true,
+      preserve: options.preserve ?? false,
+      leave: options.leave === false ? (false as const) : { address: options.leave?.address ?? flashBase(target) },
+      routeInternalViaLoader,
+    },
+    time: new TimeModel(chip, target.loader),
+    romT: target.transferSize ?? chip?.rom?.transferSize ?? DEFAULT_ROM_TRANSFER_SIZE,
+    forcible: (issue) => {
+      if (options.force === true) warnings.push(`${issue.message} Going on anyway, as forced.`);
+      else errors.push(issue);
+    },
   };
-
-  const romRegions = [...target.memories.map((m) => memoryRegion('rom', m.alt, m.layout)), ...ramRegions(chip)];
-  const loaderRegions = (loader?.memories ?? []).map((m) => memoryRegion('loader', m.alt, m.layout));
-  const allRegions = [...romRegions, ...loaderRegions];
-  if (!chip) warnings.push(`Chip unknown: RAM is not writable through the ROM and estimates use the STM32F745 ROM timing. Give the chip with ${CHIP_OPTION}.`);
+  if (!chip) warnings.push('Chip unknown: RAM is not writable through the ROM and estimates use the STM32F745 ROM timing; name the chip to use its own.');
   // Whatever named the chip, the ROM's own layout strings must fit the database entry.
   if (chip && !target.loaderRunning) warnings.push(...checkReportedLayouts(chip, target.memories));
   if (image.segments.every((s) => s.data.length === 0)) {
     errors.push({ code: 'IMAGE_EMPTY', message: `The image holds no data (${image.format.toUpperCase()} file with no data records or bytes): there is nothing to write.` });
   }
-  checkUsbId(image, target, forcible);
+  checkUsbId(image, target, b.forcible);
+  return b;
+}
 
-  // 1. Where every segment lands.
+/** Where every segment lands (routeRange), and every problem with it. */
+function placeSegments(b: Build): { segments: PlannedSegment[]; placements: Placement[] } {
   const segments: PlannedSegment[] = [];
   const placements: Placement[] = [];
-  image.segments.forEach((seg, index) => {
+  const prefer: Via = b.opts.routeInternalViaLoader ? 'loader' : 'rom';
+  b.image.segments.forEach((seg, index) => {
     const start = seg.address;
     const end = seg.address + seg.data.length;
     // The image's own sources array, not a copy (it is frozen with the plan).
     const planned: PlannedSegment = { index, address: start, length: seg.data.length, sources: seg.sources };
     segments.push(planned);
     if (seg.data.length === 0) return;
-    const region = chooseRegion(start, seg.alt, romRegions, loaderRegions, routeInternalViaLoader);
     // Only problems use the label: made on demand (a sparse HEX file has millions of segments).
     const label = { toString: () => segmentLabel(index, seg.sources, start, end) };
-    if (region && seg.alt !== undefined && region.alt !== seg.alt && region.via === 'rom' && region.kind === 'memory') {
+    const { route, issue } = routeRange(b.target, start, end - start, { prefer, label, alt: seg.alt });
+    const about = { segment: index, sources: seg.sources };
+    const at: PlacedSegment = { index, sources: seg.sources, start, end, label };
+    if (route) planned.region = ref(route.region);
+    if (route && seg.alt !== undefined && route.alt !== seg.alt && route.via === 'rom' && route.region.kind === 'memory') {
       // UM0391 §2.3.1: a DfuSe target names the alt setting its elements are for.
-      forcible({
+      b.forcible({
         code: 'DFU_ALT_MISMATCH',
-        message: `${label} is in the .dfu file's target for alt ${seg.alt}${altName(image, seg.alt)}, but that address is in ${region.name} (alt ${region.alt}) of this board: the file was made for another device or memory. Pass ${FORCE_OPTION} to go on anyway.`,
-        segment: index, sources: seg.sources, range: { start, end }, nearest: ref(region),
+        message: `${label} is in the .dfu file's target for alt ${seg.alt}${altName(b.image, seg.alt)}, but that address is in ${route.region.name} (alt ${route.alt}) of this board: the file was made for another device or memory.`,
+        ...about, range: { start, end }, nearest: ref(route.region), remedy: 'force',
       });
     }
-    if (!region) {
-      const near = nearestRegion(start, end, allRegions);
-      const nearText = near ? ` (nearest: ${near.name} ${range(near.start, near.end)}, alt ${near.alt}${near.via === 'loader' ? ' of the loader' : ''})` : '';
-      const message = loader
-        ? `${label} lies outside every memory of the ROM bootloader and of loader "${loader.name}"${nearText}. Choose a loader that serves this address (${LOADER_OPTION}), or fix the link address.`
-        : `${label} lies outside every memory the ROM bootloader can write${nearText}. The ROM cannot reach it; a RAM loader that serves this memory can: choose one with ${LOADER_OPTION}.`;
-      errors.push({ code: 'OUTSIDE_REGIONS', message, segment: index, sources: seg.sources, range: { start, end }, ...(near ? { nearest: ref(near) } : {}) });
+    if (issue) {
+      const message = issue.code === 'PAST_REGION_END' ? `${issue.message}. The image is bigger than the memory: check the linker script or the chip.` : issue.message;
+      b.errors.push({ ...issue, ...about, message });
       return;
     }
-    planned.region = ref(region);
-    const block = blockAt(region.layout, start)!;
-    const blockEnd = block.start + block.size;
-    if (end > blockEnd) {
-      errors.push({
-        code: 'PAST_REGION_END',
-        message: `${label} runs ${end - blockEnd} bytes past the end of ${region.name} (${range(block.start, blockEnd)}). The image is bigger than the memory: check the linker script or the chip.`,
-        segment: index, sources: seg.sources, range: { start, end }, nearest: ref(region),
-      });
+    const problem = placementIssue(b, route!, at, placements);
+    if (problem) {
+      b.errors.push({ segment: index, ...problem, nearest: ref(route!.region) });
       return;
     }
-    const sectors = sectorsIn(block.sectors, start, end);
-    if (region.kind === 'rom-reserved') {
-      errors.push({
-        code: 'ROM_RESERVED_RAM',
-        message: `${label} writes RAM the ROM bootloader itself uses (${range(region.start, region.end)}, AN2606); writing it would crash the bootloader. Link RAM data above ${hex32(region.end)}.`,
-        segment: index, sources: seg.sources, range: { start, end }, nearest: ref(region),
-      });
-      return;
-    }
-    const locked = sectors.find((s) => !s.writable);
-    if (locked) {
-      errors.push({
-        code: 'REGION_NOT_WRITABLE',
-        message: `${label} lands in ${region.name} at ${hex32(locked.start)}, which the ${region.via === 'rom' ? 'ROM bootloader' : 'loader'} reports as not writable (alt ${region.alt}). Remove that part of the image or unlock the memory first.`,
-        segment: index, sources: seg.sources, range: { start, end }, nearest: ref(region),
-      });
-      return;
-    }
-    if (region.kind === 'ram' && !options.allowRam) {
-      errors.push({
-        code: 'LOADS_INTO_RAM',
-        message: `${label} loads into RAM (${region.name} ${range(region.start, region.end)}): it would be written to RAM, which a reset clears, and nothing of it reaches flash. ${ramCause(image, seg.sources)} To load into RAM on purpose, pass ${ALLOW_RAM_OPTION}.`,
-        segment: index, sources: seg.sources, range: { start, end }, nearest: ref(region),
-      });
-      return;
-    }
-    // L4/G4/H7 flash accepts one program per unit after erase (PROGERR: RM0351 §3.3.7, RM0440 §3.3.8,
-    // RM0433 §4.3.9). A segment starting inside a unit is written in blocks of the transfer size from
-    // its start, so when it needs more than one block every block boundary splits a unit and the
-    // second write into it fails (errPROG) — after the erase. The same when the previous segment ends
-    // in the unit this one starts in.
-    if (region.kind === 'memory' && chip?.program.rule === 'erased-only' && isInternal(region, target) && (start - region.start) % chip.program.unitBytes !== 0) {
-      const unit = chip.program.unitBytes;
-      const word = start - ((start - region.start) % unit);
-      const last = placements[placements.length - 1];
-      const shared = last && last.end > word && last.end <= start && isInternal(last.region, target) ? last : undefined;
-      const blockSize = region.via === 'loader' && loader ? loader.transferSize : romT;
-      if (shared) {
-        errors.push({
-          code: 'SHARED_PROGRAM_UNIT',
-          message: `Segments ${shared.index} and ${index} share the ${unit}-byte flash word at ${hex32(word)}; ${chip.name} flash can program a word only once after erase. Pad or align the segments to ${unit} bytes.`,
-          segment: index, range: { start: word, end: word + unit }, nearest: ref(region),
-        });
-        return;
-      }
-      if (end - start > blockSize) {
-        errors.push({
-          code: 'SPLIT_PROGRAM_UNIT',
-          message: `${label} starts ${start - word} bytes into the ${unit}-byte flash word at ${hex32(word)}: ${chip.name} flash programs whole ${unit}-byte units once after erase, and the ${blockSize}-byte blocks it is sent in would split them, so the ROM would fail (errPROG) after erasing. Link or place the image at a multiple of ${unit} bytes (for a raw binary: ${BASE_OPTION.split(' ')[0]} ${hex32(word)}).`,
-          segment: index, sources: seg.sources, range: { start: word, end: word + unit }, nearest: ref(region),
-        });
-        return;
-      }
-    }
-    placements.push({ index, start, end, region, sectors });
+    const region = route!.region;
+    placements.push({ index, start, end, region, sectors: route!.sectors });
     if (/option bytes/i.test(region.name)) {
-      warnings.push(`${label} writes the option bytes (alt ${region.alt}): the ROM applies them with a reset, and a wrong read-protection level erases or locks the chip.`);
+      b.warnings.push(`${label} writes the option bytes (alt ${region.alt}): the ROM applies them with a reset, and a wrong read-protection level erases or locks the chip.`);
     } else if (/otp/i.test(region.name)) {
-      warnings.push(`${label} writes one-time-programmable memory (alt ${region.alt}): it cannot be erased or written again.`);
+      b.warnings.push(`${label} writes one-time-programmable memory (alt ${region.alt}): it cannot be erased or written again.`);
     }
   });
+  return { segments, placements };
+}
 
-  // 2. Segments claiming the same bytes (buildImage prevents it; other producers may not).
-  const byAddress = [...image.segments.entries()].filter(([, s]) => s.data.length > 0).sort((a, b) => a[1].address - b[1].address);
+/** A segment being placed, as its problems name it. */
+interface PlacedSegment {
+  index: number;
+  sources: string[];
+  start: number;
+  end: number;
+  label: { toString(): string };
+}
+
+/** Why a routed segment cannot be written where it lands, if it cannot. */
+function placementIssue(b: Build, route: RangeRoute, seg: PlacedSegment, placements: Placement[]): PlanIssue | undefined {
+  const { region } = route;
+  const { label, start, end, sources } = seg;
+  if (region.kind === 'rom-reserved') {
+    return {
+      code: 'ROM_RESERVED_RAM',
+      message: `${label} writes RAM the ROM bootloader itself uses (${span(region.start, region.end)}, AN2606); writing it would crash the bootloader. Link RAM data above ${hex32(region.end)}.`,
+      sources, range: { start, end },
+    };
+  }
+  const locked = route.sectors.find((s) => !s.writable);
+  if (locked) {
+    return {
+      code: 'REGION_NOT_WRITABLE',
+      message: `${label} lands in ${region.name} at ${hex32(locked.start)}, which the ${region.via === 'rom' ? 'ROM bootloader' : 'loader'} reports as not writable (alt ${region.alt}). Remove that part of the image or unlock the memory first.`,
+      sources, range: { start, end },
+    };
+  }
+  if (region.kind === 'ram' && !b.options.allowRam) {
+    return {
+      code: 'LOADS_INTO_RAM',
+      message: `${label} loads into RAM (${region.name} ${span(region.start, region.end)}): it would be written to RAM, which a reset clears, and nothing of it reaches flash. ${ramCause(b.image, sources)}`,
+      sources, range: { start, end }, remedy: 'allow-ram',
+    };
+  }
+  return programUnitIssue(b, route, seg, placements);
+}
+
+/**
+ * L4/G4/H7 flash accepts one program per unit after erase (PROGERR: RM0351 §3.3.7, RM0440 §3.3.8,
+ * RM0433 §4.3.9). A segment starting inside a unit is written in blocks of the transfer size from its
+ * start, so when it needs more than one block every block boundary splits a unit and the second write
+ * into it fails (errPROG) — after the erase. The same when the previous segment ends in the unit this
+ * one starts in.
+ */
+function programUnitIssue(b: Build, route: RangeRoute, seg: PlacedSegment, placements: Placement[]): PlanIssue | undefined {
+  const { region } = route;
+  const { label, start, end } = seg;
+  const chip = b.target.chip;
+  if (region.kind !== 'memory' || chip?.program.rule !== 'erased-only' || !isInternal(region, b.target) || (start - region.start) % chip.program.unitBytes === 0) return undefined;
+  const unit = chip.program.unitBytes;
+  const word = start - ((start - region.start) % unit);
+  const last = placements[placements.length - 1];
+  const shared = last && last.end > word && last.end <= start && isInternal(last.region, b.target) ? last : undefined;
+  const blockSize = region.via === 'loader' && b.target.loader ? b.target.loader.transferSize : b.romT;
+  if (shared) {
+    return {
+      code: 'SHARED_PROGRAM_UNIT',
+      message: `Segments ${shared.index} and ${seg.index} share the ${unit}-byte flash word at ${hex32(word)}; ${chip.name} flash can program a word only once after erase. Pad or align the segments to ${unit} bytes.`,
+      range: { start: word, end: word + unit },
+    };
+  }
+  if (end - start > blockSize) {
+    return {
+      code: 'SPLIT_PROGRAM_UNIT',
+      message: `${label} starts ${start - word} bytes into the ${unit}-byte flash word at ${hex32(word)}: ${chip.name} flash programs whole ${unit}-byte units once after erase, and the ${blockSize}-byte blocks it is sent in would split them, so the ROM would fail (errPROG) after erasing. Link or place the image at a multiple of ${unit} bytes (a raw binary at ${hex32(word)}).`,
+      sources: seg.sources, range: { start: word, end: word + unit }, remedy: 'give-base-address',
+    };
+  }
+  return undefined;
+}
+
+/** Segments claiming the same bytes (buildImage prevents it; other producers may not). */
+function checkOverlaps(b: Build): void {
+  const byAddress = [...b.image.segments.entries()].filter(([, s]) => s.data.length > 0).sort((x, y) => x[1].address - y[1].address);
   for (let k = 1; k < byAddress.length; k++) {
     const [pi, prev] = byAddress[k - 1]!;
     const [ci, cur] = byAddress[k]!;
     const prevEnd = prev.address + prev.data.length;
     if (cur.address < prevEnd) {
-      errors.push({
+      b.errors.push({
         code: 'SEGMENTS_OVERLAP',
         message: `${segmentLabel(ci, cur.sources, cur.address, cur.address + cur.data.length)} overlaps ${segmentLabel(pi, prev.sources, prev.address, prevEnd)}: the image claims the same bytes twice.`,
         segment: ci, sources: cur.sources, range: { start: cur.address, end: Math.min(prevEnd, cur.address + cur.data.length) },
       });
     }
   }
+}
 
-  // 4. The loader, when a segment is routed through it.
-  const loaderPlaced = placements.filter((p) => p.region.via === 'loader');
-  const running = loader !== undefined && target.loaderRunning === true;
-  const viaLoader = loader !== undefined && loaderPlaced.length > 0;
-  const staged = viaLoader && !running;
-  if (loader && !viaLoader && !running && placements.length > 0) warnings.push(`Loader "${loader.name}" is not needed: the ROM bootloader reaches every segment.`);
-  if (staged) checkLoader(loader, chip, placements, errors, warnings);
+type StageOps = { erases: EraseOp[]; writes: WriteOp[]; verifies: VerifyOp[]; compares: CompareOp[]; bulkErase?: EraseOp; skippedBytes: number };
 
-  // 5. Operations, by who performs them.
-  const romPlaced = placements.filter((p) => p.region.via === 'rom');
-  if (running) {
-    // A loader cannot hand the board back to the ROM; only a reset with BOOT0 held does (docs/loader-protocol.md §1).
-    for (const p of romPlaced) {
-      errors.push({
-        code: 'NEEDS_ROM',
-        message: `${segmentLabel(p.index, image.segments[p.index]!.sources, p.start, p.end)} lands in ${p.region.name}, which only the ROM bootloader serves, and the board is running loader "${loader.name}": reset it with BOOT0 held high to reach the ROM, then run again.`,
-        segment: p.index, sources: image.segments[p.index]!.sources, range: { start: p.start, end: p.end }, nearest: ref(p.region),
-      });
-    }
-  }
-  const stages: PlanStage[] = [];
+/** The erases, writes, verifications and comparisons of the segments one side (ROM or loader) writes. */
+function stageOps(b: Build, via: Via, placed: Placement[]): StageOps {
+  const { target, opts, time } = b;
+  const loader = target.loader;
+  const T = via === 'rom' ? b.romT : loader!.transferSize;
+  const erases = eraseOps(via, placed, opts.massErase, time, target, b.warnings);
+  const writes: WriteOp[] = [];
+  const verifies: VerifyOp[] = [];
   let skippedBytes = 0;
-  const makeOps = (via: Via, placed: Placement[]) => {
-    const T = via === 'rom' ? romT : loader!.transferSize;
-    const erases = eraseOps(via, placed, opts.massErase, time, target, warnings);
-    const writes: WriteOp[] = [];
-    const verifies: VerifyOp[] = [];
-    // Only flash reads 0xFF after erase; option bytes and OTP are stored as written.
-    const erasedReadsFF = (p: Placement) => p.region.kind === 'memory' && (isInternal(p.region, target) || via === 'loader') && p.sectors.every((s) => s.erasable);
-    for (const p of placed) {
-      const data = image.segments[p.index]!.data;
-      const internal = isInternal(p.region, target);
-      const erased = erasedReadsFF(p);
-      const runs = opts.skipBlank && erased ? nonBlankRuns(data, T) : [{ from: 0, to: data.length }];
-      for (const r of runs) {
-        const length = r.to - r.from;
-        const blocks = Math.ceil(length / T);
-        const last = length - (blocks - 1) * T;
-        const blockMs = (n: number) => (via === 'rom' ? time.romWriteBlockMs(n, p.region.kind === 'memory') : time.loaderWriteBlockMs(n, internal));
-        const estimatedMs = usbMs(5) + (blocks - 1) * blockMs(T) + blockMs(last);
-        writes.push({ via, alt: p.region.alt, region: p.region.name, segment: p.index, address: p.start + r.from, length, transferSize: T, blocks, estimatedMs });
-      }
-      skippedBytes += data.length - runs.reduce((n, r) => n + r.to - r.from, 0);
-      if (!opts.verify) continue;
-      if (!p.sectors.every((s) => s.readable)) {
-        warnings.push(`${p.region.name} is not readable (alt ${p.region.alt}): ${segmentLabel(p.index, image.segments[p.index]!.sources, p.start, p.end)} cannot be verified.`);
-        continue;
-      }
-      const crc = via === 'loader' && loader!.crc32;
-      verifies.push({
-        via, alt: p.region.alt, region: p.region.name, segment: p.index, address: p.start, length: p.end - p.start,
-        method: crc ? 'crc32' : 'read-back',
-        estimatedMs: crc ? time.loaderCrcMs(p.end - p.start) : time.readBackMs(p.end - p.start, T),
+  // Only flash reads 0xFF after erase; option bytes and OTP are stored as written.
+  const erasedReadsFF = (p: Placement) => p.region.kind === 'memory' && (isInternal(p.region, target) || via === 'loader') && p.sectors.every((s) => s.erasable);
+  for (const p of placed) {
+    const data = b.image.segments[p.index]!.data;
+    const internal = isInternal(p.region, target);
+    const runs = opts.skipBlank && erasedReadsFF(p) ? nonBlankRuns(data, T) : [{ from: 0, to: data.length }];
+    for (const r of runs) {
+      const length = r.to - r.from;
+      const blocks = Math.ceil(length / T);
+      const last = length - (blocks - 1) * T;
+      const blockMs = (n: number) => (via === 'rom' ? time.romWriteBlockMs(n, p.region.kind === 'memory') : time.loaderWriteBlockMs(n, internal));
+      const estimatedMs = usbMs(5) + (blocks - 1) * blockMs(T) + blockMs(last);
+      writes.push({ via, alt: p.region.alt, region: p.region.name, segment: p.index, address: p.start + r.from, length, transferSize: T, blocks, estimatedMs });
+    }
+    skippedBytes += data.length - runs.reduce((n, r) => n + r.to - r.from, 0);
+    if (!opts.verify) continue;
+    if (!p.sectors.every((s) => s.readable)) {
+      b.warnings.push(`${p.region.name} is not readable (alt ${p.region.alt}): ${segmentLabel(p.index, b.image.segments[p.index]!.sources, p.start, p.end)} cannot be verified.`);
+      continue;
+    }
+    const crc = via === 'loader' && loader!.crc32;
+    verifies.push({
+      via, alt: p.region.alt, region: p.region.name, segment: p.index, address: p.start, length: p.end - p.start,
+      method: crc ? 'crc32' : 'read-back',
+      estimatedMs: crc ? time.loaderCrcMs(p.end - p.start) : time.readBackMs(p.end - p.start, T),
+    });
+  }
+  // A mass erase wipes every sector anyway: nothing to compare.
+  const compares = opts.massErase
+    ? []
+    : compareOps({
+        via, placed, erases, writes, transferSize: T, crc32: via === 'loader' && loader!.crc32, erasedReadsFF,
+        skipUnchanged: opts.skipUnchanged, preserve: opts.preserve, time,
       });
-    }
-    // A mass erase wipes every sector anyway: nothing to compare.
-    const compares = opts.massErase
-      ? []
-      : compareOps({
-          via, placed, erases, writes, transferSize: T, crc32: via === 'loader' && loader!.crc32, erasedReadsFF,
-          skipUnchanged: opts.skipUnchanged, preserve: opts.preserve, time,
-        });
-    const bulk = bulkEraseOp(via, compares, [...new Set(placed.map((p) => p.region))], via === 'rom' ? time.romMassEraseMs() : time.loaderMassEraseMs(compares[0]?.alt ?? 0));
-    return { erases, writes, verifies, compares, ...(bulk ? { bulkErase: bulk } : {}) };
+  const bulk = bulkEraseOp(via, compares, [...new Set(placed.map((p) => p.region))], via === 'rom' ? time.romMassEraseMs() : time.loaderMassEraseMs(compares[0]?.alt ?? 0));
+  return { erases, writes, verifies, compares, ...(bulk ? { bulkErase: bulk } : {}), skippedBytes };
+}
+
+/** Staging: the loader image written to RAM through the ROM, read back, and jumped to. */
+function stagingStage(b: Build, loader: PlanLoader): PlanStage {
+  const { romT, time } = b;
+  const write: WriteOp = {
+    via: 'rom', alt: 0, region: 'RAM', segment: -1, address: loader.loadAddress, length: loader.imageSize, transferSize: romT,
+    blocks: Math.ceil(loader.imageSize / romT),
+    estimatedMs: usbMs(5) + Math.ceil(loader.imageSize / romT) * time.romWriteBlockMs(romT, false),
   };
+  // The image is always read back before the jump: a corrupted loader must never run (DESIGN.md).
+  const check: VerifyOp = {
+    via: 'rom', alt: 0, region: 'RAM', segment: -1, address: loader.loadAddress, length: loader.imageSize, method: 'read-back',
+    estimatedMs: time.readBackMs(loader.imageSize, romT),
+  };
+  const s = stage('staging', `Stage loader "${loader.name}"`, 'rom', { erases: [], writes: [write], verifies: [check] });
+  s.staging = { loader: loader.name, loadAddress: loader.loadAddress, imageSize: loader.imageSize, jumpAddress: loader.loadAddress, enumerationMs: time.enumerationMs() };
+  s.estimatedMs += time.leaveMs() + time.enumerationMs();
+  return s;
+}
 
-  if (romPlaced.length > 0) {
-    const ops = makeOps('rom', romPlaced);
-    stages.push(stage('rom', 'ROM bootloader', 'rom', ops));
+function leaveStage(b: Build, at: number, via: Via, placements: Placement[]): PlanStage {
+  const s = stage('leave', 'Start the application', via, { erases: [], writes: [], verifies: [] });
+  s.leave = { via, address: at };
+  s.estimatedMs = b.time.leaveMs();
+  if (placements.length > 0 && !placements.some((p) => at >= p.start && at + 8 <= p.end)) {
+    b.warnings.push(`The image has no vector table at ${hex32(at)}: leaving DFU starts whatever that memory holds.`);
   }
-  if (staged) {
-    const write: WriteOp = {
-      via: 'rom', alt: 0, region: 'RAM', segment: -1, address: loader.loadAddress, length: loader.imageSize, transferSize: romT,
-      blocks: Math.ceil(loader.imageSize / romT),
-      estimatedMs: usbMs(5) + Math.ceil(loader.imageSize / romT) * time.romWriteBlockMs(romT, false),
-    };
-    // The image is always read back before the jump: a corrupted loader must never run (DESIGN.md).
-    const check: VerifyOp = {
-      via: 'rom', alt: 0, region: 'RAM', segment: -1, address: loader.loadAddress, length: loader.imageSize, method: 'read-back',
-      estimatedMs: time.readBackMs(loader.imageSize, romT),
-    };
-    const s = stage('staging', `Stage loader "${loader.name}"`, 'rom', { erases: [], writes: [write], verifies: [check] });
-    s.staging = { loader: loader.name, loadAddress: loader.loadAddress, imageSize: loader.imageSize, jumpAddress: loader.loadAddress, enumerationMs: time.enumerationMs() };
-    s.estimatedMs += time.leaveMs() + time.enumerationMs();
-    stages.push(s);
-  }
-  if (viaLoader) {
-    stages.push(stage('loader', `Loader "${loader.name}"`, 'loader', makeOps('loader', loaderPlaced)));
-    if (time.loaderTimingMissing() && loaderPlaced.some((p) => !isInternal(p.region, target))) {
-      warnings.push(`Loader "${loader.name}" gives no timing for its memories: the estimate counts USB time only there.`);
-    }
-  }
-  if (opts.leave) {
-    const via: Via = staged || running ? 'loader' : 'rom';
-    const s = stage('leave', 'Start the application', via, { erases: [], writes: [], verifies: [] });
-    s.leave = { via, address: opts.leave.address };
-    s.estimatedMs = time.leaveMs();
-    stages.push(s);
-    const at = opts.leave.address;
-    if (placements.length > 0 && !placements.some((p) => at >= p.start && at + 8 <= p.end)) {
-      warnings.push(`The image has no vector table at ${hex32(at)}: leaving DFU starts whatever that memory holds.`);
-    }
-  }
+  return s;
+}
 
+/** The plan: what was built, its totals and estimates. */
+function summarise(
+  b: Build,
+  parts: Pick<FlashPlan, 'segments' | 'stages' | 'skippedBytes' | 'regions' | 'loader' | 'loaderRunning'>,
+): FlashPlan {
+  const { stages } = parts;
+  const chip = b.target.chip;
   const writesOfImage = stages.flatMap((s) => s.writes).filter((w) => w.segment >= 0);
   const compared = stages.flatMap((s) => s.compares ?? []);
   const estimatedMs = stages.reduce((n, s) => n + s.estimatedMs, 0);
   return {
-    ok: errors.length === 0,
-    errors,
-    warnings,
+    ok: b.errors.length === 0,
+    errors: b.errors,
+    warnings: b.warnings,
     ...(chip ? { chip: { deviceId: chip.deviceId, name: chip.name } } : {}),
-    ...(staged ? { loader: { name: loader.name, loadAddress: loader.loadAddress, imageSize: loader.imageSize } } : {}),
-    ...(running ? { loaderRunning: loader.name } : {}),
-    options: opts,
-    regions: allRegions,
-    segments,
+    ...(parts.loader ? { loader: parts.loader } : {}),
+    ...(parts.loaderRunning ? { loaderRunning: parts.loaderRunning } : {}),
+    options: b.opts,
+    regions: parts.regions,
+    segments: parts.segments,
     stages,
     totalBytes: writesOfImage.reduce((n, w) => n + w.length, 0),
-    skippedBytes,
+    skippedBytes: parts.skippedBytes,
     estimatedMs: Math.round(estimatedMs),
     ...(compared.some((c) => !c.rewrite)
       ? {
@@ -420,12 +459,12 @@ function eraseOps(via: Via, placed: Placement[], mass: boolean, time: TimeModel,
 function checkLoader(loader: PlanLoader, chip: ChipInfo | undefined, placements: Placement[], errors: PlanIssue[], warnings: string[]): void {
   const start = loader.loadAddress;
   const end = start + loader.imageSize;
-  const where = `Loader "${loader.name}" (${range(start, end)}, ${loader.imageSize} bytes)`;
+  const where = `Loader "${loader.name}" (${span(start, end)}, ${loader.imageSize} bytes)`;
   if (!chip) {
     errors.push({
       code: 'LOADER_CHIP_UNKNOWN',
-      message: `${where} cannot be checked against the RAM: the chip is unknown, so neither its RAM nor the part its ROM bootloader uses is known. Give the chip with --chip.`,
-      range: { start, end },
+      message: `${where} cannot be checked against the RAM: the chip is unknown, so neither its RAM nor the part its ROM bootloader uses is known.`,
+      range: { start, end }, remedy: 'choose-chip',
     });
     return;
   }
@@ -446,13 +485,13 @@ function checkLoader(loader: PlanLoader, chip: ChipInfo | undefined, placements:
   } else if (start < reserved.end && end > reserved.start) {
     errors.push({
       code: 'LOADER_OVERLAPS_ROM_RAM',
-      message: `${where} overlaps the RAM the ROM bootloader uses (${range(reserved.start, reserved.end)}, AN2606): staging it would crash the ROM. Link the loader at or above ${hex32(reserved.end)}.`,
+      message: `${where} overlaps the RAM the ROM bootloader uses (${span(reserved.start, reserved.end)}, AN2606): staging it would crash the ROM. Link the loader at or above ${hex32(reserved.end)}.`,
       range: { start: Math.max(start, reserved.start), end: Math.min(end, reserved.end) },
     });
   } else {
     const usable = ramRegions(chip).filter((r) => r.kind === 'ram');
     if (!usable.some((r) => start >= r.start && end <= r.end)) {
-      const room = usable.map((r) => `${r.name} ${range(r.start, r.end)}`).join('; ');
+      const room = usable.map((r) => `${r.name} ${span(r.start, r.end)}`).join('; ');
       errors.push({
         code: 'LOADER_NOT_IN_RAM',
         message: `${where} does not fit in the RAM the ROM leaves free (${room}). Link the loader inside one of these ranges or make it smaller.`,
@@ -465,7 +504,7 @@ function checkLoader(loader: PlanLoader, chip: ChipInfo | undefined, placements:
     if (p.start < end && p.end > start) {
       errors.push({
         code: 'LOADER_OVERLAPS_SEGMENT',
-        message: `${where} overlaps segment ${p.index} (${range(p.start, p.end)}) that the plan also writes to RAM. Move one of them.`,
+        message: `${where} overlaps segment ${p.index} (${span(p.start, p.end)}) that the plan also writes to RAM. Move one of them.`,
         segment: p.index, range: { start: Math.max(start, p.start), end: Math.min(end, p.end) }, nearest: ref(p.region),
       });
     }
@@ -474,121 +513,7 @@ function checkLoader(loader: PlanLoader, chip: ChipInfo | undefined, placements:
 }
 
 // ------------------------------------------------------------------------------------------------
-// Regions
-
-function memoryRegion(via: Via, alt: number, layout: MemoryLayout): PlanRegion {
-  let start = Infinity;
-  let end = -Infinity;
-  for (const b of layout.blocks) {
-    start = Math.min(start, b.start);
-    end = Math.max(end, b.start + b.size);
-  }
-  // A copy: freezing the plan must not freeze the caller's layouts.
-  return { via, alt, name: layout.name, start, end, kind: 'memory', layout: structuredClone(layout) };
-}
-
-/**
- * The chip's SRAM as the ROM writes it through alt 0 (DESIGN.md "Writing RAM"): adjacent ranges
- * merged, the part the ROM bootloader uses split off as a region nothing may write.
- */
-function ramRegions(chip: ChipInfo | undefined): PlanRegion[] {
-  if (!chip) return [];
-  const merged: { name: string; start: number; end: number }[] = [];
-  for (const r of [...chip.ram].sort((a, b) => a.start - b.start)) {
-    const last = merged[merged.length - 1];
-    if (last && last.end === r.start) {
-      last.end = r.start + r.size;
-      last.name += `+${r.name}`;
-    } else merged.push({ name: r.name, start: r.start, end: r.start + r.size });
-  }
-  // Without AN2606's figure for the RAM the ROM uses, no RAM is offered: writing it could crash the ROM.
-  const { start: rs, end: re } = chip.romReservedRam ?? { start: merged[0]?.start ?? 0, end: merged[merged.length - 1]?.end ?? 0 };
-  const out: PlanRegion[] = [];
-  const add = (kind: 'ram' | 'rom-reserved', name: string, start: number, end: number) => {
-    if (end <= start) return;
-    const writable = kind === 'ram';
-    const sector: Sector = { start, size: end - start, readable: true, erasable: false, writable };
-    const block: MemoryBlock = { start, size: end - start, sectors: [sector] };
-    out.push({ via: 'rom', alt: 0, name, start, end, kind, layout: { name, blocks: [block] } });
-  };
-  for (const m of merged) {
-    if (re <= m.start || rs >= m.end) {
-      add('ram', m.name, m.start, m.end);
-      continue;
-    }
-    add('ram', m.name, m.start, Math.max(m.start, rs));
-    add('rom-reserved', `${m.name} (used by the ROM bootloader)`, Math.max(m.start, rs), Math.min(m.end, re));
-    add('ram', m.name, Math.min(m.end, re), m.end);
-  }
-  return out;
-}
-
-function chooseRegion(address: number, alt: number | undefined, rom: PlanRegion[], loader: PlanRegion[], internalViaLoader: boolean): PlanRegion | undefined {
-  // A DfuSe file element names its alt setting; honour it when that memory holds the address.
-  const byAlt = alt !== undefined ? rom.find((r) => r.kind === 'memory' && r.alt === alt && blockAt(r.layout, address)) : undefined;
-  const romHit = byAlt ?? rom.find((r) => blockAt(r.layout, address));
-  const loaderHit = loader.find((r) => blockAt(r.layout, address));
-  if (romHit && loaderHit && romHit.kind === 'memory') return internalViaLoader ? loaderHit : romHit;
-  return romHit ?? loaderHit;
-}
-
-function blockAt(layout: MemoryLayout, address: number): MemoryBlock | undefined {
-  return layout.blocks.find((b) => address >= b.start && address < b.start + b.size);
-}
-
-function nearestRegion(start: number, end: number, regions: PlanRegion[]): PlanRegion | undefined {
-  let best: PlanRegion | undefined;
-  let bestDistance = Infinity;
-  for (const r of regions) {
-    const d = end <= r.start ? r.start - end : start >= r.end ? start - r.end : 0;
-    if (d < bestDistance) {
-      best = r;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-/** Whether a region is the chip's internal flash (the chip's flash range, else the ROM's alt 0). */
-function isInternal(region: RegionRef, target: PlanTarget): boolean {
-  const flash = target.chip?.flash ?? internalFromAlt0(target);
-  if (!flash) return false;
-  return region.start < flash.start + flash.size && region.end > flash.start;
-}
-
-function internalFromAlt0(target: PlanTarget): { start: number; size: number } | undefined {
-  const alt0 = target.memories.find((m) => m.alt === 0)?.layout.blocks[0];
-  return alt0 ? { start: alt0.start, size: alt0.size } : undefined;
-}
-
-function flashBase(target: PlanTarget): number {
-  return target.chip?.flash.start ?? internalFromAlt0(target)?.start ?? FLASH_BASE_FALLBACK;
-}
-
-/** One reference object per region, shared by every segment and issue that names it. */
-const refs = new WeakMap<RegionRef, RegionRef>();
-function ref(r: RegionRef): RegionRef {
-  let out = refs.get(r);
-  if (!out) refs.set(r, (out = { via: r.via, alt: r.alt, name: r.name, start: r.start, end: r.end }));
-  return out;
-}
-
-// ------------------------------------------------------------------------------------------------
 // Helpers
-
-/** The sectors of a block (sorted by address) that [start, end) touches, found by binary search. */
-function sectorsIn(sectors: Sector[], start: number, end: number): Sector[] {
-  let lo = 0;
-  let hi = sectors.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sectors[mid]!.start + sectors[mid]!.size <= start) lo = mid + 1;
-    else hi = mid;
-  }
-  const out: Sector[] = [];
-  for (let i = lo; i < sectors.length && sectors[i]!.start < end; i++) out.push(sectors[i]!);
-  return out;
-}
 
 /** The likely linker-script cause of loadable bytes in RAM, from the sections involved. */
 function ramCause(image: FirmwareImage, sources: string[]): string {
@@ -624,7 +549,8 @@ function checkUsbId(image: FirmwareImage, target: PlanTarget, forcible: (i: Plan
   const h = (n: number) => n.toString(16).padStart(4, '0');
   forcible({
     code: 'DFU_DEVICE_MISMATCH',
-    message: `The .dfu file's suffix names USB device ${h(id.vendorId)}:${h(id.productId)}, but the board is ${h(board.vendorId)}:${h(board.productId)}: the file was made for another device. Pass ${FORCE_OPTION} to go on anyway.`,
+    message: `The .dfu file's suffix names USB device ${h(id.vendorId)}:${h(id.productId)}, but the board is ${h(board.vendorId)}:${h(board.productId)}: the file was made for another device.`,
+    remedy: 'force',
   });
 }
 
@@ -646,13 +572,9 @@ function isBlank(data: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
-function range(start: number, end: number): string {
-  return `${hex32(start)}–${hex32(end - 1)}`;
-}
-
 function segmentLabel(index: number, sources: string[], start: number, end: number): string {
   const from = sources.length > 0 ? ` (${sources.slice(0, 3).join(', ')}${sources.length > 3 ? ', …' : ''})` : '';
-  return `Segment ${index}${from} at ${range(start, end)}`;
+  return `Segment ${index}${from} at ${span(start, end)}`;
 }
 
 /** Freezes the plan and everything in it; iterative (a plan can hold millions of objects, arbitrarily nested). */

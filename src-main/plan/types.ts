@@ -2,6 +2,7 @@
 // it, the CLI prints it, the engine runs it. Bytes are not copied into the plan; every write names the
 // image segment it comes from, and `planBytes()` (plan.ts) cuts them out of the image.
 
+import type { Remedy } from '../../shared/errors.js';
 import type { StageName } from '../../shared/progress.js';
 import type { MemoryLayout } from '../dfu/layout.js';
 import type { ChipInfo } from '../devices/chips.js';
@@ -46,7 +47,7 @@ export interface PlanLoader {
 export interface PlanTarget {
   /** The ROM bootloader's alt settings, as the device reports them. */
   memories: PlanMemory[];
-  /** Known chip (identified or given with --chip): adds its RAM, timing and programming rule. */
+  /** Known chip (identified, or named by the user): adds its RAM, timing and programming rule. */
   chip?: ChipInfo;
   /** The ROM's wTransferSize; the chip's (or 2048) when not given. */
   transferSize?: number;
@@ -72,13 +73,13 @@ export interface PlanOptions {
   leave?: false | { address?: number };
   /** When the loader serves internal flash, write it through the loader (default true). */
   routeInternalViaLoader?: boolean;
-  /** Loadable data in RAM is written there on purpose (--allow-ram); otherwise it is an error (default false). */
+  /** Loadable data in RAM is written there on purpose; otherwise it is an error (default false). */
   allowRam?: boolean;
-  /** Go on despite a .dfu file made for another device or alt setting: those become warnings (--force). */
+  /** Go on despite a .dfu file made for another device or alt setting: those become warnings. */
   force?: boolean;
   /**
    * Compare each flash sector with what it must hold before erasing and writing it (default true):
-   * an equal sector is skipped, a blank one is written without erase. false (`--no-skip`, `--full`):
+   * an equal sector is skipped, a blank one is written without erase. false:
    * erase and write every sector the image touches.
    */
   skipUnchanged?: boolean;
@@ -121,8 +122,10 @@ export interface RegionRef {
 
 export interface PlanIssue {
   code: PlanIssueCode;
-  /** One sentence an engineer can act on. */
+  /** What is wrong, in words every door shares: no command-line flag, no GUI control. */
   message: string;
+  /** What the user does about it; each door words it (CLI: cli/remedies.ts, GUI: lib/words.ts). */
+  remedy?: Remedy;
   /** Index into plan.segments, when a segment is at fault. */
   segment?: number;
   /** Segment's sources ("section .qspi"), for the message reader. */
@@ -199,7 +202,7 @@ export interface CompareOp {
   covered: number;
   /** The uncovered bytes are read and kept (read, merge, write). */
   preserve: boolean;
-  /** `--no-skip` with `--preserve`: read only for the merge; erase and write whatever it holds. */
+  /** No skipping, with preserve: read only for the merge; erase and write whatever it holds. */
   rewrite?: boolean;
   /** Cost of the comparison. */
   estimatedMs: number;

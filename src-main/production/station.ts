@@ -9,6 +9,7 @@ import type { FlashEvent, FlashResult, Phase, StageName } from '../../shared/pro
 import { ROM_DFU_ID } from '../engine/staging.js';
 import { DeviceWatcher } from '../usb/discovery.js';
 import { boardLocks, checkLoaderUsable, deviceInfo, flashDevice, inspectDevice, planFlash, type BoardLocks, type Connection, type DeviceDetails } from '../operations/index.js';
+import { planInvalid } from '../plan/issues.js';
 import { recipePlanOptions, type LoadedRecipe } from './recipe.js';
 import { compileSerialPattern, type SerialMatcher } from './serial-pattern.js';
 import { unitError, type UnitRecord, type UnitSink } from './unit-log.js';
@@ -421,7 +422,7 @@ export class ProductionStation {
       checkLoaderUsable(this.conn, details, loader);
       const p = planFlash(details, firmware, loader, recipePlanOptions(recipe));
       if (!p.ok) {
-        throw new BootBridgeError('PLAN_INVALID', `The recipe's firmware cannot be flashed on ${lane.id}: ${p.errors.map((e) => e.message).join(' ')}`, { serial: lane.id });
+        throw planInvalid(p.errors, { serial: lane.id });
       }
       result = await flashDevice(this.conn, d, details, firmware, loader, p, {
         signal: this.abort.signal,

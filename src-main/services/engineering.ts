@@ -5,10 +5,10 @@
 import { basename } from 'node:path';
 import { BootBridgeError, toErrorData } from '../../shared/errors.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
-import type { ErasedSector } from '../engine/index.js';
+import type { ErasedSector } from '../plan/index.js';
 import { writeDfuSe } from '../firmware/index.js';
 import type { LoaderPackage } from '../loader/index.js';
-import type { FlashPlan, PlanOptions } from '../plan/index.js';
+import { planInvalid, type FlashPlan, type PlanOptions } from '../plan/index.js';
 import {
   boardLocks,
   checkLoaderUsable,
@@ -118,8 +118,7 @@ export class EngineeringSession {
         const r = await this.planned(req);
         checkLoaderUsable(this.conn, r.details, r.loader);
         if (!r.plan.ok) {
-          const first = r.plan.errors[0];
-          return failed(new BootBridgeError('PLAN_INVALID', `The plan has ${r.plan.errors.length} problem(s); nothing was written${first ? `: ${first.message}` : ''}`, {}));
+          return failed(planInvalid(r.plan.errors));
         }
         return await flashDevice(this.conn, r.device, r.details, r.fw, r.loader, r.plan, { onEvent, signal: abort.signal });
       } catch (e) {

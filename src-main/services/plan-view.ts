@@ -4,27 +4,9 @@
 
 import type { ErrorData } from '../../shared/errors.js';
 import type { PlanOperation, PlanRegionView, PlanSegment, PlanStageView, PlanView } from '../../shared/contract.js';
-import type { EraseOp, FlashPlan, PlanIssueCode } from '../plan/types.js';
+import { ISSUE_ERROR_CODES } from '../plan/issues.js';
+import type { EraseOp, FlashPlan } from '../plan/types.js';
 
-const ISSUE_CODES: Record<PlanIssueCode, ErrorData['code']> = {
-  OUTSIDE_REGIONS: 'ADDRESS_UNREACHABLE',
-  REGION_NOT_WRITABLE: 'REGION_NOT_WRITABLE',
-  ROM_RESERVED_RAM: 'PLAN_INVALID',
-  PAST_REGION_END: 'ADDRESS_UNREACHABLE',
-  SEGMENTS_OVERLAP: 'FIRMWARE_OVERLAP',
-  SHARED_PROGRAM_UNIT: 'PLAN_INVALID',
-  LOADER_CHIP_UNKNOWN: 'LOADER_UNSUPPORTED',
-  LOADER_WRONG_CHIP: 'LOADER_UNSUPPORTED',
-  LOADER_NOT_IN_RAM: 'LOADER_UNSUPPORTED',
-  LOADER_OVERLAPS_ROM_RAM: 'LOADER_UNSUPPORTED',
-  LOADER_OVERLAPS_SEGMENT: 'LOADER_UNSUPPORTED',
-  NEEDS_ROM: 'STAGING_FAILED',
-  IMAGE_EMPTY: 'FIRMWARE_INVALID',
-  LOADS_INTO_RAM: 'PLAN_INVALID',
-  SPLIT_PROGRAM_UNIT: 'PLAN_INVALID',
-  DFU_DEVICE_MISMATCH: 'PLAN_INVALID',
-  DFU_ALT_MISMATCH: 'PLAN_INVALID',
-};
 
 /** The planner's FlashPlan (src-main/plan/types.ts) as the renderer draws it. */
 export function planView(p: FlashPlan, loaderId?: string): PlanView {
@@ -36,7 +18,7 @@ export function planView(p: FlashPlan, loaderId?: string): PlanView {
     }
     if (i.sources?.length) context.segment = i.sources.join(', ');
     if (i.nearest) context.region = i.nearest.name;
-    return { code: ISSUE_CODES[i.code], message: i.message, context };
+    return { code: ISSUE_ERROR_CODES[i.code], message: i.message, context, ...(i.remedy ? { remedy: i.remedy } : {}) };
   });
   const stages: PlanStageView[] = p.stages.map((st) => {
     const operations: PlanOperation[] = [];

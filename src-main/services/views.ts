@@ -5,7 +5,7 @@
 
 import { basename } from 'node:path';
 import type { DescriptorNode, DeviceDescription, DeviceSummaryView, ErasedSectorView, LoaderSummary, MemoryInfo, FirmwareView, RecipeView } from '../../shared/contract.js';
-import type { ErasedSector } from '../engine/index.js';
+import type { ErasedSector } from '../plan/index.js';
 import type { LoaderPackage } from '../loader/index.js';
 import type { DeviceDetails, LoadedFirmware } from '../operations/index.js';
 import { recipeChips, type LoadedRecipe } from '../production/recipe.js';

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FlashEvent } from '../../shared/progress.js';
-import { formatPlan } from '../../src-main/plan/index.js';
+import { formatError, toErrorData } from '../../shared/errors.js';
+import { CLI_REMEDIES } from '../../src-main/cli/remedies.js';
+import { formatPlan, issueText } from '../../src-main/plan/index.js';
 import { inspectDevice, selectDevice } from '../../src-main/operations/devices.js';
 import { openLoaderFolder } from '../../src-main/operations/files.js';
 import { checkLoaderUsable, eraseDevice, flashDevice, planFlash, readDevice } from '../../src-main/operations/operations.js';
@@ -22,6 +24,9 @@ function modes(board: SimBoard): SimMode[] {
   board.onModeChange((m) => seen.push(m));
   return seen;
 }
+
+/** An error as the CLI prints it: message, remedy in the CLI's words, context, hint. */
+const cliText = (e: unknown) => formatError(toErrorData(e), CLI_REMEDIES);
 
 const stagingEvents = (events: FlashEvent[]) => events.filter((e) => e.kind !== 'log' && 'stage' in e && e.stage === 'staging');
 
@@ -111,7 +116,8 @@ describe('a loader left running by an earlier run', () => {
     const { device, details } = await selected(conn);
     const p = planFlash(details, withRam, loader, { leave: false, allowRam: true });
     expect(p.ok).toBe(false);
-    expect(p.errors).toEqual([expect.objectContaining({ code: 'NEEDS_ROM', segment: 1, message: expect.stringMatching(/only the ROM bootloader serves.*running loader.*reset it with BOOT0/) })]);
+    expect(p.errors).toEqual([expect.objectContaining({ code: 'NEEDS_ROM', segment: 1, remedy: 'reset-to-rom', message: expect.stringMatching(/only the ROM bootloader serves.*running loader/) })]);
+    expect(issueText(p.errors[0]!, CLI_REMEDIES)).toMatch(/only the ROM bootloader serves.*running loader.*reset the board with BOOT0/i);
     expect(formatPlan(p)).toMatch(/error \[NEEDS_ROM\]/);
     const r = await flashDevice(conn, device, details, withRam, loader, p);
     expect(r.ok).toBe(false);
@@ -131,10 +137,9 @@ describe('a loader left running by an earlier run', () => {
     board.poke(QSPI, new Uint8Array([1, 2, 3, 4]));
     const loader = await simLoader();
     const { device, details } = await selected(conn);
-    await expect(eraseDevice(conn, device, details, { addresses: [QSPI, 0x1fff_0000] }, loader)).rejects.toMatchObject({
-      code: 'STAGING_FAILED',
-      message: expect.stringMatching(/Only the ROM bootloader serves Option Bytes.*reset the board with BOOT0/),
-    });
+    const refused = await eraseDevice(conn, device, details, { addresses: [QSPI, 0x1fff_0000] }, loader).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'STAGING_FAILED', remedy: 'reset-to-rom', message: expect.stringMatching(/Option Bytes, which only the ROM bootloader serves/) });
+    expect(cliText(refused)).toMatch(/Option Bytes, which only the ROM bootloader serves.*reset the board with BOOT0/i);
     await expect(eraseDevice(conn, device, details, { addresses: [], mass: true }, loader)).rejects.toMatchObject({ code: 'STAGING_FAILED', message: expect.stringMatching(/mass erase/) });
     expect(board.read(QSPI, 4)).toEqual(new Uint8Array([1, 2, 3, 4]));
     await expect(readDevice(conn, device, details, { address: 0x1fff_0000, length: 16 }, loader)).rejects.toMatchObject({ code: 'STAGING_FAILED' });
@@ -153,9 +158,16 @@ describe('a loader left running by an earlier run', () => {
     writeFileSync(join(dir, 'loader.json'), JSON.stringify(manifest));
     const other = await openLoaderFolder(dir);
     const { device, details } = await selected(conn);
-    expect(() => checkLoaderUsable(conn, details, other)).toThrow(
-      expect.objectContaining({ code: 'STAGING_FAILED', message: expect.stringMatching(/running another loader \(1209:0001 "BootBridge Loader"\), not "Another loader" \(1209:0002.*reset the board with BOOT0/) }),
-    );
+    const refused = (() => {
+      try {
+        checkLoaderUsable(conn, details, other);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(refused).toMatchObject({ code: 'STAGING_FAILED', remedy: 'reset-to-rom', message: expect.stringMatching(/running another loader \(1209:0001 "BootBridge Loader"\), not "Another loader" \(1209:0002/) });
+    expect(cliText(refused)).toMatch(/running another loader \(1209:0001 "BootBridge Loader"\), not "Another loader" \(1209:0002.*reset the board with BOOT0/i);
     await expect(readDevice(conn, device, details, { address: QSPI, length: 16 }, other)).rejects.toMatchObject({ code: 'STAGING_FAILED' });
     await expect(eraseDevice(conn, device, details, { addresses: [QSPI] }, other)).rejects.toMatchObject({ code: 'STAGING_FAILED' });
     expect(board.mode).toBe('loader');

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chipByName } from '../../src-main/devices/chips.js';
 import { parseLayout } from '../../src-main/dfu/layout.js';
 import { parseFirmware } from '../../src-main/firmware/index.js';
-import { plan, type FlashPlan } from '../../src-main/plan/index.js';
+import { CLI_REMEDIES } from '../../src-main/cli/remedies.js';
+import { issueText, plan, type FlashPlan } from '../../src-main/plan/index.js';
 import { run, tempDir } from '../firmware/tools.js';
 
 const DEMO = join(import.meta.dirname, '..', '..', 'assets', 'examples', 'demo-f746', 'demo-f746.elf');
@@ -68,6 +69,6 @@ describe('one program, five file formats, one plan', () => {
     const e = p.errors.find((x) => x.code === 'OUTSIDE_REGIONS')!;
     expect(e.range?.start).toBe(0x9000_0000);
     expect(e.message).toContain('ExtFlashSection');
-    expect(e.message).toContain('--loader');
+    expect(issueText(e, CLI_REMEDIES)).toContain('--loader');
   });
 });

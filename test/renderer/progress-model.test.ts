@@ -2,7 +2,7 @@
 // backwards when a new phase starts, an ETA from the measured pace, and what was done before a stop.
 import { describe, expect, it } from 'vitest';
 import { ProgressModel } from '../../src-renderer/src/lib/progress-model.js';
-import { guiFormatError, guiMessage } from '../../src-renderer/src/lib/words.js';
+import { guiErrorLine, guiFormatError, guiMessage } from '../../src-renderer/src/lib/words.js';
 import type { PlanStageView } from '../../shared/contract.js';
 
 const stages: PlanStageView[] = [
@@ -61,8 +61,9 @@ describe('errors worded for the window', () => {
     const text = guiFormatError({ code: 'DEVICE_AMBIGUOUS', message: '2 DFU devices attached (A, B)', context: {}, remedy: 'choose-board' });
     expect(text).not.toMatch(/--[a-z]/);
     expect(text).toContain('select the board in the device list');
-    expect(guiMessage('QSPI at 0x90000000 is served only by a loader; add --loader <package>')).toBe('QSPI at 0x90000000 is served only by a loader; choose a loader in the toolbar');
-    expect(guiMessage('Chip unknown: estimates use the F745 timing. Give the chip with --chip.')).not.toContain('--chip');
+    // A plan issue names no flag; its remedy code is worded with the window's controls.
+    expect(guiErrorLine({ message: 'QSPI at 0x90000000 is served only by a loader.', remedy: 'choose-loader' })).toBe('QSPI at 0x90000000 is served only by a loader. Choose a loader that serves this memory in the Loader menu of the toolbar.');
+    expect(guiMessage('Chip unknown: estimates use the F745 timing; check --chip.')).not.toContain('--chip');
     expect(guiFormatError({ code: 'BAD_ARGUMENT', message: 'bad', context: {} })).not.toContain('command line');
   });
 });

@@ -3,7 +3,9 @@
 import type { Command } from 'commander';
 import { formatDump } from '../../dfu/dump.js';
 import { deviceInfo, inspectDevice, listDfuDevices, selectDevice } from '../../operations/devices.js';
+import { sentence } from '../../../shared/errors.js';
 import { openConnection, printJson, run, withDeviceOptions, type DeviceOptions } from '../common.js';
+import { CLI_REMEDIES } from '../remedies.js';
 
 const hex4 = (n: number) => n.toString(16).padStart(4, '0');
 
@@ -19,7 +21,7 @@ export function registerDeviceCommands(program: Command): void {
         }
         if (o.json) return printJson(rows);
         if (rows.length === 0) {
-          process.stdout.write('No DFU devices found. Hold BOOT0 high and reset the board, or try --sim stm32f746.\n');
+          process.stdout.write(`No DFU devices found. ${sentence(CLI_REMEDIES['reset-with-boot0'])}\n`);
           return;
         }
         for (const r of rows) {

@@ -7,12 +7,13 @@ import { chipByName, unknownChipError } from '../../devices/chips.js';
 import { chipAltStrings } from '../../devices/identify.js';
 import { parseLayout } from '../../dfu/layout.js';
 import type { LoaderPackage } from '../../loader/index.js';
-import { formatPlan, planForJson, type FlashPlan, type PlanOptions } from '../../plan/index.js';
+import { formatPlan, planForJson, planInvalid, type FlashPlan, type PlanOptions } from '../../plan/index.js';
 import type { DeviceDetails } from '../../operations/devices.js';
 import { openFirmwareFile, openLoaderFolder, type LoadedFirmware } from '../../operations/files.js';
 import { checkLoaderUsable, flashDevice, planFlash } from '../../operations/operations.js';
 import { EXIT, addressArg, exitCodeFor, openSelected, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 import { experimentalWarning, loaderChoice } from './loader.js';
+import { CLI_REMEDIES } from '../remedies.js';
 
 interface PlanCliOptions extends DeviceOptions {
   loader?: string;
@@ -145,7 +146,7 @@ export function registerFlashCommands(program: Command): void {
           const p = planFlash(details, fw, loader, planOptions(o, true));
           // Summarised beyond a size: a sparse HEX file plans into millions of rows.
           if (o.json) printJson(planForJson(p));
-          else process.stdout.write(formatPlan(p) + '\n');
+          else process.stdout.write(formatPlan(p, CLI_REMEDIES) + '\n');
           return p.ok ? EXIT.OK : EXIT.BAD_INPUT;
         } finally {
           await close();
@@ -170,8 +171,8 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
     checkLoaderUsable(conn, details, loader);
     const p = planFlash(details, fw, loader, planOptions(o, defaultLeave));
     if (!p.ok) {
-      if (o.json) printJson({ ok: false, error: { code: 'PLAN_INVALID', message: 'The plan has errors; nothing was written', context: {} }, plan: planForJson(p) });
-      else process.stderr.write(formatPlan(p) + '\n\nerror: nothing was written: fix the problems above.\n');
+      if (o.json) printJson({ ok: false, error: planInvalid(p.errors).toJSON(), plan: planForJson(p) });
+      else process.stderr.write(formatPlan(p, CLI_REMEDIES) + '\n\nerror: nothing was written: fix the problems above.\n');
       return EXIT.BAD_INPUT;
     }
     if (!o.json) {

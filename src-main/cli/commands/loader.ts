@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { BootBridgeError } from '../../../shared/errors.js';
 import { checkLoader, type CheckVerdict } from '../../engine/conformance.js';
 import type { LoaderPackage } from '../../loader/index.js';
-import type { FlashPlan, PlanMemory } from '../../plan/index.js';
+import { routeRange, type FlashPlan, type PlanMemory } from '../../plan/index.js';
 import { connect } from '../../operations/connect.js';
 import { inspectDevice } from '../../operations/devices.js';
 import { openLoaderFolder } from '../../operations/files.js';
@@ -32,7 +32,8 @@ export function loaderChoice(plan: FlashPlan, pkg: LoaderPackage | undefined, ro
   if (!pkg) return [];
   const viaLoader = plan.stages.filter((s) => s.via === 'loader' && s.name !== 'staging').flatMap((s) => s.writes);
   if (!plan.stages.some((s) => s.staging) && !plan.loaderRunning) return [`loader: ${pkg.manifest.name} (${named}) not staged: the ROM bootloader serves everything this plan writes`];
-  const romServes = (a: number) => romMemories.some((m) => m.layout.blocks.some((b) => a >= b.start && a < b.start + b.size));
+  const rom = { memories: [...romMemories] };
+  const romServes = (a: number) => routeRange(rom, a, 1, { via: 'rom', ram: false }).route !== undefined;
   const needs = [...new Map(viaLoader.filter((w) => !romServes(w.address)).map((w) => [w.region, w])).values()];
   const routed = [...new Map(viaLoader.filter((w) => romServes(w.address)).map((w) => [w.region, w])).values()];
   const why: string[] = [];

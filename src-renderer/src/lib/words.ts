@@ -2,7 +2,7 @@
 // remedy code (shared/errors.ts REMEDIES) that each door words for its user: the CLI with its flags
 // (src-main/cli/remedies.ts), the window here with its controls: a field, a menu, a button.
 
-import { ERROR_TEXT, errorTitle, formatError, hintFor, type ErrorData, type RemedyWords } from '../../../shared/errors';
+import { ERROR_TEXT, RESET_TO_ROM, errorTitle, formatError, hintFor, sentence, withRemedy, type ErrorData, type RemedyWords } from '../../../shared/errors';
 
 /** The window's words for every remedy. */
 export const GUI_REMEDIES: RemedyWords = {
@@ -14,7 +14,13 @@ export const GUI_REMEDIES: RemedyWords = {
   'choose-loader': 'choose a loader that serves this memory in the Loader menu of the toolbar',
   'give-base-address': 'enter the address it loads at in the BIN address field (for example 0x08000000)',
   'install-emulator': 'the machine that runs BootBridge needs Debian\'s python3-unicorn package installed',
+  'reset-to-rom': RESET_TO_ROM,
+  'allow-ram': 'link that part of the image for flash (the window does not write RAM on purpose)',
+  'force': 'use a file made for this board and memory (the window does not flash a file made for another device)',
 };
+
+/** What to do with a board left running its loader, as a sentence for the window's panes. */
+export const RESET_TO_ROM_SENTENCE = sentence(GUI_REMEDIES['reset-to-rom']);
 
 /** Hints the window says in its own terms although they name no flag. */
 const GUI_HINTS: Partial<Record<keyof typeof ERROR_TEXT, string>> = {
@@ -22,22 +28,13 @@ const GUI_HINTS: Partial<Record<keyof typeof ERROR_TEXT, string>> = {
 };
 
 /**
- * Command-line fragments in plan problems (plain text from the planner, not errors: they carry no
- * remedy code yet), and what they mean in the window.
+ * Flags still named by messages from outside the planner and engine (services, chip identification),
+ * and what they mean in the window. Plan issues and engine errors name none: they carry a remedy code.
  */
 const REWRITES: [RegExp, string][] = [
-  [/\s*Give the chip with --chip\.?/g, ' The chip is not identified.'],
-  [/(?:add|with|give) --loader <package>/g, 'choose a loader in the toolbar'],
-  [/--loader <package>/g, 'a loader (toolbar)'],
-  [/(?:add|with|give) --loader \S+/g, 'choose a loader in the toolbar'],
-  [/--loader/g, 'the Loader menu'],
-  [/--address(?: \S+)?/g, 'the BIN address field'],
   [/(?:select a simulated board )?with --sim(?: \S+)?/g, 'with a simulated board (device list)'],
   [/--sim(?: \S+)?/g, 'a simulated board'],
-  [/--serial(?: \S+)?/g, 'the device list'],
   [/--chip(?: \S+)?/g, 'an identified chip'],
-  [/--mass/g, 'Mass erase'],
-  [/Check the command line( or the value entered)?\.?/g, 'Check the value entered.'],
 ];
 
 export function guiMessage(message: string): string {
@@ -64,6 +61,5 @@ export function guiFormatError(e: ErrorData): string {
 
 /** An error's message with its own remedy in the window's words (one line, no hint). */
 export function guiErrorLine(e: Pick<ErrorData, 'message' | 'remedy'>): string {
-  const m = guiMessage(e.message);
-  return e.remedy ? `${m}: ${GUI_REMEDIES[e.remedy]}` : m;
+  return withRemedy(guiMessage(e.message), e.remedy, GUI_REMEDIES);
 }
