@@ -674,6 +674,54 @@ export function* encodeWireMessages(value: unknown, partBytes = MAX_WIRE_PART_BY
   }
 }
 
+/** Stands for the one byte field of a message encodeWireStream sends, whose bytes are read piece by piece. */
+export const WIRE_STREAMED_BYTES: unique symbol = Symbol('streamed bytes');
+
+/**
+ * The same WebSocket messages as encodeWireMessages, for a message whose byte field (the value
+ * WIRE_STREAMED_BYTES in it) is `size` bytes read by `read(start, end)` as they are sent: a sender of a
+ * 256 MiB file never holds more than one part of it (the page reads a File this way, in a worker).
+ */
+export async function* encodeWireStream(
+  value: unknown,
+  size: number,
+  read: (start: number, end: number) => Promise<Uint8Array>,
+  partBytes = MAX_WIRE_PART_BYTES,
+): AsyncGenerator<Uint8Array> {
+  const json = JSON.stringify(value, (_key, val: unknown) => (val === WIRE_STREAMED_BYTES ? { [BIN]: [0, size] } : val));
+  const head = utf8.encode(json);
+  const total = 4 + head.length + size;
+  const lead = new Uint8Array(4 + head.length);
+  new DataView(lead.buffer).setUint32(0, head.length, true);
+  lead.set(head, 4);
+  const whole = total <= partBytes;
+  for (let off = 0; off < total; ) {
+    const n = Math.min(partBytes, total - off);
+    const at = whole ? 0 : 12;
+    const msg = new Uint8Array(at + n);
+    if (!whole) {
+      const dv = new DataView(msg.buffer);
+      dv.setUint32(0, PART_MAGIC, true);
+      dv.setUint32(4, total, true);
+      dv.setUint32(8, off, true);
+    }
+    let filled = 0;
+    if (off < lead.length) {
+      const take = Math.min(n, lead.length - off);
+      msg.set(lead.subarray(off, off + take), at);
+      filled = take;
+    }
+    if (filled < n) {
+      const from = off + filled - lead.length;
+      const bytes = await read(from, from + n - filled);
+      if (bytes.byteLength !== n - filled) throw new WireFormatError(`read ${bytes.byteLength} bytes where ${n - filled} were expected (the file changed while it was sent?)`);
+      msg.set(bytes, at + filled);
+    }
+    off += n;
+    yield msg;
+  }
+}
+
 /** True when a binary message is a part of a bigger frame (encodeWireMessages). */
 export function isWirePart(message: Uint8Array): boolean {
   return message.byteLength >= 12 && new DataView(message.buffer, message.byteOffset, 4).getUint32(0, true) === PART_MAGIC;
