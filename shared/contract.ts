@@ -316,6 +316,16 @@ export interface ProductionState {
   batch: number;
   /** Attached boards the recipe is not for, with the reason. */
   ignored: ProductionIgnored[];
+  /**
+   * Failures the operator acknowledged, as failureKey(lane): held by main for the open recipe, so
+   * every window shows the same verdict and a reloaded page keeps it. Absent from older hosts.
+   */
+  acknowledged?: string[];
+}
+
+/** A lane's failure as one acknowledgement names it: the board and its attempt (a retry that fails again is a new failure). */
+export function failureKey(lane: Pick<ProductionLane, 'id' | 'units'>): string {
+  return `${lane.id}:${lane.units}`;
 }
 
 export type ProductionEvent =
@@ -323,6 +333,7 @@ export type ProductionEvent =
   | { kind: 'lane'; lane: ProductionLane; busy: number; batch: number }
   | { kind: 'unit'; unit: ProductionUnit; counters: ProductionCounters }
   | { kind: 'ignored'; ignored: ProductionIgnored }
+  | { kind: 'acknowledged'; acknowledged: string[] }
   | { kind: 'error'; error: ErrorData };
 
 /** A recipe main offers to open (shipped examples, recipes opened before). */
@@ -414,6 +425,8 @@ export const RequestSchemas = {
   productionFlashAll: v.undefined(),
   /** Flash every board as it is connected (on) or stop watching (off). */
   productionWatch: v.strictObject({ on: v.boolean() }),
+  /** The operator acknowledged these failures (failureKey): every window's verdict clears them. */
+  productionAcknowledge: v.strictObject({ failures: v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(240))), v.maxLength(1000)) }),
   /** Programs again a board whose unit failed while it stayed attached. */
   productionRetry: v.strictObject({ laneId: Id }),
   /** Leaves production mode: stops watching, waits for units in flight. */
@@ -450,6 +463,7 @@ export interface ResponseMap {
   productionState: ProductionState | null;
   productionFlashAll: { units: number; passed: number; failed: number };
   productionWatch: ProductionState;
+  productionAcknowledge: ProductionState;
   productionRetry: { retried: boolean };
   closeRecipe: { closed: boolean };
   exportUnitsCsv: { path?: string; bytes?: Uint8Array; name: string; units: number } | null;

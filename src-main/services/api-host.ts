@@ -60,6 +60,8 @@ export interface ProductionBackend {
   flashAll(): Promise<{ units: number; passed: number; failed: number }>;
   watch(on: boolean): Promise<ProductionState>;
   retry(laneId: string): Promise<boolean>;
+  /** Records failures the operator acknowledged (failureKey) for the open recipe; every window is told. */
+  acknowledge(failures: string[]): ProductionState;
   /** Stops watching, waits for units in flight, forgets the station. False when none was open. */
   close(): Promise<boolean>;
   /** The station's unit log as CSV (RFC 4180). */
@@ -348,6 +350,7 @@ export class ApiHost {
       productionState: async () => this.backend.production?.state() ?? null,
       productionFlashAll: () => this.production().flashAll(),
       productionWatch: ({ on }) => this.production().watch(on),
+      productionAcknowledge: async ({ failures }) => this.production().acknowledge(failures),
       productionRetry: async ({ laneId }) => ({ retried: await this.production().retry(laneId) }),
       closeRecipe: async () => ({ closed: await this.production().close() }),
       exportUnitsCsv: async () => {

@@ -67,6 +67,12 @@ class ScriptedProduction implements ProductionBackend {
   state() {
     return this.st && structuredClone(this.st);
   }
+  acknowledge(failures: string[]) {
+    const st = this.st!;
+    st.acknowledged = [...new Set([...(st.acknowledged ?? []), ...failures])];
+    this.emit({ kind: 'acknowledged', acknowledged: st.acknowledged });
+    return structuredClone(st);
+  }
   async flashAll() {
     const st = this.st!;
     const batch = ++st.batch;
@@ -250,6 +256,32 @@ describe('production view', () => {
     expect(prod.verdict).toBe('DONE');
     expect(w.find('[data-test=last-result]').classes()).not.toContain('fail');
     expect(w.find('[data-test=prod-flash]').attributes('disabled')).toBeUndefined();
+  });
+
+  it('an acknowledgement is the same in every window and survives a reload: main holds it', async () => {
+    const { w, pinia } = await inProduction({ K1: 'DFU_STATUS', K2: 'PASS' });
+    // A second window on the same host, open while the batch runs.
+    const other = createPinia();
+    setActivePinia(other);
+    const prod2 = useProductionStore();
+    await prod2.start();
+    setActivePinia(pinia);
+    await w.find('[data-test=prod-flash]').trigger('click');
+    await settle();
+    expect(prod2.verdict).toBe('FAIL');
+    await w.find('[data-test=acknowledge]').trigger('click');
+    await settle();
+    expect(useProductionStore(pinia).verdict).toBe('DONE');
+    // The other window is told, without a click of its own.
+    expect(prod2.verdict).toBe('DONE');
+    expect(prod2.unacknowledged).toEqual([]);
+    // A reloaded page (a fresh store) starts from main's state: still acknowledged.
+    const reloaded = createPinia();
+    setActivePinia(reloaded);
+    const prod3 = useProductionStore();
+    await prod3.start();
+    expect(prod3.verdict).toBe('DONE');
+    setActivePinia(pinia);
   });
 
   it('a new batch replaces the lanes on screen; the earlier batch goes to the collapsed history', async () => {

@@ -4,7 +4,7 @@
 
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { AppEvent, ErrorData, ProductionEvent, ProductionLane, ProductionState, RecipeEntry } from '../../../shared/contract';
+import { failureKey, type AppEvent, type ErrorData, type ProductionEvent, type ProductionLane, type ProductionState, type RecipeEntry } from '../../../shared/contract';
 import { bb, errorData } from './app';
 
 export const useProductionStore = defineStore('production', () => {
@@ -18,11 +18,14 @@ export const useProductionStore = defineStore('production', () => {
   const flashing = ref(false);
 
   const active = computed(() => state.value !== null);
-  /** Failures the operator acknowledged, as `laneId:attempt` (a new attempt that fails is a new failure). */
-  const acknowledged = ref(new Set<string>());
-  const failKey = (l: ProductionLane) => `${l.id}:${l.units}`;
+  /**
+   * Failures the operator acknowledged (failureKey: a new attempt that fails is a new failure). Main
+   * holds them for the open recipe (ProductionState.acknowledged), so every window and a reload agree;
+   * this window adds its own at once while main is told.
+   */
+  const acknowledged = computed(() => new Set(state.value?.acknowledged ?? []));
   /** Every failed board not acknowledged yet, whichever batch: the verdict says FAIL until none is left. */
-  const unacknowledged = computed(() => (state.value?.lanes ?? []).filter((l) => l.status === 'FAIL' && !acknowledged.value.has(failKey(l))));
+  const unacknowledged = computed(() => (state.value?.lanes ?? []).filter((l) => l.status === 'FAIL' && !acknowledged.value.has(failureKey(l))));
   /** The current batch's boards; older lanes are history. */
   const batchLanes = computed(() => {
     const s = state.value;
@@ -42,10 +45,22 @@ export const useProductionStore = defineStore('production', () => {
     return lanes.every((l) => l.status === 'PASS') ? 'PASS' : 'DONE';
   });
 
-  function acknowledge(): void {
-    const next = new Set(acknowledged.value);
-    for (const l of unacknowledged.value) next.add(failKey(l));
-    acknowledged.value = next;
+  async function acknowledgeLanes(lanes: ProductionLane[]): Promise<void> {
+    const s = state.value;
+    if (!s || lanes.length === 0) return;
+    const failures = lanes.map(failureKey);
+    s.acknowledged = [...new Set([...(s.acknowledged ?? []), ...failures])];
+    try {
+      const next = await bb().productionAcknowledge({ failures });
+      if (state.value && next.acknowledged) state.value.acknowledged = next.acknowledged;
+    } catch (e) {
+      // This window keeps the acknowledgement; the error says the others may not have it.
+      fail(e);
+    }
+  }
+
+  function acknowledge(): Promise<void> {
+    return acknowledgeLanes(unacknowledged.value);
   }
   const busy = computed(() => flashing.value || (state.value?.busy ?? 0) > 0);
 
@@ -72,6 +87,8 @@ export const useProductionStore = defineStore('production', () => {
       s.counters = e.counters;
     } else if (e.kind === 'ignored') {
       if (!s.ignored.some((x) => x.id === e.ignored.id)) s.ignored.push(e.ignored);
+    } else if (e.kind === 'acknowledged') {
+      s.acknowledged = e.acknowledged;
     } else if (e.kind === 'error') {
       lastError.value = e.error;
     }
@@ -155,7 +172,7 @@ export const useProductionStore = defineStore('production', () => {
   async function retry(laneId: string): Promise<void> {
     // Retrying a board is the operator's answer to its failure.
     const l = state.value?.lanes.find((x) => x.id === laneId);
-    if (l) acknowledged.value = new Set([...acknowledged.value, failKey(l)]);
+    if (l?.status === 'FAIL') await acknowledgeLanes([l]);
     try {
       await bb().productionRetry({ laneId });
     } catch (e) {
