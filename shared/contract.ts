@@ -278,6 +278,10 @@ export interface ProductionLane {
   last?: ProductionUnit;
   /** The engine's log lines of the lane's current (or last) unit, oldest first, bounded (LANE_LOG_MAX). */
   log?: { level: 'info' | 'warn' | 'error'; message: string }[];
+  /** The current (or last) attempt's plan stages with their estimates (the lane's one bar is weighted by them). */
+  plan?: PlanStage[];
+  /** When the current (or last) attempt started (ms since 1970). */
+  startedAt?: number;
 }
 
 /** A unit is a board (by serial), counted by its latest attempt; from the unit log, so a reopened recipe keeps the shift's totals. */

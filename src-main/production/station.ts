@@ -12,6 +12,8 @@ import { boardLocks, type BoardLocks } from '../services/board-locks.js';
 import type { Connection } from '../services/connect.js';
 import { deviceInfo, inspectDevice, type DeviceDetails } from '../services/devices.js';
 import { checkLoaderUsable, flashDevice, planFlash } from '../services/operations.js';
+import { toPlanView } from '../services/views.js';
+import type { PlanStage } from '../../shared/contract.js';
 import { recipePlanOptions, type LoadedRecipe } from './recipe.js';
 import { compileSerialPattern, type SerialMatcher } from './serial-pattern.js';
 import { unitError, type UnitRecord, type UnitSink } from './unit-log.js';
@@ -38,6 +40,10 @@ export interface Lane {
   last?: UnitRecord;
   /** The engine's log lines of the current (or last) unit, oldest first, at most LANE_LOG_MAX. */
   log?: LaneLogLine[];
+  /** The current (or last) attempt's plan stages with their estimates: the GUI weights the lane's one bar by them. */
+  plan?: PlanStage[];
+  /** When the current (or last) attempt started (ms since 1970, the station's wall clock). */
+  startedAt?: number;
 }
 
 export interface LaneLogLine {
@@ -414,7 +420,7 @@ export class ProductionStation {
   private async unit(lane: Lane, d: USBDevice, details: DeviceDetails): Promise<UnitRecord> {
     const clock = this.conn.clock;
     const started = clock.now();
-    this.update(lane, { status: 'running', stage: 'check', progress: 0, units: lane.units + 1, log: [] });
+    this.update(lane, { status: 'running', stage: 'check', progress: 0, units: lane.units + 1, log: [], plan: undefined, startedAt: this.now().getTime() });
     const { recipe, firmware, loader } = this.recipe;
     let result: FlashResult;
     try {
@@ -425,6 +431,7 @@ export class ProductionStation {
       if (!p.ok) {
         throw new BootBridgeError('PLAN_INVALID', `The recipe's firmware cannot be flashed on ${lane.id}: ${p.errors.map((e) => e.message).join(' ')}`, { serial: lane.id });
       }
+      this.update(lane, { plan: toPlanView(p).stages });
       result = await flashDevice(this.conn, d, details, firmware, loader, p, {
         signal: this.abort.signal,
         onEvent: (event) => {

@@ -6,6 +6,8 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import { failureKey, type AppEvent, type ErrorData, type ProductionEvent, type ProductionLane, type ProductionState, type RecipeEntry } from '../../../shared/contract';
 import { bb, errorData } from './app';
+import { ProgressModel } from '../lib/progress-model';
+import type { Phase } from '../../../shared/progress';
 
 export const useProductionStore = defineStore('production', () => {
   const state = ref<ProductionState | null>(null);
@@ -64,6 +66,49 @@ export const useProductionStore = defineStore('production', () => {
   }
   const busy = computed(() => flashing.value || (state.value?.busy ?? 0) > 0);
 
+  /**
+   * Each lane's attempt on the one progress model (lib/progress-model.ts): one bar over its plan's
+   * stages and phases weighted by their estimates, never backwards, with elapsed time and ETA. Kept
+   * outside Vue's reactivity (mutated in place); `tick` is bumped on every lane event and by a clock
+   * while boards run.
+   */
+  const models = new Map<string, ProgressModel>();
+  const tick = ref(0);
+  let ticker: ReturnType<typeof setInterval> | undefined;
+
+  function feed(l: ProductionLane): void {
+    if (l.status === 'idle' || l.status === 'queued' || !l.plan) return;
+    const key = failureKey(l);
+    let m = models.get(key);
+    if (!m) {
+      for (const k of models.keys()) if (k.startsWith(`${l.id}:`)) models.delete(k);
+      m = new ProgressModel({ stages: l.plan }, l.startedAt ?? Date.now());
+      models.set(key, m);
+    }
+    if (l.status === 'PASS') m.finish();
+    else if (l.stage && l.stage !== 'check' && l.phase) m.progress({ kind: 'progress', stage: l.stage, phase: l.phase as Phase, bytesDone: l.progress, bytesTotal: 1, rate: 0 });
+  }
+
+  /** A lane's whole-attempt view: overall 0–1, elapsed and ETA in ms (undefined until it can be measured). */
+  function laneProgress(l: ProductionLane): { overall: number; elapsedMs?: number; etaMs?: number } {
+    void tick.value;
+    const m = models.get(failureKey(l));
+    if (!m) return { overall: l.status === 'PASS' ? 1 : 0 };
+    const now = Date.now();
+    const running = l.status === 'running';
+    return { overall: m.overall, ...(running ? { elapsedMs: m.elapsedMs(now) } : {}), ...(running ? { etaMs: m.etaMs(now) } : {}) };
+  }
+
+  function clockWhileBusy(): void {
+    const running = (state.value?.lanes ?? []).some((l) => l.status === 'running');
+    if (running && !ticker) ticker = setInterval(() => tick.value++, 500);
+    else if (!running && ticker) {
+      clearInterval(ticker);
+      ticker = undefined;
+    }
+    tick.value++;
+  }
+
   function fail(e: unknown): ErrorData {
     const d = errorData(e);
     lastError.value = d;
@@ -73,6 +118,8 @@ export const useProductionStore = defineStore('production', () => {
   function apply(e: ProductionEvent): void {
     if (e.kind === 'state') {
       state.value = e.state;
+      for (const l of e.state?.lanes ?? []) feed(l);
+      clockWhileBusy();
       return;
     }
     const s = state.value;
@@ -83,6 +130,8 @@ export const useProductionStore = defineStore('production', () => {
       else s.lanes.push(e.lane);
       s.busy = e.busy;
       s.batch = e.batch;
+      feed(e.lane);
+      clockWhileBusy();
     } else if (e.kind === 'unit') {
       s.counters = e.counters;
     } else if (e.kind === 'ignored') {
@@ -103,6 +152,8 @@ export const useProductionStore = defineStore('production', () => {
     try {
       const [s, list] = await Promise.all([bb().productionState(), bb().listRecipes()]);
       state.value = s;
+      for (const l of s?.lanes ?? []) feed(l);
+      clockWhileBusy();
       recipes.value = list;
     } catch (e) {
       fail(e);
@@ -200,5 +251,5 @@ export const useProductionStore = defineStore('production', () => {
     }
   }
 
-  return { state, recipes, lastError, picking, opening, flashing, active, busy, unacknowledged, batchLanes, historyLanes, verdict, acknowledge, start, apply, onEvent, pick, openRecipe, chooseRecipe, flashAll, setWatch, retry, leave, exportCsv };
+  return { state, recipes, lastError, picking, opening, flashing, active, busy, laneProgress, unacknowledged, batchLanes, historyLanes, verdict, acknowledge, start, apply, onEvent, pick, openRecipe, chooseRecipe, flashAll, setWatch, retry, leave, exportCsv };
 });
