@@ -130,6 +130,11 @@ export interface PlanRegion {
   layout: LayoutView;
   /** Start addresses of the sectors the plan erases. */
   eraseSectors: number[];
+  /**
+   * Start addresses of the sectors compared with the image before erase and write: the flash skips
+   * those already equal and does not erase those already blank (their outcome is in FlashResult.sectors).
+   */
+  compareSectors?: number[];
 }
 
 export interface PlanSegment extends SegmentView {

@@ -278,6 +278,7 @@ export class ServicesBackend implements AppBackend {
         ...(m.version ? { version: m.version } : {}),
         ...(m.description ? { description: m.description } : {}),
         simulated: m.simulated,
+        ...(m.experimental ? { experimental: true } : {}),
         chips: m.chips,
         transferSize: m.transferSize,
         memories: m.memories.map((mem) => ({ alt: mem.alt, name: mem.layout.name, text: mem.text, layout: mem.layout })),

@@ -103,16 +103,23 @@ export const useAppStore = defineStore('app', () => {
     return loaders.value.find((l) => l.id === pick);
   });
 
+  /** What the last flash found in each compared sector, while the board it ran on is the one shown. */
+  const outcomes = computed(() => {
+    const r = result.value;
+    return r?.sectors?.length && flashTarget.value && selected.value?.serial === flashTarget.value.serial ? r.sectors : undefined;
+  });
+
   const memoryMap = computed<MemoryMap | undefined>(() => {
     const p = plan.value;
-    if (p && p.regions.length > 0) return buildMemoryMap({ regions: p.regions, segments: p.segments.length ? p.segments : (firmware.value?.segments ?? []) });
+    const done = outcomes.value ? { outcomes: outcomes.value } : {};
+    if (p && p.regions.length > 0) return buildMemoryMap({ regions: p.regions, segments: p.segments.length ? p.segments : (firmware.value?.segments ?? []), ...done });
     const d = description.value;
     if (!d) return undefined;
     const regions: MapInput['regions'] = d.memories.map((m) => ({ via: 'rom', alt: m.alt, name: m.name, layout: m.layout }));
     for (const m of activeLoader.value?.memories ?? []) {
       if (!regions.some((r) => r.name === m.name)) regions.push({ via: 'loader', alt: m.alt, name: m.name, layout: m.layout });
     }
-    return buildMemoryMap({ regions, segments: firmware.value?.segments ?? [], inferErase: true });
+    return buildMemoryMap({ regions, segments: firmware.value?.segments ?? [], inferErase: !outcomes.value, ...done });
   });
 
   const canFlash = computed(() => !!plan.value && plan.value.ok && plan.value.errors.length === 0 && !running.value && !!selected.value && !planning.value);
