@@ -112,6 +112,9 @@ describe('screens', () => {
     expect(await page.locator('[data-outcome=unchanged]').count()).toBeGreaterThan(0);
     expect(await page.locator('[data-outcome=rewritten]').count()).toBe(0);
     expect(await page.locator('[data-test=region-skipped]').first().textContent()).toMatch(/skipped \d+ unchanged sector/);
+    // And the verdict says what comparing saved.
+    await page.getByRole('tab', { name: 'Flash' }).click();
+    expect(await page.locator('[data-test=verdict-skipped]').textContent()).toMatch(/already held the image and were skipped/);
     for (const tab of ['Memory map', 'Plan', 'Flash']) {
       await page.getByRole('tab', { name: tab }).click();
       await everySize(page, `screen-eng-${tab.replace(/\W+/g, '').toLowerCase()}`, async (name) => {
