@@ -61,6 +61,12 @@ describe('screens', () => {
     await page.locator('[data-test=file-input]').setInputFiles(DEMO);
     await page.locator('[data-test=file-name]', { hasText: 'demo-f746.elf' }).waitFor();
     expect(await flashX(page)).toBe(before);
+    // Before any flash the plan says which sectors it compares first, and the map marks them.
+    await page.getByRole('tab', { name: 'Plan' }).click();
+    expect(await page.locator('[data-test=plan-compare]').textContent()).toMatch(/\d+ sectors are compared with the image first/);
+    await page.getByRole('tab', { name: 'Memory map' }).click();
+    await page.locator('[data-test=legend-compare]').waitFor();
+    await screenshot(page, 'map-plan-compare-1280x800');
     await page.locator('[data-test=loader]').click();
     const options = page.locator('.n-base-select-option');
     await options.first().waitFor();
@@ -106,7 +112,11 @@ describe('screens', () => {
     await page.getByRole('tab', { name: 'Flash' }).click();
     await page.locator('[data-test=flash]:not([disabled])').click();
     await page.locator('[data-test=verdict]:not(.running)').waitFor({ timeout: 120_000 });
-    await page.locator('[data-test=flash]:not([disabled])').waitFor({ timeout: 120_000 });
+    // When it does not come back, the screenshot and Flash's own reason say why.
+    await page.locator('[data-test=flash]:not([disabled])').waitFor({ timeout: 120_000 }).catch(async (e: Error) => {
+      await screenshot(page, 'screens-reflash-stuck');
+      throw new Error(`${e.message}; Flash says: ${await page.locator('[data-test=flash], [data-test=cancel]').first().getAttribute('title')}`);
+    });
     await page.getByRole('tab', { name: 'Memory map' }).click();
     await page.locator('[data-test=legend-skip]').waitFor();
     expect(await page.locator('[data-outcome=unchanged]').count()).toBeGreaterThan(0);
