@@ -111,7 +111,7 @@ describe('screens', () => {
     // The same image again: every compared sector already holds it, and the map says so.
     await page.getByRole('tab', { name: 'Flash' }).click();
     await page.locator('[data-test=flash]:not([disabled])').click();
-    await page.locator('[data-test=verdict]:not(.running)').waitFor({ timeout: 120_000 });
+    await page.locator('[data-test=verdict]').waitFor({ timeout: 120_000 });
     // When it does not come back, the screenshot and Flash's own reason say why.
     await page.locator('[data-test=flash]:not([disabled])').waitFor({ timeout: 120_000 }).catch(async (e: Error) => {
       await screenshot(page, 'screens-reflash-stuck');
