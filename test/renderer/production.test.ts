@@ -287,6 +287,8 @@ describe('production view', () => {
     expect(lane.find('[data-test=lane-times]').text()).toMatch(/elapsed 0:0[5-6] · about 0:0\d left/);
     await send({ status: 'PASS', progress: 1 });
     expect(bar()).toBe(100);
+    // Done, it says how long the run took on this station's wall clock.
+    expect(w.find('[data-test=lane][data-serial=P1] [data-test=lane-times]').text()).toMatch(/took 0:0[5-6]/);
   });
 
   it('an acknowledgement is the same in every window and survives a reload: main holds it', async () => {

@@ -41,6 +41,8 @@ export class ProgressModel {
   private readonly started: number;
   /** What ran so far, phase by phase (for "cancelled after …"). */
   readonly done: DoneItem[] = [];
+  /** When the job ended (set by its owner), for "took …". */
+  endedAt: number | undefined;
   /** The part the last event was about. */
   current: { stage: StageName; phase: string; region?: string; bytesDone: number; bytesTotal: number } | undefined;
 

@@ -85,18 +85,20 @@ export const useProductionStore = defineStore('production', () => {
       m = new ProgressModel({ stages: l.plan }, l.startedAt ?? Date.now());
       models.set(key, m);
     }
+    if ((l.status === 'PASS' || l.status === 'FAIL') && !m.endedAt) m.endedAt = Date.now();
     if (l.status === 'PASS') m.finish();
     else if (l.stage && l.stage !== 'check' && l.phase) m.progress({ kind: 'progress', stage: l.stage, phase: l.phase as Phase, bytesDone: l.progress, bytesTotal: 1, rate: 0 });
   }
 
   /** A lane's whole-attempt view: overall 0–1, elapsed and ETA in ms (undefined until it can be measured). */
-  function laneProgress(l: ProductionLane): { overall: number; elapsedMs?: number; etaMs?: number } {
+  function laneProgress(l: ProductionLane): { overall: number; elapsedMs?: number; etaMs?: number; tookMs?: number } {
     void tick.value;
     const m = models.get(failureKey(l));
     if (!m) return { overall: l.status === 'PASS' ? 1 : 0 };
     const now = Date.now();
-    const running = l.status === 'running';
-    return { overall: m.overall, ...(running ? { elapsedMs: m.elapsedMs(now) } : {}), ...(running ? { etaMs: m.etaMs(now) } : {}) };
+    if (l.status !== 'running') return { overall: m.overall, ...(m.endedAt ? { tookMs: m.elapsedMs(m.endedAt) } : {}) };
+    const eta = m.etaMs(now);
+    return { overall: m.overall, elapsedMs: m.elapsedMs(now), ...(eta !== undefined ? { etaMs: eta } : {}) };
   }
 
   function clockWhileBusy(): void {
