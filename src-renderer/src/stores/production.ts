@@ -73,6 +73,7 @@ export const useProductionStore = defineStore('production', () => {
    * while boards run.
    */
   const models = new Map<string, ProgressModel>();
+  const seenRunning = new Set<string>();
   const tick = ref(0);
   let ticker: ReturnType<typeof setInterval> | undefined;
 
@@ -85,7 +86,9 @@ export const useProductionStore = defineStore('production', () => {
       m = new ProgressModel({ stages: l.plan }, l.startedAt ?? Date.now());
       models.set(key, m);
     }
-    if ((l.status === 'PASS' || l.status === 'FAIL') && !m.endedAt) m.endedAt = Date.now();
+    // Only a run seen running here gets a wall-clock end; one first seen finished (a page opened later) keeps the log's duration.
+    if (l.status === 'running') seenRunning.add(key);
+    else if ((l.status === 'PASS' || l.status === 'FAIL') && seenRunning.has(key) && !m.endedAt) m.endedAt = Date.now();
     if (l.status === 'PASS') m.finish();
     else if (l.stage && l.stage !== 'check' && l.phase) m.progress({ kind: 'progress', stage: l.stage, phase: l.phase as Phase, bytesDone: l.progress, bytesTotal: 1, rate: 0 });
   }
