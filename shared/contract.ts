@@ -130,6 +130,11 @@ export interface PlanRegionView {
   layout: LayoutView;
   /** Start addresses of the sectors the plan erases. */
   eraseSectors: number[];
+  /**
+   * Start addresses of the sectors compared with the image before erase and write: the flash skips
+   * those already equal and does not erase those already blank (their outcome is in FlashResult.sectors).
+   */
+  compareSectors?: number[];
 }
 
 export interface PlanSegment extends SegmentView {
@@ -278,6 +283,10 @@ export interface ProductionLane {
   last?: ProductionUnit;
   /** The engine's log lines of the lane's current (or last) unit, oldest first, bounded (LANE_LOG_MAX). */
   log?: { level: 'info' | 'warn' | 'error'; message: string }[];
+  /** The current (or last) attempt's plan stages with their estimates (the lane's one bar is weighted by them). */
+  plan?: PlanStageView[];
+  /** When the current (or last) attempt started (ms since 1970). */
+  startedAt?: number;
 }
 
 /** A unit is a board (by serial), counted by its latest attempt; from the unit log, so a reopened recipe keeps the shift's totals. */
@@ -316,6 +325,16 @@ export interface ProductionState {
   batch: number;
   /** Attached boards the recipe is not for, with the reason. */
   ignored: ProductionIgnored[];
+  /**
+   * Failures the operator acknowledged, as failureKey(lane): held by main for the open recipe, so
+   * every window shows the same verdict and a reloaded page keeps it. Absent from older hosts.
+   */
+  acknowledged?: string[];
+}
+
+/** A lane's failure as one acknowledgement names it: the board and its attempt (a retry that fails again is a new failure). */
+export function failureKey(lane: Pick<ProductionLane, 'id' | 'units'>): string {
+  return `${lane.id}:${lane.units}`;
 }
 
 export type ProductionEvent =
@@ -323,6 +342,7 @@ export type ProductionEvent =
   | { kind: 'lane'; lane: ProductionLane; busy: number; batch: number }
   | { kind: 'unit'; unit: ProductionUnit; counters: ProductionCounters }
   | { kind: 'ignored'; ignored: ProductionIgnored }
+  | { kind: 'acknowledged'; acknowledged: string[] }
   | { kind: 'error'; error: ErrorData };
 
 /** A recipe main offers to open (shipped examples, recipes opened before). */
@@ -414,6 +434,8 @@ export const RequestSchemas = {
   productionFlashAll: v.undefined(),
   /** Flash every board as it is connected (on) or stop watching (off). */
   productionWatch: v.strictObject({ on: v.boolean() }),
+  /** The operator acknowledged these failures (failureKey): every window's verdict clears them. */
+  productionAcknowledge: v.strictObject({ failures: v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(240))), v.maxLength(1000)) }),
   /** Programs again a board whose unit failed while it stayed attached. */
   productionRetry: v.strictObject({ laneId: Id }),
   /** Leaves production mode: stops watching, waits for units in flight. */
@@ -450,6 +472,7 @@ export interface ResponseMap {
   productionState: ProductionState | null;
   productionFlashAll: { units: number; passed: number; failed: number };
   productionWatch: ProductionState;
+  productionAcknowledge: ProductionState;
   productionRetry: { retried: boolean };
   closeRecipe: { closed: boolean };
   exportUnitsCsv: { path?: string; bytes?: Uint8Array; name: string; units: number } | null;
@@ -671,6 +694,54 @@ export function* encodeWireMessages(value: unknown, partBytes = MAX_WIRE_PART_BY
     }
     off += n;
     yield part;
+  }
+}
+
+/** Stands for the one byte field of a message encodeWireStream sends, whose bytes are read piece by piece. */
+export const WIRE_STREAMED_BYTES: unique symbol = Symbol('streamed bytes');
+
+/**
+ * The same WebSocket messages as encodeWireMessages, for a message whose byte field (the value
+ * WIRE_STREAMED_BYTES in it) is `size` bytes read by `read(start, end)` as they are sent: a sender of a
+ * 256 MiB file never holds more than one part of it (the page reads a File this way, in a worker).
+ */
+export async function* encodeWireStream(
+  value: unknown,
+  size: number,
+  read: (start: number, end: number) => Promise<Uint8Array>,
+  partBytes = MAX_WIRE_PART_BYTES,
+): AsyncGenerator<Uint8Array> {
+  const json = JSON.stringify(value, (_key, val: unknown) => (val === WIRE_STREAMED_BYTES ? { [BIN]: [0, size] } : val));
+  const head = utf8.encode(json);
+  const total = 4 + head.length + size;
+  const lead = new Uint8Array(4 + head.length);
+  new DataView(lead.buffer).setUint32(0, head.length, true);
+  lead.set(head, 4);
+  const whole = total <= partBytes;
+  for (let off = 0; off < total; ) {
+    const n = Math.min(partBytes, total - off);
+    const at = whole ? 0 : 12;
+    const msg = new Uint8Array(at + n);
+    if (!whole) {
+      const dv = new DataView(msg.buffer);
+      dv.setUint32(0, PART_MAGIC, true);
+      dv.setUint32(4, total, true);
+      dv.setUint32(8, off, true);
+    }
+    let filled = 0;
+    if (off < lead.length) {
+      const take = Math.min(n, lead.length - off);
+      msg.set(lead.subarray(off, off + take), at);
+      filled = take;
+    }
+    if (filled < n) {
+      const from = off + filled - lead.length;
+      const bytes = await read(from, from + n - filled);
+      if (bytes.byteLength !== n - filled) throw new WireFormatError(`read ${bytes.byteLength} bytes where ${n - filled} were expected (the file changed while it was sent?)`);
+      msg.set(bytes, at + filled);
+    }
+    off += n;
+    yield msg;
   }
 }
 

@@ -17,6 +17,13 @@ export interface MapSector {
   writable: boolean;
   readable: boolean;
   erasable: boolean;
+  /** The plan compares this sector with the image before erasing and writing it (skipped when equal). */
+  compare: boolean;
+  /**
+   * What a flash found and did here (FlashResult.sectors): 'unchanged' held the image already and was
+   * skipped; 'blank' was erased already and written without an erase; 'rewritten' was erased and written.
+   */
+  outcome?: 'unchanged' | 'blank' | 'rewritten';
 }
 
 export interface MapOverlay {
@@ -43,6 +50,9 @@ export interface MapRegion {
   blocks: MapBlock[];
   eraseCount: number;
   eraseBytes: number;
+  /** Sectors a flash left alone because they already held the image. */
+  skipCount: number;
+  skipBytes: number;
 }
 
 export interface MapSegment extends SegmentView {
@@ -58,8 +68,18 @@ export interface MemoryMap {
   outside: number[];
 }
 
+/** One sector's comparison in a flash (shared/progress.ts SectorOutcome, the fields the map needs). */
+export interface MapSectorOutcome {
+  region: string;
+  address: number;
+  found: 'equal' | 'blank' | 'different';
+  erased: boolean;
+}
+
 export interface MapInput {
-  regions: { via: 'rom' | 'loader'; alt: number; name: string; layout: LayoutView; eraseSectors?: number[] }[];
+  regions: { via: 'rom' | 'loader'; alt: number; name: string; layout: LayoutView; eraseSectors?: number[]; compareSectors?: number[] }[];
+  /** What the last flash found in each compared sector: drawn over the plan's intent. */
+  outcomes?: MapSectorOutcome[];
   segments: (SegmentView & { region?: string; problem?: string; via?: 'rom' | 'loader' })[];
   /** When true (no plan yet), the sectors any segment touches are marked for erase. */
   inferErase?: boolean;
@@ -74,23 +94,32 @@ export function buildMemoryMap(input: MapInput): MemoryMap {
   const segments: MapSegment[] = input.segments.map((s) => ({ ...s }));
   const regions: MapRegion[] = input.regions.map((r) => {
     const erase = new Set(r.eraseSectors ?? []);
+    const compare = new Set(r.compareSectors ?? []);
+    const outcomes = new Map((input.outcomes ?? []).filter((o) => o.region === r.name).map((o) => [o.address, o]));
     let index = 0;
     const blocks: MapBlock[] = r.layout.blocks.map((b) => {
       const span = Math.max(1, b.size);
-      const sectors: MapSector[] = b.sectors.map((s) => ({
-        index: index++,
-        start: s.start,
-        size: s.size,
-        left: (s.start - b.start) / span,
-        width: s.size / span,
-        erase: erase.has(s.start),
-        readable: s.readable,
-        writable: s.writable,
-        erasable: s.erasable,
-      }));
+      const sectors: MapSector[] = b.sectors.map((s) => {
+        const o = outcomes.get(s.start);
+        const sector: MapSector = {
+          index: index++,
+          start: s.start,
+          size: s.size,
+          left: (s.start - b.start) / span,
+          width: s.size / span,
+          // Once a flash said what it did, the map shows that; before, what the plan may erase.
+          erase: o ? o.erased : erase.has(s.start),
+          readable: s.readable,
+          writable: s.writable,
+          erasable: s.erasable,
+          compare: compare.has(s.start) || !!o,
+        };
+        if (o) sector.outcome = o.found === 'equal' ? 'unchanged' : o.found === 'blank' ? 'blank' : 'rewritten';
+        return sector;
+      });
       return { start: b.start, size: b.size, sectors, overlays: [] };
     });
-    return { key: `${r.via}:${r.alt}:${r.name}`, via: r.via, alt: r.alt, name: r.name, blocks, eraseCount: 0, eraseBytes: 0 };
+    return { key: `${r.via}:${r.alt}:${r.name}`, via: r.via, alt: r.alt, name: r.name, blocks, eraseCount: 0, eraseBytes: 0, skipCount: 0, skipBytes: 0 };
   });
 
   segments.forEach((seg, i) => {
@@ -126,11 +155,16 @@ export function buildMemoryMap(input: MapInput): MemoryMap {
 
   for (const r of regions) {
     for (const b of r.blocks)
-      for (const s of b.sectors)
+      for (const s of b.sectors) {
         if (s.erase) {
           r.eraseCount++;
           r.eraseBytes += s.size;
         }
+        if (s.outcome === 'unchanged') {
+          r.skipCount++;
+          r.skipBytes += s.size;
+        }
+      }
   }
   const outside = segments.flatMap((s, i) => (s.problem ? [i] : []));
   return { regions, segments, outside };
@@ -141,7 +175,13 @@ export function describeAddress(map: MemoryMap, region: MapRegion, block: MapBlo
   const sector = block.sectors.find((s) => address >= s.start && address < s.start + s.size);
   const parts = [`${region.name}  ${hex32(address)}`];
   if (sector) {
-    parts.push(`sector ${sector.index}: ${hex32(sector.start)} ${formatSize(sector.size)}${sector.erase ? ' (erased)' : ''}${sector.writable ? '' : ' read-only'}`);
+    const did =
+      sector.outcome === 'unchanged' ? ' (skipped: already held the image)'
+      : sector.outcome === 'blank' ? ' (was blank: written without erase)'
+      : sector.outcome === 'rewritten' ? ' (erased and written)'
+      : sector.compare ? ' (compared first: skipped if unchanged)'
+      : sector.erase ? ' (erased)' : '';
+    parts.push(`sector ${sector.index}: ${hex32(sector.start)} ${formatSize(sector.size)}${did}${sector.writable ? '' : ' read-only'}`);
   }
   const ov = block.overlays.find((o) => address >= o.start && address < o.start + o.length);
   const seg = ov ? map.segments[ov.segment] : undefined;

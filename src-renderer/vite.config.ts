@@ -15,6 +15,8 @@ export function rendererConfig(dir: string = import.meta.dirname, outDir?: strin
     // Relative asset URLs: the Electron window loads index.html from a file:// URL.
     base: './',
     plugins: [vue()],
+    // The file sender (src/lib/file-sender.worker.ts) is a module worker: script-src 'self' admits it.
+    worker: { format: 'es' },
     build: {
       outDir: outDir ?? resolve(here, '../out/renderer'),
       emptyOutDir: true,

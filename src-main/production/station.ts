@@ -8,8 +8,9 @@ import { BootBridgeError, toErrorData, type ErrorData } from '../../shared/error
 import type { FlashEvent, FlashResult, Phase, StageName } from '../../shared/progress.js';
 import { ROM_DFU_ID } from '../engine/staging.js';
 import { DeviceWatcher } from '../usb/discovery.js';
-import { boardLocks, checkLoaderUsable, deviceInfo, flashDevice, inspectDevice, planFlash, type BoardLocks, type Connection, type DeviceDetails } from '../operations/index.js';
+import { boardLocks, checkLoaderUsable, deviceInfo, flashDevice, inspectDevice, planFlash, planView, type BoardLocks, type Connection, type DeviceDetails } from '../operations/index.js';
 import { planInvalid } from '../plan/issues.js';
+import type { PlanStageView } from '../../shared/contract.js';
 import { recipePlanOptions, type LoadedRecipe } from './recipe.js';
 import { compileSerialPattern, type SerialMatcher } from './serial-pattern.js';
 import { unitError, type UnitRecord, type UnitSink } from './unit-log.js';
@@ -36,6 +37,10 @@ export interface Lane {
   last?: UnitRecord;
   /** The engine's log lines of the current (or last) unit, oldest first, at most LANE_LOG_MAX. */
   log?: LaneLogLine[];
+  /** The current (or last) attempt's plan stages with their estimates: the GUI weights the lane's one bar by them. */
+  plan?: PlanStageView[];
+  /** When the current (or last) attempt started (ms since 1970, the station's wall clock). */
+  startedAt?: number;
 }
 
 export interface LaneLogLine {
@@ -413,7 +418,7 @@ export class ProductionStation {
   private async unit(lane: Lane, d: USBDevice, details: DeviceDetails): Promise<UnitRecord> {
     const clock = this.conn.clock;
     const started = clock.now();
-    this.update(lane, { status: 'running', stage: 'check', progress: 0, units: lane.units + 1, log: [] });
+    this.update(lane, { status: 'running', stage: 'check', progress: 0, units: lane.units + 1, log: [], plan: undefined, startedAt: this.now().getTime() });
     const { recipe, firmware, loader } = this.recipe;
     let result: FlashResult;
     try {
@@ -424,6 +429,7 @@ export class ProductionStation {
       if (!p.ok) {
         throw planInvalid(p.errors, { serial: lane.id });
       }
+      this.update(lane, { plan: planView(p).stages });
       result = await flashDevice(this.conn, d, details, firmware, loader, p, {
         signal: this.abort.signal,
         onEvent: (event) => {

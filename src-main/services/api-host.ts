@@ -290,6 +290,7 @@ export class ApiHost {
       productionState: async () => this.backend.production?.state() ?? null,
       productionFlashAll: () => this.production().flashAll(),
       productionWatch: ({ on }) => this.production().watch(on),
+      productionAcknowledge: async ({ failures }) => this.production().acknowledge(failures),
       productionRetry: async ({ laneId }) => ({ retried: await this.production().retry(laneId) }),
       closeRecipe: async () => ({ closed: await this.production().close() }),
       exportUnitsCsv: async () => {

@@ -73,6 +73,8 @@ export interface ProductionBackend {
   flashAll(): Promise<{ units: number; passed: number; failed: number }>;
   watch(on: boolean): Promise<ProductionState>;
   retry(laneId: string): Promise<boolean>;
+  /** Records failures the operator acknowledged (failureKey) for the open recipe; every window is told. */
+  acknowledge(failures: string[]): ProductionState;
   /** Stops watching, waits for units in flight, forgets the station. False when none was open. */
   close(): Promise<boolean>;
   /** The station's unit log as CSV (RFC 4180). */

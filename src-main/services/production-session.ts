@@ -21,6 +21,8 @@ interface OpenStation {
   logPath: string;
   watching: boolean;
   ignored: Map<string, ProductionIgnored>;
+  /** Failures the operator acknowledged (failureKey), for every window. */
+  acknowledged: Set<string>;
   offs: (() => void)[];
 }
 
@@ -112,7 +114,7 @@ export class ProductionSession implements ProductionBackend {
     const history = existsSync(logPath) ? readUnitLog(logPath).records.filter((u) => u.recipe.sha256 === loaded.sha256) : [];
     const st = new ProductionStation({ conn: this.conn, recipe: loaded, sink: new UnitLog(logPath), station, concurrency: Infinity, history });
     const view = recipeView(loaded);
-    const cur: OpenStation = { station: st, loaded, view, logPath, watching: false, ignored: new Map(), offs: [] };
+    const cur: OpenStation = { station: st, loaded, view, logPath, watching: false, ignored: new Map(), acknowledged: new Set(), offs: [] };
     cur.offs.push(
       st.on('lane', (lane) => this.lane({ kind: 'lane', lane, busy: st.busy, batch: st.batch })),
       st.on('unit', (unit) => {
@@ -147,7 +149,15 @@ export class ProductionSession implements ProductionBackend {
       busy: c.station.busy,
       batch: c.station.batch,
       ignored: [...c.ignored.values()],
+      acknowledged: [...c.acknowledged],
     };
+  }
+
+  acknowledge(failures: string[]): ProductionState {
+    const c = this.openStation();
+    for (const k of failures) c.acknowledged.add(k);
+    this.emit({ kind: 'acknowledged', acknowledged: [...c.acknowledged] });
+    return this.state()!;
   }
 
   async flashAll(): Promise<{ units: number; passed: number; failed: number }> {

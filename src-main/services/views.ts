@@ -1,7 +1,7 @@
 // The services' answers as the renderer's plain data (shared/contract.ts): the descriptors a device
 // sent as an expandable tree with raw bytes, opened files, loader packages, erased sectors and the
 // production recipe. Every mapper takes the domain's own type, so a field renamed on either side
-// fails to compile. Plans are drawn by ./plan-view.ts.
+// fails to compile. Plans are drawn by operations/plan-view.ts (production draws them too).
 
 import { basename } from 'node:path';
 import type { DescriptorNode, DeviceDescription, DeviceSummaryView, ErasedSectorView, LoaderSummary, MemoryInfo, FirmwareView, RecipeView } from '../../shared/contract.js';

@@ -3,9 +3,10 @@
 import { createApp } from 'vue';
 import { createPinia } from 'pinia';
 import App from './App.vue';
-import { pickTransport } from './transport';
+import { pickTransport, type WorkerLike } from './transport';
 import { useApi } from './stores/app';
 import './style.css';
 
-useApi(pickTransport(window));
+// The worker is made here (bundled by Vite from this literal form) so transport.ts needs no DOM types.
+useApi(pickTransport(window, () => new Worker(new URL('./lib/file-sender.worker.ts', import.meta.url), { type: 'module' }) as unknown as WorkerLike));
 createApp(App).use(createPinia()).mount('#app');

@@ -13,6 +13,7 @@ import {
   type AppEvent,
   type BootBridgeApi,
   type Method,
+  type FirmwareView,
   type PreloadApi,
   type Reply,
   type WireServerMessage,
@@ -146,17 +147,61 @@ export function fromWebSocket(makeSocket: () => SocketLike): BootBridgeApi & { c
   return api as BootBridgeApi & { connected: Promise<void> };
 }
 
-/** The transport for this page. */
+/**
+ * Opens a File the user picked without the page's main thread holding or sending its bytes (the web
+ * host: a worker streams it, see lib/file-sender.worker.ts). Absent in Electron, where the page reads
+ * the file in slices and structured clone carries the bytes.
+ */
+export interface FileDoor {
+  openFirmwareFile(req: { name: string; file: Blob; baseAddress?: number }, onProgress?: (sent: number, total: number) => void): Promise<FirmwareView>;
+}
+
+/** What a worker looks like to the page (structural, so tests can pass a stand-in). */
+export interface WorkerLike {
+  postMessage(m: unknown): void;
+  terminate(): void;
+  onmessage: ((e: { data: unknown }) => void) | null;
+  onerror: ((e: unknown) => void) | null;
+}
+
+/** A FileDoor over workers made by `makeWorker`, one per file, to the web host at `url`. */
+export function workerFileDoor(url: string, makeWorker: () => WorkerLike): FileDoor {
+  return {
+    openFirmwareFile(req, onProgress) {
+      return new Promise<FirmwareView>((resolve, reject) => {
+        const w = makeWorker();
+        w.onmessage = (e) => {
+          const m = e.data as { kind: 'progress'; sent: number; total: number } | { kind: 'reply'; reply: Reply<FirmwareView> };
+          if (m.kind === 'progress') return onProgress?.(m.sent, m.total);
+          w.terminate();
+          try {
+            resolve(unwrap(m.reply));
+          } catch (err) {
+            reject(err);
+          }
+        };
+        w.onerror = () => {
+          w.terminate();
+          reject(new ContractError({ code: 'INTERNAL', message: 'The page could not send the file to BootBridge; reload the page and open it again.', context: {} }));
+        };
+        w.postMessage({ url, ...req });
+      });
+    },
+  };
+}
+
 /** What the transport needs of the page's window (structural, so tests can pass a stand-in). */
 export interface PageLike {
   location: { search: string; protocol: string; host: string };
   [PRELOAD_GLOBAL]?: PreloadApi;
 }
 
-export function pickTransport(win: PageLike): BootBridgeApi {
+/** The transport for this page; in the web host with a FileDoor (a worker sends picked files). */
+export function pickTransport(win: PageLike, makeWorker?: () => WorkerLike): BootBridgeApi & Partial<FileDoor> {
   const preload = win[PRELOAD_GLOBAL];
   if (preload) return fromPreload(preload);
   const token = new URLSearchParams(win.location.search).get('token') ?? '';
   const url = `${win.location.protocol === 'https:' ? 'wss' : 'ws'}://${win.location.host}/ws?token=${encodeURIComponent(token)}`;
-  return fromWebSocket(() => new WebSocket(url) as unknown as SocketLike);
+  const api = fromWebSocket(() => new WebSocket(url) as unknown as SocketLike);
+  return makeWorker ? Object.assign(api, workerFileDoor(url, makeWorker)) : api;
 }

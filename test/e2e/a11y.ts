@@ -60,3 +60,21 @@ export const SIZES = [
   { width: 1280, height: 800 },
   { width: 1024, height: 700 },
 ] as const;
+
+/**
+ * Starts recording the page's main-thread long tasks (Chromium's PerformanceObserver 'longtask': any
+ * task over 50 ms). The returned function gives their durations in ms since the call, longest first.
+ */
+export async function watchLongTasks(page: Page): Promise<() => Promise<number[]>> {
+  const key = `__longTasks${Date.now()}`;
+  await page.evaluate((k) => {
+    const w = window as Record<string, unknown>;
+    const list: number[] = [];
+    w[k] = list;
+    const PO = w.PerformanceObserver as new (cb: (l: { getEntries(): { duration: number }[] }) => void) => { observe(o: unknown): void };
+    new PO((l) => {
+      for (const e of l.getEntries()) list.push(Math.round(e.duration));
+    }).observe({ type: 'longtask' });
+  }, key);
+  return async () => (await page.evaluate((k) => [...((window as Record<string, unknown>)[k] as number[])], key)).sort((a, b) => b - a);
+}

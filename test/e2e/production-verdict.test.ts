@@ -2,7 +2,7 @@
 // batch says FAIL in words, naming the unplugged board by serial and lane, even though the other board
 // passed and the failed one is no longer attached; the whole verdict is on screen at 1920×1080,
 // 1280×800 and 1024×700 in both themes without horizontal scroll; axe-core finds nothing serious; the
-// FAIL stays until acknowledged; counters survive leaving and reopening the recipe.
+// FAIL stays until acknowledged, and the acknowledgement holds in every window and after a reload; counters survive leaving and reopening the recipe.
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,10 +91,21 @@ describe('production verdict per batch', () => {
       }
     }
 
-    // Acknowledged, the FAIL clears and the next batch may start.
+    // Acknowledged, the FAIL clears and the next batch may start — in this window, in a second one, and after a reload.
+    const second = await app().browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await second.goto(app().web.url);
+    await second.locator('[data-test=verdict-word]', { hasText: 'FAIL' }).waitFor();
     await page.locator('[data-test=acknowledge]').click();
     expect(await verdict.getAttribute('class')).not.toContain('fail');
     expect(await page.locator('[data-test=prod-flash]').isDisabled()).toBe(false);
+    await second.locator('[data-test=last-result]:not(.fail)').waitFor({ timeout: 10_000 });
+    expect(await second.locator('[data-test=prod-flash]').isDisabled()).toBe(false);
+    await second.close();
+    await page.reload();
+    await page.locator('[data-test=production]').waitFor();
+    await page.locator('[data-test=last-result]').waitFor();
+    expect(await verdict.getAttribute('class')).not.toContain('fail');
+    expect(await page.locator('[data-test=verdict-fail]').count()).toBe(0);
     await screenshot(page, 'verdict-acknowledged');
     expect(app().errors).toEqual([]);
   }, 300_000);

@@ -17,6 +17,31 @@ describe('memory map', () => {
     expect(s[7]!.left + s[7]!.width).toBeCloseTo(1);
   });
 
+  it('draws what a flash found per compared sector: unchanged ones skipped (not erased), blank ones written without erase', () => {
+    const regions = [{ via: 'loader' as const, alt: 0, name: 'QSPI Flash', layout: QSPI, eraseSectors: [0x90000000, 0x90010000, 0x90020000], compareSectors: [0x90000000, 0x90010000, 0x90020000] }];
+    const segments = [{ address: 0x90000000, length: 0x30000, sources: ['.qspi'] }];
+    // Before the flash: the plan compares three sectors first; which are skipped is not known yet.
+    const before = buildMemoryMap({ regions, segments });
+    expect(before.regions[0]!.blocks[0]!.sectors.map((x) => [x.compare, x.outcome])).toEqual([[true, undefined], [true, undefined], [true, undefined], [false, undefined]]);
+    expect(describeAddress(before, before.regions[0]!, before.regions[0]!.blocks[0]!, 0x90000010)).toContain('compared first');
+    const after = buildMemoryMap({
+      regions,
+      segments,
+      outcomes: [
+        { region: 'QSPI Flash', address: 0x90000000, found: 'equal', erased: false },
+        { region: 'QSPI Flash', address: 0x90010000, found: 'blank', erased: false },
+        { region: 'QSPI Flash', address: 0x90020000, found: 'different', erased: true },
+        // Another region's sector at the same address is not this one's.
+        { region: 'Internal Flash', address: 0x90030000, found: 'equal', erased: false },
+      ],
+    });
+    const r = after.regions[0]!;
+    expect(r.blocks[0]!.sectors.map((x) => [x.outcome, x.erase])).toEqual([['unchanged', false], ['blank', false], ['rewritten', true], [undefined, false]]);
+    expect([r.skipCount, r.skipBytes, r.eraseCount, r.eraseBytes]).toEqual([1, 0x10000, 1, 0x10000]);
+    expect(describeAddress(after, r, r.blocks[0]!, 0x90000010)).toContain('skipped: already held the image');
+    expect(describeAddress(after, r, r.blocks[0]!, 0x90010010)).toContain('written without erase');
+  });
+
   it('without a plan marks for erase exactly the sectors a segment touches', () => {
     const map = buildMemoryMap({
       regions: [{ via: 'rom', alt: 0, name: 'Internal Flash', layout: F746_LAYOUT }],

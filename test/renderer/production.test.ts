@@ -67,6 +67,12 @@ class ScriptedProduction implements ProductionBackend {
   state() {
     return this.st && structuredClone(this.st);
   }
+  acknowledge(failures: string[]) {
+    const st = this.st!;
+    st.acknowledged = [...new Set([...(st.acknowledged ?? []), ...failures])];
+    this.emit({ kind: 'acknowledged', acknowledged: st.acknowledged });
+    return structuredClone(st);
+  }
   async flashAll() {
     const st = this.st!;
     const batch = ++st.batch;
@@ -250,6 +256,65 @@ describe('production view', () => {
     expect(prod.verdict).toBe('DONE');
     expect(w.find('[data-test=last-result]').classes()).not.toContain('fail');
     expect(w.find('[data-test=prod-flash]').attributes('disabled')).toBeUndefined();
+  });
+
+  it('a lane has one bar over its whole run, weighted by its plan, that never falls back when a phase starts, with elapsed time and a phase label', async () => {
+    const { w, production } = await inProduction({});
+    const plan = [
+      { name: 'rom' as const, title: 'ROM bootloader', bytes: 0, estimatedMs: 4000, operations: [
+        { kind: 'erase', region: 'Internal Flash', estimatedMs: 1000 },
+        { kind: 'write', region: 'Internal Flash', estimatedMs: 3000 },
+      ] },
+    ];
+    const base: ProductionLane = { id: 'P1', serial: 'P1', status: 'running', stage: 'rom', phase: 'erase', progress: 0, attached: true, units: 1, batch: 1, plan, startedAt: Date.now() - 5000 };
+    const send = async (patch: Partial<ProductionLane>) => {
+      (production as unknown as { emit(e: ProductionEvent): void }).emit({ kind: 'lane', lane: { ...base, ...patch }, busy: 1, batch: 1 });
+      await settle();
+    };
+    const bar = () => Number(w.find('[data-test=lane][data-serial=P1] [data-test=lane-bar]').attributes('aria-valuenow'));
+    await send({ phase: 'erase', progress: 0.96 });
+    expect(bar()).toBe(24);
+    await send({ phase: 'write', progress: 0 });
+    // Erase is done once writing starts: 25 %, not back to 0.
+    expect(bar()).toBe(25);
+    await send({ phase: 'write', progress: 0.5 });
+    expect(bar()).toBe(62);
+    // A late event of an earlier phase does not move it back.
+    await send({ phase: 'erase', progress: 0.1 });
+    expect(bar()).toBe(62);
+    const lane = w.find('[data-test=lane][data-serial=P1]');
+    expect(lane.find('[data-test=lane-stage]').text()).toBe('ROM bootloader · erase');
+    expect(lane.find('[data-test=lane-times]').text()).toMatch(/elapsed 0:0[5-6] · about 0:0\d left/);
+    await send({ status: 'PASS', progress: 1 });
+    expect(bar()).toBe(100);
+    // Done, it says how long the run took on this station's wall clock.
+    expect(w.find('[data-test=lane][data-serial=P1] [data-test=lane-times]').text()).toMatch(/took 0:0[5-6]/);
+  });
+
+  it('an acknowledgement is the same in every window and survives a reload: main holds it', async () => {
+    const { w, pinia } = await inProduction({ K1: 'DFU_STATUS', K2: 'PASS' });
+    // A second window on the same host, open while the batch runs.
+    const other = createPinia();
+    setActivePinia(other);
+    const prod2 = useProductionStore();
+    await prod2.start();
+    setActivePinia(pinia);
+    await w.find('[data-test=prod-flash]').trigger('click');
+    await settle();
+    expect(prod2.verdict).toBe('FAIL');
+    await w.find('[data-test=acknowledge]').trigger('click');
+    await settle();
+    expect(useProductionStore(pinia).verdict).toBe('DONE');
+    // The other window is told, without a click of its own.
+    expect(prod2.verdict).toBe('DONE');
+    expect(prod2.unacknowledged).toEqual([]);
+    // A reloaded page (a fresh store) starts from main's state: still acknowledged.
+    const reloaded = createPinia();
+    setActivePinia(reloaded);
+    const prod3 = useProductionStore();
+    await prod3.start();
+    expect(prod3.verdict).toBe('DONE');
+    setActivePinia(pinia);
   });
 
   it('a new batch replaces the lanes on screen; the earlier batch goes to the collapsed history', async () => {

@@ -79,3 +79,57 @@ describe('transport choice', () => {
     await expect(failing.describe({ deviceId: 'd' })).rejects.toMatchObject({ data: { code: 'BUSY' } });
   });
 });
+
+describe('files streamed from the page', () => {
+  it('a file read piece by piece leaves as the same messages as its bytes in one call, reading at most one part at a time', async () => {
+    const { encodeWireMessages, encodeWireStream, WIRE_STREAMED_BYTES, WireAssembler } = await import('../../shared/contract.js');
+    const part = 4096;
+    for (const size of [10, part * 3 + 77]) {
+      const bytes = new Uint8Array(size).map((_, i) => (i * 31) & 0xff);
+      const reads: number[] = [];
+      const streamed: Uint8Array[] = [];
+      const call = (b: unknown) => ({ id: 4, method: 'openFirmwareBytes', payload: { name: 'a.bin', bytes: b, baseAddress: 0x08000000 } });
+      for await (const m of encodeWireStream(call(WIRE_STREAMED_BYTES), size, async (a, b) => (reads.push(b - a), bytes.slice(a, b)), part)) streamed.push(m);
+      expect(streamed).toEqual([...encodeWireMessages(call(bytes), part)]);
+      expect(Math.max(...reads)).toBeLessThanOrEqual(part);
+      // And the host's assembler puts it back together.
+      if (streamed.length > 1) {
+        const asm = new WireAssembler();
+        let whole: Uint8Array | undefined;
+        for (const m of streamed) whole = asm.push(m);
+        expect((decodeWire(whole!) as { payload: { bytes: Uint8Array } }).payload.bytes).toEqual(bytes);
+      }
+    }
+  });
+
+  it('the worker door resolves with the host reply, reports progress, and rejects with ErrorData when the host refuses', async () => {
+    const { workerFileDoor } = await import('../../src-renderer/src/transport.js');
+    const posted: unknown[] = [];
+    let terminated = 0;
+    const script: { data: unknown }[][] = [
+      [{ data: { kind: 'progress', sent: 5, total: 10 } }, { data: { kind: 'reply', reply: { ok: true, value: { id: 'fw-1', name: 'a.bin' } } } }],
+      [{ data: { kind: 'reply', reply: { ok: false, error: { code: 'FILE_ERROR', message: 'not a firmware file', context: {} } } } }],
+    ];
+    const door = workerFileDoor('ws://x/ws?token=t', () => {
+      const w = {
+        onmessage: null as ((e: { data: unknown }) => void) | null,
+        onerror: null,
+        postMessage(m: unknown) {
+          posted.push(m);
+          for (const e of script.shift()!) queueMicrotask(() => w.onmessage?.(e));
+        },
+        terminate: () => void terminated++,
+      };
+      return w;
+    });
+    const progress: number[] = [];
+    const file = new Blob([new Uint8Array(10)]);
+    await expect(door.openFirmwareFile({ name: 'a.bin', file }, (sent) => progress.push(sent))).resolves.toMatchObject({ id: 'fw-1' });
+    expect(progress).toEqual([5]);
+    expect(posted[0]).toMatchObject({ url: 'ws://x/ws?token=t', name: 'a.bin', file });
+    const err = await door.openFirmwareFile({ name: 'b.bin', file }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ContractError);
+    expect((err as ContractError).data.code).toBe('FILE_ERROR');
+    expect(terminated).toBe(2);
+  });
+});

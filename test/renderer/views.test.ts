@@ -109,6 +109,20 @@ describe('plan', () => {
     expect(store.canFlash).toBe(false);
   });
 
+  it('words a plan problem\'s remedy code for the window, naming no command-line flag', async () => {
+    const { pinia, store } = await setup();
+    await settle();
+    await store.openFile(file('toobig.bin', 64));
+    await settle();
+    // The planner gives its problems a remedy code; the window says it with its own controls.
+    const p = store.plan!;
+    store.plan = { ...p, errors: [{ code: 'LOADER_UNSUPPORTED', message: 'QSPI Flash at 0x90000000 is served only by a loader', context: { address: 0x90000000 }, remedy: 'choose-loader' }] };
+    const w = mount(PlanPanel, { global: { plugins: [pinia] } });
+    const text = w.find('[data-test=plan-errors]').text();
+    expect(text).toContain('QSPI Flash at 0x90000000 is served only by a loader: choose a loader that serves this memory in the Loader menu of the toolbar');
+    expect(text).not.toMatch(/--[a-z]/);
+  });
+
   it('shows stages with bytes and estimates and enables Flash when the plan is clean', async () => {
     const { pinia, store } = await setup();
     await settle();

@@ -41,6 +41,8 @@ export class ProgressModel {
   private readonly started: number;
   /** What ran so far, phase by phase (for "cancelled after …"). */
   readonly done: DoneItem[] = [];
+  /** When the job ended (set by its owner), for "took …". */
+  endedAt: number | undefined;
   /** The part the last event was about. */
   current: { stage: StageName; phase: string; region?: string; bytesDone: number; bytesTotal: number } | undefined;
 
@@ -68,11 +70,16 @@ export class ProgressModel {
     return i;
   }
 
-  /** A progress event: its part is that far; the parts before it in the same stage are done. */
+  /**
+   * A progress event: its part is that far; the parts before it in the same stage are done, and so is
+   * every stage before its own (the engine runs stages in order, and ends one before the next starts).
+   */
   progress(e: ProgressEvent): void {
     const i = this.find(e.stage, e.phase, e.region);
     const f = e.bytesTotal > 0 ? Math.min(1, e.bytesDone / e.bytesTotal) : 1;
     if (i >= 0) {
+      const first = this.parts.findIndex((p) => p.stage === e.stage);
+      for (let k = 0; k < first; k++) this.partDone[k] = 1;
       for (let k = 0; k < i; k++) if (this.parts[k]!.stage === e.stage && this.parts[k]!.phase !== 'other') this.partDone[k] = 1;
       this.partDone[i] = Math.max(this.partDone[i]!, f);
     }

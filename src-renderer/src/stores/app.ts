@@ -26,6 +26,7 @@ import type { ProgressEvent, StageName } from '../../../shared/progress';
 import { buildMemoryMap, formatSize, type MapInput, type MemoryMap } from '../../../shared/memmap';
 import { ProgressModel } from '../lib/progress-model';
 import { PAGE_RECENT_PREFIX, pageRecentFile, pageRecentFiles, rememberPageFile } from '../lib/page-recent';
+import type { FileDoor } from '../transport';
 
 export interface LogLine {
   at: number;
@@ -38,15 +39,15 @@ export function errorData(e: unknown): ErrorData {
   return { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e), context: {} };
 }
 
-let api: BootBridgeApi | undefined;
+let api: (BootBridgeApi & Partial<FileDoor>) | undefined;
 
 /** Set once at start-up (main.ts) or by a test. */
-export function useApi(a: BootBridgeApi): void {
+export function useApi(a: BootBridgeApi & Partial<FileDoor>): void {
   api = a;
 }
 
 /** The API set at start-up, for the other stores. */
-export function bb(): BootBridgeApi {
+export function bb(): BootBridgeApi & Partial<FileDoor> {
   if (!api) throw new Error('BootBridge API not set');
   return api;
 }
@@ -102,16 +103,23 @@ export const useAppStore = defineStore('app', () => {
     return loaders.value.find((l) => l.id === pick);
   });
 
+  /** What the last flash found in each compared sector, while the board it ran on is the one shown. */
+  const outcomes = computed(() => {
+    const r = result.value;
+    return r?.sectors?.length && flashTarget.value && selected.value?.serial === flashTarget.value.serial ? r.sectors : undefined;
+  });
+
   const memoryMap = computed<MemoryMap | undefined>(() => {
     const p = plan.value;
-    if (p && p.regions.length > 0) return buildMemoryMap({ regions: p.regions, segments: p.segments.length ? p.segments : (firmware.value?.segments ?? []) });
+    const done = outcomes.value ? { outcomes: outcomes.value } : {};
+    if (p && p.regions.length > 0) return buildMemoryMap({ regions: p.regions, segments: p.segments.length ? p.segments : (firmware.value?.segments ?? []), ...done });
     const d = description.value;
     if (!d) return undefined;
     const regions: MapInput['regions'] = d.memories.map((m) => ({ via: 'rom', alt: m.alt, name: m.name, layout: m.layout }));
     for (const m of activeLoader.value?.memories ?? []) {
       if (!regions.some((r) => r.name === m.name)) regions.push({ via: 'loader', alt: m.alt, name: m.name, layout: m.layout });
     }
-    return buildMemoryMap({ regions, segments: firmware.value?.segments ?? [], inferErase: true });
+    return buildMemoryMap({ regions, segments: firmware.value?.segments ?? [], inferErase: !outcomes.value, ...done });
   });
 
   const canFlash = computed(() => !!plan.value && plan.value.ok && plan.value.errors.length === 0 && !running.value && !!selected.value && !planning.value);
@@ -312,6 +320,9 @@ export const useAppStore = defineStore('app', () => {
     return bytes;
   }
 
+  /** A picked file on its way to main: name and bytes sent so far (the toolbar shows it). */
+  const opening = ref<{ name: string; sent: number; total: number }>();
+
   async function openFile(file: File, baseAddress?: number): Promise<void> {
     try {
       // Refused by its size before a byte is read: reading a file past the limit would only fill memory.
@@ -323,11 +334,22 @@ export const useAppStore = defineStore('app', () => {
           context: { file: file.name, field: 'bytes', size: file.size, limit: MAX_FILE_BYTES },
         });
       }
-      const bytes = await readInSlices(file);
-      const fw = await bb().openFirmwareBytes(baseAddress === undefined ? { name: file.name, bytes } : { name: file.name, bytes, baseAddress });
+      opening.value = { name: file.name, sent: 0, total: file.size };
+      const door = bb().openFirmwareFile;
+      let fw: FirmwareView;
+      if (door) {
+        // Web host: a worker reads and sends the file; this thread never holds its bytes.
+        const req = baseAddress === undefined ? { name: file.name, file } : { name: file.name, file, baseAddress };
+        fw = await door(req, (sent, total) => (opening.value = { name: file.name, sent, total }));
+      } else {
+        const bytes = await readInSlices(file);
+        fw = await bb().openFirmwareBytes(baseAddress === undefined ? { name: file.name, bytes } : { name: file.name, bytes, baseAddress });
+      }
+      opening.value = undefined;
       await rememberPageFile(file, baseAddress);
       await afterOpen(fw);
     } catch (e) {
+      opening.value = undefined;
       openFailed(e);
     }
   }
@@ -508,6 +530,7 @@ export const useAppStore = defineStore('app', () => {
     onEvent,
     replan,
     openFile,
+    opening,
     openDialog,
     openRecent,
     updateSettings,

@@ -4,8 +4,10 @@
 
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { AppEvent, ErrorData, ProductionEvent, ProductionLane, ProductionState, RecipeEntry } from '../../../shared/contract';
+import { failureKey, type AppEvent, type ErrorData, type ProductionEvent, type ProductionLane, type ProductionState, type RecipeEntry } from '../../../shared/contract';
 import { bb, errorData } from './app';
+import { ProgressModel } from '../lib/progress-model';
+import type { Phase } from '../../../shared/progress';
 
 export const useProductionStore = defineStore('production', () => {
   const state = ref<ProductionState | null>(null);
@@ -18,11 +20,14 @@ export const useProductionStore = defineStore('production', () => {
   const flashing = ref(false);
 
   const active = computed(() => state.value !== null);
-  /** Failures the operator acknowledged, as `laneId:attempt` (a new attempt that fails is a new failure). */
-  const acknowledged = ref(new Set<string>());
-  const failKey = (l: ProductionLane) => `${l.id}:${l.units}`;
+  /**
+   * Failures the operator acknowledged (failureKey: a new attempt that fails is a new failure). Main
+   * holds them for the open recipe (ProductionState.acknowledged), so every window and a reload agree;
+   * this window adds its own at once while main is told.
+   */
+  const acknowledged = computed(() => new Set(state.value?.acknowledged ?? []));
   /** Every failed board not acknowledged yet, whichever batch: the verdict says FAIL until none is left. */
-  const unacknowledged = computed(() => (state.value?.lanes ?? []).filter((l) => l.status === 'FAIL' && !acknowledged.value.has(failKey(l))));
+  const unacknowledged = computed(() => (state.value?.lanes ?? []).filter((l) => l.status === 'FAIL' && !acknowledged.value.has(failureKey(l))));
   /** The current batch's boards; older lanes are history. */
   const batchLanes = computed(() => {
     const s = state.value;
@@ -42,12 +47,72 @@ export const useProductionStore = defineStore('production', () => {
     return lanes.every((l) => l.status === 'PASS') ? 'PASS' : 'DONE';
   });
 
-  function acknowledge(): void {
-    const next = new Set(acknowledged.value);
-    for (const l of unacknowledged.value) next.add(failKey(l));
-    acknowledged.value = next;
+  async function acknowledgeLanes(lanes: ProductionLane[]): Promise<void> {
+    const s = state.value;
+    if (!s || lanes.length === 0) return;
+    const failures = lanes.map(failureKey);
+    s.acknowledged = [...new Set([...(s.acknowledged ?? []), ...failures])];
+    try {
+      const next = await bb().productionAcknowledge({ failures });
+      if (state.value && next.acknowledged) state.value.acknowledged = next.acknowledged;
+    } catch (e) {
+      // This window keeps the acknowledgement; the error says the others may not have it.
+      fail(e);
+    }
+  }
+
+  function acknowledge(): Promise<void> {
+    return acknowledgeLanes(unacknowledged.value);
   }
   const busy = computed(() => flashing.value || (state.value?.busy ?? 0) > 0);
+
+  /**
+   * Each lane's attempt on the one progress model (lib/progress-model.ts): one bar over its plan's
+   * stages and phases weighted by their estimates, never backwards, with elapsed time and ETA. Kept
+   * outside Vue's reactivity (mutated in place); `tick` is bumped on every lane event and by a clock
+   * while boards run.
+   */
+  const models = new Map<string, ProgressModel>();
+  const seenRunning = new Set<string>();
+  const tick = ref(0);
+  let ticker: ReturnType<typeof setInterval> | undefined;
+
+  function feed(l: ProductionLane): void {
+    if (l.status === 'idle' || l.status === 'queued' || !l.plan) return;
+    const key = failureKey(l);
+    let m = models.get(key);
+    if (!m) {
+      for (const k of models.keys()) if (k.startsWith(`${l.id}:`)) models.delete(k);
+      m = new ProgressModel({ stages: l.plan }, l.startedAt ?? Date.now());
+      models.set(key, m);
+    }
+    // Only a run seen running here gets a wall-clock end; one first seen finished (a page opened later) keeps the log's duration.
+    if (l.status === 'running') seenRunning.add(key);
+    else if ((l.status === 'PASS' || l.status === 'FAIL') && seenRunning.has(key) && !m.endedAt) m.endedAt = Date.now();
+    if (l.status === 'PASS') m.finish();
+    else if (l.stage && l.stage !== 'check' && l.phase) m.progress({ kind: 'progress', stage: l.stage, phase: l.phase as Phase, bytesDone: l.progress, bytesTotal: 1, rate: 0 });
+  }
+
+  /** A lane's whole-attempt view: overall 0–1, elapsed and ETA in ms (undefined until it can be measured). */
+  function laneProgress(l: ProductionLane): { overall: number; elapsedMs?: number; etaMs?: number; tookMs?: number } {
+    void tick.value;
+    const m = models.get(failureKey(l));
+    if (!m) return { overall: l.status === 'PASS' ? 1 : 0 };
+    const now = Date.now();
+    if (l.status !== 'running') return { overall: m.overall, ...(m.endedAt ? { tookMs: m.elapsedMs(m.endedAt) } : {}) };
+    const eta = m.etaMs(now);
+    return { overall: m.overall, elapsedMs: m.elapsedMs(now), ...(eta !== undefined ? { etaMs: eta } : {}) };
+  }
+
+  function clockWhileBusy(): void {
+    const running = (state.value?.lanes ?? []).some((l) => l.status === 'running');
+    if (running && !ticker) ticker = setInterval(() => tick.value++, 500);
+    else if (!running && ticker) {
+      clearInterval(ticker);
+      ticker = undefined;
+    }
+    tick.value++;
+  }
 
   function fail(e: unknown): ErrorData {
     const d = errorData(e);
@@ -58,6 +123,8 @@ export const useProductionStore = defineStore('production', () => {
   function apply(e: ProductionEvent): void {
     if (e.kind === 'state') {
       state.value = e.state;
+      for (const l of e.state?.lanes ?? []) feed(l);
+      clockWhileBusy();
       return;
     }
     const s = state.value;
@@ -68,10 +135,14 @@ export const useProductionStore = defineStore('production', () => {
       else s.lanes.push(e.lane);
       s.busy = e.busy;
       s.batch = e.batch;
+      feed(e.lane);
+      clockWhileBusy();
     } else if (e.kind === 'unit') {
       s.counters = e.counters;
     } else if (e.kind === 'ignored') {
       if (!s.ignored.some((x) => x.id === e.ignored.id)) s.ignored.push(e.ignored);
+    } else if (e.kind === 'acknowledged') {
+      s.acknowledged = e.acknowledged;
     } else if (e.kind === 'error') {
       lastError.value = e.error;
     }
@@ -86,6 +157,8 @@ export const useProductionStore = defineStore('production', () => {
     try {
       const [s, list] = await Promise.all([bb().productionState(), bb().listRecipes()]);
       state.value = s;
+      for (const l of s?.lanes ?? []) feed(l);
+      clockWhileBusy();
       recipes.value = list;
     } catch (e) {
       fail(e);
@@ -155,7 +228,7 @@ export const useProductionStore = defineStore('production', () => {
   async function retry(laneId: string): Promise<void> {
     // Retrying a board is the operator's answer to its failure.
     const l = state.value?.lanes.find((x) => x.id === laneId);
-    if (l) acknowledged.value = new Set([...acknowledged.value, failKey(l)]);
+    if (l?.status === 'FAIL') await acknowledgeLanes([l]);
     try {
       await bb().productionRetry({ laneId });
     } catch (e) {
@@ -183,5 +256,5 @@ export const useProductionStore = defineStore('production', () => {
     }
   }
 
-  return { state, recipes, lastError, picking, opening, flashing, active, busy, unacknowledged, batchLanes, historyLanes, verdict, acknowledge, start, apply, onEvent, pick, openRecipe, chooseRecipe, flashAll, setWatch, retry, leave, exportCsv };
+  return { state, recipes, lastError, picking, opening, flashing, active, busy, laneProgress, unacknowledged, batchLanes, historyLanes, verdict, acknowledge, start, apply, onEvent, pick, openRecipe, chooseRecipe, flashAll, setWatch, retry, leave, exportCsv };
 });

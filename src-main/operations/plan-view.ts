@@ -59,7 +59,8 @@ export function planView(p: FlashPlan, loaderId?: string): PlanView {
         if (e.kind === 'mass') for (const b of r.layout.blocks) for (const sec of b.sectors) erase.push(sec.start);
         else erase.push(e.address);
       }
-    return { via: r.via, alt: r.alt, name: r.name, layout: r.layout, eraseSectors: erase };
+    const compare = p.stages.flatMap((st) => (st.compares ?? []).filter((c) => c.region === r.name && c.via === r.via && c.alt === r.alt).map((c) => c.address));
+    return { via: r.via, alt: r.alt, name: r.name, layout: r.layout, eraseSectors: erase, ...(compare.length ? { compareSectors: compare } : {}) };
   });
   const segments: PlanSegment[] = p.segments.map((s) => {
     const seg: PlanSegment = { address: s.address, length: s.length, sources: s.sources };
