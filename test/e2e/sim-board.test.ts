@@ -52,7 +52,7 @@ describe('web app on a simulated STM32F746', () => {
     expect(segs).toContain('QSPI Flash (via loader)');
     expect(await page.locator('[data-test=outside]').count()).toBe(0);
     await page.locator('[data-test="region-QSPI Flash"] .bar').hover({ position: { x: 3, y: 10 } });
-    expect(await page.locator('[data-test=hover]').textContent()).toMatch(/QSPI Flash {2}0x900[0-9a-f]{5} {2}· {2}sector 0: 0x90000000 64 KiB \(erased\)/);
+    expect(await page.locator('[data-test=hover]').textContent()).toMatch(/QSPI Flash {2}0x900[0-9a-f]{5} {2}· {2}sector 0: 0x90000000 64 KiB \(compared first: skipped if unchanged\)/);
     await screenshot(page, 'sim-map');
 
     await page.getByRole('tab', { name: 'Plan' }).click();
