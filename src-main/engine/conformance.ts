@@ -104,6 +104,10 @@ class RawDfu {
     return { last: s, ...(firstPollMs !== undefined ? { firstPollMs } : {}), busyMs: Math.round(this.ctx.clock.now() - start), zeroWhileBusy, polls };
   }
 
+  sleep(ms: number): Promise<void> {
+    return this.ctx.clock.sleep(ms);
+  }
+
   async command(bytes: number[]): Promise<Awaited<ReturnType<RawDfu['finish']>>> {
     await this.dnload(0, new Uint8Array(bytes));
     return this.finish();
@@ -155,6 +159,65 @@ function pollVerdict(r: { firstPollMs?: number; busyMs: number; zeroWhileBusy: b
   const ok = r.busyMs < 20 || r.firstPollMs * 2 >= r.busyMs - 2;
   const shown = r.polls.length > 8 ? `${r.polls.slice(0, 8).join(', ')}, … (${r.polls.length} in all)` : r.polls.join(', ');
   return { ok, detail: `first bwPollTimeout ${r.firstPollMs} ms, busy ${r.busyMs} ms${ok ? '' : `: far below the real busy time (bwPollTimeout of each dfuDNBUSY answer: ${shown} ms)`}` };
+}
+
+/**
+ * §8: erase the sector, turn background writes on (0xB1), send `blocks` data blocks each answered at
+ * once (the first with no write in progress: dfuDNLOAD-IDLE, bwPollTimeout 0; a later one may wait for
+ * the block before it, ≥ 1 ms), drain (dfuDNBUSY with honest timeouts, then dfuDNLOAD-IDLE/OK), and
+ * compare what the memory holds (CRC32 when offered, else read back).
+ */
+async function overlapWrite(dfu: RawDfu, start: number, length: number, blocks: number, data: Uint8Array, crc: boolean): Promise<{ ok: boolean; detail: string }> {
+  await dfu.idle();
+  const e = await dfu.erase(start);
+  if (e.last.state !== DFU_STATE.dfuDNLOAD_IDLE) return { ok: false, detail: `sector erase: ${stateName(e.last)}` };
+  const a = await dfu.setAddress(start);
+  if (a.last.state !== DFU_STATE.dfuDNLOAD_IDLE) return { ok: false, detail: `set address: ${stateName(a.last)}` };
+  const on = await dfu.command([0xb1]);
+  if (on.last.state !== DFU_STATE.dfuDNLOAD_IDLE || on.last.status !== DFU_STATUS.OK) return { ok: false, detail: `0xB1: ${stateName(on.last)}` };
+  const answers: string[] = [];
+  for (let n = 0; n < blocks; n++) {
+    await dfu.dnload(2 + n, data.subarray(n * length, (n + 1) * length));
+    let s = await dfu.getStatus();
+    answers.push(`${stateName(s)} ${s.pollMs} ms`);
+    if (n === 0 && (s.state !== DFU_STATE.dfuDNLOAD_IDLE || s.pollMs !== 0)) {
+      return { ok: false, detail: `block 2 with no write in progress answered ${stateName(s)}, bwPollTimeout ${s.pollMs} ms (expected dfuDNLOAD_IDLE at once, 0 ms)` };
+    }
+    if (s.state === DFU_STATE.dfuDNBUSY) {
+      if (s.pollMs < 1) return { ok: false, detail: `block ${2 + n} answered dfuDNBUSY with bwPollTimeout 0` };
+      await dfu.sleep(s.pollMs);
+      s = await dfu.getStatus();
+      answers.push(`${stateName(s)} ${s.pollMs} ms`);
+    }
+    if (s.state !== DFU_STATE.dfuDNLOAD_IDLE || s.status !== DFU_STATUS.OK) return { ok: false, detail: `block ${2 + n}: ${answers.join(', ')}` };
+  }
+  const drain = await dfu.finish();
+  const pv = pollVerdict(drain);
+  const drained = drain.last.state === DFU_STATE.dfuDNLOAD_IDLE && drain.last.status === DFU_STATUS.OK;
+  const how = `accepted: ${answers.join(', ')}; drain: ${drain.polls.length} dfuDNBUSY answer${drain.polls.length === 1 ? '' : 's'}, then ${stateName(drain.last)}; ${pv.detail}`;
+  if (!drained || !pv.ok) return { ok: false, detail: how };
+  await dfu.idle();
+  const total = blocks * length;
+  if (crc) {
+    const r = await dfu.command([0xb0, ...le32(start), ...le32(total)]);
+    if (r.last.state !== DFU_STATE.dfuDNLOAD_IDLE) return { ok: false, detail: `${how}; CRC32: ${stateName(r.last)}` };
+    await dfu.abort();
+    const b = await dfu.upload(1, 4);
+    await dfu.idle();
+    const got = ((b[0] ?? 0) | ((b[1] ?? 0) << 8) | ((b[2] ?? 0) << 16) | ((b[3] ?? 0) << 24)) >>> 0;
+    const want = crc32(data);
+    return { ok: got === want, detail: `${how}; CRC32 of the ${total} bytes: device ${hex(got)}, written ${hex(want)}` };
+  }
+  const r = await dfu.setAddress(start);
+  if (r.last.state !== DFU_STATE.dfuDNLOAD_IDLE) return { ok: false, detail: `${how}; set address: ${stateName(r.last)}` };
+  await dfu.abort();
+  let same = true;
+  for (let n = 0; n < blocks; n++) {
+    const back = await dfu.upload(2 + n, length);
+    same &&= back.length === length && back.every((x, i) => x === data[n * length + i]);
+  }
+  await dfu.idle();
+  return { ok: same, detail: `${how}; read back: ${same ? 'equal to what was written' : 'differs'}` };
 }
 
 /**
@@ -287,6 +350,19 @@ export async function checkLoader(ctx: EngineContext, board: BoardHandle, pkg: L
       return { ok, detail: c.map((b) => b.toString(16).padStart(2, '0')).join(' ') };
     });
 
+    // §8 the overlap extension: both the manifest and the device must say so.
+    const overlap = m.extensions.includes('overlap');
+    let offersB1 = false;
+    if (overlap) {
+      await attempt('overlap.command', '§8', 'GET_COMMANDS lists B1 (loader.json lists "overlap")', async () => {
+        await dfu.idle();
+        const c = [...(await dfu.upload(0, 16))];
+        await dfu.idle();
+        offersB1 = c.slice(3).includes(0xb1);
+        return { ok: offersB1, detail: `${c.map((b) => b.toString(16).padStart(2, '0')).join(' ')}${offersB1 ? '' : ': no B1, so hosts write this loader block by block despite its manifest'}` };
+      });
+    } else add('overlap', '§8', 'overlap extension (background writes, 0xB1)', 'skip', 'loader.json does not list "overlap": hosts never send 0xB1, so its checks are skipped');
+
     // §3.3 an address in no memory of the alt.
     const layouts = alts.map((a) => a.layout).filter((l): l is MemoryLayout => !!l);
     const nowhere = outsideEveryAlt(layouts);
@@ -367,7 +443,18 @@ export async function checkLoader(ctx: EngineContext, board: BoardHandle, pkg: L
           return { ok: b.length === 4 && got === want && back === want, detail: `device ${hex(got)}, written ${hex(want)}, read back ${back !== undefined ? hex(back) : '(none)'}` };
         });
       } else add(`alt${mem.alt}.crc32`, '§4', `${tag}: CRC32 extension`, 'skip', 'loader.json does not list "crc32"');
+      if (overlap) {
+        const blocks = sector.size >= 2 * length ? 2 : 1;
+        const title = `${tag}: background writes (0xB1): ${blocks} block${blocks === 1 ? '' : 's'} accepted without the program wait, a drain answers dfuDNBUSY until done, then dfuDNLOAD-IDLE; the bytes land`;
+        if (!offersB1) add(`alt${mem.alt}.overlap-write`, '§8', title, 'skip', 'not run: the device does not list B1 (overlap.command)');
+        else await attempt(`alt${mem.alt}.overlap-write`, '§8', title, () => overlapWrite(dfu, sector.start, length, blocks, pattern(blocks * length, mem.alt + 7), m.extensions.includes('crc32')));
+      }
       await dfu.idle();
+      const massMs = m.timing?.massEraseMs?.[mem.alt];
+      if (massMs !== undefined && massMs !== null) {
+        add(`alt${mem.alt}.mass-erase`, '§3.1, §6', `${tag}: mass erase`, 'skip', `not exercised: loader.json timing.massEraseMs gives ${massMs} ms, a figure for the plan's estimate; the check runs no bulk erase (it would wipe the whole memory)`);
+        continue;
+      }
       await attempt(`alt${mem.alt}.mass-erase`, '§3.1', `${tag}: mass erase (optional: errTARGET when not offered), honest poll timeouts`, async () => {
         const r = await dfu.erase();
         if (r.last.state === DFU_STATE.dfuERROR && r.last.status === DFU_STATUS.errTARGET) return { ok: true, detail: 'not offered (errTARGET)' };

@@ -2,7 +2,7 @@
 // it should take, and every problem. The CLI prints it; the GUI shows the same facts from the data.
 
 import { hex32, withRemedy, type RemedyWords } from '../../shared/errors.js';
-import type { FlashPlan, PlanIssue, PlanStage, PlannedSegment } from './types.js';
+import type { EraseOp, FlashPlan, PlanIssue, PlanStage, PlannedSegment } from './types.js';
 
 /** A plan issue for one door: its message, then its remedy in that door's words (its code without them). */
 export function issueText(issue: Pick<PlanIssue, 'message' | 'remedy'>, words?: RemedyWords): string {
@@ -169,13 +169,22 @@ function stageLines(s: PlanStage): string[] {
       lines.push(`… ${count(items.length - n)} more ${what} (${count(bytes)} bytes)`);
     }
   };
-  few(s.erases, 'erases', (e) => (e.kind === 'mass' ? `mass erase ${e.region} (alt ${e.alt})` : `erase ${e.region} sector ${hex32(e.address)} (${kb(e.size)})`), (e) => e.size);
+  few(s.erases, 'erases', (e) => (e.kind === 'mass' ? massEraseLine(e) : `erase ${e.region} sector ${hex32(e.address)} (${kb(e.size)})`), (e) => e.size);
   few(s.writes, 'writes', (w) => `write ${w.region} ${hex32(w.address)}..${hex32(w.address + w.length - 1)} ${w.length} bytes, ${w.blocks} × ${w.transferSize}-byte blocks (alt ${w.alt})`, (w) => w.length);
   few(s.verifies, 'verifies', (v) => `verify ${v.region} ${hex32(v.address)} ${v.length} bytes by ${v.method}`, (v) => v.length);
   if (s.staging) lines.push(`jump to loader at ${hex32(s.staging.jumpAddress)}, wait for it to enumerate`);
   if (s.leave) lines.push(`leave DFU, start the application at ${hex32(s.leave.address)}`);
   if (lines.length === 0) lines.push('(nothing)');
   return lines;
+}
+
+/** A mass erase asked for, with its estimate and the sector erases it replaces. */
+function massEraseLine(e: EraseOp): string {
+  const head = `mass erase ${e.region} (alt ${e.alt}) ≈ ${seconds(e.estimatedMs)}`;
+  if (!e.instead) return head;
+  const n = e.instead.sectors;
+  const cmp = e.estimatedMs < e.instead.estimatedMs ? 'cheaper than' : e.estimatedMs > e.instead.estimatedMs ? 'dearer than' : 'the same as';
+  return `${head} (--mass-erase): ${cmp} the ${n} sector erase${n === 1 ? '' : 's'} the image needs (≈ ${seconds(e.instead.estimatedMs)})`;
 }
 
 function table(head: string[], rows: string[][]): string {

@@ -437,20 +437,23 @@ function eraseOps(via: Via, placed: Placement[], mass: boolean, time: TimeModel,
   for (const [region, sectors] of byRegion) {
     const internal = isInternal(region, target);
     const base = { via, alt: region.alt, region: region.name };
+    const sectorMs = (s: Sector) => (via === 'rom' ? time.romEraseSectorMs(s.size) : time.loaderEraseSectorMs(s.size, internal));
     if (mass) {
-      // DfuSe 0x41 with no address erases the whole memory (AN3156 §6.1.3). A loader memory has no
-      // bulk-erase figure here, so its estimate is every sector's erase.
+      // DfuSe 0x41 with no address erases the whole memory (AN3156 §6.1.3): the ROM's time, or the
+      // loader manifest's timing.massEraseMs for this memory; a loader memory without that figure is
+      // costed as every one of its sectors erased.
       const every = region.layout.blocks.flatMap((b) => b.sectors).filter((s) => s.erasable);
-      const estimatedMs = via === 'rom' ? time.romMassEraseMs() : every.reduce((n, s) => n + time.loaderEraseSectorMs(s.size, internal), 0);
-      out.push({ ...base, kind: 'mass', address: region.start, size: region.end - region.start, estimatedMs });
+      const estimatedMs = via === 'rom' ? time.romMassEraseMs() : (time.loaderMassEraseMs(region.alt) ?? every.reduce((n, s) => n + sectorMs(s), 0));
+      const touched = [...sectors.values()];
+      const instead = { sectors: touched.length, estimatedMs: touched.reduce((n, s) => n + sectorMs(s), 0) };
+      out.push({ ...base, kind: 'mass', address: region.start, size: region.end - region.start, estimatedMs, instead });
       if (every.length !== region.layout.blocks.reduce((n, b) => n + b.sectors.length, 0)) {
         warnings.push(`${region.name} has sectors that cannot be erased; mass erase may be refused there.`);
       }
       continue;
     }
     for (const s of [...sectors.values()].sort((a, b) => a.start - b.start)) {
-      const estimatedMs = via === 'rom' ? time.romEraseSectorMs(s.size) : time.loaderEraseSectorMs(s.size, internal);
-      out.push({ ...base, kind: 'sector', address: s.start, size: s.size, estimatedMs });
+      out.push({ ...base, kind: 'sector', address: s.start, size: s.size, estimatedMs: sectorMs(s) });
     }
   }
   return out;

@@ -158,6 +158,11 @@ export interface EraseOp {
   address: number;
   size: number;
   estimatedMs: number;
+  /**
+   * A mass erase asked for (PlanOptions.massErase): the sector erases it replaces — those of the sectors
+   * the image touches in this memory — and what they would cost, so the plan can say which is cheaper.
+   */
+  instead?: { sectors: number; estimatedMs: number };
 }
 
 export interface WriteOp {

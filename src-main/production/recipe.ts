@@ -62,6 +62,11 @@ export const RecipeSchema = v.strictObject(
           verify: v.optional(v.boolean('must be true or false')),
           skipBlank: v.optional(v.boolean('must be true or false')),
           massErase: v.optional(v.boolean('must be true or false')),
+          /**
+           * Compare each flash sector with the image first: skip the sectors that already hold it and the
+           * erase of blank ones (false: erase and write every sector touched, as the CLI's --no-skip / --full).
+           */
+          skipUnchanged: v.optional(v.boolean('must be true or false')),
           /** true: start the application at the flash base; false: stay in DFU; an address: start there. */
           leave: v.optional(v.union([v.boolean(), U32], 'must be true, false or an address')),
         },
@@ -83,7 +88,7 @@ export interface Recipe {
   firmware: { file: string; sha256: string; baseAddress?: number };
   loader?: { folder: string; sha256: string; manifestSha256?: string };
   chips: number[];
-  options: { verify: boolean; skipBlank: boolean; massErase: boolean; leave: boolean | number };
+  options: { verify: boolean; skipBlank: boolean; massErase: boolean; skipUnchanged: boolean; leave: boolean | number };
   serialPattern?: string;
 }
 
@@ -132,6 +137,7 @@ export function validateRecipe(data: unknown, file = 'recipe'): Recipe {
       verify: o.options?.verify ?? true,
       skipBlank: o.options?.skipBlank ?? true,
       massErase: o.options?.massErase ?? false,
+      skipUnchanged: o.options?.skipUnchanged ?? true,
       leave: o.options?.leave ?? true,
     },
     ...(o.serialPattern !== undefined ? { serialPattern: o.serialPattern } : {}),
@@ -158,9 +164,9 @@ export function parseRecipe(text: string, file = 'recipe'): Recipe {
 /** The planner's options for this recipe (nothing else can change them). */
 export function recipePlanOptions(r: Recipe): PlanOptions {
   const leave = r.options.leave === false ? false : r.options.leave === true ? {} : { address: r.options.leave };
-  // A recipe erases and writes every sector it touches, as before sector comparison existed: no recipe
-  // field chooses comparison yet, and a station's run must not depend on what a board held before.
-  return { verify: r.options.verify, skipBlank: r.options.skipBlank, massErase: r.options.massErase, leave, skipUnchanged: false };
+  // With skipUnchanged the engine compares before it erases and writes; verification still covers
+  // every byte of the image, so a unit's PASS never rests on what the board held before.
+  return { verify: r.options.verify, skipBlank: r.options.skipBlank, massErase: r.options.massErase, leave, skipUnchanged: r.options.skipUnchanged };
 }
 
 /** The chips a recipe is for, as the chip database knows them. */

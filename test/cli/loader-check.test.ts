@@ -47,7 +47,17 @@ describe('bootbridge loader check', () => {
     expect(r.stdout).toMatch(/^PASS {2}§2\.1 +descriptors\.transfer-size: wTransferSize ≤ 4096/m);
     expect(r.stdout).toMatch(/^PASS {2}§2\.3 +nonce:/m);
     expect(r.stdout).toMatch(/^PASS {2}§3\.3 +errors\.address-outside:/m);
+    expect(r.stdout).toMatch(/^PASS {2}§8 +overlap\.command: GET_COMMANDS lists B1/m);
+    expect(r.stdout).toMatch(/^PASS {2}§8 +alt0\.overlap-write:/m);
+    expect(r.stdout).toMatch(/^skip {2}§3\.1, §6 +alt0\.mass-erase: .*\n +not exercised: loader\.json timing\.massEraseMs gives 170000 ms/m);
     expect(r.stdout).toMatch(/^PASS {2}all \d+ checks passed/m);
+  });
+
+  it('a loader whose manifest does not list "overlap" passes with one line saying its checks are skipped', async () => {
+    const r = await run(['loader', 'check', edited((m) => (m.extensions = ['crc32']))]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^skip {2}§8 +overlap: .*\n +loader\.json does not list "overlap": hosts never send 0xB1, so its checks are skipped$/m);
+    expect(r.stdout).not.toMatch(/overlap-write/);
   });
 
   it('passes the real F746G-DISCO loader on the emulated CPU, its 4 KB write timing included', async () => {
@@ -57,6 +67,10 @@ describe('bootbridge loader check', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^PASS {2}§3\.2 +alt0\.write:/m);
     expect(r.stdout).toMatch(/^PASS {2}§3\.2 +alt1\.write:/m);
+    // Its background writes (§8) on both memories, and no 170 s bulk erase of the QSPI NOR.
+    expect(r.stdout).toMatch(/^PASS {2}§8 +alt0\.overlap-write:/m);
+    expect(r.stdout).toMatch(/^PASS {2}§8 +alt1\.overlap-write:/m);
+    expect(r.stdout).toMatch(/^skip {2}§3\.1, §6 +alt0\.mass-erase: .*\n +not exercised/m);
     expect(r.stdout).toMatch(/^PASS {2}all \d+ checks passed/m);
   });
 

@@ -8,11 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { checkLoader, type CheckVerdict } from '../../src-main/engine/conformance.js';
 import type { LoaderPackage } from '../../src-main/loader/index.js';
 import { openLoaderFolder } from '../../src-main/operations/files.js';
-import { SIM_MODELS, type SimBoard, type SimModelName } from '../../src-main/sim/index.js';
+import { SIM_MODELS, SimBus, simLoaderImages, type SimBoard, type SimModelName } from '../../src-main/sim/index.js';
+import { VirtualClock } from '../../src-main/util/clock.js';
 import { firstBoard, loaderDir, simConnection, simLoader } from '../engine/helpers.js';
 
-async function check(model: SimModelName, pkg: LoaderPackage, arm?: (board: SimBoard) => void): Promise<CheckVerdict[]> {
-  const conn = simConnection(model);
+async function check(model: SimModelName, pkg: LoaderPackage, arm?: (board: SimBoard) => void, conn = simConnection(model)): Promise<CheckVerdict[]> {
   const { board, device, details } = await firstBoard(conn);
   arm?.(board);
   return checkLoader({ backend: conn.bus, clock: conn.clock }, { device }, pkg, details.chip ? { chip: details.chip } : {});
@@ -68,5 +68,34 @@ describe('loader protocol v1 conformance check', () => {
       });
     });
     expect(failed(v)).toEqual(['alt0.read', 'alt0.crc32']);
+  });
+
+  it('checks the overlap extension: B1 listed, blocks accepted at once, a drain, the bytes on the board; no bulk erase where loader.json gives its time', async () => {
+    const v = await check('stm32f746', await simLoader());
+    expect(v.find((x) => x.id === 'overlap.command')).toMatchObject({ section: '§8', verdict: 'pass' });
+    for (const id of ['alt0.overlap-write', 'alt1.overlap-write']) {
+      expect(v.find((x) => x.id === id)).toMatchObject({ section: '§8', verdict: 'pass', detail: expect.stringMatching(/^accepted: dfuDNLOAD_IDLE\/OK 0 ms.*drain: .*then dfuDNLOAD_IDLE\/OK.*CRC32 of the 8192 bytes: device (0x[0-9A-F]{8}), written \1$/) });
+    }
+    // QSPI: timing.massEraseMs [170000] — not run; the internal flash (no figure) still is.
+    expect(v.find((x) => x.id === 'alt0.mass-erase')).toMatchObject({ verdict: 'skip', detail: expect.stringMatching(/^not exercised: loader\.json timing\.massEraseMs gives 170000 ms/) });
+    expect(v.find((x) => x.id === 'alt1.mass-erase')).toMatchObject({ verdict: 'pass' });
+  });
+
+  it('a loader whose manifest lists "overlap" but whose device does not offer B1 fails overlap.command, and only that', async () => {
+    const clock = new VirtualClock();
+    const bus = new SimBus({ clock });
+    bus.addBoard('stm32f746', { loaders: simLoaderImages('stm32f746').map((l) => ({ ...l, overlap: false })) });
+    const v = await check('stm32f746', await simLoader(), undefined, { backend: bus, clock, bus, save: () => undefined, close: async () => undefined });
+    expect(failed(v)).toEqual(['overlap.command']);
+    expect(v.find((x) => x.id === 'overlap.command')!.detail).toMatch(/^00 21 41 b0: no B1/);
+    expect(v.find((x) => x.id === 'alt0.overlap-write')).toMatchObject({ verdict: 'skip', detail: expect.stringMatching(/does not list B1/) });
+  });
+
+  it('a manifest without "overlap" skips the extension\'s checks with one line saying so, whatever the device offers', async () => {
+    const v = await check('stm32f746', await lyingPackage((m) => (m.extensions = ['crc32'])));
+    expect(failed(v)).toEqual([]);
+    expect(v.filter((x) => x.section === '§8')).toEqual([
+      expect.objectContaining({ id: 'overlap', verdict: 'skip', detail: expect.stringMatching(/does not list "overlap"/) }),
+    ]);
   });
 });

@@ -32,6 +32,43 @@ describe('erase', () => {
     expect(erases[0]!.estimatedMs).toBeGreaterThanOrEqual(F746.timing!.massEraseMs);
   });
 
+  describe('mass erase through a loader', () => {
+    const qspiImage = () => image(seg(0x9000_0000, 100 * K));
+    const massOf = (p: ReturnType<typeof plan>) => p.stages.find((s) => s.name === 'loader')!.erases;
+    // 256 QSPI sectors, each 250 ms by the manifest plus one command's USB time.
+    const everySector = 256 * (250 + 2.5 + 5 / 832);
+
+    it('costs the manifest\'s timing.massEraseMs for that memory when given', () => {
+      const loader = qspiLoader({ timing: { programKBps: 400, eraseMsPerSector: 250, massEraseMs: [null, 170_000] } });
+      const p = plan(qspiImage(), romTarget(F746, { loader }), { massErase: true, leave: false });
+      expect(p.ok).toBe(true);
+      const erases = massOf(p);
+      expect(erases).toHaveLength(1);
+      expect(erases[0]).toMatchObject({ kind: 'mass', alt: 1, region: 'QSPI Flash', address: 0x9000_0000, size: 16 * K * K });
+      expect(erases[0]!.estimatedMs).toBeGreaterThanOrEqual(170_000);
+      expect(erases[0]!.estimatedMs).toBeLessThan(170_010);
+      // …beside the sector erases it replaces: the 2 sectors the image touches.
+      expect(erases[0]!.instead).toEqual({ sectors: 2, estimatedMs: expect.closeTo((2 * everySector) / 256, 3) });
+    });
+
+    it.each([
+      ['no timing.massEraseMs', undefined],
+      ['a null entry for the memory', [170_000, null]],
+      ['no entry for the memory', [170_000]],
+    ] as const)('falls back to every sector of the memory erased with %s', (_name, massEraseMs) => {
+      const loader = qspiLoader({ timing: { programKBps: 400, eraseMsPerSector: 250, ...(massEraseMs ? { massEraseMs: [...massEraseMs] } : {}) } });
+      const p = plan(qspiImage(), romTarget(F746, { loader }), { massErase: true, leave: false });
+      expect(massOf(p)[0]!.estimatedMs).toBeCloseTo(everySector, 3);
+    });
+
+    it('the plan text shows the mass erase with its estimate and whether it is cheaper than the sector erases it replaces', () => {
+      const whole = image(seg(0x9000_0000, 16 * K * K));
+      const at = (massEraseMs: number) => formatPlan(plan(whole, romTarget(F746, { loader: qspiLoader({ timing: { programKBps: 400, eraseMsPerSector: 250, massEraseMs: [null, massEraseMs] } }) }), { massErase: true, leave: false }));
+      expect(at(30_000)).toMatch(/^ {2}mass erase QSPI Flash \(alt 1\) ≈ 30\.0 s \(--mass-erase\): cheaper than the 256 sector erases the image needs \(≈ 64\.6 s\)$/m);
+      expect(at(170_000)).toMatch(/^ {2}mass erase QSPI Flash \(alt 1\) ≈ 170\.0 s \(--mass-erase\): dearer than the 256 sector erases the image needs \(≈ 64\.6 s\)$/m);
+    });
+  });
+
   it('does not erase memory that is writable but not erasable (G474 option bytes, type e)', () => {
     const p = plan(image(seg(0x1fff_f800, 48)), romTarget(G474), { leave: false });
     expect(p.ok).toBe(true);

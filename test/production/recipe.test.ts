@@ -74,6 +74,7 @@ const INVALID: { name: string; recipe: unknown; field: string }[] = [
   { name: 'chip ID too big', recipe: { ...VALID, chips: [0x449, 0x10000] }, field: 'chips.1' },
   { name: 'leave as a word', recipe: { ...VALID, options: { leave: 'yes' } }, field: 'options.leave' },
   { name: 'verify as a string', recipe: { ...VALID, options: { verify: 'true' } }, field: 'options.verify' },
+  { name: 'skipUnchanged as a word', recipe: { ...VALID, options: { skipUnchanged: 'no' } }, field: 'options.skipUnchanged' },
   { name: 'loader without a hash', recipe: { ...VALID, loader: { folder: 'x' } }, field: 'loader.sha256' },
   { name: 'not a mapping', recipe: ['name'], field: '(root)' },
 ];
@@ -86,7 +87,7 @@ describe('recipe', () => {
     expect(loaded.firmware.image.segments.length).toBeGreaterThan(0);
     expect(loaded.loader?.manifest.chips).toEqual([0x449]);
     expect(() => loaded.recheck()).not.toThrow();
-    expect(recipePlanOptions(loaded.recipe)).toEqual({ verify: true, skipBlank: true, massErase: false, leave: {}, skipUnchanged: false });
+    expect(recipePlanOptions(loaded.recipe)).toEqual({ verify: true, skipBlank: true, massErase: false, leave: {}, skipUnchanged: true });
   });
 
   for (const c of INVALID) {

@@ -6,6 +6,7 @@ import { loadRecipe } from '../../src-main/production/recipe.js';
 import { LANE_LOG_MAX, ProductionStation, withLogLine, type LaneLogLine } from '../../src-main/production/station.js';
 import { MemoryUnitSink, UnitLog, readUnitLog } from '../../src-main/production/unit-log.js';
 import { BoardLocks } from '../../src-main/operations/board-locks.js';
+import type { FlashResult } from '../../shared/progress.js';
 import { holdsImage, recipeDir, simF746 } from './helpers.js';
 
 async function station(boards: number, opts: { concurrency?: number; serialPattern?: string } = {}) {
@@ -131,6 +132,51 @@ describe('production station on simulated F746 boards', () => {
     expect(again).toHaveLength(1);
     expect(again[0]).toMatchObject({ serial: bad.serial, result: 'PASS' });
     expect(s.st.lanes().find((l) => l.id === bad.serial)?.units).toBe(2);
+  });
+
+  describe('a second run on the same board (unplugged and plugged again)', () => {
+    /** Flashes one board twice with the recipe's options; the second run's record and engine result. */
+    async function twice(extra: string) {
+      const dir = recipeDir({ extra });
+      const recipe = await loadRecipe(dir.recipe);
+      const conn = simF746(1);
+      const st = new ProductionStation({ conn, recipe, sink: new MemoryUnitSink(), locks: new BoardLocks(), now: () => new Date('2026-01-02T03:04:05Z') });
+      const board = conn.bus.boards[0]!;
+      const first = await st.flashAll();
+      expect(first[0]?.result).toBe('PASS');
+      board.unplug();
+      board.plug(true);
+      let result: FlashResult | undefined;
+      st.on('flash', ({ event }) => {
+        if (event.kind === 'result') result = event.result;
+      });
+      const [second] = await st.flashAll();
+      expect(holdsImage(board, recipe.firmware.image)).toBe(true);
+      const imageBytes = recipe.firmware.image.segments.reduce((n, seg) => n + seg.data.length, 0);
+      // Each run stages the loader (written to RAM through the ROM) before the image.
+      const staging = recipe.loader!.image.length;
+      return { first: first[0]!, second: second!, result: result!, imageBytes, staging };
+    }
+
+    it('with skipUnchanged (the default) writes nothing, erases nothing, and still verifies the whole image: PASS', async () => {
+      const { first, second, result, imageBytes, staging } = await twice('');
+      expect(first.bytesWritten).toBe(staging + imageBytes);
+      expect(second).toMatchObject({ result: 'PASS', bytesWritten: staging, bytesVerified: imageBytes });
+      expect(result.bytesUnchanged).toBe(imageBytes);
+      expect(result.sectorsErased).toBe(0);
+      expect(result.sectorsSkipped).toBe(5);
+      expect(result.sectors!.every((x) => x.found === 'equal' && !x.erased)).toBe(true);
+      expect(second.durationMs).toBeLessThan(first.durationMs);
+    });
+
+    it('with skipUnchanged: false erases and writes every sector the image touches again: PASS', async () => {
+      const { first, second, result, imageBytes, staging } = await twice('options:\n  skipUnchanged: false');
+      expect(first.bytesWritten).toBe(staging + imageBytes);
+      expect(second).toMatchObject({ result: 'PASS', bytesWritten: staging + imageBytes, bytesVerified: imageBytes });
+      expect(result.sectorsErased).toBe(5);
+      expect(result.sectorsSkipped ?? 0).toBe(0);
+      expect(result.sectors ?? []).toEqual([]);
+    });
   });
 
   it('retry re-flashes a failed board that stayed attached', async () => {
