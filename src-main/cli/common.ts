@@ -78,7 +78,8 @@ const eta = (ms: number | undefined) => (ms === undefined ? '--' : ms < 60_000 ?
 
 /**
  * Renders FlashEvents on stderr: a redrawn bar on a terminal, one line per phase otherwise (logs of
- * CI and production scripts stay readable). Log events are printed as lines.
+ * CI and production scripts stay readable). Log events are printed as lines, errors excepted: the command
+ * that failed reports its error itself, once, with its context (run.ts reportError).
  */
 export function progressPrinter(enabled: boolean, out: NodeJS.WriteStream = process.stderr): (e: FlashEvent) => void {
   const tty = out.isTTY === true;
@@ -90,7 +91,7 @@ export function progressPrinter(enabled: boolean, out: NodeJS.WriteStream = proc
   };
   return (e) => {
     if (e.kind === 'log') {
-      if (e.level === 'debug') return;
+      if (e.level === 'debug' || e.level === 'error') return;
       clear();
       out.write(`${e.level === 'info' ? '' : e.level + ': '}${e.message}\n`);
       return;

@@ -84,6 +84,13 @@ async function inputs(file: string, o: PlanCliOptions): Promise<{ fw: LoadedFirm
   return { fw, ...(loader ? { loader } : {}) };
 }
 
+/** The estimate as `plan` words it: with compared sectors, the worst case and what blank or unchanged sectors take. */
+function estimateWords(p: FlashPlan): string {
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  if (p.estimatedBlankMs === undefined || p.estimatedUnchangedMs === undefined) return `estimated ${s(p.estimatedMs)}`;
+  return `estimated at most ${s(p.estimatedMs)} (${s(p.estimatedBlankMs)} if the compared sectors are blank, ${s(p.estimatedUnchangedMs)} if they already hold the image)`;
+}
+
 /** What the result says about the leave, in words (never "left" for a leave that was not confirmed). */
 function leaveLine(result: FlashResult): string {
   if (result.leave === 'unconfirmed') return '  leave sent, start NOT confirmed: the board went off the bus before answering every request of the leave (unplugged?); check the application runs, or reset the board\n';
@@ -177,7 +184,7 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
     }
     if (!o.json) {
       const chip = details.chip ? details.chip.name : 'unknown chip';
-      process.stderr.write(`${fw.name} → ${details.info.id} (${chip}): ${p.totalBytes} bytes in ${p.stages.map((s) => s.name).join(' → ')}, estimated ${(p.estimatedMs / 1000).toFixed(1)} s\n`);
+      process.stderr.write(`${fw.name} → ${details.info.id} (${chip}): ${p.totalBytes} bytes in ${p.stages.map((s) => s.name).join(' → ')}, ${estimateWords(p)}\n`);
       if (p.loaderRunning) process.stderr.write(`loader already running: no staging ("${p.loaderRunning}")\n`);
       for (const w of p.warnings) process.stderr.write(`warning: ${w}\n`);
     }

@@ -1,7 +1,7 @@
 // `bootbridge read`, `erase`, `stldr`: memory in and out (`convert` is in convert.ts).
 
 import type { Command } from 'commander';
-import { hex32 } from '../../../shared/errors.js';
+import { BootBridgeError, hex32 } from '../../../shared/errors.js';
 import { readStldr, formatStldr } from '../../loader/stldr.js';
 import { openLoaderFolder, readBytes, writeFileAtomic } from '../../operations/files.js';
 import { eraseDevice, readDevice } from '../../operations/operations.js';
@@ -44,6 +44,9 @@ export function registerMemoryCommands(program: Command): void {
     .option('--loader <package>', 'loader package for memory the ROM cannot reach')
     .action((addresses: string[], o: DeviceOptions & { mass?: boolean; loader?: string }) =>
       run(o.json, async (signal) => {
+        // Bad input before any board is opened (README "Exit codes": 2, not "no device").
+        if (addresses.length === 0 && !o.mass) throw new BootBridgeError('BAD_ARGUMENT', 'nothing to erase: give the address of each sector to erase, or --mass for the whole internal flash', { field: 'addresses' });
+        if (addresses.length > 0 && o.mass) throw new BootBridgeError('BAD_ARGUMENT', 'give either addresses or --mass, not both', { field: 'addresses' });
         const what = { addresses: addresses.map(addressArg), ...(o.mass ? { mass: true } : {}) };
         const loader = o.loader ? await openLoaderFolder(o.loader) : undefined;
         const { conn, device, details } = await openSelected(o);

@@ -1,0 +1,70 @@
+// The built `bootbridge` command when something goes wrong, as a person reads it on stderr and a script
+// sees it in the exit code: each failure said once, bad input refused before a board is looked for.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'bootbridge.cjs');
+const DEMO = join(ROOT, 'assets', 'examples', 'demo-f746', 'demo-f746.elf');
+const LOADER = join(ROOT, 'assets', 'loaders', 'sim-stm32f746');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    // No simulated board from the environment: the erase checks below must not depend on one.
+    const env = { ...process.env };
+    delete env.BOOTBRIDGE_SIM;
+    delete env.BOOTBRIDGE_SIM_STATE;
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: 30_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const sim = (...more: string[]) => ['--sim', 'stm32f746', '--sim-state', mkdtempSync(join(tmpdir(), 'bb-cli-errors-')), '--sim-speed', '50', '--no-progress', ...more];
+
+beforeAll(async () => {
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT }, (err, _o, stderr) => (err ? reject(new Error(stderr || String(err))) : resolve())),
+  );
+}, 60_000);
+
+describe('a failure on the device', () => {
+  it('is printed once, with its context, and the loader warning stays', async () => {
+    const r = await run(['flash', DEMO, '--loader', LOADER, ...sim('--sim-fault', 'unplug-at-byte:byte=65536')]);
+    expect(r.code).toBe(1);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('error'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^error: Device disconnected: .*\(stage loader, phase write, /);
+    expect(r.stderr).toMatch(/^warn: The board is still running the loader/m);
+    expect(r.stdout).not.toContain('PASS');
+  });
+});
+
+describe('erase with nothing or too much to erase', () => {
+  it('is bad input (exit 2) found before any board is looked for, and names --mass', async () => {
+    // No --sim and no USB access needed: the arguments alone are wrong.
+    const none = await run(['erase']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^error: Invalid argument: .*--mass/m);
+    expect(none.stderr).not.toMatch(/USB|No matching DFU device/);
+    const both = await run(['erase', '0x08000000', '--mass', '--json']);
+    expect(both.code).toBe(2);
+    expect(JSON.parse(both.stdout)).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT', message: expect.stringContaining('--mass') } });
+  });
+
+  it('still erases the sector holding an address on a simulated board', async () => {
+    const r = await run(['erase', '0x08000000', '--json', ...sim()]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, mass: false, erased: [{ region: 'Internal Flash', address: 0x08000000, size: 32768 }] });
+  });
+});
