@@ -174,11 +174,14 @@ export function withRemedy(message: string, remedy: Remedy | undefined, words?: 
   return /[.!?]$/.test(message) ? `${message} ${sentence(text)}` : `${message}: ${text}`;
 }
 
-/** The hint line for one door: the code's hint and the remedy in that door's words. */
+/**
+ * The hint line for one door: the code's hint and its default remedy in that door's words. An error
+ * that carries its own remedy has it said after its message (formatError), so the default is not added.
+ */
 export function hintFor(e: ErrorData, words?: RemedyWords): string {
   const text = ERROR_TEXT[e.code] ?? ERROR_TEXT.INTERNAL;
-  const own = (text as { remedy?: Remedy }).remedy;
-  return [text.hint, own ? sentence(remedyText(own, words)) : ''].filter(Boolean).join(' ');
+  const fallback = e.remedy ? undefined : (text as { remedy?: Remedy }).remedy;
+  return [text.hint, fallback ? sentence(remedyText(fallback, words)) : ''].filter(Boolean).join(' ');
 }
 
 /**
@@ -202,5 +205,6 @@ export function formatError(e: ErrorData, words?: RemedyWords): string {
   if (typeof c.line === 'number') parts.push(`line ${c.line}`);
   const where = parts.length ? ` (${parts.join(', ')})` : '';
   const lead = withRemedy(e.message, e.remedy, words);
-  return `${lead}${where}\n  ${hintFor(e, words)}`;
+  const hint = hintFor(e, words);
+  return hint ? `${lead}${where}\n  ${hint}` : `${lead}${where}`;
 }
