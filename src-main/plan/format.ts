@@ -131,6 +131,8 @@ export function formatPlan(p: FlashPlan, words?: RemedyWords): string {
   if (p.routes) {
     const mark = (v: 'rom' | 'loader') => (p.routes!.chosen === v ? ' (chosen)' : '');
     out.push(`Internal flash through the ROM: ${seconds(p.routes.rom)}${mark('rom')}; through the loader: ${seconds(p.routes.loader)}${mark('loader')}`);
+    // The route is the user's choice (the loader unless --rom-route), not the cheaper estimate: say so when it costs time.
+    if (p.routes.chosen === 'loader' && p.routes.loader > p.routes.rom) out.push('The loader route is estimated slower here: --rom-route writes internal flash through the ROM.');
   }
   for (const w of p.warnings.slice(0, PLAN_ROWS_SHOWN)) out.push(`warning: ${w}`);
   if (p.warnings.length > PLAN_ROWS_SHOWN) out.push(`… ${count(p.warnings.length - PLAN_ROWS_SHOWN)} more warnings`);

@@ -377,6 +377,9 @@ describe('the plan as data', () => {
     expect(ok).toContain('verify QSPI Flash 0x90000000 65536 bytes by crc32');
     expect(ok).toContain('jump to loader at 0x20010000');
     expect(ok).toMatch(/Internal flash through the ROM: [\d.]+ s; through the loader: [\d.]+ s \(chosen\)/);
+    const routes = plan(image(seg(0x0800_0000, 64 * K, 1, '.text'), seg(0x9000_0000, 64 * K, 2, '.qspi')), romTarget(F746, { loader: qspiLoader() })).routes!;
+    // Said only when the chosen loader route costs time against the ROM's.
+    expect(ok.includes('--rom-route writes internal flash through the ROM')).toBe(routes.loader > routes.rom);
     const bad = formatPlan(plan(image(seg(0x9000_0000, 16, 2, '.qspi')), romTarget(F746)));
     expect(bad).toContain('1 problem');
     expect(bad).toMatch(/error \[OUTSIDE_REGIONS\]: Segment 0 \(\.qspi\) at 0x90000000/);
