@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { BootBridgeError } from '../../shared/errors.js';
 import { MAX_FILE_BYTES } from '../../shared/contract.js';
 import { detectFormat, parseFirmwareStream, type FirmwareImage } from '../firmware/index.js';
-import { parseElf, type FileReader } from '../firmware/elf.js';
+import { elfLayout, isElf, parseElf, type ElfLayout, type FileReader } from '../firmware/elf.js';
 
 /** What a path names when it is not a regular file, in words. */
 function kindOf(st: Stats): string {
@@ -97,23 +97,85 @@ async function* fileChunks(path: string, handle: FileHandle, maxBytes: number): 
   }
 }
 
+/** Fills `out` from the file at `offset`; a file shorter than its headers said is an error. */
+function readFully(path: string, fd: number, out: Uint8Array, offset: number): void {
+  let got = 0;
+  while (got < out.length) {
+    const n = readSync(fd, out, got, out.length - got, offset + got);
+    if (n === 0) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it shrank while it was read`, { file: path });
+    got += n;
+  }
+}
+
 /** Ranges of an open file, read when asked: what parseElf needs to skip the debug sections. */
-function fileReader(path: string, handle: FileHandle, size: number): FileReader {
+function fileReader(path: string, fd: number, size: number): FileReader {
   return {
     size,
     read(offset, length) {
       // Not zero-filled first: every byte is read over (a short read throws).
       const raw = Buffer.allocUnsafeSlow(length);
       const out = new Uint8Array(raw.buffer, raw.byteOffset, length);
-      let got = 0;
-      while (got < length) {
-        const n = readSync(handle.fd, out, got, length - got, offset + got);
-        if (n === 0) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it shrank while it was read`, { file: path });
-        got += n;
-      }
+      readFully(path, fd, out, offset);
       return out;
     },
   };
+}
+
+/** An ELF file opened by its headers: what it programs, and its bytes copied out range by range. */
+export interface OpenElf {
+  layout: ElfLayout;
+  /**
+   * Hands the file's `length` bytes at `offset` to `write` in pieces, through one small buffer reused
+   * throughout: copying a 32 MiB image this way touches no fresh memory, where reading it whole first
+   * costs a page fault per 4 KiB. A piece is valid until `write` returns.
+   */
+  copy(offset: number, length: number, write: (piece: Uint8Array) => void): void;
+  close(): void;
+}
+
+/** Bytes per piece of OpenElf.copy: small enough to stay in the processor's cache between read and write. */
+const COPY_CHUNK = 256 << 10;
+
+/**
+ * Opens a file and, when it is an ELF, reads and checks its headers only (the layout): undefined,
+ * the file closed, when it is not one. Synchronous, for the command line, where nothing else runs.
+ */
+export function openElfFile(path: string): OpenElf | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw openError(path, e);
+  }
+  try {
+    const st = fstatSync(fd);
+    checkRegular(path, st, TEXT_FILE_LIMIT);
+    const head = new Uint8Array(Math.min(st.size, 4));
+    readFully(path, fd, head, 0);
+    if (!isElf(head)) {
+      closeSync(fd);
+      return undefined;
+    }
+    checkRegular(path, st, MAX_FILE_BYTES);
+    const layout = elfLayout(fileReader(path, fd, st.size));
+    const buffer = new Uint8Array(COPY_CHUNK);
+    return {
+      layout,
+      copy(offset, length, write) {
+        for (let done = 0; done < length; ) {
+          const piece = buffer.subarray(0, Math.min(COPY_CHUNK, length - done));
+          readFully(path, fd, piece, offset + done);
+          write(piece);
+          done += piece.length;
+        }
+      },
+      close: () => closeSync(fd),
+    };
+  } catch (e) {
+    closeSync(fd);
+    if (e instanceof BootBridgeError && e.context.file === undefined) e.context.file = path;
+    throw e;
+  }
 }
 
 /**
@@ -138,7 +200,7 @@ export async function readFirmwareFile(path: string, options: { baseAddress?: nu
     let image: FirmwareImage;
     if (format === 'elf') {
       checkRegular(path, st, MAX_FILE_BYTES);
-      image = parseElf(fileReader(path, handle, st.size));
+      image = parseElf(fileReader(path, handle.fd, st.size));
       if (onChunk) for await (const chunk of fileChunks(path, handle, MAX_FILE_BYTES)) onChunk(chunk);
     } else {
       if (format !== 'hex' && format !== 'srec') checkRegular(path, st, MAX_FILE_BYTES);
