@@ -147,6 +147,21 @@ async function convertImage(file: string, output: string, format: OutputFormat, 
   return { segments: image.segments.length, imageBytes: image.size, address: image.segments[0]?.address, bytes: writeParts(output, parts) };
 }
 
+/**
+ * A line on stderr, written to the descriptor: process.stderr would load the stream machinery (and
+ * net, for a pipe), start-up time every conversion pays. What a non-blocking stderr refuses goes the
+ * ordinary way.
+ */
+function say(line: string): void {
+  const bytes = Buffer.from(line);
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(2, bytes, done, bytes.length - done);
+  } catch {
+    process.stderr.write(bytes.subarray(done));
+  }
+}
+
 export function registerConvertCommand(program: Command): void {
   program
     .command('convert <file> [output]')
@@ -171,7 +186,7 @@ export function registerConvertCommand(program: Command): void {
         const done = (format === 'bin' ? elfToBinary(file, output, o.gapFill) : undefined) ?? (await convertImage(file, output, format, o));
         const { segments, imageBytes, address: start, bytes } = done;
         if (o.json) printJson({ ok: true, output, format, bytes, segments, imageBytes, ...(start !== undefined ? { address: start } : {}) });
-        else process.stderr.write(`${output}: ${segments} segment(s), ${imageBytes} bytes of image, ${bytes} bytes written${format === 'bin' && start !== undefined ? ` (from ${hex32(start)})` : ''}\n`);
+        else say(`${output}: ${segments} segment(s), ${imageBytes} bytes of image, ${bytes} bytes written${format === 'bin' && start !== undefined ? ` (from ${hex32(start)})` : ''}\n`);
         return EXIT.OK;
       }),
     );
