@@ -16,7 +16,20 @@ const common = {
   define: { BOOTBRIDGE_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
 };
 
+/**
+ * commander loads node:child_process (and with it net, streams, dgram) only to run git-style
+ * executable subcommands, which `convert` has none of: its bundle gets an empty module instead,
+ * tens of ms of every conversion's start-up. Were it ever called, the missing spawn would throw.
+ */
+const noChildProcess = {
+  name: 'no-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, () => ({ path: 'child_process', namespace: 'no-child-process' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-child-process' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+  },
+};
+
 await Promise.all([
   build({ ...common, entryPoints: ['src-main/cli/main.ts'], outfile: 'out/cli/bootbridge.cjs' }),
-  build({ ...common, entryPoints: ['src-main/cli/commands/convert-main.ts'], outfile: 'out/cli/convert.cjs' }),
+  build({ ...common, entryPoints: ['src-main/cli/commands/convert-main.ts'], outfile: 'out/cli/convert.cjs', plugins: [noChildProcess] }),
 ]);

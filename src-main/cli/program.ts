@@ -1,5 +1,6 @@
 // The `bootbridge` program with its shared settings (name, version, usage errors → exit 2, a closed
 // pipe is not an error), before any command is added: main.ts adds them all, convert-main.ts one.
+import { fstatSync } from 'node:fs';
 import { Command } from 'commander';
 
 declare const BOOTBRIDGE_VERSION: string | undefined;
@@ -11,10 +12,13 @@ export function createProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) });
 
-  // A closed pipe (`bootbridge dump | head`) is not an error.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  });
+  // A closed pipe (`bootbridge dump | head`) is not an error. Only a pipe or a socket closes: on a file
+  // or a terminal process.stdout is left unmade until used (making it loads streams: start-up time).
+  if (stdoutIsPipe()) {
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    });
+  }
 
   // Set before the commands are added: a subcommand copies it when it is created (commander's inherited settings).
   program.exitOverride((err) => {
@@ -22,4 +26,13 @@ export function createProgram(): Command {
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
   return program;
+}
+
+function stdoutIsPipe(): boolean {
+  try {
+    const st = fstatSync(1);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false; // no stdout at all: nothing to close
+  }
 }

@@ -55,6 +55,31 @@ export function isElf(bytes: Uint8Array): boolean {
 
 export function parseElf(input: Uint8Array | FileReader): FirmwareImage {
   const file = input instanceof Uint8Array ? bytesReader(input) : input;
+  const { ranges, entry, sections } = elfLayout(file);
+  return buildImage('elf', joinRanges(file, ranges), { entry, sections });
+}
+
+/** What an ELF file programs, from its headers alone: the file ranges and their load addresses. */
+export interface ElfLayout {
+  /** The programmed file bytes, in program header and section order (sort by address to lay them out). */
+  ranges: ElfRange[];
+  entry: number;
+  sections: ImageSection[];
+}
+
+/** `length` bytes of the file at `offset`, programmed at `address`; `source` names the section or segment. */
+export interface ElfRange {
+  address: number;
+  offset: number;
+  length: number;
+  source: string;
+}
+
+/**
+ * Reads and checks an ELF file's headers and finds the file ranges it programs, without reading
+ * them: parseElf reads them into an image, a conversion may copy them straight into its output.
+ */
+export function elfLayout(file: FileReader): ElfLayout {
   const fileSize = file.size;
   const bytes = file.read(0, Math.min(fileSize, 52));
   if (!isElf(bytes)) throw invalid('Not an ELF file (no \\x7fELF magic)', 0, 'e_ident');
@@ -141,7 +166,7 @@ export function parseElf(input: Uint8Array | FileReader): FirmwareImage {
     bySegment.set(ph, list);
   }
 
-  const ranges: FileRange[] = [];
+  const ranges: ElfRange[] = [];
   const headersEnd = Math.max(52, phoff + phnum * phentsize);
   for (const ph of loads) {
     if (ph.filesz === 0) continue; // .bss-only segment: nothing is stored, nothing is programmed
@@ -162,14 +187,7 @@ export function parseElf(input: Uint8Array | FileReader): FirmwareImage {
     }
   }
 
-  return buildImage('elf', joinRanges(file, ranges), { entry, sections });
-}
-
-interface FileRange {
-  address: number;
-  offset: number;
-  length: number;
-  source: string;
+  return { ranges, entry, sections };
 }
 
 /**
@@ -178,7 +196,7 @@ interface FileRange {
  * separate, so buildImage still compares them.
  */
 const JOIN_ABOVE = 1024;
-function joinRanges(file: FileReader, ranges: FileRange[]): Piece[] {
+function joinRanges(file: FileReader, ranges: ElfRange[]): Piece[] {
   const sorted = ranges.filter((r) => r.length > 0).sort((a, b) => a.address - b.address);
   const pieces: Piece[] = [];
   for (let i = 0; i < sorted.length; ) {

@@ -2,13 +2,12 @@
 // folders): readBytes() for small files read whole, readFirmwareFile() for firmware, parsed as it is
 // read so a big HEX file never sits in memory beside its image.
 
-import { fstatSync, openSync, readSync, closeSync, constants as fsc, type Stats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { close, fstat, fstatSync, open, openSync, read, readSync, closeSync, constants as fsc, type Stats } from 'node:fs';
 import { basename } from 'node:path';
 import { BootBridgeError } from '../../shared/errors.js';
 import { MAX_FILE_BYTES } from '../../shared/contract.js';
 import { detectFormat, parseFirmwareStream, type FirmwareImage } from '../firmware/index.js';
-import { parseElf, type FileReader } from '../firmware/elf.js';
+import { elfLayout, isElf, parseElf, type ElfLayout, type FileReader } from '../firmware/elf.js';
 
 /** What a path names when it is not a regular file, in words. */
 function kindOf(st: Stats): string {
@@ -74,46 +73,118 @@ const TEXT_FILE_LIMIT = 3 * MAX_FILE_BYTES;
 /** Bytes per read: two buffers of it are in use, one being parsed while the next is read. */
 const READ_CHUNK = 2 << 20;
 
+/**
+ * A callback of node:fs as a promise. The callback API rather than node:fs/promises, which loads
+ * streams and readline with it: a conversion's start-up counts against objcopy's.
+ */
+function promised<T>(call: (done: (e: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => call((e, value) => (e ? reject(e) : resolve(value))));
+}
+
+const readAt = (fd: number, buffer: Uint8Array, length: number, position: number) => promised<number>((done) => read(fd, buffer, 0, length, position, done));
+
 /** The file's bytes in order, read ahead one chunk; each chunk is valid until the next is asked for. */
-async function* fileChunks(path: string, handle: FileHandle, maxBytes: number): AsyncGenerator<Uint8Array> {
+async function* fileChunks(path: string, fd: number, maxBytes: number): AsyncGenerator<Uint8Array> {
   const buffers = [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
   let at = 0;
   let which = 0;
-  let pending = handle.read(buffers[0]!, 0, READ_CHUNK, 0);
+  let pending = readAt(fd, buffers[0]!, READ_CHUNK, 0);
   try {
     for (;;) {
-      const { bytesRead } = await pending;
+      const bytesRead = await pending;
       if (bytesRead === 0) return;
       const chunk = buffers[which]!.subarray(0, bytesRead);
       at += bytesRead;
       if (at > maxBytes) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it grew past the ${maxBytes} bytes BootBridge opens`, { file: path, limit: maxBytes });
       which ^= 1;
-      pending = handle.read(buffers[which]!, 0, READ_CHUNK, at);
+      pending = readAt(fd, buffers[which]!, READ_CHUNK, at);
       yield chunk;
     }
   } finally {
-    // Abandoned (a parse error): the read in flight must not reject unheard once the handle closes.
+    // Abandoned (a parse error): the read in flight must end before the file is closed, and not reject unheard.
     await pending.catch(() => undefined);
   }
 }
 
+/** Fills `out` from the file at `offset`; a file shorter than its headers said is an error. */
+function readFully(path: string, fd: number, out: Uint8Array, offset: number): void {
+  let got = 0;
+  while (got < out.length) {
+    const n = readSync(fd, out, got, out.length - got, offset + got);
+    if (n === 0) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it shrank while it was read`, { file: path });
+    got += n;
+  }
+}
+
 /** Ranges of an open file, read when asked: what parseElf needs to skip the debug sections. */
-function fileReader(path: string, handle: FileHandle, size: number): FileReader {
+function fileReader(path: string, fd: number, size: number): FileReader {
   return {
     size,
     read(offset, length) {
       // Not zero-filled first: every byte is read over (a short read throws).
       const raw = Buffer.allocUnsafeSlow(length);
       const out = new Uint8Array(raw.buffer, raw.byteOffset, length);
-      let got = 0;
-      while (got < length) {
-        const n = readSync(handle.fd, out, got, length - got, offset + got);
-        if (n === 0) throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: it shrank while it was read`, { file: path });
-        got += n;
-      }
+      readFully(path, fd, out, offset);
       return out;
     },
   };
+}
+
+/** An ELF file opened by its headers: what it programs, and its bytes copied out range by range. */
+export interface OpenElf {
+  layout: ElfLayout;
+  /**
+   * Hands the file's `length` bytes at `offset` to `write` in pieces, through one small buffer reused
+   * throughout: copying a 32 MiB image this way touches no fresh memory, where reading it whole first
+   * costs a page fault per 4 KiB. A piece is valid until `write` returns.
+   */
+  copy(offset: number, length: number, write: (piece: Uint8Array) => void): void;
+  close(): void;
+}
+
+/** Bytes per piece of OpenElf.copy: small enough to stay in the processor's cache between read and write. */
+const COPY_CHUNK = 256 << 10;
+
+/**
+ * Opens a file and, when it is an ELF, reads and checks its headers only (the layout): undefined,
+ * the file closed, when it is not one. Synchronous, for the command line, where nothing else runs.
+ */
+export function openElfFile(path: string): OpenElf | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw openError(path, e);
+  }
+  try {
+    const st = fstatSync(fd);
+    checkRegular(path, st, TEXT_FILE_LIMIT);
+    const head = new Uint8Array(Math.min(st.size, 4));
+    readFully(path, fd, head, 0);
+    if (!isElf(head)) {
+      closeSync(fd);
+      return undefined;
+    }
+    checkRegular(path, st, MAX_FILE_BYTES);
+    const layout = elfLayout(fileReader(path, fd, st.size));
+    const buffer = new Uint8Array(COPY_CHUNK);
+    return {
+      layout,
+      copy(offset, length, write) {
+        for (let done = 0; done < length; ) {
+          const piece = buffer.subarray(0, Math.min(COPY_CHUNK, length - done));
+          readFully(path, fd, piece, offset + done);
+          write(piece);
+          done += piece.length;
+        }
+      },
+      close: () => closeSync(fd),
+    };
+  } catch (e) {
+    closeSync(fd);
+    if (e instanceof BootBridgeError && e.context.file === undefined) e.context.file = path;
+    throw e;
+  }
 }
 
 /**
@@ -122,28 +193,28 @@ function fileReader(path: string, handle: FileHandle, size: number): FileReader 
  * other formats whole. `onChunk` sees every byte of the file in order (for a hash).
  */
 export async function readFirmwareFile(path: string, options: { baseAddress?: number } = {}, onChunk?: (chunk: Uint8Array) => void): Promise<{ image: FirmwareImage; fileSize: number }> {
-  let handle: FileHandle;
+  let fd: number;
   try {
-    handle = await open(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
+    fd = await promised<number>((done) => open(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0), done));
   } catch (e) {
     throw openError(path, e);
   }
   const name = basename(path);
   try {
-    const st = await handle.stat();
+    const st = await promised<Stats>((done) => fstat(fd, done));
     checkRegular(path, st, TEXT_FILE_LIMIT);
     const head = new Uint8Array(Math.min(st.size, 128));
-    await handle.read(head, 0, head.length, 0);
+    await readAt(fd, head, head.length, 0);
     const format = detectFormat(name, head);
     let image: FirmwareImage;
     if (format === 'elf') {
       checkRegular(path, st, MAX_FILE_BYTES);
-      image = parseElf(fileReader(path, handle, st.size));
-      if (onChunk) for await (const chunk of fileChunks(path, handle, MAX_FILE_BYTES)) onChunk(chunk);
+      image = parseElf(fileReader(path, fd, st.size));
+      if (onChunk) for await (const chunk of fileChunks(path, fd, MAX_FILE_BYTES)) onChunk(chunk);
     } else {
       if (format !== 'hex' && format !== 'srec') checkRegular(path, st, MAX_FILE_BYTES);
       const limit = format === 'hex' || format === 'srec' ? TEXT_FILE_LIMIT : MAX_FILE_BYTES;
-      const chunks = fileChunks(path, handle, limit);
+      const chunks = fileChunks(path, fd, limit);
       const seen = onChunk ? tap(chunks, onChunk) : chunks;
       image = await parseFirmwareStream(name, seen, { ...options, size: st.size });
     }
@@ -152,7 +223,7 @@ export async function readFirmwareFile(path: string, options: { baseAddress?: nu
     if (e instanceof BootBridgeError && e.context.file === undefined) e.context.file = path;
     throw e;
   } finally {
-    await handle.close();
+    await promised<void>((done) => close(fd, (e) => done(e, undefined)));
   }
 }
 

@@ -62,6 +62,18 @@ describe('convert to a binary', () => {
     }
   });
 
+  it('an ELF, copied from its loaded ranges, reports the segments, size and address its HEX does', async () => {
+    const summary = async (input: string) => {
+      const r = await run(['convert', at(input), at(`${input}.summary.bin`), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const { segments, imageBytes, address, bytes } = JSON.parse(r.stdout) as Record<string, number>;
+      return { segments, imageBytes, address, bytes };
+    };
+    const elf = await summary('flash.elf');
+    expect(elf.segments).toBeGreaterThan(0);
+    expect(elf).toEqual(await summary('flash.hex'));
+  });
+
   it('--gap-fill sets the bytes between segments', async () => {
     const r = await run(['convert', at('gap.hex'), '-o', at('zero.bin'), '--gap-fill', '0']);
     expect(r.code, r.stderr).toBe(0);

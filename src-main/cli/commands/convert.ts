@@ -1,14 +1,15 @@
 // `bootbridge convert`: a firmware file to a raw binary (as `objcopy -O binary` makes it) or to a
 // DfuSe .dfu. The input is parsed as it is read (readFirmwareFile) and the output written part by
-// part from the image's own bytes, so a 256 MiB image costs about its own size in memory, once.
+// part from the image's own bytes, so a 256 MiB image costs about its own size in memory, once; an
+// ELF to a binary is copied from the file's loaded ranges to the output, with no image in between.
 
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BootBridgeError, hex32 } from '../../../shared/errors.js';
 import { MAX_FILE_BYTES } from '../../../shared/contract.js';
-import { dfuSeParts, imageBounds, type FirmwareImage } from '../../firmware/index.js';
-import { readFirmwareFile } from '../../operations/read-file.js';
+import { dfuSeParts } from '../../firmware/index.js';
+import { openElfFile, readFirmwareFile } from '../../operations/read-file.js';
 import { EXIT, addressArg, parseNumber, printJson, run } from '../run.js';
 
 type OutputFormat = 'bin' | 'dfu';
@@ -29,42 +30,65 @@ function formatOf(output: string, to: OutputFormat | undefined): OutputFormat {
   return extname(output).toLowerCase() === '.dfu' ? 'dfu' : 'bin';
 }
 
+/** Bytes to write, in order: in memory, or handed over piece by piece as they are written (a range of the input file). */
+type Part = Uint8Array | { length: number; emit(write: (piece: Uint8Array) => void): void };
+
+/** A run of bytes at an address, to lay out in a binary. */
+interface Placed {
+  address: number;
+  part: Part;
+}
+
 /**
- * The image from its lowest address to its highest, gaps filled with `fill`, as objcopy's
- * `-O binary --gap-fill` makes it: the segments' own bytes and fill, as parts to write in order.
+ * Runs sorted by address and not overlapping, from the lowest address to the highest, gaps filled
+ * with `fill`, as objcopy's `-O binary --gap-fill` makes it: the runs' own bytes and fill, as parts
+ * to write in order.
  */
-function binaryParts(path: string, image: FirmwareImage, fill: number): Uint8Array[] {
-  const bounds = imageBounds(image);
-  if (!bounds) throw new BootBridgeError('FIRMWARE_INVALID', 'the image holds no bytes to write', { file: path });
-  const length = bounds.end - bounds.start;
+function binaryParts(path: string, runs: readonly Placed[], fill: number): Part[] {
+  const first = runs[0];
+  const last = runs[runs.length - 1];
+  if (!first || !last) throw new BootBridgeError('FIRMWARE_INVALID', 'the image holds no bytes to write', { file: path });
+  const start = first.address;
+  const length = last.address + last.part.length - start;
   if (length > MAX_FILE_BYTES) {
     throw new BootBridgeError(
       'BAD_ARGUMENT',
-      `the image spans ${hex32(bounds.start)}–${hex32(bounds.end - 1)}: as a binary, with its gaps filled, it would be ${length} bytes, more than the ${MAX_FILE_BYTES} bytes BootBridge writes; a .dfu keeps each segment at its address`,
-      { field: 'output', address: bounds.start, length },
+      `the image spans ${hex32(start)}–${hex32(start + length - 1)}: as a binary, with its gaps filled, it would be ${length} bytes, more than the ${MAX_FILE_BYTES} bytes BootBridge writes; a .dfu keeps each segment at its address`,
+      { field: 'output', address: start, length },
     );
   }
-  const gap = new Uint8Array(Math.min(1 << 20, length)).fill(fill);
-  const parts: Uint8Array[] = [];
-  let at = bounds.start;
-  for (const s of image.segments) {
-    for (let n = s.address - at; n > 0; n -= gap.length) parts.push(gap.subarray(0, Math.min(n, gap.length)));
-    parts.push(s.data);
-    at = s.address + s.data.length;
+  let gap: Uint8Array | undefined;
+  const parts: Part[] = [];
+  let at = start;
+  for (const r of runs) {
+    for (let n = r.address - at; n > 0; n -= GAP_BYTES) {
+      gap ??= new Uint8Array(Math.min(GAP_BYTES, length)).fill(fill);
+      parts.push(gap.subarray(0, Math.min(n, GAP_BYTES)));
+    }
+    parts.push(r.part);
+    at = r.address + r.part.length;
   }
   return parts;
 }
 
+/** The most fill bytes written at once (one buffer of them serves every gap). */
+const GAP_BYTES = 1 << 20;
+
 /** Writes the parts in order to a temporary file renamed at the end, as every output is: never half a file under the name. */
-function writeParts(path: string, parts: readonly Uint8Array[]): number {
+function writeParts(path: string, parts: readonly Part[]): number {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   let fd: number | undefined;
   let written = 0;
   try {
     fd = openSync(tmp, 'w');
-    for (const p of parts) {
-      for (let done = 0; done < p.length; ) done += writeSync(fd, p, done, p.length - done);
+    const out = fd;
+    const put = (p: Uint8Array) => {
+      for (let done = 0; done < p.length; ) done += writeSync(out, p, done, p.length - done);
       written += p.length;
+    };
+    for (const p of parts) {
+      if (p instanceof Uint8Array) put(p);
+      else p.emit(put);
     }
     closeSync(fd);
     fd = undefined;
@@ -72,9 +96,70 @@ function writeParts(path: string, parts: readonly Uint8Array[]): number {
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
+    if (e instanceof BootBridgeError) throw e; // reading the input failed: its own error names it
     throw new BootBridgeError('FILE_ERROR', `Cannot write ${path}: ${(e as Error).message}`, { file: path }, { cause: e });
   }
   return written;
+}
+
+/** What a conversion reports: the image's segments, size and lowest address. */
+interface Converted {
+  segments: number;
+  imageBytes: number;
+  address: number | undefined;
+  bytes: number;
+}
+
+/**
+ * An ELF to a binary without an image in memory: its loaded ranges copied from the file straight into
+ * the output, when they neither overlap nor run past the 32-bit address space. Undefined otherwise
+ * (not an ELF, or ranges that parseElf must compare and name), for the general path.
+ */
+function elfToBinary(file: string, output: string, fill: number): Converted | undefined {
+  const elf = openElfFile(file);
+  if (!elf) return undefined;
+  try {
+    const ranges = elf.layout.ranges.filter((r) => r.length > 0).sort((a, b) => a.address - b.address);
+    let end = 0;
+    let segments = 0;
+    let imageBytes = 0;
+    for (const r of ranges) {
+      if (r.address < end || r.address + r.length > 0x1_0000_0000) return undefined;
+      if (r.address !== end || segments === 0) segments++;
+      end = r.address + r.length;
+      imageBytes += r.length;
+    }
+    const runs = ranges.map((r) => ({ address: r.address, part: { length: r.length, emit: (write: (piece: Uint8Array) => void) => elf.copy(r.offset, r.length, write) } }));
+    const bytes = writeParts(output, binaryParts(output, runs, fill));
+    return { segments, imageBytes, address: ranges[0]?.address, bytes };
+  } finally {
+    elf.close();
+  }
+}
+
+/** Any firmware file to a binary or a .dfu, through its image. */
+async function convertImage(file: string, output: string, format: OutputFormat, o: ConvertOptions): Promise<Converted> {
+  const { image } = await readFirmwareFile(file, o.base !== undefined ? { baseAddress: o.base } : {});
+  const parts =
+    format === 'dfu'
+      ? dfuSeParts(image, { vendorId: o.vid, productId: o.pid })
+      : binaryParts(output, image.segments.map((s) => ({ address: s.address, part: s.data })), o.gapFill);
+  return { segments: image.segments.length, imageBytes: image.size, address: image.segments[0]?.address, bytes: writeParts(output, parts) };
+}
+
+/**
+ * A line on stderr, written to the descriptor: process.stderr would load the stream machinery (and
+ * net, for a pipe), start-up time every conversion pays. What a non-blocking stderr refuses goes the
+ * ordinary way.
+ */
+function say(line: string): void {
+  const bytes = Buffer.from(line);
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(2, bytes, done, bytes.length - done);
+  } catch {
+    process.stderr.write(bytes.subarray(done));
+  }
 }
 
 export function registerConvertCommand(program: Command): void {
@@ -98,12 +183,10 @@ export function registerConvertCommand(program: Command): void {
         if (!output) throw new BootBridgeError('BAD_ARGUMENT', 'convert needs an output file: bootbridge convert IN OUT (or -o OUT)', { field: 'output' });
         if (o.output && positional) throw new BootBridgeError('BAD_ARGUMENT', `two outputs given (${positional} and -o ${o.output}): give one`, { field: 'output' });
         const format = formatOf(output, o.to);
-        const { image } = await readFirmwareFile(file, o.base !== undefined ? { baseAddress: o.base } : {});
-        const parts = format === 'dfu' ? dfuSeParts(image, { vendorId: o.vid, productId: o.pid }) : binaryParts(output, image, o.gapFill);
-        const bytes = writeParts(output, parts);
-        const start = image.segments[0]?.address;
-        if (o.json) printJson({ ok: true, output, format, bytes, segments: image.segments.length, imageBytes: image.size, ...(start !== undefined ? { address: start } : {}) });
-        else process.stderr.write(`${output}: ${image.segments.length} segment(s), ${image.size} bytes of image, ${bytes} bytes written${format === 'bin' && start !== undefined ? ` (from ${hex32(start)})` : ''}\n`);
+        const done = (format === 'bin' ? elfToBinary(file, output, o.gapFill) : undefined) ?? (await convertImage(file, output, format, o));
+        const { segments, imageBytes, address: start, bytes } = done;
+        if (o.json) printJson({ ok: true, output, format, bytes, segments, imageBytes, ...(start !== undefined ? { address: start } : {}) });
+        else say(`${output}: ${segments} segment(s), ${imageBytes} bytes of image, ${bytes} bytes written${format === 'bin' && start !== undefined ? ` (from ${hex32(start)})` : ''}\n`);
         return EXIT.OK;
       }),
     );
