@@ -99,7 +99,7 @@ describe('flash, read, write, erase, convert', () => {
     const f = await run(['flash', DEMO, '--loader', LOADER, ...sim(state)]);
     expect(f.stderr).not.toMatch(/^error/m);
     expect(f.code).toBe(0);
-    expect(f.stdout).toMatch(/^PASS {2}\d+ bytes written/);
+    expect(f.stdout).toMatch(/^PASS {2}\d+ bytes written \(\d+ of the image, \d+ of the loader staged in RAM\)/);
     expect(f.stdout).toMatch(/QSPI Flash 0x90000000\+\d+ \(crc32\)/);
     expect(f.stdout).toContain('left DFU to start the application');
     expect(f.stderr).toContain('Left DFU: the application starts at 0x08000000');

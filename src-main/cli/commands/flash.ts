@@ -129,7 +129,10 @@ function printResult(result: FlashResult, plan: FlashPlan, json: boolean | undef
       ? result.verified.map((v) => `${v.region} ${hex32(v.address)}+${v.length} (${v.method})`).join(', ')
       : 'nothing (verification off)';
     const ms = Object.values(result.stageMs).reduce((a, b) => a + (b ?? 0), 0);
-    process.stdout.write(`PASS  ${result.bytesWritten} bytes written, ${result.bytesVerified} verified in ${(ms / 1000).toFixed(1)} s\n${sectorLine(result)}  verified: ${ver}\n${leaveLine(result)}`);
+    // The staged loader counts as written (it went to RAM); say how much of that was the image itself.
+    const staged = result.stageMs.staging !== undefined ? (plan.stages.find((s) => s.staging)?.staging?.imageSize ?? 0) : 0;
+    const split = staged ? ` (${result.bytesWritten - staged} of the image, ${staged} of the loader staged in RAM)` : '';
+    process.stdout.write(`PASS  ${result.bytesWritten} bytes written${split}, ${result.bytesVerified} verified in ${(ms / 1000).toFixed(1)} s\n${sectorLine(result)}  verified: ${ver}\n${leaveLine(result)}`);
   }
   return result.ok ? EXIT.OK : exitCodeFor(result.error!);
 }
