@@ -165,6 +165,9 @@ function startBuild(image: FirmwareImage, target: PlanTarget, options: PlanOptio
     errors.push({ code: 'IMAGE_EMPTY', message: `The image holds no data (${image.format.toUpperCase()} file with no data records or bytes): there is nothing to write.` });
   }
   checkUsbId(image, target, b.forcible);
+  if (b.opts.massErase && b.opts.preserve) {
+    warnings.push('A mass erase clears every memory the image writes, whole: bytes the image does not cover are not kept (preserve applies to sector erases only).');
+  }
   return b;
 }
 

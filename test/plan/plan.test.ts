@@ -32,6 +32,13 @@ describe('erase', () => {
     expect(erases[0]!.estimatedMs).toBeGreaterThanOrEqual(F746.timing!.massEraseMs);
   });
 
+  it('says that a mass erase keeps nothing the image does not cover, when preserve is asked for too', () => {
+    const both = plan(image(seg(0x0800_0000, 100)), romTarget(F746), { massErase: true, preserve: true });
+    expect(both.warnings.some((w) => w.includes('not kept'))).toBe(true);
+    const sectors = plan(image(seg(0x0800_0000, 100)), romTarget(F746), { preserve: true });
+    expect(sectors.warnings.some((w) => w.includes('not kept'))).toBe(false);
+  });
+
   describe('mass erase through a loader', () => {
     const qspiImage = () => image(seg(0x9000_0000, 100 * K));
     const massOf = (p: ReturnType<typeof plan>) => p.stages.find((s) => s.name === 'loader')!.erases;

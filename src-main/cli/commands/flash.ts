@@ -52,7 +52,7 @@ function withPlanOptions(cmd: Command): Command {
     .option('--base <address>', 'load address of a raw .bin file', addressArg)
     .option('--no-verify', 'do not verify what was written')
     .option('--no-skip-blank', 'also send blocks that are all 0xFF')
-    .option('--mass-erase', 'mass erase instead of erasing only the sectors touched')
+    .option('--mass-erase', 'erase every memory the image writes whole (internal flash, and external memory through the loader) instead of only the sectors it touches')
     .option('--rom-route', 'write internal flash through the ROM even when the loader serves it')
     .option('--allow-ram', 'write loadable data that lies in RAM to RAM (otherwise a plan error: usually a linker-script mistake)')
     .option('--force', 'go on when a .dfu file names another USB device or alt setting (reported as a warning)')
