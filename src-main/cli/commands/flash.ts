@@ -169,7 +169,7 @@ export function registerFlashCommands(program: Command): void {
     .option('--no-leave', 'stay in DFU after flashing')
     .action((file: string, o: PlanCliOptions) => run(o.json, (signal) => flashCommand(file, o, true, signal)));
 
-  withPlanOptions(program.command('write <file> <address>').description('write a raw binary at an address (erases the sectors it touches first; stays in DFU)'))
+  withPlanOptions(program.command('write <file> <address>').description('write a raw binary at an address (compares the sectors it touches first and erases and writes only those that differ; stays in DFU)'))
     .addOption(leaveOption())
     .action((file: string, address: string, o: PlanCliOptions) => run(o.json, (signal) => flashCommand(file, { ...o, base: addressArg(address) }, false, signal)));
 }
