@@ -20,6 +20,7 @@ import { assertRomReachable, boardIdentity, romOpenOptions, type BoardHandle, ty
 import { Reporter } from './progress.js';
 import { compareSectors, stageWork, type VerifyItem, type WriteItem } from './sectors.js';
 import { checkServed, firstDifference, needLoader, openRunningLoader, stageLoader } from './staging.js';
+import { hex, hex32 } from '../../shared/format.js';
 
 const PHASES: ReadonlySet<string> = new Set<Phase>(['connect', 'erase', 'write', 'verify', 'read', 'stage', 'jump', 'reconnect', 'leave']);
 
@@ -257,8 +258,6 @@ async function verifyStep(run: PlanRun, stage: StageName, dev: DfuseDevice, veri
   }
 }
 
-const hex = (n: number, digits: number) => n.toString(16).padStart(digits, '0');
-
 async function verifyCrc(run: PlanRun, dev: DfuseDevice, v: VerifyItem): Promise<void> {
   if (run.ctx.signal?.aborted) throw new BootBridgeError('CANCELLED', 'Cancelled before verifying', { address: v.address });
   const got = await dev.crc32(v.address, v.length);
@@ -266,7 +265,7 @@ async function verifyCrc(run: PlanRun, dev: DfuseDevice, v: VerifyItem): Promise
   if (got === want) return;
   throw new BootBridgeError(
     'VERIFY_MISMATCH',
-    `${v.region} at 0x${v.address.toString(16)}–0x${(v.address + v.length).toString(16)} does not hold what was written (CRC32 0x${hex(got, 8)}, expected 0x${hex(want, 8)})`,
+    `${v.region} at 0x${v.address.toString(16)}–0x${(v.address + v.length).toString(16)} does not hold what was written (CRC32 ${hex32(got)}, expected ${hex32(want)})`,
     { address: v.address, length: v.length, alt: v.alt, method: 'crc32' },
   );
 }
@@ -277,7 +276,7 @@ async function verifyReadBack(run: PlanRun, dev: DfuseDevice, v: VerifyItem, onP
   if (at < 0) return;
   throw new BootBridgeError(
     'VERIFY_MISMATCH',
-    `${v.region} differs from what was written at 0x${(v.address + at).toString(16)} (read 0x${hex(got[at] ?? 0, 2)}, expected 0x${hex(v.expected[at] ?? 0, 2)})`,
+    `${v.region} differs from what was written at 0x${(v.address + at).toString(16)} (read ${hex(got[at] ?? 0, 2)}, expected ${hex(v.expected[at] ?? 0, 2)})`,
     { address: v.address + at, alt: v.alt, method: 'read-back' },
   );
 }

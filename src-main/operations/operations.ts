@@ -12,6 +12,7 @@ import { plan, planErase, planRead, type ErasedSector, type FlashPlan, type Plan
 import type { Connection } from './connect.js';
 import type { DeviceDetails } from './devices.js';
 import type { LoadedFirmware } from './files.js';
+import { vidPid } from '../../shared/format.js';
 
 /**
  * True when the selected device is `loader` itself, left running by an earlier run (a read or erase
@@ -76,9 +77,8 @@ export function checkLoaderUsable(conn: Connection, details: DeviceDetails, load
   if (details.info.mode === 'loader' && !isRunningLoader(details, loader)) {
     // Another loader (or another package's) holds the board, and a loader cannot return to the ROM
     // (docs/loader-protocol.md §1): only a reset does (remedy 'reset-to-rom').
-    const id = (v: number, p: number) => `${v.toString(16).padStart(4, '0')}:${p.toString(16).padStart(4, '0')}`;
-    const is = `${id(details.info.vendorId, details.info.productId)}${details.info.product ? ` "${details.info.product}"` : ''}`;
-    const wants = `${id(usb.vendorId, usb.productId)}${usb.product ? ` "${usb.product}"` : ''}`;
+    const is = `${vidPid(details.info.vendorId, details.info.productId)}${details.info.product ? ` "${details.info.product}"` : ''}`;
+    const wants = `${vidPid(usb.vendorId, usb.productId)}${usb.product ? ` "${usb.product}"` : ''}`;
     throw new BootBridgeError(
       'STAGING_FAILED',
       `${details.info.id} is running another loader (${is}), not "${loader.manifest.name}" (${wants}), and cannot return to the ROM bootloader`,

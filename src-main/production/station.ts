@@ -13,6 +13,7 @@ import { planInvalid } from '../plan/issues.js';
 import { recipePlanOptions, type LoadedRecipe } from './recipe.js';
 import { compileSerialPattern, type SerialMatcher } from './serial-pattern.js';
 import { unitError, type UnitRecord, type UnitSink } from './unit-log.js';
+import { hex } from '../../shared/format.js';
 
 export type LaneStatus = 'queued' | 'running' | 'PASS' | 'FAIL' | 'idle';
 
@@ -116,7 +117,6 @@ export interface StationOptions {
 }
 
 const isRom = (d: USBDevice) => d.vendorId === ROM_DFU_ID.vendorId && d.productId === ROM_DFU_ID.productId;
-const hex = (n: number) => '0x' + n.toString(16);
 
 export class ProductionStation {
   readonly station: string;
@@ -352,7 +352,7 @@ export class ProductionStation {
       const chip = details.chip;
       if (!chip) return this.ignore(id, serial, 'its chip cannot be identified');
       if (!this.recipe.recipe.chips.includes(chip.deviceId)) {
-        return this.ignore(id, serial, `it is a ${chip.name} (${hex(chip.deviceId)}); the recipe is for ${this.recipe.recipe.chips.map(hex).join(', ')}`);
+        return this.ignore(id, serial, `it is a ${chip.name} (${hex(chip.deviceId, 1)}); the recipe is for ${this.recipe.recipe.chips.map((c) => hex(c, 1)).join(', ')}`);
       }
       const lane = this.laneMap.get(id) ?? { id, serial: serial ?? id, status: 'idle' as LaneStatus, progress: 0, attached: true, units: 0, batch: 0 };
       const joins = this.batchFor(press);
@@ -451,7 +451,7 @@ export class ProductionStation {
       firmwareSha256: firmware.sha256,
       loaderSha256: recipe.loader?.sha256 ?? null,
       serial: lane.serial,
-      chipId: details.chip ? hex(details.chip.deviceId) : null,
+      chipId: details.chip ? hex(details.chip.deviceId, 1) : null,
       result: result.ok ? 'PASS' : 'FAIL',
       error: result.ok || !result.error ? null : unitError(result.error),
       stageMs: result.stageMs,
