@@ -189,7 +189,7 @@ async function runStage(run: PlanRun, stage: PlanStage): Promise<void> {
 }
 
 /** The bytes of a write or verification: the image's, or the loader package's for the staging write. */
-export function segmentBytes(image: FirmwareImage, loader: LoaderPackage | undefined, op: { segment: number; address: number; length: number }): Uint8Array {
+function segmentBytes(image: FirmwareImage, loader: LoaderPackage | undefined, op: { segment: number; address: number; length: number }): Uint8Array {
   if (op.segment >= 0) return planBytes(image, op);
   const pkg = needLoader(loader);
   const off = op.address - pkg.loadAddress;
@@ -300,7 +300,7 @@ async function leaveStep(run: PlanRun, dev: DfuseDevice, at: number): Promise<vo
   delete run.devices.loader;
   await dev.close();
   const gone = await waitUntilGone(run.ctx, dev.device);
-  const to = `0x${hex(at, 8)}`;
+  const to = hex32(at);
   if (!gone) run.leave = 'unconfirmed';
   run.reporter.log(
     run.leave === 'left' ? 'info' : 'warn',
@@ -345,5 +345,5 @@ function vectorTableProblem(image: FirmwareImage, at: number): string | undefine
   // Code runs from the code region or external memory (0x00000000–0x3FFFFFFF, 0x60000000–0x9FFFFFFF).
   const pcOk = (pc & 1) === 1 && (pc < 0x4000_0000 || (pc >= 0x6000_0000 && pc < 0xa000_0000));
   if (spOk && pcOk) return undefined;
-  return `The image has no valid vector table at 0x${hex(at, 8)} (initial SP 0x${hex(sp, 8)}, reset handler 0x${hex(pc, 8)}): the application will not start`;
+  return `The image has no valid vector table at ${hex32(at)} (initial SP ${hex32(sp)}, reset handler ${hex32(pc)}): the application will not start`;
 }
