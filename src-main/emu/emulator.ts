@@ -14,8 +14,8 @@ import type { ControlAnswer, EmulatedUsb, EmulatorBoot, EmulatorEnd, EmulatorEve
 import type { Clock } from '../util/clock.js';
 
 /** Debian's interpreter: the one with python3-unicorn (the `python3` on PATH may be another). */
-export const EMULATOR_PYTHON = '/usr/bin/python3';
-export const EMULATOR_INSTALL_HINT = 'sudo apt-get install python3-unicorn';
+const EMULATOR_PYTHON = '/usr/bin/python3';
+const EMULATOR_INSTALL_HINT = 'sudo apt-get install python3-unicorn';
 
 /** Board facts the peripheral models need (bbemu/periph/stm32f7.py `peripherals(machine, board)`). */
 const BOARDS: Record<string, { hse_hz: number; hse_mode: string; qspi_part: string }> = {
@@ -24,7 +24,7 @@ const BOARDS: Record<string, { hse_hz: number; hse_mode: string; qspi_part: stri
 };
 
 /** The folder holding the `bbemu` package, from the source tree or beside the bundled CLI. */
-export function bbemuPath(): string | undefined {
+function bbemuPath(): string | undefined {
   const env = process.env.BOOTBRIDGE_BBEMU_PATH;
   if (env) return env;
   const starts: string[] = [];
@@ -64,12 +64,6 @@ export function emulatorAvailability(): { ok: true } | { ok: false; reason: stri
   return availability;
 }
 
-/** Throws EMULATOR_UNAVAILABLE (CLI exit 3) saying how to install it. */
-export function requireEmulator(): void {
-  const a = emulatorAvailability();
-  if (!a.ok) throw new BootBridgeError('EMULATOR_UNAVAILABLE', `No emulated CPU: ${a.reason}. Install it with: ${EMULATOR_INSTALL_HINT}`, { field: 'emulator' });
-}
-
 /** The emulator for a simulated bus, or undefined where it cannot run (the board then behaves as before). */
 export function createEmulator(clock: Clock, opts: EmulatorOptions = {}): SimEmulator | undefined {
   return emulatorAvailability().ok ? new UnicornEmulator(clock, opts) : undefined;
@@ -97,7 +91,7 @@ function track(child: ChildProcess): void {
   }
 }
 
-export class UnicornEmulator implements SimEmulator {
+class UnicornEmulator implements SimEmulator {
   readonly models = Object.keys(BOARDS);
   constructor(
     private readonly clock: Clock,

@@ -4,6 +4,5 @@ export { runPlan } from './flash.js';
 export type { BoardHandle, EngineContext } from './context.js';
 export { readMemory, type ReadRequest } from './read.js';
 export { eraseMemory, type EraseRequest } from './erase.js';
-export { waitForBoard } from './reenumerate.js';
-export { ROM_DFU_ID, stageLoader, readString } from './staging.js';
+export { ROM_DFU_ID } from './staging.js';
 export { PROGRESS_INTERVAL_MS } from './progress.js';

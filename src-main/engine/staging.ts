@@ -8,7 +8,7 @@ import { BootBridgeError, type ErrorContext } from '../../shared/errors.js';
 import type { Phase } from '../../shared/progress.js';
 import { DfuseDevice } from '../dfu/dfuse.js';
 import { DFUSE_COMMAND } from '../dfu/constants.js';
-import { formatLayout, type MemoryLayout } from '../dfu/layout.js';
+import { formatLayout, layoutCovers, type MemoryLayout } from '../dfu/layout.js';
 import type { ChipInfo } from '../devices/chips.js';
 import { nonceString, withNonce, type LoaderPackage } from '../loader/index.js';
 import { planInvalid } from '../plan/issues.js';
@@ -27,7 +27,7 @@ export const ROM_DFU_ID = { vendorId: 0x0483, productId: 0xdf11 } as const;
 const LANGID_EN_US = 0x0409;
 
 /** Leave the ROM to the loader's vector table. The ROM drops off the bus (AN3156 §6.4, DESIGN.md). */
-export async function jumpToLoader(rom: DfuseDevice, address: number): Promise<void> {
+async function jumpToLoader(rom: DfuseDevice, address: number): Promise<void> {
   await rom.leave(address);
   await rom.close();
 }
@@ -78,7 +78,7 @@ export interface OpenLoaderOptions {
 }
 
 /** Waits for the loader to enumerate as this board, opens it and checks it against its manifest (and nonce). */
-export async function openLoader(ctx: EngineContext, board: BoardIdentity, pkg: LoaderPackage, options: OpenLoaderOptions = {}): Promise<DfuseDevice> {
+async function openLoader(ctx: EngineContext, board: BoardIdentity, pkg: LoaderPackage, options: OpenLoaderOptions = {}): Promise<DfuseDevice> {
   const m = pkg.manifest;
   const device = await waitForBoard(
     ctx.backend,
@@ -121,8 +121,8 @@ function servesPrefix(served: MemoryLayout, promised: MemoryLayout): boolean {
 export function checkServed(loader: DfuseDevice, pkg: LoaderPackage, ranges: readonly { alt: number; address: number; length: number }[]): void {
   for (const r of ranges) {
     const alt = loader.alternates.find((a) => a.bAlternateSetting === r.alt);
+    if (alt?.layout && layoutCovers(alt.layout, r.address, r.length)) continue;
     const blocks = alt?.layout?.blocks ?? [];
-    if (blocks.some((b) => r.address >= b.start && r.address + r.length <= b.start + b.size)) continue;
     const promised = pkg.manifest.memories.find((m) => m.alt === r.alt);
     const end = blocks.length ? Math.max(...blocks.map((b) => b.start + b.size)) : undefined;
     throw new BootBridgeError(
@@ -134,7 +134,7 @@ export function checkServed(loader: DfuseDevice, pkg: LoaderPackage, ranges: rea
 }
 
 /** LOADER_MISMATCH unless the opened device serves what loader.json promises. */
-export async function checkAgainstManifest(loader: DfuseDevice, pkg: LoaderPackage, where: { stage: 'staging' | 'loader'; phase: 'reconnect' | 'connect' }): Promise<void> {
+async function checkAgainstManifest(loader: DfuseDevice, pkg: LoaderPackage, where: { stage: 'staging' | 'loader'; phase: 'reconnect' | 'connect' }): Promise<void> {
   const m = pkg.manifest;
   const device = loader.device;
   const problems: string[] = [];

@@ -53,7 +53,7 @@ function effectiveDetails(details: DeviceDetails, loader: LoaderPackage | undefi
 }
 
 /** What the planner needs about this device and loader. */
-export function planTarget(details: DeviceDetails, loader?: LoaderPackage): PlanTarget {
+function planTarget(details: DeviceDetails, loader?: LoaderPackage): PlanTarget {
   const eff = effectiveDetails(details, loader);
   const d = eff.details;
   return {

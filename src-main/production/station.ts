@@ -72,7 +72,7 @@ export interface StationCounters {
 }
 
 /** Counters of a list of attempts (oldest first), as the unit log holds them. */
-export function countUnits(records: readonly UnitRecord[]): StationCounters {
+function countUnits(records: readonly UnitRecord[]): StationCounters {
   const latest = new Map<string, UnitRecord>();
   for (const r of records) latest.set(r.serial, r);
   let passed = 0;

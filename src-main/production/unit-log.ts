@@ -145,7 +145,7 @@ export function readUnitLog(path: string): UnitLogContents {
   return parseUnitLog(text);
 }
 
-export const CSV_COLUMNS = [
+const CSV_COLUMNS = [
   'time', 'station', 'recipe_name', 'recipe_version', 'recipe_sha256', 'firmware_sha256', 'loader_sha256',
   'serial', 'chip_id', 'result', 'error_code', 'error_message', 'error_stage', 'error_phase', 'error_address',
   'stage_rom_ms', 'stage_staging_ms', 'stage_loader_ms', 'stage_leave_ms',

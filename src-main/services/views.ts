@@ -12,9 +12,7 @@ import { recipeChips, type LoadedRecipe } from '../production/recipe.js';
 import type { DfuDeviceDescriptors } from '../dfu/descriptors.js';
 import { formatDump } from '../dfu/dump.js';
 import { hex, hex16, hexToBytes } from '../../shared/format.js';
-
-/** USB 2.0 table 9-5; DFU 1.1 §4.1.3. */
-const DESCRIPTOR_TYPE = { INTERFACE: 4, DFU_FUNCTIONAL: 0x21 } as const;
+import { DESCRIPTOR_TYPE } from '../usb/descriptors.js';
 
 // ----- descriptors -------------------------------------------------------------------------
 
@@ -33,7 +31,7 @@ function fieldValue(name: string, val: number | string | boolean): string {
 }
 
 /** The descriptors read by src-main/dfu/descriptors.ts, as a tree in the order the device sent them. */
-export function descriptorTree(d: DfuDeviceDescriptors): DescriptorNode[] {
+function descriptorTree(d: DfuDeviceDescriptors): DescriptorNode[] {
   const scalarFields = (o: object, skip: string[] = []): DescriptorNode['fields'] =>
     Object.entries(o)
       .filter(([k, val]) => !skip.includes(k) && (typeof val === 'number' || typeof val === 'string' || typeof val === 'boolean'))
