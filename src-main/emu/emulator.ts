@@ -1,4 +1,6 @@
-// The Node edge of the emulated CPU: one Python process (`/usr/bin/python3 -m bbemu`, Unicorn) per
+// The emu/ layer: an emulated Cortex-M that runs a real loader image behind a simulated board, so the
+// loader's own code is tested through the same WebUSB interface as hardware (docs/architecture.md).
+// This file is its entry — the Node edge of the emulated CPU: one Python process (`/usr/bin/python3 -m bbemu`, Unicorn) per
 // emulated boot, driven over the line protocol in README.md. Implements the simulator's SimEmulator:
 // it enumerates the firmware's USB device as a host does (descriptors read from the firmware), hands
 // every control transfer to it, writes the memories it programs through to the board, and waits on the

@@ -1,4 +1,6 @@
-// A production station: programs every attached board that a recipe is for, each in its own lane,
+// The production/ layer: recipes (recipe.ts), the station, and the crash-safe unit log (unit-log.ts),
+// on top of operations/ and below the doors and services/ (docs/architecture.md). This file is its
+// entry — a production station: programs every attached board that a recipe is for, each in its own lane,
 // concurrently, and records every unit in the unit log before its PASS or FAIL is shown. Plain
 // TypeScript with typed events, driven by the CLI now and the GUI later:
 //   const st = new ProductionStation({ conn, recipe, sink: new UnitLog(path) });
