@@ -3,7 +3,7 @@
 
 import { BootBridgeError } from '../../shared/errors.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
-import { eraseMemory, runPlan, readMemory, type EngineContext } from '../engine/index.js';
+import { eraseMemory, runPlan, readMemory, type BoardHandle, type EngineContext } from '../engine/index.js';
 import { chipById, type ChipInfo } from '../devices/chips.js';
 import { parseLayout } from '../dfu/layout.js';
 import { loaderSupportsChip, type LoaderPackage } from '../loader/index.js';
@@ -113,6 +113,11 @@ function engineContext(conn: Connection, details: DeviceDetails, options: RunOpt
   };
 }
 
+/** The board an engine operation works on; `running` when the loader it needs already runs there. */
+function boardHandle(device: USBDevice, details: DeviceDetails, running: boolean): BoardHandle {
+  return { device, descriptors: details.descriptors, ...(running ? { loaderRunning: true } : {}) };
+}
+
 /** Flashes a planned image. Resolves with the result in every case; saves simulated boards afterwards. */
 export async function flashDevice(
   conn: Connection,
@@ -127,7 +132,7 @@ export async function flashDevice(
   try {
     return await runPlan(
       engineContext(conn, eff.details, options),
-      { device, descriptors: details.descriptors, ...(eff.running ? { loaderRunning: true } : {}) },
+      boardHandle(device, details, eff.running),
       p,
       firmware.image,
       loader,
@@ -153,7 +158,7 @@ export async function readDevice(
   try {
     return await readMemory(
       engineContext(conn, d, options),
-      { device, descriptors: details.descriptors, ...(eff.running ? { loaderRunning: true } : {}) },
+      boardHandle(device, details, eff.running),
       { plan: p, ...(d.chip ? { chip: d.chip } : {}), ...(loader ? { loader } : {}) },
     );
   } finally {
@@ -179,7 +184,7 @@ export async function eraseDevice(
   try {
     return await eraseMemory(
       engineContext(conn, d, options),
-      { device, descriptors: details.descriptors, ...(eff.running ? { loaderRunning: true } : {}) },
+      boardHandle(device, details, eff.running),
       { plan: p, ...(d.chip ? { chip: d.chip } : {}), ...(loader ? { loader } : {}) },
     );
   } finally {
