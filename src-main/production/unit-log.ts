@@ -15,7 +15,8 @@ export interface UnitLogFs {
 }
 
 const nodeFs: UnitLogFs = { openSync, writeSync, fsyncSync, closeSync, fstatSync, readSync };
-import { BootBridgeError, hex32, type ErrorData } from '../../shared/errors.js';
+import { BootBridgeError, type ErrorData } from '../../shared/errors.js';
+import { hex32 } from '../../shared/format.js';
 import type { ProductionUnit, UnitError } from '../../shared/contract.js';
 
 /** One line of the unit log; the type is shared with the GUI (shared/contract.ts). */

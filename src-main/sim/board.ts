@@ -2,7 +2,8 @@
 // nothing), and the jump between them. Each enumeration gets a fresh SimDfuseEndpoint and USBDevice; the
 // memories live on the board and survive re-enumeration (RAM is lost only on power-off).
 
-import { BootBridgeError, hex32 } from '../../shared/errors.js';
+import { BootBridgeError } from '../../shared/errors.js';
+import { hex32 } from '../../shared/format.js';
 import { sectorEraseMs } from '../devices/chips.js';
 import { parseLayout } from '../dfu/layout.js';
 import { crc32 } from '../util/crc32.js';
