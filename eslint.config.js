@@ -13,7 +13,7 @@ import tseslint from 'typescript-eslint';
 // is below all of them), never one of its own rank or above. Folders of one rank stand side by side:
 // devices/ and firmware/ do not know each other; the simulator (sim/) is hardware, beside the engine
 // that drives hardware, so neither imports the other; the three doors (app/, web/, cli/) are leaves.
-const LAYERS = [
+export const LAYERS = [
   ['util'], //                      clock, CRC32
   ['usb'], //                       WebUSB transfers, USB descriptors, device discovery
   ['dfu'], //                       DFU 1.1, DfuSe, layout strings, quirks, the descriptor dump

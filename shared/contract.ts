@@ -547,7 +547,6 @@ export function isMethod(name: unknown): name is Method {
 // views into the frame (no copy). Every frame is bounded before use: the JSON part by MAX_WIRE_JSON_BYTES,
 // its nesting by MAX_WIRE_DEPTH and its size by MAX_WIRE_NODES, walked without recursion.
 
-export type WireClientMessage = { id: number; method: Method; payload?: unknown };
 export type WireServerMessage = { id: number; reply: Reply<unknown> } | { event: AppEvent };
 
 /** The JSON part of a frame (a text frame, or a binary frame's header). */
@@ -564,9 +563,9 @@ export const MAX_WIRE_MESSAGE_BYTES = MAX_WIRE_PART_BYTES + 12;
 /** A binary message starting with this u32 is a part: magic | u32 total | u32 offset | bytes. */
 const PART_MAGIC = 0xffffffff;
 /** Arrays and objects nested deeper than this are refused (no call of the contract nests beyond 6). */
-export const MAX_WIRE_DEPTH = 32;
+const MAX_WIRE_DEPTH = 32;
 /** Values (objects, arrays, scalars) in one message. */
-export const MAX_WIRE_NODES = 100_000;
+const MAX_WIRE_NODES = 100_000;
 
 /** A frame that is not a well-formed message of the wire format; `path` names the bad place when known. */
 export class WireFormatError extends Error {
@@ -893,7 +892,7 @@ const B64_INDEX = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
 
 /** Base64 text (the older wire format's bytes) into bytes; SyntaxError when it is not base64. */
-export function base64ToBytes(text: string): Uint8Array {
+function base64ToBytes(text: string): Uint8Array {
   const clean = text.replace(/=+$/, '');
   const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
   let bits = 0;

@@ -148,12 +148,6 @@ export function errorTitle(code: string): string {
   return (ERROR_TEXT as Record<string, { title: string }>)[code]?.title ?? code;
 }
 
-/** The remedy for an error: its own, else its code's default. */
-export function remedyOf(e: ErrorData): Remedy | undefined {
-  const text = (ERROR_TEXT as Record<string, { remedy?: Remedy }>)[e.code];
-  return e.remedy ?? text?.remedy;
-}
-
 /** A remedy in a door's words; without a door (logs, tests) its code. */
 function remedyText(r: Remedy, words?: RemedyWords): string {
   return words ? words[r] : `remedy: ${r}`;

@@ -119,5 +119,3 @@ export function progressPrinter(enabled: boolean, out: NodeJS.WriteStream = proc
     }
   };
 }
-
-export const hex8 = (n: number) => '0x' + (n >>> 0).toString(16).padStart(8, '0');

@@ -115,15 +115,6 @@ function typeLetter(s: Sector): string {
   return bits === 0 ? 'a' : String.fromCharCode(0x60 + bits);
 }
 
-/** The sector holding `address`, or undefined. */
-export function findSector(layout: MemoryLayout, address: number): Sector | undefined {
-  for (const b of layout.blocks) {
-    if (address < b.start || address >= b.start + b.size) continue;
-    for (const s of b.sectors) if (address >= s.start && address < s.start + s.size) return s;
-  }
-  return undefined;
-}
-
 /** True when [start, start+length) lies inside one block of the layout. */
 export function layoutCovers(layout: MemoryLayout, start: number, length: number): boolean {
   return layout.blocks.some((b) => start >= b.start && start + length <= b.start + b.size);

@@ -1,4 +1,6 @@
-// The Node edge of the emulated CPU: one Python process (`/usr/bin/python3 -m bbemu`, Unicorn) per
+// The emu/ layer: an emulated Cortex-M that runs a real loader image behind a simulated board, so the
+// loader's own code is tested through the same WebUSB interface as hardware (docs/architecture.md).
+// This file is its entry — the Node edge of the emulated CPU: one Python process (`/usr/bin/python3 -m bbemu`, Unicorn) per
 // emulated boot, driven over the line protocol in README.md. Implements the simulator's SimEmulator:
 // it enumerates the firmware's USB device as a host does (descriptors read from the firmware), hands
 // every control transfer to it, writes the memories it programs through to the board, and waits on the
@@ -14,8 +16,8 @@ import type { ControlAnswer, EmulatedUsb, EmulatorBoot, EmulatorEnd, EmulatorEve
 import type { Clock } from '../util/clock.js';
 
 /** Debian's interpreter: the one with python3-unicorn (the `python3` on PATH may be another). */
-export const EMULATOR_PYTHON = '/usr/bin/python3';
-export const EMULATOR_INSTALL_HINT = 'sudo apt-get install python3-unicorn';
+const EMULATOR_PYTHON = '/usr/bin/python3';
+const EMULATOR_INSTALL_HINT = 'sudo apt-get install python3-unicorn';
 
 /** Board facts the peripheral models need (bbemu/periph/stm32f7.py `peripherals(machine, board)`). */
 const BOARDS: Record<string, { hse_hz: number; hse_mode: string; qspi_part: string }> = {
@@ -24,7 +26,7 @@ const BOARDS: Record<string, { hse_hz: number; hse_mode: string; qspi_part: stri
 };
 
 /** The folder holding the `bbemu` package, from the source tree or beside the bundled CLI. */
-export function bbemuPath(): string | undefined {
+function bbemuPath(): string | undefined {
   const env = process.env.BOOTBRIDGE_BBEMU_PATH;
   if (env) return env;
   const starts: string[] = [];
@@ -64,12 +66,6 @@ export function emulatorAvailability(): { ok: true } | { ok: false; reason: stri
   return availability;
 }
 
-/** Throws EMULATOR_UNAVAILABLE (CLI exit 3) saying how to install it. */
-export function requireEmulator(): void {
-  const a = emulatorAvailability();
-  if (!a.ok) throw new BootBridgeError('EMULATOR_UNAVAILABLE', `No emulated CPU: ${a.reason}. Install it with: ${EMULATOR_INSTALL_HINT}`, { field: 'emulator' });
-}
-
 /** The emulator for a simulated bus, or undefined where it cannot run (the board then behaves as before). */
 export function createEmulator(clock: Clock, opts: EmulatorOptions = {}): SimEmulator | undefined {
   return emulatorAvailability().ok ? new UnicornEmulator(clock, opts) : undefined;
@@ -97,7 +93,7 @@ function track(child: ChildProcess): void {
   }
 }
 
-export class UnicornEmulator implements SimEmulator {
+class UnicornEmulator implements SimEmulator {
   readonly models = Object.keys(BOARDS);
   constructor(
     private readonly clock: Clock,

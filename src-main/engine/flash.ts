@@ -20,6 +20,7 @@ import { assertRomReachable, boardIdentity, romOpenOptions, type BoardHandle, ty
 import { Reporter } from './progress.js';
 import { compareSectors, stageWork, type VerifyItem, type WriteItem } from './sectors.js';
 import { checkServed, firstDifference, needLoader, openRunningLoader, stageLoader } from './staging.js';
+import { hex, hex32 } from '../../shared/format.js';
 
 const PHASES: ReadonlySet<string> = new Set<Phase>(['connect', 'erase', 'write', 'verify', 'read', 'stage', 'jump', 'reconnect', 'leave']);
 
@@ -188,7 +189,7 @@ async function runStage(run: PlanRun, stage: PlanStage): Promise<void> {
 }
 
 /** The bytes of a write or verification: the image's, or the loader package's for the staging write. */
-export function segmentBytes(image: FirmwareImage, loader: LoaderPackage | undefined, op: { segment: number; address: number; length: number }): Uint8Array {
+function segmentBytes(image: FirmwareImage, loader: LoaderPackage | undefined, op: { segment: number; address: number; length: number }): Uint8Array {
   if (op.segment >= 0) return planBytes(image, op);
   const pkg = needLoader(loader);
   const off = op.address - pkg.loadAddress;
@@ -257,8 +258,6 @@ async function verifyStep(run: PlanRun, stage: StageName, dev: DfuseDevice, veri
   }
 }
 
-const hex = (n: number, digits: number) => n.toString(16).padStart(digits, '0');
-
 async function verifyCrc(run: PlanRun, dev: DfuseDevice, v: VerifyItem): Promise<void> {
   if (run.ctx.signal?.aborted) throw new BootBridgeError('CANCELLED', 'Cancelled before verifying', { address: v.address });
   const got = await dev.crc32(v.address, v.length);
@@ -266,7 +265,7 @@ async function verifyCrc(run: PlanRun, dev: DfuseDevice, v: VerifyItem): Promise
   if (got === want) return;
   throw new BootBridgeError(
     'VERIFY_MISMATCH',
-    `${v.region} at 0x${v.address.toString(16)}–0x${(v.address + v.length).toString(16)} does not hold what was written (CRC32 0x${hex(got, 8)}, expected 0x${hex(want, 8)})`,
+    `${v.region} at 0x${v.address.toString(16)}–0x${(v.address + v.length).toString(16)} does not hold what was written (CRC32 ${hex32(got)}, expected ${hex32(want)})`,
     { address: v.address, length: v.length, alt: v.alt, method: 'crc32' },
   );
 }
@@ -277,7 +276,7 @@ async function verifyReadBack(run: PlanRun, dev: DfuseDevice, v: VerifyItem, onP
   if (at < 0) return;
   throw new BootBridgeError(
     'VERIFY_MISMATCH',
-    `${v.region} differs from what was written at 0x${(v.address + at).toString(16)} (read 0x${hex(got[at] ?? 0, 2)}, expected 0x${hex(v.expected[at] ?? 0, 2)})`,
+    `${v.region} differs from what was written at 0x${(v.address + at).toString(16)} (read ${hex(got[at] ?? 0, 2)}, expected ${hex(v.expected[at] ?? 0, 2)})`,
     { address: v.address + at, alt: v.alt, method: 'read-back' },
   );
 }
@@ -301,7 +300,7 @@ async function leaveStep(run: PlanRun, dev: DfuseDevice, at: number): Promise<vo
   delete run.devices.loader;
   await dev.close();
   const gone = await waitUntilGone(run.ctx, dev.device);
-  const to = `0x${hex(at, 8)}`;
+  const to = hex32(at);
   if (!gone) run.leave = 'unconfirmed';
   run.reporter.log(
     run.leave === 'left' ? 'info' : 'warn',
@@ -346,5 +345,5 @@ function vectorTableProblem(image: FirmwareImage, at: number): string | undefine
   // Code runs from the code region or external memory (0x00000000–0x3FFFFFFF, 0x60000000–0x9FFFFFFF).
   const pcOk = (pc & 1) === 1 && (pc < 0x4000_0000 || (pc >= 0x6000_0000 && pc < 0xa000_0000));
   if (spOk && pcOk) return undefined;
-  return `The image has no valid vector table at 0x${hex(at, 8)} (initial SP 0x${hex(sp, 8)}, reset handler 0x${hex(pc, 8)}): the application will not start`;
+  return `The image has no valid vector table at ${hex32(at)} (initial SP ${hex32(sp)}, reset handler ${hex32(pc)}): the application will not start`;
 }

@@ -1,9 +1,10 @@
-// The engine runs plans on boards and reads memory back, emitting the one FlashEvent stream.
+// The engine/ layer executes what plan/ planned, on one board: a FlashPlan run as erase, write, verify
+// and leave steps per stage (flash.ts), the one loader staging (staging.ts), reads and erases, the
+// loader conformance check; everything it does comes out as the one FlashEvent stream.
 //   const result = await runPlan({ backend, clock, onEvent }, { device }, plan, image, loader);
 export { runPlan } from './flash.js';
 export type { BoardHandle, EngineContext } from './context.js';
 export { readMemory, type ReadRequest } from './read.js';
 export { eraseMemory, type EraseRequest } from './erase.js';
-export { waitForBoard } from './reenumerate.js';
-export { ROM_DFU_ID, stageLoader, readString } from './staging.js';
+export { ROM_DFU_ID } from './staging.js';
 export { PROGRESS_INTERVAL_MS } from './progress.js';

@@ -7,6 +7,7 @@
 import { BootBridgeError } from '../../shared/errors.js';
 import type { UsbBackend } from '../usb/backend.js';
 import type { Clock } from '../util/clock.js';
+import { vidPid } from '../../shared/format.js';
 
 export interface BoardIdentity {
   serial?: string;
@@ -42,7 +43,6 @@ function matches(d: USBDevice, e: ExpectedDevice): boolean {
   return d.vendorId === e.vendorId && d.productId === e.productId && (e.product === undefined || d.productName === e.product);
 }
 
-const hex4 = (n: number) => n.toString(16).padStart(4, '0');
 
 /**
  * Waits until `board` has left the bus as the ROM bootloader and enumerated as `expected`. Throws
@@ -59,7 +59,7 @@ export async function waitForBoard(backend: UsbBackend, clock: Clock, board: Boa
   const deadline = clock.now() + options.timeoutMs;
   let wake: AbortController | undefined;
   const others = new Set<string>();
-  const key = (d: USBDevice) => `${hex4(d.vendorId)}:${hex4(d.productId)} serial ${d.serialNumber ?? '(none)'}`;
+  const key = (d: USBDevice) => `${vidPid(d.vendorId, d.productId)} serial ${d.serialNumber ?? '(none)'}`;
   // Boards already on the bus are not news; a ROM bootloader that enumerates during the wait and is
   // not this board is worth naming (another board was reset or plugged in instead).
   const before = new Set((await backend.getDevices()).map(key));
@@ -117,7 +117,7 @@ export async function waitForBoard(backend: UsbBackend, clock: Clock, board: Boa
   const seen = others.size ? ` Other devices appeared instead (${[...others].join('; ')}) and were left alone: they are not this board.` : '';
   throw new BootBridgeError(
     'LOADER_TIMEOUT',
-    `The ${options.what} (${hex4(expected.vendorId)}:${hex4(expected.productId)}, ${who}) did not appear within ${options.timeoutMs} ms.${seen}`,
+    `The ${options.what} (${vidPid(expected.vendorId, expected.productId)}, ${who}) did not appear within ${options.timeoutMs} ms.${seen}`,
     { stage: 'staging', serial: board.serial, timeoutMs: options.timeoutMs },
   );
 }

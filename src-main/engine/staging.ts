@@ -8,7 +8,7 @@ import { BootBridgeError, type ErrorContext } from '../../shared/errors.js';
 import type { Phase } from '../../shared/progress.js';
 import { DfuseDevice } from '../dfu/dfuse.js';
 import { DFUSE_COMMAND } from '../dfu/constants.js';
-import { formatLayout, type MemoryLayout } from '../dfu/layout.js';
+import { formatLayout, layoutCovers, type MemoryLayout } from '../dfu/layout.js';
 import type { ChipInfo } from '../devices/chips.js';
 import { nonceString, withNonce, type LoaderPackage } from '../loader/index.js';
 import { planInvalid } from '../plan/issues.js';
@@ -19,6 +19,7 @@ import { controlIn } from '../usb/transfer.js';
 import { boardIdentity, romOpenOptions, type BoardHandle, type EngineContext } from './context.js';
 import type { Reporter } from './progress.js';
 import { waitForBoard, type BoardIdentity } from './reenumerate.js';
+import { hex, hex32, vidPid } from '../../shared/format.js';
 
 /** ROM bootloader's USB identity (AN2606): seeing it again after the jump means the loader did not start. */
 export const ROM_DFU_ID = { vendorId: 0x0483, productId: 0xdf11 } as const;
@@ -26,7 +27,7 @@ export const ROM_DFU_ID = { vendorId: 0x0483, productId: 0xdf11 } as const;
 const LANGID_EN_US = 0x0409;
 
 /** Leave the ROM to the loader's vector table. The ROM drops off the bus (AN3156 §6.4, DESIGN.md). */
-export async function jumpToLoader(rom: DfuseDevice, address: number): Promise<void> {
+async function jumpToLoader(rom: DfuseDevice, address: number): Promise<void> {
   await rom.leave(address);
   await rom.close();
 }
@@ -42,7 +43,6 @@ export function firstDifference(a: Uint8Array, b: Uint8Array): number {
   return a.length === b.length ? -1 : n;
 }
 
-const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 
 /** String descriptor `index` of an opened device (USB 2.0 §9.6.7), English (US). */
 export async function readString(dev: DfuseDevice, index: number): Promise<string> {
@@ -78,7 +78,7 @@ export interface OpenLoaderOptions {
 }
 
 /** Waits for the loader to enumerate as this board, opens it and checks it against its manifest (and nonce). */
-export async function openLoader(ctx: EngineContext, board: BoardIdentity, pkg: LoaderPackage, options: OpenLoaderOptions = {}): Promise<DfuseDevice> {
+async function openLoader(ctx: EngineContext, board: BoardIdentity, pkg: LoaderPackage, options: OpenLoaderOptions = {}): Promise<DfuseDevice> {
   const m = pkg.manifest;
   const device = await waitForBoard(
     ctx.backend,
@@ -121,27 +121,25 @@ function servesPrefix(served: MemoryLayout, promised: MemoryLayout): boolean {
 export function checkServed(loader: DfuseDevice, pkg: LoaderPackage, ranges: readonly { alt: number; address: number; length: number }[]): void {
   for (const r of ranges) {
     const alt = loader.alternates.find((a) => a.bAlternateSetting === r.alt);
+    if (alt?.layout && layoutCovers(alt.layout, r.address, r.length)) continue;
     const blocks = alt?.layout?.blocks ?? [];
-    if (blocks.some((b) => r.address >= b.start && r.address + r.length <= b.start + b.size)) continue;
     const promised = pkg.manifest.memories.find((m) => m.alt === r.alt);
     const end = blocks.length ? Math.max(...blocks.map((b) => b.start + b.size)) : undefined;
-    const h = (n: number) => '0x' + n.toString(16).padStart(8, '0');
     throw new BootBridgeError(
       'ADDRESS_UNREACHABLE',
-      `${h(r.address)}–${h(r.address + r.length)} is beyond what the running loader serves on alt ${r.alt} ("${alt?.name ?? '(none)'}"${end !== undefined ? `, ending at ${h(end)}` : ''}), although loader.json promises "${promised?.text ?? '(nothing)'}": this chip has less of that memory than the manifest's layout. Nothing was written through the loader.`,
+      `${hex32(r.address)}–${hex32(r.address + r.length)} is beyond what the running loader serves on alt ${r.alt} ("${alt?.name ?? '(none)'}"${end !== undefined ? `, ending at ${hex32(end)}` : ''}), although loader.json promises "${promised?.text ?? '(nothing)'}": this chip has less of that memory than the manifest's layout. Nothing was written through the loader.`,
       { address: r.address, length: r.length, alt: r.alt },
     );
   }
 }
 
 /** LOADER_MISMATCH unless the opened device serves what loader.json promises. */
-export async function checkAgainstManifest(loader: DfuseDevice, pkg: LoaderPackage, where: { stage: 'staging' | 'loader'; phase: 'reconnect' | 'connect' }): Promise<void> {
+async function checkAgainstManifest(loader: DfuseDevice, pkg: LoaderPackage, where: { stage: 'staging' | 'loader'; phase: 'reconnect' | 'connect' }): Promise<void> {
   const m = pkg.manifest;
   const device = loader.device;
   const problems: string[] = [];
   if (device.vendorId !== m.usb.vendorId || device.productId !== m.usb.productId) {
-    const id = (v: number, p: number) => `${v.toString(16).padStart(4, '0')}:${p.toString(16).padStart(4, '0')}`;
-    problems.push(`it is ${id(device.vendorId, device.productId)}, loader.json says ${id(m.usb.vendorId, m.usb.productId)}`);
+    problems.push(`it is ${vidPid(device.vendorId, device.productId)}, loader.json says ${vidPid(m.usb.vendorId, m.usb.productId)}`);
   }
   if (m.usb.product !== undefined && device.productName !== m.usb.product) problems.push(`iProduct is "${device.productName ?? ''}", loader.json says "${m.usb.product}"`);
   if (loader.transferSize !== m.transferSize) problems.push(`wTransferSize is ${loader.transferSize}, loader.json says ${m.transferSize}`);
@@ -258,7 +256,7 @@ export async function stageAndJump(ctx: EngineContext, board: BoardHandle, pkg: 
     if (at >= 0) {
       throw new BootBridgeError(
         'STAGING_FAILED',
-        `The loader image read back from RAM differs from what was written at 0x${(staged.loadAddress + at).toString(16)} (read 0x${hex2(back[at] ?? 0)}, expected 0x${hex2(staged.image[at] ?? 0)}); it was not started`,
+        `The loader image read back from RAM differs from what was written at 0x${(staged.loadAddress + at).toString(16)} (read ${hex(back[at] ?? 0, 2)}, expected ${hex(staged.image[at] ?? 0, 2)}); it was not started`,
         { address: staged.loadAddress + at, alt: 0, method: 'read-back' },
       );
     }
@@ -268,7 +266,7 @@ export async function stageAndJump(ctx: EngineContext, board: BoardHandle, pkg: 
     await jumpToLoader(rom, staged.loadAddress);
     rom = undefined;
     enter('reconnect');
-    reporter.log('info', `Jumped to the loader at 0x${staged.loadAddress.toString(16).padStart(8, '0')}; waiting for it to enumerate`);
+    reporter.log('info', `Jumped to the loader at ${hex32(staged.loadAddress)}; waiting for it to enumerate`);
     return { identity: { ...identity, ...(sameSerial > 1 ? { requirePort: true } : {}) }, ...(nonce !== undefined ? { nonce } : {}), image: staged.image };
   } catch (e) {
     throw withStagingContext(e, phase, identity.serial);

@@ -5,4 +5,4 @@
 
 export { parseManifest, MAX_TRANSFER_SIZE, type LoaderManifest } from './manifest.js';
 export { autoLoaderCandidates } from './choice.js';
-export { readLoaderPackage, loaderSupportsChip, sha256Hex, withNonce, nonceString, type LoaderPackage } from './package.js';
+export { readLoaderPackage, loaderSupportsChip, withNonce, nonceString, type LoaderPackage } from './package.js';

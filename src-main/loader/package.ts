@@ -56,7 +56,7 @@ export function nonceString(nonce: Uint8Array): string {
   return bytesToHex(nonce).toUpperCase();
 }
 
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
   return bytesToHex(new Uint8Array(digest));
 }

@@ -10,6 +10,7 @@ import { readDfuDescriptors, type DfuDeviceDescriptors } from '../dfu/descriptor
 import { hasDfuInterface } from '../usb/discovery.js';
 import type { UsbBackend } from '../usb/backend.js';
 import { ROM_DFU_ID } from '../engine/staging.js';
+import { vidPid } from '../../shared/format.js';
 
 export interface UsbDeviceSummary {
   /** Stable for as long as the device stays attached: serial when it has one, else the port path. */
@@ -35,13 +36,11 @@ export interface DeviceDetails {
   transferSize: number;
 }
 
-const hex4 = (n: number) => n.toString(16).padStart(4, '0');
-
 export function deviceInfo(backend: UsbBackend, d: USBDevice): UsbDeviceSummary {
   const portPath = backend.portPath(d);
   const serial = d.serialNumber ?? undefined;
   return {
-    id: serial || portPath || `${hex4(d.vendorId)}:${hex4(d.productId)}`,
+    id: serial || portPath || vidPid(d.vendorId, d.productId),
     ...(serial ? { serial } : {}),
     vendorId: d.vendorId,
     productId: d.productId,

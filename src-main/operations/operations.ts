@@ -3,7 +3,7 @@
 
 import { BootBridgeError } from '../../shared/errors.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
-import { eraseMemory, runPlan, readMemory, type EngineContext } from '../engine/index.js';
+import { eraseMemory, runPlan, readMemory, type BoardHandle, type EngineContext } from '../engine/index.js';
 import { chipById, type ChipInfo } from '../devices/chips.js';
 import { parseLayout } from '../dfu/layout.js';
 import { loaderSupportsChip, type LoaderPackage } from '../loader/index.js';
@@ -12,6 +12,7 @@ import { plan, planErase, planRead, type ErasedSector, type FlashPlan, type Plan
 import type { Connection } from './connect.js';
 import type { DeviceDetails } from './devices.js';
 import type { LoadedFirmware } from './files.js';
+import { vidPid } from '../../shared/format.js';
 
 /**
  * True when the selected device is `loader` itself, left running by an earlier run (a read or erase
@@ -52,7 +53,7 @@ function effectiveDetails(details: DeviceDetails, loader: LoaderPackage | undefi
 }
 
 /** What the planner needs about this device and loader. */
-export function planTarget(details: DeviceDetails, loader?: LoaderPackage): PlanTarget {
+function planTarget(details: DeviceDetails, loader?: LoaderPackage): PlanTarget {
   const eff = effectiveDetails(details, loader);
   const d = eff.details;
   return {
@@ -76,9 +77,8 @@ export function checkLoaderUsable(conn: Connection, details: DeviceDetails, load
   if (details.info.mode === 'loader' && !isRunningLoader(details, loader)) {
     // Another loader (or another package's) holds the board, and a loader cannot return to the ROM
     // (docs/loader-protocol.md §1): only a reset does (remedy 'reset-to-rom').
-    const id = (v: number, p: number) => `${v.toString(16).padStart(4, '0')}:${p.toString(16).padStart(4, '0')}`;
-    const is = `${id(details.info.vendorId, details.info.productId)}${details.info.product ? ` "${details.info.product}"` : ''}`;
-    const wants = `${id(usb.vendorId, usb.productId)}${usb.product ? ` "${usb.product}"` : ''}`;
+    const is = `${vidPid(details.info.vendorId, details.info.productId)}${details.info.product ? ` "${details.info.product}"` : ''}`;
+    const wants = `${vidPid(usb.vendorId, usb.productId)}${usb.product ? ` "${usb.product}"` : ''}`;
     throw new BootBridgeError(
       'STAGING_FAILED',
       `${details.info.id} is running another loader (${is}), not "${loader.manifest.name}" (${wants}), and cannot return to the ROM bootloader`,
@@ -113,6 +113,11 @@ function engineContext(conn: Connection, details: DeviceDetails, options: RunOpt
   };
 }
 
+/** The board an engine operation works on; `running` when the loader it needs already runs there. */
+function boardHandle(device: USBDevice, details: DeviceDetails, running: boolean): BoardHandle {
+  return { device, descriptors: details.descriptors, ...(running ? { loaderRunning: true } : {}) };
+}
+
 /** Flashes a planned image. Resolves with the result in every case; saves simulated boards afterwards. */
 export async function flashDevice(
   conn: Connection,
@@ -127,7 +132,7 @@ export async function flashDevice(
   try {
     return await runPlan(
       engineContext(conn, eff.details, options),
-      { device, descriptors: details.descriptors, ...(eff.running ? { loaderRunning: true } : {}) },
+      boardHandle(device, details, eff.running),
       p,
       firmware.image,
       loader,
@@ -153,7 +158,7 @@ export async function readDevice(
   try {
     return await readMemory(
       engineContext(conn, d, options),
-      { device, descriptors: details.descriptors, ...(eff.running ? { loaderRunning: true } : {}) },
+      boardHandle(device, details, eff.running),
       { plan: p, ...(d.chip ? { chip: d.chip } : {}), ...(loader ? { loader } : {}) },
     );
   } finally {
@@ -179,7 +184,7 @@ export async function eraseDevice(
   try {
     return await eraseMemory(
       engineContext(conn, d, options),
-      { device, descriptors: details.descriptors, ...(eff.running ? { loaderRunning: true } : {}) },
+      boardHandle(device, details, eff.running),
       { plan: p, ...(d.chip ? { chip: d.chip } : {}), ...(loader ? { loader } : {}) },
     );
   } finally {

@@ -6,6 +6,7 @@ import type { ErrorData } from '../../shared/errors.js';
 import type { PlanOperation, PlanRegionView, PlanSegment, PlanStageView, PlanView } from '../../shared/contract.js';
 import { ISSUE_ERROR_CODES } from '../plan/issues.js';
 import type { EraseOp, FlashPlan } from '../plan/types.js';
+import { hex32 } from '../../shared/format.js';
 
 
 /** The planner's FlashPlan (src-main/plan/types.ts) as the renderer draws it. */
@@ -83,7 +84,7 @@ export function planView(p: FlashPlan, loaderId?: string): PlanView {
 function loaderReason(p: FlashPlan): string | undefined {
   const name = p.loader?.name ?? p.loaderRunning;
   if (!name) return undefined;
-  const onlyLoader = [...new Set(p.segments.filter((s) => s.region?.via === 'loader' && !p.regions.some((r) => r.via === 'rom' && r.name === s.region!.name)).map((s) => `${s.region!.name} at ${'0x' + s.address.toString(16).padStart(8, '0')}`))];
+  const onlyLoader = [...new Set(p.segments.filter((s) => s.region?.via === 'loader' && !p.regions.some((r) => r.via === 'rom' && r.name === s.region!.name)).map((s) => `${s.region!.name} at ${hex32(s.address)}`))];
   const parts = [p.loaderRunning && !p.loader ? `The board is already running ${name}: everything goes through it.` : onlyLoader.length ? `${onlyLoader.join(', ')} ${onlyLoader.length === 1 ? 'is' : 'are'} served only through a loader, so ${name} is staged.` : `${name} is staged.`];
   const r = p.routes;
   if (r) {

@@ -6,6 +6,7 @@
 //   if (!p.ok) console.log(formatPlan(p)); else engine.run(p, image);
 
 import { BootBridgeError, hex32 } from '../../shared/errors.js';
+import { vidPid } from '../../shared/format.js';
 import type { StageName } from '../../shared/progress.js';
 import type { Sector } from '../dfu/layout.js';
 import type { ChipInfo } from '../devices/chips.js';
@@ -552,10 +553,9 @@ function checkUsbId(image: FirmwareImage, target: PlanTarget, forcible: (i: Plan
   const fits = (want: number, have: number) => want === 0xffff || want === have;
   const fitsId = (d: { vendorId: number; productId: number }) => fits(id.vendorId, d.vendorId) && fits(id.productId, d.productId);
   if (fitsId(board) || (target.loaderRunning === true && fitsId(ROM_USB_ID))) return;
-  const h = (n: number) => n.toString(16).padStart(4, '0');
   forcible({
     code: 'DFU_DEVICE_MISMATCH',
-    message: `The .dfu file's suffix names USB device ${h(id.vendorId)}:${h(id.productId)}, but the board is ${h(board.vendorId)}:${h(board.productId)}: the file was made for another device.`,
+    message: `The .dfu file's suffix names USB device ${vidPid(id.vendorId, id.productId)}, but the board is ${vidPid(board.vendorId, board.productId)}: the file was made for another device.`,
     remedy: 'force',
   });
 }

@@ -79,8 +79,6 @@ export const RecipeSchema = v.strictObject(
   'must be a mapping of recipe fields',
 );
 
-export type RecipeInput = v.InferInput<typeof RecipeSchema>;
-
 export interface Recipe {
   name: string;
   version: string;
@@ -174,7 +172,7 @@ export function recipeChips(r: Recipe): ChipInfo[] {
   return r.chips.map((id) => chipById(id)!);
 }
 
-export function hashMismatch(what: string, file: string, expected: string, actual: string): BootBridgeError {
+function hashMismatch(what: string, file: string, expected: string, actual: string): BootBridgeError {
   return new BootBridgeError(
     'HASH_MISMATCH',
     `${what} ${file} has SHA-256 ${actual}, but the recipe says ${expected}: the file was changed since the recipe was made, so it is refused`,

@@ -1,4 +1,6 @@
-// A production station: programs every attached board that a recipe is for, each in its own lane,
+// The production/ layer: recipes (recipe.ts), the station, and the crash-safe unit log (unit-log.ts),
+// on top of operations/ and below the doors and services/ (docs/architecture.md). This file is its
+// entry — a production station: programs every attached board that a recipe is for, each in its own lane,
 // concurrently, and records every unit in the unit log before its PASS or FAIL is shown. Plain
 // TypeScript with typed events, driven by the CLI now and the GUI later:
 //   const st = new ProductionStation({ conn, recipe, sink: new UnitLog(path) });
@@ -14,6 +16,7 @@ import type { PlanStageView } from '../../shared/contract.js';
 import { recipePlanOptions, type LoadedRecipe } from './recipe.js';
 import { compileSerialPattern, type SerialMatcher } from './serial-pattern.js';
 import { unitError, type UnitRecord, type UnitSink } from './unit-log.js';
+import { hex } from '../../shared/format.js';
 
 export type LaneStatus = 'queued' | 'running' | 'PASS' | 'FAIL' | 'idle';
 
@@ -76,7 +79,7 @@ export interface StationCounters {
 }
 
 /** Counters of a list of attempts (oldest first), as the unit log holds them. */
-export function countUnits(records: readonly UnitRecord[]): StationCounters {
+function countUnits(records: readonly UnitRecord[]): StationCounters {
   const latest = new Map<string, UnitRecord>();
   for (const r of records) latest.set(r.serial, r);
   let passed = 0;
@@ -121,7 +124,6 @@ export interface StationOptions {
 }
 
 const isRom = (d: USBDevice) => d.vendorId === ROM_DFU_ID.vendorId && d.productId === ROM_DFU_ID.productId;
-const hex = (n: number) => '0x' + n.toString(16);
 
 export class ProductionStation {
   readonly station: string;
@@ -357,7 +359,7 @@ export class ProductionStation {
       const chip = details.chip;
       if (!chip) return this.ignore(id, serial, 'its chip cannot be identified');
       if (!this.recipe.recipe.chips.includes(chip.deviceId)) {
-        return this.ignore(id, serial, `it is a ${chip.name} (${hex(chip.deviceId)}); the recipe is for ${this.recipe.recipe.chips.map(hex).join(', ')}`);
+        return this.ignore(id, serial, `it is a ${chip.name} (${hex(chip.deviceId, 1)}); the recipe is for ${this.recipe.recipe.chips.map((c) => hex(c, 1)).join(', ')}`);
       }
       const lane = this.laneMap.get(id) ?? { id, serial: serial ?? id, status: 'idle' as LaneStatus, progress: 0, attached: true, units: 0, batch: 0 };
       const joins = this.batchFor(press);
@@ -457,7 +459,7 @@ export class ProductionStation {
       firmwareSha256: firmware.sha256,
       loaderSha256: recipe.loader?.sha256 ?? null,
       serial: lane.serial,
-      chipId: details.chip ? hex(details.chip.deviceId) : null,
+      chipId: details.chip ? hex(details.chip.deviceId, 1) : null,
       result: result.ok ? 'PASS' : 'FAIL',
       error: result.ok || !result.error ? null : unitError(result.error),
       stageMs: result.stageMs,

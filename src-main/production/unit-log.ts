@@ -15,7 +15,8 @@ export interface UnitLogFs {
 }
 
 const nodeFs: UnitLogFs = { openSync, writeSync, fsyncSync, closeSync, fstatSync, readSync };
-import { BootBridgeError, hex32, type ErrorData } from '../../shared/errors.js';
+import { BootBridgeError, type ErrorData } from '../../shared/errors.js';
+import { hex32 } from '../../shared/format.js';
 import type { ProductionUnit, UnitError } from '../../shared/contract.js';
 
 /** One line of the unit log; the type is shared with the GUI (shared/contract.ts). */
@@ -145,7 +146,7 @@ export function readUnitLog(path: string): UnitLogContents {
   return parseUnitLog(text);
 }
 
-export const CSV_COLUMNS = [
+const CSV_COLUMNS = [
   'time', 'station', 'recipe_name', 'recipe_version', 'recipe_sha256', 'firmware_sha256', 'loader_sha256',
   'serial', 'chip_id', 'result', 'error_code', 'error_message', 'error_stage', 'error_phase', 'error_address',
   'stage_rom_ms', 'stage_staging_ms', 'stage_loader_ms', 'stage_leave_ms',

@@ -6,6 +6,7 @@ import type {
   DeviceDescription,
   DeviceSummaryView,
   ErasedSectorView,
+  FlashOptions,
   LoaderSummary,
   FirmwareView,
   PlanView,
@@ -21,7 +22,7 @@ export interface PlanArgs {
   firmwareId: string;
   /** Loader package id, 'auto' (stage one only where the ROM cannot reach) or 'none'. */
   loader?: string | undefined;
-  options: { verify: boolean; leave: boolean; eraseTouchedOnly: boolean };
+  options: FlashOptions;
 }
 
 export interface ReadArgs {

@@ -11,9 +11,8 @@ import type { DeviceDetails, LoadedFirmware } from '../operations/index.js';
 import { recipeChips, type LoadedRecipe } from '../production/recipe.js';
 import type { DfuDeviceDescriptors } from '../dfu/descriptors.js';
 import { formatDump } from '../dfu/dump.js';
-
-/** USB 2.0 table 9-5; DFU 1.1 §4.1.3. */
-const DESCRIPTOR_TYPE = { INTERFACE: 4, DFU_FUNCTIONAL: 0x21 } as const;
+import { hex, hex16, hexToBytes } from '../../shared/format.js';
+import { DESCRIPTOR_TYPE } from '../usb/descriptors.js';
 
 // ----- descriptors -------------------------------------------------------------------------
 
@@ -23,7 +22,7 @@ function fieldValue(name: string, val: number | string | boolean): string {
   if (typeof val === 'number') {
     if (HEX_FIELDS.test(name)) {
       const width = /^(id|bcd|vendorId|productId|wTotal)/.test(name) ? 4 : 2;
-      return `0x${val.toString(16).padStart(width, '0')}`;
+      return hex(val, width);
     }
     return String(val);
   }
@@ -31,14 +30,8 @@ function fieldValue(name: string, val: number | string | boolean): string {
   return val ? 'yes' : 'no';
 }
 
-function hexBytes(hex: string): number[] {
-  const out: number[] = [];
-  for (let i = 0; i + 1 < hex.length; i += 2) out.push(parseInt(hex.slice(i, i + 2), 16));
-  return out;
-}
-
 /** The descriptors read by src-main/dfu/descriptors.ts, as a tree in the order the device sent them. */
-export function descriptorTree(d: DfuDeviceDescriptors): DescriptorNode[] {
+function descriptorTree(d: DfuDeviceDescriptors): DescriptorNode[] {
   const scalarFields = (o: object, skip: string[] = []): DescriptorNode['fields'] =>
     Object.entries(o)
       .filter(([k, val]) => !skip.includes(k) && (typeof val === 'number' || typeof val === 'string' || typeof val === 'boolean'))
@@ -47,12 +40,12 @@ export function descriptorTree(d: DfuDeviceDescriptors): DescriptorNode[] {
         if (/^i[A-Z]/.test(k) && typeof val === 'number' && val > 0 && d.strings[val] !== undefined) f.note = JSON.stringify(d.strings[val]);
         return f;
       });
-  const device: DescriptorNode = { title: 'Device', fields: scalarFields(d.device), raw: hexBytes(d.deviceHex), children: [] };
+  const device: DescriptorNode = { title: 'Device', fields: scalarFields(d.device), raw: Array.from(hexToBytes(d.deviceHex)), children: [] };
   if (d.product) device.summary = d.product;
   for (const c of d.configurations) {
     // Walk the configuration bytes (USB 2.0 §9.6.3: each descriptor starts with bLength, bDescriptorType)
     // so every child node can show its own raw bytes.
-    const bytes = hexBytes(c.hex);
+    const bytes = Array.from(hexToBytes(c.hex));
     const pieces: { type: number; raw: number[] }[] = [];
     for (let at = 0; at < bytes.length && (bytes[at] ?? 0) > 0; at += bytes[at]!) pieces.push({ type: bytes[at + 1] ?? 0, raw: bytes.slice(at, at + bytes[at]!) });
     const ofType = (t: number) => pieces.filter((p) => p.type === t).map((p) => p.raw);
@@ -73,12 +66,12 @@ export function descriptorTree(d: DfuDeviceDescriptors): DescriptorNode[] {
       if (raw) node.raw = raw;
       config.children.push(node);
     }
-    for (const o of c.other) config.children.push({ title: `Descriptor type 0x${o.bDescriptorType.toString(16).padStart(2, '0')}`, fields: [], raw: hexBytes(o.hex), children: [] });
+    for (const o of c.other) config.children.push({ title: `Descriptor type ${hex(o.bDescriptorType, 2)}`, fields: [], raw: Array.from(hexToBytes(o.hex)), children: [] });
     device.children.push(config);
   }
   const strings: DescriptorNode = {
     title: 'Strings',
-    summary: `langid ${d.langIds.map((l) => '0x' + l.toString(16).padStart(4, '0')).join(', ')}`,
+    summary: `langid ${d.langIds.map(hex16).join(', ')}`,
     fields: Object.entries(d.strings).map(([i, s]) => ({ name: `#${i}`, value: JSON.stringify(s) })),
     children: [],
   };

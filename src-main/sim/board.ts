@@ -2,7 +2,8 @@
 // nothing), and the jump between them. Each enumeration gets a fresh SimDfuseEndpoint and USBDevice; the
 // memories live on the board and survive re-enumeration (RAM is lost only on power-off).
 
-import { BootBridgeError, hex32 } from '../../shared/errors.js';
+import { BootBridgeError } from '../../shared/errors.js';
+import { hex32 } from '../../shared/format.js';
 import { sectorEraseMs } from '../devices/chips.js';
 import { parseLayout } from '../dfu/layout.js';
 import { crc32 } from '../util/crc32.js';
@@ -15,6 +16,7 @@ import { boardExtras, chipMemories, simChip, systemMemories, type SimChip, type 
 import { LEAVE_DISCONNECT_MS, LOADER_ENUMERATION_MS, OPTION_BYTE_RESET_MS, ROM_ENUMERATION_MS } from './timing.js';
 import type { ControlAnswer, EmulatedUsb, EmulatorEnd, EmulatorRun, SetupPacket, SimEmulator, SimEndpoint } from './types.js';
 import { SimUsbDevice, type StallStyle } from './webusb.js';
+import { nonceString } from '../loader/package.js';
 
 export type SimMode = 'rom' | 'loader' | 'app' | 'unplugged';
 
@@ -693,7 +695,7 @@ export class SimBoard {
       // What the loader finds in its RAM at start-up (on an impostor: whatever its RAM holds).
       const at = image.loadAddress + image.nonce.offset + 8;
       const found = this.memoryAt(at, 8) ? this.read(at, 8) : new Uint8Array(8);
-      identity.extraStrings = { [image.nonce.string]: Array.from(found, (b) => b.toString(16).toUpperCase().padStart(2, '0')).join('') };
+      identity.extraStrings = { [image.nonce.string]: nonceString(found) };
     }
     const first = alts[0]?.blocks[0]?.start ?? chip.flash.start;
     return {

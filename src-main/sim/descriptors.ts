@@ -36,7 +36,7 @@ function le16(n: number): [number, number] {
   return [n & 0xff, (n >> 8) & 0xff];
 }
 
-export function stringDescriptor(text: string): Uint8Array {
+function stringDescriptor(text: string): Uint8Array {
   const out = new Uint8Array(2 + text.length * 2);
   out[0] = out.length;
   out[1] = 3;

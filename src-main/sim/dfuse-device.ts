@@ -79,7 +79,7 @@ const DFU_NAMES: Record<number, SimRequestName> = {
   0: 'DETACH', 1: 'DNLOAD', 2: 'UPLOAD', 3: 'GETSTATUS', 4: 'CLRSTATUS', 5: 'GETSTATE', 6: 'ABORT',
 };
 
-export function requestName(setup: SetupPacket): SimRequestName {
+function requestName(setup: SetupPacket): SimRequestName {
   const type = (setup.bmRequestType >> 5) & 3;
   if (type === 0) return STANDARD_NAMES[setup.bRequest] ?? 'OTHER';
   if (type === 1) return DFU_NAMES[setup.bRequest] ?? 'OTHER';

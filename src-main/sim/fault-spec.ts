@@ -38,7 +38,7 @@ const REQUIRED: Partial<Record<SimFaultKind, string[]>> = {
   'slow-erase': ['factor'],
 };
 
-export const SIM_FAULT_KINDS = Object.keys(KINDS) as SimFaultKind[];
+const SIM_FAULT_KINDS = Object.keys(KINDS) as SimFaultKind[];
 
 export function parseSimFault(spec: string): SimFaultSpec {
   const bad = (why: string) => new BootBridgeError('BAD_ARGUMENT', `--sim-fault ${spec}: ${why}`, { field: 'sim-fault' });

@@ -26,8 +26,8 @@ const PRODUCT = 'BootBridge Loader';
 const TRANSFER_SIZE = 4096;
 
 /** The nonce record (loader protocol §2.3): at this offset of every simulated image, reported as string NONCE_STRING. */
-export const SIM_NONCE_OFFSET = 0x1f0;
-export const SIM_NONCE_STRING = 0x10;
+const SIM_NONCE_OFFSET = 0x1f0;
+const SIM_NONCE_STRING = 0x10;
 
 function spec(model: SimModelName, name: string, loadAddress: number, memories: string[], transferSize: number): SimLoaderSpec {
   const chip = simChip(model);

@@ -66,52 +66,46 @@ export class SimMemory {
 
   read(address: number, length: number): Uint8Array {
     const out = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const off = address - this.spec.start + done;
-      const idx = Math.floor(off / CHUNK);
-      const within = off % CHUNK;
-      const n = Math.min(CHUNK - within, length - done);
+    this.eachChunk(address, length, (idx, within, n, done) => {
       const chunk = this.chunks.get(idx);
       if (chunk) out.set(chunk.subarray(within, within + n), done);
       else out.fill(this.spec.blank, done, done + n);
-      done += n;
-    }
+    });
     return out;
   }
 
   /** Stores bytes as they are, with no programming rule (loading state, SRAM, option bytes). */
   writeRaw(address: number, data: Uint8Array): void {
-    let done = 0;
-    while (done < data.length) {
-      const off = address - this.spec.start + done;
-      const idx = Math.floor(off / CHUNK);
-      const within = off % CHUNK;
-      const n = Math.min(CHUNK - within, data.length - done);
+    this.eachChunk(address, data.length, (idx, within, n, done) => {
       let chunk = this.chunks.get(idx);
       if (!chunk) {
         chunk = new Uint8Array(CHUNK).fill(this.spec.blank);
         this.chunks.set(idx, chunk);
       }
       chunk.set(data.subarray(done, done + n), within);
-      done += n;
-    }
+    });
     this.onChange?.(address - this.spec.start, data);
   }
 
   /** Sets a range to the blank value, dropping whole chunks where it can. */
   blankRange(address: number, length: number): void {
+    this.eachChunk(address, length, (idx, within, n) => {
+      if (within === 0 && n === CHUNK) this.chunks.delete(idx);
+      else this.chunks.get(idx)?.fill(this.spec.blank, within, within + n);
+    });
+    if (this.onChange) for (let off = 0; off < length; off += 1 << 20) this.onChange(address - this.spec.start + off, new Uint8Array(Math.min(1 << 20, length - off)).fill(this.spec.blank));
+  }
+
+  /** Walks [address, address+length) chunk by chunk: the chunk's index, the offset in it, how many bytes, how many came before. */
+  private eachChunk(address: number, length: number, visit: (idx: number, within: number, n: number, done: number) => void): void {
     let done = 0;
     while (done < length) {
       const off = address - this.spec.start + done;
-      const idx = Math.floor(off / CHUNK);
       const within = off % CHUNK;
       const n = Math.min(CHUNK - within, length - done);
-      if (within === 0 && n === CHUNK) this.chunks.delete(idx);
-      else this.chunks.get(idx)?.fill(this.spec.blank, within, within + n);
+      visit(Math.floor(off / CHUNK), within, n, done);
       done += n;
     }
-    if (this.onChange) for (let off = 0; off < length; off += 1 << 20) this.onChange(address - this.spec.start + off, new Uint8Array(Math.min(1 << 20, length - off)).fill(this.spec.blank));
   }
 
   /** The erase unit holding `address`, or undefined when the memory has none there. */

@@ -7,9 +7,9 @@
  * timing.md come out: a 2 KB block cycle (DNLOAD, GETSTATUS busy, 104 ms wait, GETSTATUS idle) takes
  * ≈ 108.9 ms (observed 108–109 ms), i.e. ≈ 18.8 KB/s through the ROM.
  */
-export const WIRE_OVERHEAD_MS = 0.5;
+const WIRE_OVERHEAD_MS = 0.5;
 /** 64-byte data packets per millisecond on a bus shared with SOFs and NAK retries. */
-export const WIRE_PACKETS_PER_MS = 10;
+const WIRE_PACKETS_PER_MS = 10;
 
 /** Time one control transfer occupies the bus: 2 KB DNLOAD ≈ 3.7 ms, GETSTATUS ≈ 0.6 ms. */
 export function wireMs(dataBytes: number): number {

@@ -7,6 +7,7 @@ import { BootBridgeError } from '../../shared/errors.js';
 import { bytesToHex } from '../../shared/format.js';
 import { controlIn, type TransferCounter } from './transfer.js';
 
+/** bDescriptorType values: USB 2.0 table 9-5; DFU 1.1 §4.1.3 (functional descriptor). */
 export const DESCRIPTOR_TYPE = { DEVICE: 1, CONFIGURATION: 2, STRING: 3, INTERFACE: 4, ENDPOINT: 5, DFU_FUNCTIONAL: 0x21 } as const;
 const GET_DESCRIPTOR = 0x06;
 const LANGID_EN_US = 0x0409;

@@ -50,7 +50,7 @@ export interface ClientLimits {
   maxInFlight: number;
 }
 
-export const DEFAULT_LIMITS: ClientLimits = {
+const DEFAULT_LIMITS: ClientLimits = {
   highWaterBytes: 4 * 1024 * 1024,
   // One reply of the largest size (a 256 MiB export) fits; a client that reads nothing cannot pile up more.
   maxQueuedBytes: MAX_WIRE_FRAME_BYTES,
@@ -80,7 +80,7 @@ const MIME: Record<string, string> = {
 };
 
 /** Same policy as the Electron window; connect-src admits only this host's own WebSocket. */
-export function contentSecurityPolicy(port: number): string {
+function contentSecurityPolicy(port: number): string {
   return [
     "default-src 'self'",
     "script-src 'self'",

@@ -57,6 +57,18 @@ describe('GUI services backend', () => {
     expect(romOnly.stages.map((s) => s.name)).not.toContain('staging');
   });
 
+  it('erases only the touched sectors by default, and mass-erases the flash when eraseTouchedOnly is false', async () => {
+    const { b, devices } = await open();
+    const small = (await b.openFirmwareBytes('small.bin', new Uint8Array(1024).fill(1), { baseAddress: 0x08000000 })) as { id: string };
+    const ask = (eraseTouchedOnly: boolean) => b.engineering.plan({ deviceId: devices[0]!.id, firmwareId: small.id, loader: 'none', options: { ...OPTS, eraseTouchedOnly } });
+    const touched = await ask(true);
+    expect(touched.options.massErase).toBe(false);
+    expect(touched.stages.flatMap((s) => s.erases.map((e) => e.kind))).toEqual(['sector']);
+    const mass = await ask(false);
+    expect(mass.options.massErase).toBe(true);
+    expect(mass.stages.flatMap((s) => s.erases.map((e) => e.kind))).toEqual(['mass']);
+  });
+
   it('flashes the demo to PASS, refuses a second flash of the same board while busy', async () => {
     const { b, devices } = await open();
     const demo = (await b.openFirmwareBytes('demo-f746.elf', new Uint8Array(DEMO))) as { id: string };

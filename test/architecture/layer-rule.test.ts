@@ -1,5 +1,6 @@
 // The lint rule that keeps src-main/ layered (eslint.config.js, docs/architecture.md) refuses an
 // upward or sideways import and lets a downward one through, as `npx eslint` runs it.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
@@ -32,5 +33,15 @@ describe('layers/import-down', () => {
     const code = "import { parseLayout } from '../dfu/layout.js';\nimport { hex32 } from '../../shared/format.js';\nimport { planBytes } from './plan.js';\nexport const f = [parseLayout, hex32, planBytes];\n";
     expect(await layerErrors('src-main/plan/x.ts', code)).toEqual([]);
     expect(await layerErrors('src-main/cli/commands/x.ts', "export { formatDump } from '../../dfu/dump.js';\n")).toEqual([]);
+  });
+});
+
+describe('docs/architecture.md', () => {
+  it('states the ranks exactly as the lint rule enforces them', async () => {
+    const config: string = resolve(ROOT, 'eslint.config.js');
+    const { LAYERS } = (await import(config)) as { LAYERS: string[][] };
+    const doc = readFileSync(resolve(ROOT, 'docs/architecture.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| (\d+) \| ((?:`[a-z]+\/`(?:, )?)+) \|/gm)].map((m) => [Number(m[1]), [...m[2]!.matchAll(/`([a-z]+)\/`/g)].map((f) => f[1])]);
+    expect(rows).toEqual(LAYERS.map((folders, rank) => [rank, folders]));
   });
 });

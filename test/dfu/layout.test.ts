@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BootBridgeError } from '../../shared/errors.js';
-import { findSector, formatLayout, layoutCovers, parseLayout } from '../../src-main/dfu/layout.js';
+import { formatLayout, layoutCovers, parseLayout } from '../../src-main/dfu/layout.js';
 
 interface Run {
   start: number;
@@ -97,14 +97,6 @@ describe('layout helpers', () => {
       const l = parseLayout(text);
       expect(parseLayout(formatLayout(l))).toEqual(l);
     }
-  });
-
-  it('findSector finds the sector holding an address and nothing outside', () => {
-    expect(findSector(f4, 0x08010000)).toMatchObject({ start: 0x08010000, size: 65536 });
-    expect(findSector(f4, 0x0801ffff)).toMatchObject({ start: 0x08010000 });
-    expect(findSector(f4, 0x080fffff)).toMatchObject({ start: 0x080e0000, size: 131072 });
-    expect(findSector(f4, 0x08100000)).toBeUndefined();
-    expect(findSector(f4, 0x07ffffff)).toBeUndefined();
   });
 
   it('layoutCovers is true only inside one block', () => {

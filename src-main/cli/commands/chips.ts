@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { LINES_NOT_DESCRIBED } from '../../devices/chip-db.js';
 import { CHIPS, chipByName, unknownChipError, type ChipInfo } from '../../devices/chips.js';
 import { chipAltStrings } from '../../devices/identify.js';
-import { EXIT, hex8, printJson, run } from '../common.js';
+import { EXIT, printJson, run } from '../common.js';
+import { hex32 } from '../../../shared/format.js';
 
 const kb = (n: number) => (n >= 1024 * 1024 && n % (1024 * 1024) === 0 ? `${n / 1024 / 1024} MB` : `${n / 1024} KB`);
 
@@ -38,7 +39,7 @@ export function formatChipTable(chips: readonly ChipInfo[]): string {
     c.flashSectors,
     `${c.program.unitBytes} B${c.program.rule === 'erased-only' ? ', once' : ''}`,
     kb(c.ram.reduce((n, r) => n + r.size, 0)),
-    c.romReservedRam ? `${hex8(c.romReservedRam.start)}–${hex8(c.romReservedRam.end - 1)}` : 'not found',
+    c.romReservedRam ? `${hex32(c.romReservedRam.start)}–${hex32(c.romReservedRam.end - 1)}` : 'not found',
     c.models.map((m) => m.replace(/^stm32/, '')).join(' '),
   ]);
   const widths = head.map((h) => h.length);
@@ -59,11 +60,11 @@ export function formatChip(c: ChipInfo): string {
   const out = [
     `${c.name}  device ID 0x${c.deviceId.toString(16)}  (${c.family})`,
     `parts        : ${c.models.join(', ')}  ("?" = any letter or digit)`,
-    `flash        : ${hex8(c.flash.start)}, up to ${kb(c.flash.size)}: ${c.flashSectors}`,
+    `flash        : ${hex32(c.flash.start)}, up to ${kb(c.flash.size)}: ${c.flashSectors}`,
     `program unit : ${c.program.unitBytes} bytes, ${c.program.rule === 'erased-only' ? 'written once after erase' : 'programming clears bits'}`,
-    `RAM          : ${c.ram.map((r) => `${r.name} ${hex8(r.start)} ${kb(r.size)}`).join('; ')}`,
-    `ROM uses RAM : ${c.romReservedRam ? `${hex8(c.romReservedRam.start)}–${hex8(c.romReservedRam.end - 1)}` : 'not found'}`,
-    `option bytes : ${c.optionBytes.map((o) => `${hex8(o.start)} ${o.size} bytes`).join('; ') || 'not found'}`,
+    `RAM          : ${c.ram.map((r) => `${r.name} ${hex32(r.start)} ${kb(r.size)}`).join('; ')}`,
+    `ROM uses RAM : ${c.romReservedRam ? `${hex32(c.romReservedRam.start)}–${hex32(c.romReservedRam.end - 1)}` : 'not found'}`,
+    `option bytes : ${c.optionBytes.map((o) => `${hex32(o.start)} ${o.size} bytes`).join('; ') || 'not found'}`,
     `ROM alt 0    : ${c.romAltStrings[0] ?? `(no capture) ${chipAltStrings(c)[0]}`}`,
   ];
   for (const q of c.quirks) out.push(`quirk        : ${q}`);

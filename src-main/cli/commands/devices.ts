@@ -6,8 +6,8 @@ import { deviceInfo, inspectDevice, listDfuDevices, selectDevice } from '../../o
 import { sentence } from '../../../shared/errors.js';
 import { openConnection, printJson, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 import { CLI_REMEDIES } from '../remedies.js';
+import { vidPid } from '../../../shared/format.js';
 
-const hex4 = (n: number) => n.toString(16).padStart(4, '0');
 
 export function registerDeviceCommands(program: Command): void {
   withDeviceOptions(program.command('list').description('list attached DFU devices (ROM bootloaders and loaders)')).action((o: DeviceOptions) =>
@@ -27,7 +27,7 @@ export function registerDeviceCommands(program: Command): void {
         for (const r of rows) {
           const chip = r.chip ? `${r.chip.name} (0x${r.chip.deviceId.toString(16)})` : 'unknown chip';
           process.stdout.write(
-            `${hex4(r.vendorId)}:${hex4(r.productId)}  serial ${r.serial ?? '-'}  ${r.mode === 'rom' ? 'ROM bootloader' : 'loader'} ${hex4(r.bcdDevice)}  ${chip}  "${r.product ?? ''}"${r.simulated ? '  [simulated]' : ''}\n` +
+            `${vidPid(r.vendorId, r.productId)}  serial ${r.serial ?? '-'}  ${r.mode === 'rom' ? 'ROM bootloader' : 'loader'} ${r.bcdDevice.toString(16).padStart(4, '0')}  ${chip}  "${r.product ?? ''}"${r.simulated ? '  [simulated]' : ''}\n` +
               `    memories: ${r.memories.join(', ') || '-'}\n`,
           );
         }

@@ -1,7 +1,8 @@
 // `bootbridge plan`, `flash`, `write`: open a file, show where every byte goes, program it, verify it.
 
 import { Option, type Command } from 'commander';
-import { BootBridgeError, hex32 } from '../../../shared/errors.js';
+import { BootBridgeError } from '../../../shared/errors.js';
+import { hex32 } from '../../../shared/format.js';
 import type { FlashResult } from '../../../shared/progress.js';
 import { chipByName, unknownChipError } from '../../devices/chips.js';
 import { chipAltStrings } from '../../devices/identify.js';

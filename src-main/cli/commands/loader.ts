@@ -14,8 +14,7 @@ import { holdsLoaderImage } from '../../sim/board.js';
 import { SIM_MODELS, simChip, simLoaderImages, type SimModelName } from '../../sim/index.js';
 import { VirtualClock } from '../../util/clock.js';
 import { EXIT, printJson, reportError, run } from '../common.js';
-
-const hex = (n: number) => '0x' + n.toString(16).toUpperCase().padStart(8, '0');
+import { hexUpper } from '../../../shared/format.js';
 
 /** The warning carried in --json whenever an experimental loader is staged (the engine logs the same words). */
 export function experimentalWarning(pkg: LoaderPackage): string | undefined {
@@ -37,7 +36,7 @@ export function loaderChoice(plan: FlashPlan, pkg: LoaderPackage | undefined, ro
   const needs = [...new Map(viaLoader.filter((w) => !romServes(w.address)).map((w) => [w.region, w])).values()];
   const routed = [...new Map(viaLoader.filter((w) => romServes(w.address)).map((w) => [w.region, w])).values()];
   const why: string[] = [];
-  if (needs.length) why.push(`${needs.map((w) => `${w.region} at ${hex(w.address)}`).join(', ')} ${needs.length > 1 ? 'need' : 'needs'} a loader (the ROM bootloader cannot reach it)`);
+  if (needs.length) why.push(`${needs.map((w) => `${w.region} at ${hexUpper(w.address, 8)}`).join(', ')} ${needs.length > 1 ? 'need' : 'needs'} a loader (the ROM bootloader cannot reach it)`);
   if (routed.length) {
     // The planner routes internal flash through a loader that serves it (and is staged anyway) unless
     // --rom-route says otherwise; both routes' estimates say what that costs or saves.

@@ -1,7 +1,8 @@
 // `bootbridge read`, `erase`, `stldr`: memory in and out (`convert` is in convert.ts).
 
 import type { Command } from 'commander';
-import { BootBridgeError, hex32 } from '../../../shared/errors.js';
+import { BootBridgeError } from '../../../shared/errors.js';
+import { hex32 } from '../../../shared/format.js';
 import { readStldr, formatStldr } from '../../loader/stldr.js';
 import { openLoaderFolder, readBytes, writeFileAtomic } from '../../operations/files.js';
 import { eraseDevice, readDevice } from '../../operations/operations.js';
