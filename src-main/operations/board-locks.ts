@@ -1,7 +1,11 @@
 // One operation per board at a time. Every front end (production station, GUI service) takes a lock
 // by board id (serial, else port path) before touching a board; a second request for a busy board is
 // refused with BUSY naming the board and what holds it.
-//   const lock = boardLocks.acquire(info.id, 'production'); try { … } finally { lock.release(); }
+//   const lock = boardLocks.acquire(info.id, 'production'); try { await boardLocks.settled(info.id); … } finally { lock.release(); }
+// A look at a board outside an operation (the device list reading its descriptors) is a probe: it
+// runs only while no operation holds the board, and an operation that takes the board waits for the
+// probes already on the wire (settled) before its first request. Their transfers never interleave:
+// a probe opens, claims, releases and closes the device, which would pull it from under the operation.
 
 import { BootBridgeError } from '../../shared/errors.js';
 
@@ -15,6 +19,8 @@ export interface BoardLock {
 
 export class BoardLocks {
   private readonly held = new Map<string, BoardLock>();
+  /** Probes running now, by board. */
+  private readonly probes = new Map<string, Set<Promise<unknown>>>();
 
   /** Takes the board or throws BUSY. */
   acquire(boardId: string, operation: string): BoardLock {
@@ -45,13 +51,39 @@ export class BoardLocks {
     return this.held.has(boardId) ? undefined : this.acquire(boardId, operation);
   }
 
-  /** Runs `body` holding the board; the lock is released however it ends. */
+  /** Runs `body` holding the board, once the probes on it are done; the lock is released however it ends. */
   async with<T>(boardId: string, operation: string, body: () => Promise<T>): Promise<T> {
     const lock = this.acquire(boardId, operation);
     try {
+      await this.settled(boardId);
       return await body();
     } finally {
       lock.release();
+    }
+  }
+
+  /**
+   * Runs `body` (a short look at the board) unless an operation holds it: then `body` is not run and
+   * the answer is undefined. Probes may overlap one another; an operation waits for them (settled).
+   */
+  async probe<T>(boardId: string, body: () => Promise<T>): Promise<T | undefined> {
+    if (this.held.has(boardId)) return undefined;
+    const running = body();
+    let set = this.probes.get(boardId);
+    if (!set) this.probes.set(boardId, (set = new Set()));
+    set.add(running);
+    try {
+      return await running;
+    } finally {
+      set.delete(running);
+      if (set.size === 0 && this.probes.get(boardId) === set) this.probes.delete(boardId);
+    }
+  }
+
+  /** Resolves when no probe of the board is running (call it holding the board: no new one starts). */
+  async settled(boardId: string): Promise<void> {
+    for (let set = this.probes.get(boardId); set; set = this.probes.get(boardId)) {
+      await Promise.allSettled([...set]);
     }
   }
 

@@ -352,6 +352,7 @@ export class ProductionStation {
     try {
       let details: DeviceDetails;
       try {
+        await this.locks.settled(id);
         details = await inspectDevice(this.conn.backend, d);
       } catch (e) {
         return this.ignore(id, serial, `its descriptors cannot be read: ${toErrorData(e).message}`);

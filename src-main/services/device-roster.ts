@@ -40,14 +40,35 @@ export class DeviceRoster {
     throw new BootBridgeError('DEVICE_NOT_FOUND', `Device ${id} is no longer attached`, { serial: id });
   }
 
-  /** Descriptors are read once per enumeration; a re-enumerated board (ROM → loader) is read again. */
+  /**
+   * Descriptors are read once per enumeration; a re-enumerated board (ROM → loader) is read again.
+   * A board an operation holds is not read (its transfers would interleave with the operation's): its
+   * last details answer, or BUSY when it has none.
+   */
   async inspect(d: USBDevice): Promise<DeviceDetails> {
     const info = deviceInfo(this.conn.backend, d);
-    const key = this.deviceKey(d);
-    const hit = this.details.get(info.id);
-    if (hit && hit.key === key) return hit.details;
+    const hit = this.cached(d);
+    if (hit) return hit;
+    const details = await boardLocks.probe(info.id, () => this.read(d));
+    if (details) return details;
+    const last = this.details.get(info.id)?.details;
+    if (last) return last;
+    throw new BootBridgeError('BUSY', `Board ${info.id} is busy (${boardLocks.holder(info.id) ?? 'an operation'} in progress)`, { serial: info.id });
+  }
+
+  /** As inspect, for the operation holding the board (board-locks.ts). */
+  async inspectHeld(d: USBDevice): Promise<DeviceDetails> {
+    return this.cached(d) ?? this.read(d);
+  }
+
+  private cached(d: USBDevice): DeviceDetails | undefined {
+    const hit = this.details.get(deviceInfo(this.conn.backend, d).id);
+    return hit && hit.key === this.deviceKey(d) ? hit.details : undefined;
+  }
+
+  private async read(d: USBDevice): Promise<DeviceDetails> {
     const details = await inspectDevice(this.conn.backend, d);
-    this.details.set(info.id, { key, details });
+    this.details.set(deviceInfo(this.conn.backend, d).id, { key: this.deviceKey(d), details });
     return details;
   }
 
@@ -63,7 +84,8 @@ export class DeviceRoster {
     const out: DeviceSummaryView[] = [];
     for (const d of await listDfuDevices(this.conn.backend)) {
       const info = deviceInfo(this.conn.backend, d);
-      // A board being programmed is not probed: its descriptors would interleave with the engine's transfers.
+      // A board being programmed is not probed: its descriptors would interleave with the engine's
+      // transfers (inspect checks again when it reads: an operation may start while the list is built).
       let details: DeviceDetails | undefined;
       if (!busy.has(info.id)) details = await this.inspect(d).catch(() => undefined);
       else details = this.details.get(info.id)?.details;

@@ -86,9 +86,10 @@ export class EngineeringSession {
     return fw;
   }
 
-  private async planned(req: PlanArgs): Promise<Planned & { loaderId?: string }> {
+  /** `held`: the caller holds the board (board-locks.ts), so its descriptors are read even if not cached. */
+  private async planned(req: PlanArgs, held = false): Promise<Planned & { loaderId?: string }> {
     const device = await this.devices.find(req.deviceId);
-    const details = await this.devices.inspect(device);
+    const details = held ? await this.devices.inspectHeld(device) : await this.devices.inspect(device);
     const fw = this.firmware(req.firmwareId);
     const options: PlanOptions = { verify: req.options.verify, leave: req.options.leave ? {} : false, massErase: !req.options.eraseTouchedOnly };
     const r = await this.loaders.plan(details, fw, req.loader ?? 'auto', options);
@@ -115,7 +116,8 @@ export class EngineeringSession {
     this.ops.set(opId, { deviceId: req.deviceId, abort });
     const done = (async (): Promise<FlashResult> => {
       try {
-        const r = await this.planned(req);
+        await boardLocks.settled(req.deviceId);
+        const r = await this.planned(req, true);
         checkLoaderUsable(this.conn, r.details, r.loader);
         if (!r.plan.ok) {
           return failed(planInvalid(r.plan.errors));
@@ -144,7 +146,7 @@ export class EngineeringSession {
   async read(req: ReadArgs): Promise<Uint8Array> {
     return boardLocks.with(req.deviceId, 'read', async () => {
       const device = await this.devices.find(req.deviceId);
-      const details = await this.devices.inspect(device);
+      const details = await this.devices.inspectHeld(device);
       const loader = await this.loaders.forAddresses(details, req.loader, [req.address, req.address + req.length - 1]);
       try {
         return await readDevice(this.conn, device, details, { address: req.address, length: req.length }, loader);
@@ -159,7 +161,7 @@ export class EngineeringSession {
   async erase(req: EraseArgs): Promise<ErasedSector[]> {
     return boardLocks.with(req.deviceId, 'erase', async () => {
       const device = await this.devices.find(req.deviceId);
-      const details = await this.devices.inspect(device);
+      const details = await this.devices.inspectHeld(device);
       const loader = req.mass ? undefined : await this.loaders.forAddresses(details, req.loader, req.addresses);
       try {
         return await eraseDevice(this.conn, device, details, { addresses: req.addresses, ...(req.mass ? { mass: true } : {}) }, loader);

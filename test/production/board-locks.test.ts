@@ -40,4 +40,29 @@ describe('board locks', () => {
     expect(during).toBe('erase');
     expect(locks.isBusy('Y')).toBe(false);
   });
+  it('a probe does not run on a board an operation holds; an operation waits for the probes already running', async () => {
+    const locks = new BoardLocks();
+    const order: string[] = [];
+    let finishProbe!: () => void;
+    const probing = locks.probe('00000008FFFF', async () => {
+      order.push('probe starts');
+      await new Promise<void>((res) => (finishProbe = res));
+      order.push('probe ends');
+      return 'descriptors';
+    });
+    const erase = locks.with('00000008FFFF', 'erase', async () => {
+      order.push('erase starts');
+      // Held: a probe asked for now does not run.
+      expect(await locks.probe('00000008FFFF', async () => order.push('second probe'))).toBeUndefined();
+      return 'erased';
+    });
+    await new Promise((res) => setImmediate(res));
+    expect(order).toEqual(['probe starts']);
+    finishProbe();
+    expect(await probing).toBe('descriptors');
+    expect(await erase).toBe('erased');
+    expect(order).toEqual(['probe starts', 'probe ends', 'erase starts']);
+    // Free again: probes run.
+    expect(await locks.probe('00000008FFFF', async () => 'again')).toBe('again');
+  });
 });
