@@ -3,6 +3,7 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BootBridgeError } from '../../shared/errors.js';
+import { formatSize as kb } from '../../shared/format.js';
 import type { FlashEvent } from '../../shared/progress.js';
 import { connect, type Connection } from '../operations/connect.js';
 import { inspectDevice, selectDevice, type DeviceDetails } from '../operations/devices.js';
@@ -73,7 +74,6 @@ export async function openSelected(o: DeviceOptions): Promise<Selected> {
 
 // ---- progress ---------------------------------------------------------------------------------
 
-const kb = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`);
 const eta = (ms: number | undefined) => (ms === undefined ? '--' : ms < 60_000 ? `${Math.ceil(ms / 1000)}s` : `${Math.floor(ms / 60_000)}m${Math.ceil((ms % 60_000) / 1000)}s`);
 
 /**

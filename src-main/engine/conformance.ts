@@ -13,6 +13,7 @@ import type { MemoryLayout } from '../dfu/layout.js';
 import { MAX_TRANSFER_SIZE, type LoaderPackage } from '../loader/index.js';
 import type { ChipInfo } from '../devices/chips.js';
 import { crc32 } from '../util/crc32.js';
+import { formatSize, hexUpper } from '../../shared/format.js';
 import type { BoardHandle, EngineContext } from './context.js';
 import { Reporter } from './progress.js';
 import { waitForBoard } from './reenumerate.js';
@@ -36,7 +37,7 @@ export interface CheckOptions {
 }
 
 const LANGID_EN_US = 0x0409;
-const hex = (n: number, d = 8) => '0x' + n.toString(16).toUpperCase().padStart(d, '0');
+const hex = (n: number, d = 8) => hexUpper(n, d);
 
 interface Status {
   status: number;
@@ -402,7 +403,7 @@ export async function checkLoader(ctx: EngineContext, board: BoardHandle, pkg: L
         return { ok: r.last.state === DFU_STATE.dfuDNLOAD_IDLE && r.last.status === DFU_STATUS.OK, detail: stateName(r.last) };
       });
       await dfu.idle();
-      await attempt(`alt${mem.alt}.sector-erase`, '§3.1', `${tag}: sector erase at ${hex(sector.start)} (${sector.size / 1024} KB), honest poll timeouts`, async () => {
+      await attempt(`alt${mem.alt}.sector-erase`, '§3.1', `${tag}: sector erase at ${hex(sector.start)} (${formatSize(sector.size)}), honest poll timeouts`, async () => {
         const r = await dfu.erase(sector.start);
         const pv = pollVerdict(r);
         const done = r.last.state === DFU_STATE.dfuDNLOAD_IDLE && r.last.status === DFU_STATUS.OK;

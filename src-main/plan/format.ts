@@ -2,6 +2,7 @@
 // it should take, and every problem. The CLI prints it; the GUI shows the same facts from the data.
 
 import { hex32, withRemedy, type RemedyWords } from '../../shared/errors.js';
+import { formatSize } from '../../shared/format.js';
 import type { EraseOp, FlashPlan, PlanIssue, PlanStage, PlannedSegment } from './types.js';
 
 /** A plan issue for one door: its message, then its remedy in that door's words (its code without them). */
@@ -171,7 +172,7 @@ function stageLines(s: PlanStage): string[] {
       lines.push(`… ${count(items.length - n)} more ${what} (${count(bytes)} bytes)`);
     }
   };
-  few(s.erases, 'erases', (e) => (e.kind === 'mass' ? massEraseLine(e) : `erase ${e.region} sector ${hex32(e.address)} (${kb(e.size)})`), (e) => e.size);
+  few(s.erases, 'erases', (e) => (e.kind === 'mass' ? massEraseLine(e) : `erase ${e.region} sector ${hex32(e.address)} (${formatSize(e.size)})`), (e) => e.size);
   few(s.writes, 'writes', (w) => `write ${w.region} ${hex32(w.address)}..${hex32(w.address + w.length - 1)} ${w.length} bytes, ${w.blocks} × ${w.transferSize}-byte blocks (alt ${w.alt})`, (w) => w.length);
   few(s.verifies, 'verifies', (v) => `verify ${v.region} ${hex32(v.address)} ${v.length} bytes by ${v.method}`, (v) => v.length);
   if (s.staging) lines.push(`jump to loader at ${hex32(s.staging.jumpAddress)}, wait for it to enumerate`);
@@ -201,6 +202,3 @@ function seconds(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-function kb(bytes: number): string {
-  return bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${bytes} bytes`;
-}

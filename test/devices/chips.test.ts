@@ -199,7 +199,7 @@ describe('bootbridge chips', () => {
     const text = formatChipTable(CHIPS);
     for (const c of CHIPS) expect(text).toContain(`0x${c.deviceId.toString(16)}  ${c.name}`);
     expect(text).toMatch(/not in the database: STM32H7R\/H7S/);
-    expect(text).toMatch(/0x450 +STM32H74x\/75x +2 MB +16\*128K +32 B, once/);
+    expect(text).toMatch(/0x450 +STM32H74x\/75x +2 MiB +16\*128K +32 B, once/);
   });
 
   it('one line in full names its sources and what was not found; --json carries the same facts', () => {

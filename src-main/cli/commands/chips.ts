@@ -6,9 +6,8 @@ import { LINES_NOT_DESCRIBED } from '../../devices/chip-db.js';
 import { CHIPS, chipByName, unknownChipError, type ChipInfo } from '../../devices/chips.js';
 import { chipAltStrings } from '../../devices/identify.js';
 import { EXIT, printJson, run } from '../common.js';
-import { hex32 } from '../../../shared/format.js';
+import { formatSize as kb, hex32 } from '../../../shared/format.js';
 
-const kb = (n: number) => (n >= 1024 * 1024 && n % (1024 * 1024) === 0 ? `${n / 1024 / 1024} MB` : `${n / 1024} KB`);
 
 /** One JSON-ready record per chip (numbers as numbers; the same fields as the database). */
 export function chipRecord(c: ChipInfo): Record<string, unknown> {

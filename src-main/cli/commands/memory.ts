@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { BootBridgeError } from '../../../shared/errors.js';
-import { hex32 } from '../../../shared/format.js';
+import { formatSize, hex32 } from '../../../shared/format.js';
 import { readStldr, formatStldr } from '../../loader/stldr.js';
 import { openLoaderFolder, readBytes, writeFileAtomic } from '../../operations/files.js';
 import { eraseDevice, readDevice } from '../../operations/operations.js';
@@ -55,7 +55,7 @@ export function registerMemoryCommands(program: Command): void {
           if (!o.json && o.mass) process.stderr.write('Mass erase of the internal flash…\n');
           const erased = await eraseDevice(conn, device, details, what, loader, { onEvent: progressPrinter(o.progress !== false && !o.json), signal });
           if (o.json) printJson({ ok: true, mass: o.mass === true, erased });
-          else for (const s of erased) process.stderr.write(`erased ${s.region} ${o.mass ? '(mass erase)' : `sector ${hex32(s.address)} (${s.size / 1024} KB)`}${s.via === 'loader' ? ' through the loader' : ''}\n`);
+          else for (const s of erased) process.stderr.write(`erased ${s.region} ${o.mass ? '(mass erase)' : `sector ${hex32(s.address)} (${formatSize(s.size)})`}${s.via === 'loader' ? ' through the loader' : ''}\n`);
         } finally {
           await conn.close();
         }
