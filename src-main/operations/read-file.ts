@@ -33,12 +33,10 @@ function checkRegular(path: string, st: Stats, maxBytes: number): void {
 }
 
 /**
- * Reads a whole regular file, at most `maxBytes` (the contract's file limit by default). The file is
- * opened without blocking (a FIFO with no writer would hang a blocking open) and checked on the open
- * descriptor before a byte is read: FIFOs, devices (/dev/zero), sockets and folders are refused at
- * once, and so is a file over the limit. Errors name the path and never quote the contents.
+ * Opens `path` for reading without blocking on a FIFO, and checks from the descriptor that it is a
+ * regular file within `maxBytes`; the descriptor is closed again when it is not.
  */
-export function readBytes(path: string, maxBytes = MAX_FILE_BYTES): Uint8Array {
+function openRegular(path: string, maxBytes: number): { fd: number; st: Stats } {
   let fd: number;
   try {
     fd = openSync(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
@@ -48,6 +46,23 @@ export function readBytes(path: string, maxBytes = MAX_FILE_BYTES): Uint8Array {
   try {
     const st = fstatSync(fd);
     checkRegular(path, st, maxBytes);
+    return { fd, st };
+  } catch (e) {
+    closeSync(fd);
+    if (e instanceof BootBridgeError) throw e;
+    throw new BootBridgeError('FILE_ERROR', `Cannot read ${path}: ${(e as Error).message}`, { file: path }, { cause: e });
+  }
+}
+
+/**
+ * Reads a whole regular file, at most `maxBytes` (the contract's file limit by default). The file is
+ * opened without blocking (a FIFO with no writer would hang a blocking open) and checked on the open
+ * descriptor before a byte is read: FIFOs, devices (/dev/zero), sockets and folders are refused at
+ * once, and so is a file over the limit. Errors name the path and never quote the contents.
+ */
+export function readBytes(path: string, maxBytes = MAX_FILE_BYTES): Uint8Array {
+  const { fd, st } = openRegular(path, maxBytes);
+  try {
     const out = new Uint8Array(st.size);
     let got = 0;
     while (got < out.length) {
@@ -150,15 +165,8 @@ const COPY_CHUNK = 256 << 10;
  * the file closed, when it is not one. Synchronous, for the command line, where nothing else runs.
  */
 export function openElfFile(path: string): OpenElf | undefined {
-  let fd: number;
+  const { fd, st } = openRegular(path, TEXT_FILE_LIMIT);
   try {
-    fd = openSync(path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
-  } catch (e) {
-    throw openError(path, e);
-  }
-  try {
-    const st = fstatSync(fd);
-    checkRegular(path, st, TEXT_FILE_LIMIT);
     const head = new Uint8Array(Math.min(st.size, 4));
     readFully(path, fd, head, 0);
     if (!isElf(head)) {
