@@ -16,18 +16,11 @@ export class IntelHexParser extends RecordParser {
     const len = b.length;
     const T = HEX_VALUE;
     let pos = from;
-    let line = this.line;
 
     while (!this.done) {
-      while (pos < len && isLineSpace(b[pos]!)) {
-        if (b[pos] === 0x0a) line++;
-        pos++;
-      }
-      if (pos >= len) {
-        this.line = line;
-        if (!final) return pos;
-        throw new BootBridgeError('FIRMWARE_INVALID', 'Intel HEX file has no end-of-file record (type 01): it is truncated', { line, offset: this.origin + pos });
-      }
+      pos = this.nextRecord(b, pos, final, 'Intel HEX file has no end-of-file record (type 01): it is truncated');
+      if (pos >= len) return pos;
+      const line = this.line;
       if (b[pos] !== COLON) throw this.invalid(`expected ':' at the start of a record, found ${describe(b[pos]!)}`, line, pos);
       if (pos + 11 > len) {
         if (!final) break;
@@ -89,7 +82,6 @@ export class IntelHexParser extends RecordParser {
       pos = end;
       if (pos < len && !isLineSpace(b[pos]!)) throw this.invalid('record longer than its byte count says', line, pos);
     }
-    this.line = line;
     return pos;
   }
 

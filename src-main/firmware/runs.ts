@@ -3,6 +3,7 @@
 // and the chunk feeder that lets a file arrive in pieces of any size, so a 750 MB HEX file is never
 // held in memory: only the image and the one record a chunk boundary cut in two.
 
+import { BootBridgeError } from '../../shared/errors';
 import type { FirmwareImage, Piece } from './image';
 
 /** ASCII code → nibble value; 0x100 marks a byte that is not a hex digit (OR-ing two lookups keeps it). */
@@ -141,6 +142,23 @@ export abstract class RecordParser implements ChunkParser {
     }
     this.runs.endRun();
     return this.image();
+  }
+
+  /**
+   * Moves past the blanks and line breaks before the next record, counting lines in `line`. Returns
+   * where the record starts, or `b.length` when the chunk ends first and more may come; at the end of
+   * the last chunk the file lacks its end record, and `noEnd` says so.
+   */
+  protected nextRecord(b: Uint8Array, pos: number, final: boolean, noEnd: string): number {
+    const len = b.length;
+    let line = this.line;
+    while (pos < len && isLineSpace(b[pos]!)) {
+      if (b[pos] === 0x0a) line++;
+      pos++;
+    }
+    this.line = line;
+    if (pos >= len && final) throw new BootBridgeError('FIRMWARE_INVALID', noEnd, { line, offset: this.origin + pos });
+    return pos;
   }
 
   private feed(b: Uint8Array, from: number, final: boolean): number {

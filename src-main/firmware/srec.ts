@@ -19,18 +19,11 @@ export class SrecParser extends RecordParser {
     const len = b.length;
     const T = HEX_VALUE;
     let pos = from;
-    let line = this.line;
 
     while (!this.done) {
-      while (pos < len && isLineSpace(b[pos]!)) {
-        if (b[pos] === 0x0a) line++;
-        pos++;
-      }
-      if (pos >= len) {
-        this.line = line;
-        if (!final) return pos;
-        throw new BootBridgeError('FIRMWARE_INVALID', 'S-record file has no termination record (S7, S8 or S9): it is truncated', { line, offset: this.origin + pos });
-      }
+      pos = this.nextRecord(b, pos, final, 'S-record file has no termination record (S7, S8 or S9): it is truncated');
+      if (pos >= len) return pos;
+      const line = this.line;
       if (b[pos] !== S) throw this.invalid(`expected 'S' at the start of a record, found ${describe(b[pos]!)}`, line, pos);
       if (pos + 4 > len) {
         if (!final) break;
@@ -104,7 +97,6 @@ export class SrecParser extends RecordParser {
       pos = end;
       if (pos < len && !isLineSpace(b[pos]!)) throw this.invalid('record longer than its byte count says', line, pos);
     }
-    this.line = line;
     return pos;
   }
 
