@@ -57,6 +57,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /**
  * A recipe whose loader serves only the QSPI, so one run has every phase: internal flash through the
  * ROM (erase, write, read-back), staging, jump, QSPI through the loader (erase, write, CRC32), leave.
+ * skipUnchanged: false, so a blank board's sectors are erased too and every erase can take a fault.
  */
 function recipeFolder(): string {
   const dir = mkdtempSync(join(tmpdir(), 'bb-faults-'));
@@ -80,7 +81,7 @@ function recipeFolder(): string {
     `  sha256: ${sha256(new Uint8Array(readFileSync(join(dir, 'loader', 'loader.bin'))))}`,
     `  manifestSha256: ${sha256(new Uint8Array(readFileSync(join(dir, 'loader', 'loader.json'))))}`,
     'chips: [0x449]',
-    'options: { verify: true, skipBlank: true, massErase: false, leave: true }',
+    'options: { verify: true, skipBlank: true, massErase: false, leave: true, skipUnchanged: false }',
   ].join('\n');
   writeFileSync(join(dir, 'recipe.yaml'), yaml);
   return dir;
