@@ -60,7 +60,7 @@ export const ERROR_TEXT = {
   DFU_TIMEOUT: { title: 'Bootloader did not finish in time', hint: 'The device stayed busy past its timeout; power-cycle it in DFU mode.' },
   DFU_PROTOCOL: { title: 'Unexpected answer from the bootloader', hint: 'The device answered outside the DFU/DfuSe protocol.' },
   LAYOUT_INVALID: { title: 'Invalid memory layout string', hint: 'The alt setting name is not a DfuSe layout (@Name/0xADDR/N*SIZEu,…).' },
-  ADDRESS_UNREACHABLE: { title: 'Address outside the device memory', hint: 'No memory of this device covers the address.' },
+  ADDRESS_UNREACHABLE: { title: 'Address outside the device memory', hint: 'No memory reachable on this board, as it is connected now, covers the address.' },
   REGION_NOT_WRITABLE: { title: 'Memory region is not writable', hint: 'The region is read-only in this bootloader.' },
   REGION_NOT_READABLE: { title: 'Memory region is not readable', hint: 'The region cannot be uploaded (read protection or type flags).' },
   VERIFY_MISMATCH: { title: 'Verification failed', hint: 'The memory does not hold what was written. Erase and flash again; if it repeats, the flash may be worn or protected.' },

@@ -125,7 +125,10 @@ export function romUnreachable(subject: string, loaderName: string | undefined):
 
 function outside(target: PlanTarget, label: { toString(): string }, start: number, end: number, regions: PlanRegion[]): PlanIssue {
   const near = nearestRegion(start, end, regions);
-  const nearText = near ? ` (nearest: ${near.name} ${span(near.start, near.end)}, alt ${near.alt}${near.via === 'loader' ? ' of the loader' : ''})` : '';
+  // Named in words only when it is near enough to suggest a wrong link address (within its own size);
+  // "nearest: Device Feature" for a QSPI address would send the reader the wrong way.
+  const close = near !== undefined && gap(start, end, near) < near.end - near.start;
+  const nearText = near && close ? ` (nearest: ${near.name} ${span(near.start, near.end)}, alt ${near.alt}${near.via === 'loader' ? ' of the loader' : ''})` : '';
   const message = target.loader
     ? `${label} lies outside every memory of the ROM bootloader and of loader "${target.loader.name}"${nearText}: the link address is wrong, or another loader serves it.`
     : `${label} lies outside every memory the ROM bootloader serves${nearText}: the ROM cannot reach it.`;
@@ -195,11 +198,16 @@ function blockAt(layout: MemoryLayout, address: number): MemoryBlock | undefined
   return layout.blocks.find((b) => address >= b.start && address < b.start + b.size);
 }
 
+/** Bytes between [start, end) and a region; 0 when they overlap. */
+function gap(start: number, end: number, r: { start: number; end: number }): number {
+  return end <= r.start ? r.start - end : start >= r.end ? start - r.end : 0;
+}
+
 function nearestRegion(start: number, end: number, regions: PlanRegion[]): PlanRegion | undefined {
   let best: PlanRegion | undefined;
   let bestDistance = Infinity;
   for (const r of regions) {
-    const d = end <= r.start ? r.start - end : start >= r.end ? start - r.end : 0;
+    const d = gap(start, end, r);
     if (d < bestDistance) {
       best = r;
       bestDistance = d;

@@ -153,6 +153,13 @@ describe('errors before any I/O', () => {
     expect(p.segments[1]!.region).toBeUndefined();
   });
 
+  it('names the nearest memory in words only when it is near (a wrong link address), not for a QSPI address', () => {
+    const far = plan(image(seg(0x9000_0000, 16)), romTarget(F746)).errors[0]!;
+    expect(far.message).not.toContain('nearest');
+    const near = plan(image(seg(0x0810_0000, 16)), romTarget(F746)).errors[0]!;
+    expect(near.message).toMatch(/nearest: Internal Flash/);
+  });
+
   it('reports every problem at once', () => {
     const p = plan(image(seg(0x0800_0000, 16), seg(0x0800_0008, 16), seg(0x9000_0000, 16), seg(0x080f_f000, 0x2000)), romTarget(F746));
     expect(p.errors.map((e) => e.code).sort()).toEqual(['OUTSIDE_REGIONS', 'PAST_REGION_END', 'SEGMENTS_OVERLAP']);
