@@ -115,7 +115,7 @@ export function checkReportedLayouts(chip: ChipInfo, reported: { alt: number; la
   }
   if (problems.length === 0) return [];
   return [
-    `The device's internal flash "${deviceText}" does not match ${chip.name} (${hex(chip.deviceId, 3)}) in the chip database "${dbText}" (${problems.join('; ')}): check --chip, or the chip is not the one named.`,
+    `The device's internal flash "${deviceText}" does not match ${chip.name} (${hex(chip.deviceId, 3)}) in the chip database "${dbText}" (${problems.join('; ')}): the chip on the board may not be the one named; check its marking before flashing.`,
   ];
 }
 

@@ -7,9 +7,9 @@ import { ERROR_TEXT, RESET_TO_ROM, errorTitle, formatError, hintFor, sentence, w
 /** The window's words for every remedy. */
 export const GUI_REMEDIES: RemedyWords = {
   'check-input': 'check the value entered',
-  'reset-with-boot0': 'connect the board with BOOT0 held high (it then appears in the device list), or add a simulated board below the list',
+  'reset-with-boot0': 'connect the board with BOOT0 held high and press its reset button (it then appears in the window)',
   'choose-board': 'select the board in the device list',
-  'use-sim': 'start BootBridge with a simulated board',
+  'use-sim': 'this computer\'s USB access needs fixing before boards can be flashed: tell whoever installed BootBridge',
   'choose-chip': 'select a board whose chip is identified, or a loader made for it',
   'choose-loader': 'choose a loader that serves this memory in the Loader menu of the toolbar',
   'give-base-address': 'enter the address it loads at in the BIN address field (for example 0x08000000)',
@@ -47,16 +47,19 @@ export function guiTitle(code: string): string {
   return errorTitle(code);
 }
 
-export function guiHint(code: string): string {
-  return GUI_HINTS[code as keyof typeof ERROR_TEXT] ?? hintFor({ code: code as keyof typeof ERROR_TEXT, message: '', context: {} }, GUI_REMEDIES);
+/** The hint line for an error in the window; an error's own remedy (said after its message) replaces the code's default. */
+export function guiHint(code: string, remedy?: ErrorData['remedy']): string {
+  const e: ErrorData = { code: code as keyof typeof ERROR_TEXT, message: '', context: {}, ...(remedy ? { remedy } : {}) };
+  return GUI_HINTS[e.code] ?? hintFor(e, GUI_REMEDIES);
 }
 
-/** formatError for the window: the message, its remedy and context, then the GUI's hint. */
+/** formatError for the window: the message, its remedy and context, then the GUI's hint when there is one. */
 export function guiFormatError(e: ErrorData): string {
-  const text = formatError(e, GUI_REMEDIES);
+  const text = formatError({ ...e, message: guiMessage(e.message) }, GUI_REMEDIES);
   const nl = text.lastIndexOf('\n  ');
   const head = nl >= 0 ? text.slice(0, nl) : text;
-  return `${head}\n  ${guiHint(e.code)}`;
+  const hint = guiHint(e.code, e.remedy);
+  return hint ? `${head}\n  ${hint}` : head;
 }
 
 /** An error's message with its own remedy in the window's words (one line, no hint). */
