@@ -168,11 +168,12 @@ export class DfuseDevice {
   }
 
   /** DNLOAD block 0 with a DfuSe command, then wait for it (AN3156 §6.1: every command completes through GETSTATUS). */
-  private async command(bytes: number[], kind: DfuRequestKind, address?: number): Promise<DfuStatusReport> {
+  /** `atLeastMs`: a command known to take longer than the default busy limit (a QSPI bulk erase). */
+  private async command(bytes: number[], kind: DfuRequestKind, address?: number, atLeastMs = 0): Promise<DfuStatusReport> {
     await this.readyForDownload();
     const op = address !== undefined ? { address } : {};
     await this.dfu.dnload(0, new Uint8Array(bytes), op);
-    return this.dfu.waitWhileBusy(kind, op);
+    return this.dfu.waitWhileBusy(kind, op, atLeastMs);
   }
 
   /** Get Commands (AN3156 §6.1): UPLOAD block 0 lists the supported command bytes. */
@@ -199,9 +200,7 @@ export class DfuseDevice {
    * manifest): the host then waits up to twice that before calling it hung (N25Q128A: 170 s typical, 250 s max).
    */
   async massErase(expectedMs = 0): Promise<void> {
-    await this.readyForDownload();
-    await this.dfu.dnload(0, new Uint8Array([DFUSE_COMMAND.ERASE]));
-    await this.dfu.waitWhileBusy('massErase', {}, 2 * expectedMs);
+    await this.command([DFUSE_COMMAND.ERASE], 'massErase', undefined, 2 * expectedMs);
   }
 
   /**

@@ -7,6 +7,7 @@
 //
 // stageWork() turns a plan stage and those findings into the erases, writes and verifications to run.
 
+import { isBlank, nonBlankRuns } from '../util/blank.js';
 import type { SectorOutcome, VerifiedRange } from '../../shared/progress.js';
 import type { DfuseDevice } from '../dfu/dfuse.js';
 import type { FirmwareImage } from '../firmware/image.js';
@@ -79,12 +80,6 @@ function erasedCrc(size: number): number {
   return c;
 }
 
-function isBlank(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0xff) return false;
-  return true;
-}
-
-
 /** Compares every sector the stage plans to compare; one progress phase per memory. */
 export async function compareSectors(
   dev: DfuseDevice,
@@ -146,19 +141,6 @@ function pieces(alt: number, from: number, to: number, findings: Map<string, Fin
   return out;
 }
 
-/** Non-blank runs of `block`-byte blocks aligned to the start of `data`. */
-function nonBlankBlocks(data: Uint8Array, block: number): { from: number; to: number }[] {
-  const runs: { from: number; to: number }[] = [];
-  for (let at = 0; at < data.length; at += block) {
-    const to = Math.min(at + block, data.length);
-    if (isBlank(data.subarray(at, to))) continue;
-    const last = runs[runs.length - 1];
-    if (last && last.to === at) last.to = to;
-    else runs.push({ from: at, to });
-  }
-  return runs;
-}
-
 /** The erases, writes and verifications of `stage` once its sectors are compared (as planned when none is). */
 export function stageWork(
   stage: PlanStage,
@@ -204,7 +186,7 @@ export function stageWork(
   const block = stage.writes[0]?.transferSize ?? 2048;
   for (const f of findings.values()) {
     if (!f.write || !f.preserved) continue;
-    for (const r of nonBlankBlocks(f.expected, block)) {
+    for (const r of nonBlankRuns(f.expected, block)) {
       writes.push({ alt: f.op.alt, region: f.op.region, address: f.op.address + r.from, data: f.expected.subarray(r.from, r.to) });
       sent.set(key(f.op.alt, f.op.address), (sent.get(key(f.op.alt, f.op.address)) ?? 0) + r.to - r.from);
     }

@@ -5,6 +5,7 @@
 //   const p = plan(image, { memories, chip, loader }, { verify: true });
 //   if (!p.ok) console.log(formatPlan(p)); else engine.run(p, image);
 
+import { nonBlankRuns } from '../util/blank.js';
 import { BootBridgeError, hex32 } from '../../shared/errors.js';
 import { vidPid } from '../../shared/format.js';
 import type { StageName } from '../../shared/progress.js';
@@ -558,24 +559,6 @@ function checkUsbId(image: FirmwareImage, target: PlanTarget, forcible: (i: Plan
     message: `The .dfu file's suffix names USB device ${vidPid(id.vendorId, id.productId)}, but the board is ${vidPid(board.vendorId, board.productId)}: the file was made for another device.`,
     remedy: 'force',
   });
-}
-
-/** Runs of transfer-size blocks (aligned to the segment start) that hold something other than 0xFF. */
-function nonBlankRuns(data: Uint8Array, blockSize: number): { from: number; to: number }[] {
-  const runs: { from: number; to: number }[] = [];
-  for (let at = 0; at < data.length; at += blockSize) {
-    const to = Math.min(at + blockSize, data.length);
-    if (isBlank(data, at, to)) continue;
-    const last = runs[runs.length - 1];
-    if (last && last.to === at) last.to = to;
-    else runs.push({ from: at, to });
-  }
-  return runs;
-}
-
-function isBlank(data: Uint8Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (data[i] !== 0xff) return false;
-  return true;
 }
 
 function segmentLabel(index: number, sources: string[], start: number, end: number): string {
