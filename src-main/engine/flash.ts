@@ -12,7 +12,6 @@ import { DfuseDevice } from '../dfu/dfuse.js';
 import { readImage, type FirmwareImage } from '../firmware/image.js';
 import type { LoaderPackage } from '../loader/package.js';
 import { planInvalid } from '../plan/issues.js';
-import { planBytes } from '../plan/plan.js';
 import { routeRange } from '../plan/route.js';
 import type { EraseOp, FlashPlan, PlanStage, Via } from '../plan/types.js';
 import { crc32 } from '../util/crc32.js';
@@ -172,7 +171,7 @@ async function runStage(run: PlanRun, stage: PlanStage): Promise<void> {
   // Flash only what must change: compare the planned sectors first (engine/sectors.ts).
   if (stage.compares?.length) run.phase = 'read';
   const findings = stage.compares?.length ? await compareSectors(dev, stage, run.plan, run.image, run.reporter, run.ctx.signal) : new Map();
-  const work = stageWork(stage, run.image, run.loader, findings, segmentBytes);
+  const work = stageWork(stage, run.image, findings);
   run.sectors.push(...work.sectors);
   run.bytesUnchanged += work.bytesUnchanged;
   run.verified.push(...work.comparedVerified);
@@ -186,14 +185,6 @@ async function runStage(run: PlanRun, stage: PlanStage): Promise<void> {
   for (const verifies of byRegion(work.verifies)) await verifyStep(run, stage.name, dev, verifies);
   if (stage.leave) await leaveStep(run, dev, stage.leave.address);
   run.reporter.endStage(stage.name);
-}
-
-/** The bytes of a write or verification: the image's, or the loader package's for the staging write. */
-function segmentBytes(image: FirmwareImage, loader: LoaderPackage | undefined, op: { segment: number; address: number; length: number }): Uint8Array {
-  if (op.segment >= 0) return planBytes(image, op);
-  const pkg = needLoader(loader);
-  const off = op.address - pkg.loadAddress;
-  return pkg.image.subarray(off, off + op.length);
 }
 
 /** Consecutive operations on the same memory, one progress phase each. */

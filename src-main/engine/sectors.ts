@@ -11,7 +11,7 @@ import { isBlank, nonBlankRuns } from '../util/blank.js';
 import type { SectorOutcome, VerifiedRange } from '../../shared/progress.js';
 import type { DfuseDevice } from '../dfu/dfuse.js';
 import type { FirmwareImage } from '../firmware/image.js';
-import type { LoaderPackage } from '../loader/package.js';
+import { planBytes } from '../plan/plan.js';
 import type { CompareOp, EraseOp, FlashPlan, PlanStage } from '../plan/types.js';
 import { crc32 } from '../util/crc32.js';
 import type { Reporter } from './progress.js';
@@ -145,9 +145,7 @@ function pieces(alt: number, from: number, to: number, findings: Map<string, Fin
 export function stageWork(
   stage: PlanStage,
   image: FirmwareImage,
-  loader: LoaderPackage | undefined,
   findings: Map<string, Finding>,
-  bytesOf: (image: FirmwareImage, loader: LoaderPackage | undefined, op: { segment: number; address: number; length: number }) => Uint8Array,
 ): StageWork {
   const compares = stage.compares ?? [];
   let erases = stage.erases.filter((e) => e.kind === 'mass' || findings.get(key(e.alt, e.address))?.erase !== false);
@@ -182,7 +180,7 @@ export function stageWork(
       if (piece.f) sent.set(key(w.alt, piece.f.op.address), (sent.get(key(w.alt, piece.f.op.address)) ?? 0) + piece.to - piece.from);
     }
   }
-  const writes: WriteItem[] = writeRuns.map((r) => ({ alt: r.alt, region: r.region, address: r.from, data: bytesOf(image, loader, { segment: r.segment, address: r.from, length: r.to - r.from }) }));
+  const writes: WriteItem[] = writeRuns.map((r) => ({ alt: r.alt, region: r.region, address: r.from, data: planBytes(image, { segment: r.segment, address: r.from, length: r.to - r.from }) }));
   const block = stage.writes[0]?.transferSize ?? 2048;
   for (const f of findings.values()) {
     if (!f.write || !f.preserved) continue;
@@ -209,7 +207,7 @@ export function stageWork(
   }
   const verifies: VerifyItem[] = verifyRuns.map((r) => ({
     alt: r.alt, region: r.region, address: r.from, length: r.to - r.from, method: r.method!,
-    expected: bytesOf(image, loader, { segment: r.segment, address: r.from, length: r.to - r.from }),
+    expected: planBytes(image, { segment: r.segment, address: r.from, length: r.to - r.from }),
   }));
   // The bytes kept in a preserved sector are checked too, with the sector's merged content.
   for (const f of findings.values()) {
