@@ -10,7 +10,7 @@ import { BootBridgeError, toErrorData, type ErrorData } from '../../shared/error
 import type { FlashEvent, FlashResult, Phase, StageName } from '../../shared/progress.js';
 import { ROM_DFU_ID } from '../engine/staging.js';
 import { DeviceWatcher } from '../usb/discovery.js';
-import { boardLocks, checkLoaderUsable, deviceInfo, flashDevice, inspectDevice, planFlash, planView, type BoardLocks, type Connection, type DeviceDetails } from '../operations/index.js';
+import { boardLocks, checkLoaderUsable, deviceInfo, flashDevice, inspectDevice, planFlash, planStagesView, type BoardLocks, type Connection, type DeviceDetails } from '../operations/index.js';
 import { planInvalid } from '../plan/issues.js';
 import type { PlanStageView } from '../../shared/contract.js';
 import { recipePlanOptions, type LoadedRecipe } from './recipe.js';
@@ -432,7 +432,7 @@ export class ProductionStation {
       if (!p.ok) {
         throw planInvalid(p.errors, { serial: lane.id });
       }
-      this.update(lane, { plan: planView(p).stages });
+      this.update(lane, { plan: planStagesView(p) });
       result = await flashDevice(this.conn, d, details, firmware, loader, p, {
         signal: this.abort.signal,
         onEvent: (event) => {
