@@ -1,47 +1,26 @@
 // The built `bootbridge` command on simulated boards: output, files, exit codes and error messages as a
 // script sees them. Board memories persist in a --sim-state folder between runs, as on a real bench.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openFirmwareFile } from '../../src-main/operations/files.js';
 import { expectBytes } from '../engine/helpers.js';
+import { BIN, DEMO, LOADER, ROOT, buildCli, runCli, simArgs } from './harness.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'bootbridge.cjs');
-const DEMO = join(ROOT, 'assets', 'examples', 'demo-f746', 'demo-f746.elf');
-const LOADER = join(ROOT, 'assets', 'loaders', 'sim-stm32f746');
+beforeAll(buildCli, 60_000);
+
 // The real captures sit beside the repository (DESIGN.md "Testing").
 const CAPTURE = join(ROOT, '..', 'shared', 'reference', 'device-logs', 'stm32f746-cubeprogrammer-vb3.log');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 const tmp = (prefix = 'bb-cli-') => mkdtempSync(join(tmpdir(), prefix));
 
-/** A simulated F746 with its memories in `state`, fast enough for tests. */
-const sim = (state: string, ...more: string[]) => ['--sim', 'stm32f746', '--sim-state', state, '--sim-speed', '50', '--no-progress', ...more];
+const run = (args: string[]) => runCli(args, { maxBuffer: 64 * 1024 * 1024 });
+const sim = simArgs;
 
 const bytesOf = (path: string) => new Uint8Array(readFileSync(path));
 
-beforeAll(async () => {
-  await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT }, (err, _o, stderr) => (err ? reject(new Error(stderr || String(err))) : resolve())),
-  );
-}, 60_000);
 
 describe('list and dump', () => {
   it('list shows each simulated board with its serial, chip and memories; --json parses', async () => {

@@ -1,30 +1,15 @@
 // `bootbridge convert` as a script runs it: a binary byte for byte what objcopy makes from the same
 // HEX, S-record or ELF, a .dfu that reads back as the same image, and errors that name the line.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, buildCli, runCli as run } from './harness.js';
 import { parseFirmware, sameContent } from '../../src-main/firmware/index.js';
 import { expectBytes } from '../engine/helpers.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'bootbridge.cjs');
 const MULTI = join(ROOT, 'test', 'fixtures', 'firmware', 'multi.elf');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'bb-convert-'));
 const at = (name: string) => join(dir, name);
@@ -38,9 +23,7 @@ function hexRecord(address: number, data: number[]): string {
 }
 
 beforeAll(async () => {
-  await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT }, (err, _o, stderr) => (err ? reject(new Error(stderr || String(err))) : resolve())),
-  );
+  await buildCli();
   // One region in flash, with a gap between sections: what objcopy fills.
   objcopy('-O', 'ihex', '-R', 'ExtFlashSection', MULTI, at('flash.hex'));
   objcopy('-O', 'srec', '-R', 'ExtFlashSection', MULTI, at('flash.srec'));

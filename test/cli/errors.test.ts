@@ -1,42 +1,21 @@
 // The built `bootbridge` command when something goes wrong, as a person reads it on stderr and a script
 // sees it in the exit code: each failure said once, bad input refused before a board is looked for.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEMO, LOADER, buildCli, runCli, simArgs } from './harness.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'bootbridge.cjs');
-const DEMO = join(ROOT, 'assets', 'examples', 'demo-f746', 'demo-f746.elf');
-const LOADER = join(ROOT, 'assets', 'loaders', 'sim-stm32f746');
+beforeAll(buildCli, 60_000);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function run(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    // No simulated board from the environment: the erase checks below must not depend on one.
-    const env = { ...process.env };
-    delete env.BOOTBRIDGE_SIM;
-    delete env.BOOTBRIDGE_SIM_STATE;
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: 30_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+// No simulated board from the environment: the erase checks below must not depend on one.
+const env = { ...process.env };
+delete env.BOOTBRIDGE_SIM;
+delete env.BOOTBRIDGE_SIM_STATE;
+const run = (args: string[]) => runCli(args, { env });
+const sim = (...more: string[]) => simArgs(mkdtempSync(join(tmpdir(), 'bb-cli-errors-')), ...more);
 
-const sim = (...more: string[]) => ['--sim', 'stm32f746', '--sim-state', mkdtempSync(join(tmpdir(), 'bb-cli-errors-')), '--sim-speed', '50', '--no-progress', ...more];
-
-beforeAll(async () => {
-  await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT }, (err, _o, stderr) => (err ? reject(new Error(stderr || String(err))) : resolve())),
-  );
-}, 60_000);
 
 describe('a failure on the device', () => {
   it('is printed once, with its context, and the loader warning stays', async () => {

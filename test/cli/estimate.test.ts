@@ -1,27 +1,13 @@
 // The estimate `flash` and `write` print before they start, as `plan` words it: when sectors are compared
 // first, the worst case is an upper bound and an unchanged board takes a fraction of it.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, runCli as run } from './harness.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'bootbridge.cjs');
+beforeAll(buildCli, 60_000);
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-beforeAll(async () => {
-  await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT }, (err, _o, stderr) => (err ? reject(new Error(stderr || String(err))) : resolve())),
-  );
-}, 60_000);
 
 describe('the estimate before writing', () => {
   it('is "at most" with the blank and unchanged cases when sectors are compared, a plain figure with --full', async () => {
