@@ -3,12 +3,14 @@
 // playwright-core. A missing chromium fails the test with the fix, never skips it.
 
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ApiHost, memoryStore, type AppBackend } from '../../src-main/services/api-host.js';
 import type { RecentFile } from '../../shared/contract.js';
 import { startWebHost, type WebHost } from '../../src-main/web/server.js';
+import { createAppBackend, type ServicesBackend } from '../../src-main/services/app-backend.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -129,4 +131,27 @@ export function useApp(start: () => Promise<Session>, after?: () => Promise<unkn
     await after?.();
   });
   return () => session!;
+}
+
+/**
+ * useApp on the real services with simulated STM32F746 boards (memories and unit log in fresh temporary
+ * folders). `speed`: the simulator's speed-up; `backend()` gives the services for a test to reach the boards.
+ */
+export function useSimApp(name: string, opts: { boards: number; speed: number }): { app: () => Session; backend: () => ServicesBackend } {
+  let backend: ServicesBackend | undefined;
+  const app = useApp(
+    async () => {
+      backend = await createAppBackend({
+        sim: 'stm32f746',
+        simBoards: opts.boards,
+        simSpeed: opts.speed,
+        simState: mkdtempSync(join(tmpdir(), `bb-e2e-${name}-sim-`)),
+        assetsDir: join(ROOT, 'assets'),
+        unitLogDir: mkdtempSync(join(tmpdir(), `bb-e2e-${name}-units-`)),
+      });
+      return openApp(backend);
+    },
+    async () => backend?.close(),
+  );
+  return { app, backend: () => backend! };
 }

@@ -4,29 +4,11 @@
 // 1280×800 and 1024×700 in both themes without horizontal scroll; axe-core finds nothing serious; the
 // FAIL stays until acknowledged, and the acknowledgement holds in every window and after a reload; counters survive leaving and reopening the recipe.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createAppBackend, type ServicesBackend } from '../../src-main/services/app-backend.js';
-import { ROOT, openApp, screenshot, useApp } from './harness.js';
+import { screenshot, useSimApp } from './harness.js';
 import { SIZES, horizontalOverflow, insideViewport, seriousViolations } from './a11y.js';
 
-let backend: ServicesBackend | undefined;
-const app = useApp(
-  async () => {
-    backend = await createAppBackend({
-      sim: 'stm32f746',
-      simBoards: 2,
-      // Slow enough that a board can be unplugged while its QSPI is being written.
-      simSpeed: 5,
-      simState: mkdtempSync(join(tmpdir(), 'bb-e2e-verdict-sim-')),
-      assetsDir: join(ROOT, 'assets'),
-      unitLogDir: mkdtempSync(join(tmpdir(), 'bb-e2e-verdict-units-')),
-    });
-    return openApp(backend);
-  },
-  async () => backend?.close(),
-);
+// Slow enough that a board can be unplugged while its QSPI is being written.
+const { app, backend: services } = useSimApp('verdict', { boards: 2, speed: 5 });
 
 async function until<T>(get: () => T | undefined, ms = 120_000): Promise<T> {
   for (const end = Date.now() + ms; Date.now() < end; ) {
@@ -40,7 +22,7 @@ async function until<T>(get: () => T | undefined, ms = 120_000): Promise<T> {
 describe('production verdict per batch', () => {
   it('one board unplugged mid-batch: the batch is FAIL, naming that board by serial and lane, until acknowledged', async () => {
     const { page } = app();
-    const b = backend!;
+    const b = services();
     await page.locator('[data-test=devices] li[role=option]').nth(1).waitFor();
     await page.locator('[data-test=enter-production]').click();
     await page.locator('[data-test=recipe-entry]', { hasText: 'demo-f746-sim.yaml' }).click();

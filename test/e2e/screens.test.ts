@@ -4,31 +4,15 @@
 // loader menu shows full names (only this chip's loaders, experimental ones marked), and axe-core finds
 // nothing serious. PNGs go to test-artifacts/ (git-ignored) to be looked at.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { LoaderSummary } from '../../shared/contract.js';
-import { createAppBackend, type ServicesBackend } from '../../src-main/services/app-backend.js';
-import { ROOT, openApp, screenshot, useApp } from './harness.js';
+import { ROOT, screenshot, useSimApp } from './harness.js';
 import { SIZES, horizontalOverflow, insideViewport, seriousViolations } from './a11y.js';
 
 const DEMO = join(ROOT, 'assets/examples/demo-f746/demo-f746.elf');
-let backend: ServicesBackend | undefined;
-const app = useApp(
-  async () => {
-    backend = await createAppBackend({
-      sim: 'stm32f746',
-      simBoards: 2,
-      simSpeed: 50,
-      simState: mkdtempSync(join(tmpdir(), 'bb-e2e-screens-sim-')),
-      assetsDir: join(ROOT, 'assets'),
-      unitLogDir: mkdtempSync(join(tmpdir(), 'bb-e2e-screens-units-')),
-    });
-    return openApp(backend);
-  },
-  async () => backend?.close(),
-);
+const { app } = useSimApp('screens', { boards: 2, speed: 50 });
 
 async function flashX(page: Page): Promise<number> {
   const box = await page.locator('[data-test=flash], [data-test=cancel]').first().boundingBox();
