@@ -13,6 +13,11 @@ const POLL_MS = 1500;
 
 export class DeviceRoster {
   private readonly details = new Map<string, { key: string; details: DeviceDetails }>();
+  /** Descriptor readings on the wire, by device key: one at a time per board (see read). */
+  private readonly reading = new Map<string, Promise<DeviceDetails>>();
+  /** The refresh running now, and whether another was asked for while it ran. */
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
   private readonly listeners = new Set<(d: DeviceSummaryView[]) => void>();
   private lastSignature = '';
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -66,10 +71,23 @@ export class DeviceRoster {
     return hit && hit.key === this.deviceKey(d) ? hit.details : undefined;
   }
 
-  private async read(d: USBDevice): Promise<DeviceDetails> {
-    const details = await inspectDevice(this.conn.backend, d);
-    this.details.set(deviceInfo(this.conn.backend, d).id, { key: this.deviceKey(d), details });
-    return details;
+  /**
+   * Reads the descriptors, once at a time per board: the poll, a hot-plug event, the window's describe
+   * and its plan may all ask together, and two readings overlapping on one device close it under each
+   * other (the first to finish closes the device the second is still reading), so they share one.
+   */
+  private read(d: USBDevice): Promise<DeviceDetails> {
+    const key = this.deviceKey(d);
+    const pending = this.reading.get(key);
+    if (pending) return pending;
+    const reading = inspectDevice(this.conn.backend, d)
+      .then((details) => {
+        this.details.set(deviceInfo(this.conn.backend, d).id, { key, details });
+        return details;
+      })
+      .finally(() => this.reading.delete(key));
+    this.reading.set(key, reading);
+    return reading;
   }
 
   /** The board re-enumerated or left: read it afresh next time. */
@@ -105,8 +123,26 @@ export class DeviceRoster {
     return out;
   }
 
-  /** Tells the listeners when the list differs from the one they last heard. */
-  async refresh(): Promise<void> {
+  /**
+   * Tells the listeners when the list differs from the one they last heard. One refresh runs at a
+   * time, and one asked for while another runs follows it: a list built while a board was busy can
+   * never reach the listeners after the list built once it was free.
+   */
+  refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        await this.refreshOnce();
+      } while (this.refreshAgain);
+    })().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async refreshOnce(): Promise<void> {
     if (this.listeners.size === 0) return;
     const list = await this.list().catch(() => undefined);
     if (!list) return;

@@ -110,6 +110,36 @@ describe('GUI services backend', () => {
     off();
   });
 
+  it('names the chip however the list, the window and the poll overlap in reading one board (no reading closes the device under another)', async () => {
+    // Real time (the simulated bus at 50× speed): each descriptor reading takes a few milliseconds, so
+    // a second one started part-way through overlaps it, as the poll, a hot-plug event and the window's
+    // describe do after a flash. Before readings were shared, the first to finish closed the device
+    // under the other and the board was listed with no chip.
+    b = await createAppBackend({ sim: 'stm32f746', simBoards: 1, simSpeed: 50, assetsDir: join(ROOT, 'assets') });
+    const roster = b.engineering.devices;
+    const id = (await b.listDevices())[0]!.id;
+    const seen: DeviceSummaryView[][] = [];
+    const off = b.onDevicesChanged((d) => seen.push(d));
+    for (let lag = 0; lag < 10; lag++) {
+      roster.forget(id);
+      const first = roster.list();
+      await new Promise((r) => setTimeout(r, lag));
+      roster.forget(id);
+      const lists = await Promise.all([first, roster.list(), b.engineering.details(id)]);
+      expect(lists[0][0]?.chip?.deviceId, `lag ${lag} ms`).toBe(0x449);
+      expect(lists[1][0]?.chip?.deviceId, `lag ${lag} ms`).toBe(0x449);
+      expect(lists[2].chip?.deviceId, `lag ${lag} ms`).toBe(0x449);
+      roster.forget(id);
+      const refreshes = [roster.refresh()];
+      await new Promise((r) => setTimeout(r, lag));
+      roster.forget(id);
+      refreshes.push(roster.refresh());
+      await Promise.all(refreshes);
+      expect(seen.at(-1)?.[0]?.chip?.deviceId, `lag ${lag} ms`).toBe(0x449);
+    }
+    off();
+  });
+
   it('treats a page-given file name as a label, never as a path', async () => {
     const { b } = await open();
     const fw = await b.openFirmwareBytes('../../etc/app.bin', new Uint8Array(4), { baseAddress: 0x08000000 });

@@ -74,9 +74,9 @@ describe('engineering views', () => {
     // The board running the loader is known by its paired manifest, not as an unknown chip.
     await page.locator('[data-test=devices] .tag.loader').waitFor({ timeout: 30_000 });
     await page.getByRole('tab', { name: 'Device' }).click();
-    await page.locator('[data-test=device-title]', { hasText: 'running a BootBridge loader' }).waitFor();
-    expect(await page.locator('[data-test=device-title]').textContent()).toContain('STM32F74');
-    expect(await page.locator('[data-test=bootloader]').textContent()).toMatch(/BootBridge loader BootBridge simulated loader .*paired/);
+    // The list is read again once the flash lets go of the board: wait for that reading, not the one before.
+    await page.locator('[data-test=device-title]', { hasText: /STM32F74.* · running a BootBridge loader/ }).waitFor({ timeout: 10_000 });
+    await page.locator('[data-test=bootloader]', { hasText: /BootBridge loader BootBridge simulated loader .*paired/ }).waitFor({ timeout: 10_000 });
     await screenshot(page, 'eng-device-loader');
     await page.getByRole('tab', { name: 'Plan' }).click();
     await page.locator('[data-test=stages]').waitFor();
@@ -116,6 +116,8 @@ describe('engineering views', () => {
   it('an erase asks first, naming the sectors and what is lost; Keep leaves the board untouched, Erase clears them', async () => {
     const { page } = app();
     const board = backend!.conn.bus!.boards[0]!;
+    // The board the previous test flashed, still running the loader.
+    await page.getByRole('tab', { name: 'Read / erase' }).click();
     await page.locator('[data-test=read-address]').fill('0x08000000');
     await page.locator('[data-test=read-length]').fill('0x100');
     await page.locator('[data-test=erase]').click();
