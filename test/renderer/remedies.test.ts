@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { BootBridgeError, ERROR_TEXT, REMEDIES, formatError, toErrorData, type ErrorCode } from '../../shared/errors.js';
 import { CLI_REMEDIES } from '../../src-main/cli/remedies.js';
 import { parseFirmware } from '../../src-main/firmware/index.js';
-import { GUI_REMEDIES, guiErrorLine, guiFormatError, guiHint } from '../../src-renderer/src/lib/words.js';
+import { GUI_REMEDIES, PRODUCTION_REMEDIES, guiErrorLine, guiFormatError, guiHint } from '../../src-renderer/src/lib/words.js';
 
 const FLAG = /--[a-z]/;
 
@@ -53,5 +53,23 @@ describe('remedy codes', () => {
     expect(formatError(data, CLI_REMEDIES)).toBe('The board did not say which chip it is\n  Give the chip with --chip.');
     expect(guiFormatError(data)).not.toMatch(FLAG);
     expect(guiFormatError(data)).toContain('Select a board whose chip is identified');
+  });
+
+  it('the production station names none of the engineering view\'s controls: what only the recipe can change goes back to its author', () => {
+    // The operator has a locked recipe and one Flash button: no device list, toolbar, Loader menu or file field.
+    const ENGINEERING_CONTROLS = /device list|toolbar|Loader menu|BIN address field|select the board|select a board/i;
+    for (const r of REMEDIES) expect(PRODUCTION_REMEDIES[r], r).not.toMatch(ENGINEERING_CONTROLS);
+    for (const code of Object.keys(ERROR_TEXT) as ErrorCode[]) {
+      expect(guiHint(code, undefined, 'production'), code).not.toMatch(ENGINEERING_CONTROLS);
+      for (const remedy of REMEDIES) {
+        const e = new BootBridgeError(code, 'Something failed', {}, { remedy }).toJSON();
+        expect(guiFormatError(e, 'production'), `${code} ${remedy}`).not.toMatch(ENGINEERING_CONTROLS);
+        expect(guiErrorLine(e, 'production'), `${code} ${remedy}`).not.toMatch(FLAG);
+      }
+    }
+    const noLoader = new BootBridgeError('PLAN_INVALID', 'No memory on this board covers 0x90000000', {}, { remedy: 'choose-loader' }).toJSON();
+    expect(guiErrorLine(noLoader)).toContain('Loader menu of the toolbar');
+    expect(guiErrorLine(noLoader, 'production')).toContain('give the recipe back to the engineer who made it');
+    expect(guiHint('LOADER_UNSUPPORTED', undefined, 'production')).toContain('the type the recipe names');
   });
 });

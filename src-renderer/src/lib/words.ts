@@ -1,6 +1,9 @@
 // Errors worded for the GUI's user. An error's message names no command-line flag; what to do is a
 // remedy code (shared/errors.ts REMEDIES) that each door words for its user: the CLI with its flags
-// (src-main/cli/remedies.ts), the window here with its controls: a field, a menu, a button.
+// (src-main/cli/remedies.ts), the window here with its controls: a field, a menu, a button. The
+// window has two views with different users: the engineering view's user has the device list, the
+// toolbar and the file fields; the production station's operator has a locked recipe and one Flash
+// button, and what only the recipe's author can change goes back to that author.
 
 import { ERROR_TEXT, RESET_TO_ROM, errorTitle, formatError, hintFor, sentence, withRemedy, type ErrorData, type RemedyWords } from '../../../shared/errors';
 
@@ -19,12 +22,38 @@ export const GUI_REMEDIES: RemedyWords = {
   'force': 'use a file made for this board and memory (the window does not flash a file made for another device)',
 };
 
+/** Which of the window's views words the error: its controls are the ones the remedy may name. */
+export type GuiView = 'engineering' | 'production';
+
+const BACK_TO_AUTHOR = 'give the recipe back to the engineer who made it';
+
+/** The production station's words: no device list, no toolbar, no file fields; the recipe is locked. */
+export const PRODUCTION_REMEDIES: RemedyWords = {
+  ...GUI_REMEDIES,
+  'choose-board': 'leave connected only the boards of this batch, one per USB port',
+  'choose-chip': 'connect a board of the type the recipe is made for',
+  'choose-loader': `the recipe's loader does not serve this memory: ${BACK_TO_AUTHOR}`,
+  'give-base-address': `the recipe does not say where its BIN file loads: ${BACK_TO_AUTHOR}`,
+  'allow-ram': `the recipe's image writes RAM, which production never does: ${BACK_TO_AUTHOR}`,
+  'force': `the recipe's image is made for another device: ${BACK_TO_AUTHOR}`,
+};
+
+const REMEDY_WORDS: Record<GuiView, RemedyWords> = { engineering: GUI_REMEDIES, production: PRODUCTION_REMEDIES };
+
 /** What to do with a board left running its loader, as a sentence for the window's panes. */
 export const RESET_TO_ROM_SENTENCE = sentence(GUI_REMEDIES['reset-to-rom']);
 
-/** Hints the window says in its own terms although they name no flag. */
-const GUI_HINTS: Partial<Record<keyof typeof ERROR_TEXT, string>> = {
-  LOADER_UNSUPPORTED: 'Choose a loader made for this chip in the Loader menu of the toolbar (only loaders for the selected chip are listed).',
+/** Hints each view says in its own terms although they name no flag. */
+const GUI_HINTS: Record<GuiView, Partial<Record<keyof typeof ERROR_TEXT, string>>> = {
+  engineering: {
+    LOADER_UNSUPPORTED: 'Choose a loader made for this chip in the Loader menu of the toolbar (only loaders for the selected chip are listed).',
+  },
+  production: {
+    LOADER_UNSUPPORTED: `The recipe's loader is not made for this board: check the board is the type the recipe names, else ${BACK_TO_AUTHOR}.`,
+    LOADER_INVALID: `The recipe's loader package is damaged or changed: ${BACK_TO_AUTHOR}.`,
+    LOADER_MISMATCH: `The loader that started does not serve what its package promises: ${BACK_TO_AUTHOR}.`,
+    PLAN_INVALID: 'Nothing was written: check the board is the type the recipe names.',
+  },
 };
 
 /**
@@ -48,21 +77,21 @@ export function guiTitle(code: string): string {
 }
 
 /** The hint line for an error in the window; an error's own remedy (said after its message) replaces the code's default. */
-export function guiHint(code: string, remedy?: ErrorData['remedy']): string {
+export function guiHint(code: string, remedy?: ErrorData['remedy'], view: GuiView = 'engineering'): string {
   const e: ErrorData = { code: code as keyof typeof ERROR_TEXT, message: '', context: {}, ...(remedy ? { remedy } : {}) };
-  return GUI_HINTS[e.code] ?? hintFor(e, GUI_REMEDIES);
+  return GUI_HINTS[view][e.code] ?? hintFor(e, REMEDY_WORDS[view]);
 }
 
-/** formatError for the window: the message, its remedy and context, then the GUI's hint when there is one. */
-export function guiFormatError(e: ErrorData): string {
-  const text = formatError({ ...e, message: guiMessage(e.message) }, GUI_REMEDIES);
+/** formatError for the window: the message, its remedy and context, then the view's hint when there is one. */
+export function guiFormatError(e: ErrorData, view: GuiView = 'engineering'): string {
+  const text = formatError({ ...e, message: guiMessage(e.message) }, REMEDY_WORDS[view]);
   const nl = text.lastIndexOf('\n  ');
   const head = nl >= 0 ? text.slice(0, nl) : text;
-  const hint = guiHint(e.code, e.remedy);
+  const hint = guiHint(e.code, e.remedy, view);
   return hint ? `${head}\n  ${hint}` : head;
 }
 
-/** An error's message with its own remedy in the window's words (one line, no hint). */
-export function guiErrorLine(e: Pick<ErrorData, 'message' | 'remedy'>): string {
-  return withRemedy(guiMessage(e.message), e.remedy, GUI_REMEDIES);
+/** An error's message with its own remedy in the view's words (one line, no hint). */
+export function guiErrorLine(e: Pick<ErrorData, 'message' | 'remedy'>, view: GuiView = 'engineering'): string {
+  return withRemedy(guiMessage(e.message), e.remedy, REMEDY_WORDS[view]);
 }
