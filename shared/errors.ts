@@ -180,8 +180,10 @@ export function hintFor(e: ErrorData, words?: RemedyWords): string {
 
 /**
  * One line for a person: message (and the error's own remedy, in this door's words), then the context
- * that matters, then what to do. A door passes its words (the CLI's, the GUI's); without them a remedy
- * is shown by its code.
+ * that matters, then what to do. `field` stays in the data (logs, --json, the window's inputs) but is
+ * not said: it is a parameter's or a file format's name (baseAddress, firmwareId), and the message
+ * names the field in a person's words where one matters ("serialPattern: …", "EI_CLASS"). A door
+ * passes its words (the CLI's, the GUI's); without them a remedy is shown by its code.
  */
 export function formatError(e: ErrorData, words?: RemedyWords): string {
   const c = e.context;
@@ -195,7 +197,6 @@ export function formatError(e: ErrorData, words?: RemedyWords): string {
   if (c.statusName) parts.push(`status ${c.statusName}`);
   if (c.serial) parts.push(`serial ${c.serial}`);
   if (c.file) parts.push(`file ${c.file}`);
-  if (c.field) parts.push(`field ${c.field}`);
   if (typeof c.line === 'number') parts.push(`line ${c.line}`);
   const where = parts.length ? ` (${parts.join(', ')})` : '';
   const lead = withRemedy(e.message, e.remedy, words);

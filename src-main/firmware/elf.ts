@@ -92,14 +92,14 @@ export function elfLayout(file: FileReader): ElfLayout {
       offset: 4,
     });
   }
-  if (cls !== 1) throw invalid(`Unknown ELF class ${cls}`, 4, 'EI_CLASS');
+  if (cls !== 1) throw invalid(`Unknown ELF class ${cls} (EI_CLASS, byte 4)`, 4, 'EI_CLASS');
   if (encoding === 2) {
     throw new BootBridgeError('FIRMWARE_UNSUPPORTED', 'Big-endian ELF file: Cortex-M firmware is little-endian (EI_DATA 1)', {
       field: 'EI_DATA',
       offset: 5,
     });
   }
-  if (encoding !== 1) throw invalid(`Unknown ELF data encoding ${encoding}`, 5, 'EI_DATA');
+  if (encoding !== 1) throw invalid(`Unknown ELF data encoding ${encoding} (EI_DATA, byte 5)`, 5, 'EI_DATA');
 
   const header = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u16 = (at: number) => header.getUint16(at, true);

@@ -18,4 +18,13 @@ describe('error wording', () => {
     const e = toErrorData(new BootBridgeError('DEVICE_AMBIGUOUS', '2 DFU devices attached (A, B)', {}));
     expect(formatError(e, CLI_REMEDIES)).toBe('2 DFU devices attached (A, B)\n  Choose one with --serial.');
   });
+
+  it('says where (file, address, serial) but not the parameter a field names: the message words the field where one matters', () => {
+    const e = toErrorData(new BootBridgeError('BAD_ARGUMENT', 'z.bin is a raw binary and holds no address', { file: 'z.bin', field: 'baseAddress' }, { remedy: 'give-base-address' }));
+    const text = formatError(e, CLI_REMEDIES);
+    expect(text).toBe('z.bin is a raw binary and holds no address: give the address it loads at with --base (for example --base 0x08000000) (file z.bin)');
+    // The field stays in the data a script or the window reads.
+    expect(e.context.field).toBe('baseAddress');
+  });
 });
+
