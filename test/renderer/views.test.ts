@@ -8,6 +8,7 @@ import PlanPanel from '../../src-renderer/src/components/PlanPanel.vue';
 import FlashPanel from '../../src-renderer/src/components/FlashPanel.vue';
 import DeviceView from '../../src-renderer/src/components/DeviceView.vue';
 import { fakeDevice } from '../app/fake-backend.js';
+import { BootBridgeError } from '../../shared/errors.js';
 import { settle, setup } from './helpers.js';
 
 function file(name: string, size: number): File {
@@ -193,6 +194,19 @@ describe('honest state', () => {
     expect(store.canFlash).toBe(false);
     expect(store.flashBlocked).toBe('Open a firmware file first');
     expect(store.lastError).toBeDefined();
+  });
+
+  it('the log says an error by its title and the window\'s remedy, not by its code or a flag', async () => {
+    const { backend, store } = await setup();
+    await settle();
+    backend.openFirmwareBytes = async () => {
+      throw new BootBridgeError('BAD_ARGUMENT', 'app.bin is a raw binary and holds no address', { file: 'app.bin', field: 'baseAddress' }, { remedy: 'give-base-address' });
+    };
+    await store.openFile(file('app.bin', 16));
+    await settle();
+    const line = store.log.at(-1)!;
+    expect(line.level).toBe('error');
+    expect(line.message).toBe('Invalid argument: app.bin is a raw binary and holds no address: enter the address it loads at in the BIN address field (for example 0x08000000)');
   });
 
   it('a board busy elsewhere refuses the flash as a notice, not a FAIL', async () => {

@@ -25,6 +25,7 @@ import {
 import type { ProgressEvent, StageName } from '../../../shared/progress';
 import { buildMemoryMap, formatSize, type MapInput, type MemoryMap } from '../../../shared/memmap';
 import { ProgressModel } from '../lib/progress-model';
+import { guiErrorLine, guiTitle } from '../lib/words';
 import { PAGE_RECENT_PREFIX, pageRecentFile, pageRecentFiles, rememberPageFile } from '../lib/page-recent';
 import type { FileDoor } from '../transport';
 
@@ -151,7 +152,7 @@ export const useAppStore = defineStore('app', () => {
   function fail(e: unknown): ErrorData {
     const d = errorData(e);
     lastError.value = d;
-    addLog('error', `${d.code}: ${d.message}`);
+    addLog('error', `${guiTitle(d.code)}: ${guiErrorLine(d)}`);
     return d;
   }
 
@@ -196,13 +197,13 @@ export const useAppStore = defineStore('app', () => {
         model.value = undefined;
         stopTicker();
         lastError.value = ev.result.error;
-        addLog('warn', `Not started: ${ev.result.error.message}`);
+        addLog('warn', `Not started: ${guiErrorLine(ev.result.error)}`);
       } else if (ev.kind === 'result') {
         result.value = ev.result;
         opId.value = undefined;
         if (ev.result.ok) model.value?.finish();
         stopTicker();
-        addLog(ev.result.ok ? 'info' : 'error', ev.result.ok ? 'PASS' : `FAIL${ev.result.error ? `: ${ev.result.error.message}` : ''}`);
+        addLog(ev.result.ok ? 'info' : 'error', ev.result.ok ? 'PASS' : `FAIL${ev.result.error ? `: ${guiErrorLine(ev.result.error)}` : ''}`);
       }
     }
   }
@@ -415,7 +416,7 @@ export const useAppStore = defineStore('app', () => {
       if (d.code === 'BUSY') {
         // Another window or the production station holds the board: nothing was tried, so no FAIL.
         lastError.value = d;
-        addLog('warn', `Not started: ${d.message}`);
+        addLog('warn', `Not started: ${guiErrorLine(d)}`);
       } else {
         fail(e);
         result.value = { ok: false, error: d, stageMs: {}, bytesWritten: 0, bytesVerified: 0, verified: [], left: false, cancelled: false };
