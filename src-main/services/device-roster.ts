@@ -6,13 +6,15 @@ import { BootBridgeError } from '../../shared/errors.js';
 import type { DeviceSummaryView } from '../../shared/contract.js';
 import { chipById } from '../devices/chips.js';
 import { boardLocks, deviceInfo, inspectDevice, listDfuDevices, type Connection, type DeviceDetails } from '../operations/index.js';
-import type { LoaderShelf } from './loader-shelf.js';
+import type { LoaderShelf, ShelfLoader } from './loader-shelf.js';
 
 /** How often the list is polled while someone listens (UsbBackend hot-plug events can be missed). */
 const POLL_MS = 1500;
 
 export class DeviceRoster {
   private readonly details = new Map<string, { key: string; details: DeviceDetails }>();
+  /** The loader an operation of this session stages on a board it holds, by board id (see staging). */
+  private readonly staged = new Map<string, ShelfLoader>();
   /** Descriptor readings on the wire, by device key: one at a time per board (see read). */
   private readonly reading = new Map<string, Promise<DeviceDetails>>();
   /** The refresh running now, and whether another was asked for while it ran. */
@@ -93,6 +95,16 @@ export class DeviceRoster {
   /** The board re-enumerated or left: read it afresh next time. */
   forget(id: string): void {
     this.details.delete(id);
+    this.staged.delete(id);
+  }
+
+  /**
+   * An operation holding the board stages `loader` on it: while it runs (its descriptors are not read
+   * then), the board that re-enumerates as a loader is listed as running that package, not as a loader
+   * of no installed package. Cleared by forget when the operation ends.
+   */
+  staging(id: string, loader: ShelfLoader): void {
+    this.staged.set(id, loader);
   }
 
   async list(): Promise<DeviceSummaryView[]> {
@@ -109,7 +121,8 @@ export class DeviceRoster {
       else details = this.details.get(info.id)?.details;
       // A board running a BootBridge loader is known by its paired manifest (USB identity), and its
       // chip by the package's one chip: not an "unknown chip".
-      const paired = details ? await this.loaders.paired(details) : undefined;
+      const staged = busy.has(info.id) && info.mode === 'loader' ? this.staged.get(info.id) : undefined;
+      const paired = staged ?? (details ? await this.loaders.paired(details) : undefined);
       const pairedChip = paired && paired.pkg.manifest.chips.length === 1 ? chipById(paired.pkg.manifest.chips[0]!) : undefined;
       const chip = details?.chip ?? pairedChip;
       out.push({

@@ -119,6 +119,7 @@ export class EngineeringSession {
         await boardLocks.settled(req.deviceId);
         const r = await this.planned(req, true);
         checkLoaderUsable(this.conn, r.details, r.loader);
+        if (r.loader && r.loaderId) this.devices.staging(req.deviceId, { id: r.loaderId, pkg: r.loader });
         if (!r.plan.ok) {
           return failed(planInvalid(r.plan.errors));
         }

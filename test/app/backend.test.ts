@@ -83,6 +83,27 @@ describe('GUI services backend', () => {
     expect(events.some((e) => e.kind === 'stage' && e.stage === 'staging')).toBe(true);
   });
 
+  it('lists a board it is flashing through a loader as running that loader, while it flashes and after', async () => {
+    const { b, devices } = await open();
+    const demo = (await b.openFirmwareBytes('demo-f746.elf', new Uint8Array(DEMO))) as { id: string };
+    const id = devices[0]!.id;
+    const during: Promise<DeviceSummaryView[]>[] = [];
+    const onEvent = (e: FlashEvent) => {
+      // The list as the window's poll sees it once the loader runs and the flash still holds the board.
+      if (e.kind === 'stage' && e.stage === 'loader' && e.status === 'start') during.push(b.listDevices());
+    };
+    const r = await b.flash({ deviceId: id, firmwareId: demo.id, loader: 'auto', options: { ...OPTS, leave: false } }, onEvent).done;
+    expect(r.ok).toBe(true);
+    expect(during).toHaveLength(1);
+    const lists = [...(await Promise.all(during)), await b.listDevices()];
+    for (const list of lists) {
+      const d = list.find((x) => x.id === id);
+      expect(d?.mode).toBe('loader');
+      expect(d?.loader?.id).toBe('sim-stm32f746');
+      expect(d?.chip?.deviceId).toBe(0x449);
+    }
+  });
+
   it('cancels a running flash', async () => {
     const { b, devices } = await open();
     const demo = (await b.openFirmwareBytes('demo-f746.elf', new Uint8Array(DEMO))) as { id: string };
