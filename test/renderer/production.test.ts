@@ -340,7 +340,9 @@ describe('production view', () => {
     await settle();
     const dialog = w.find('[data-test=leave-dialog]');
     expect(dialog.exists()).toBe(true);
-    expect(dialog.attributes('role')).toBe('dialog');
+    // A confirmation a screen reader announces at once, as the erase's is.
+    expect(dialog.attributes('role')).toBe('alertdialog');
+    expect(dialog.attributes('aria-describedby')).toBeTruthy();
     // The safe choice has the focus.
     expect(doc.activeElement?.getAttribute('data-test')).toBe('leave-cancel');
     await w.find('[data-test=leave-cancel]').trigger('click');
