@@ -42,17 +42,19 @@ export async function openFirmwareFile(path: string, options: { baseAddress?: nu
   return { path, name: basename(path), image, sha256: hash.digest('hex'), fileSize };
 }
 
-export async function openFirmwareBytes(path: string, bytes: Uint8Array, options: { baseAddress?: number } = {}): Promise<LoadedFirmware> {
+/** `sha256`: the bytes' hash when the caller has already computed it (a recipe checks it before parsing). */
+export async function openFirmwareBytes(path: string, bytes: Uint8Array, options: { baseAddress?: number; sha256?: string } = {}): Promise<LoadedFirmware> {
   const name = basename(path);
+  const parse = options.baseAddress !== undefined ? { baseAddress: options.baseAddress } : {};
   let image: FirmwareImage;
   try {
     // Big files are parsed in slices that yield to the event loop, so a GUI never freezes.
-    image = bytes.length > 4 * 1024 * 1024 ? await parseFirmwareAsync(name, bytes, options) : parseFirmware(name, bytes, options);
+    image = bytes.length > 4 * 1024 * 1024 ? await parseFirmwareAsync(name, bytes, parse) : parseFirmware(name, bytes, parse);
   } catch (e) {
     if (e instanceof BootBridgeError && e.context.file === undefined) e.context.file = path;
     throw e;
   }
-  return { path, name, image, sha256: await sha256Sliced(bytes), fileSize: bytes.length };
+  return { path, name, image, sha256: options.sha256 ?? (await sha256Sliced(bytes)), fileSize: bytes.length };
 }
 
 /** SHA-256 in 8 MiB slices that yield to the event loop: a 256 MiB file never stalls a host's other clients. */

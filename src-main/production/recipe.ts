@@ -239,7 +239,7 @@ export async function loadRecipe(path: string): Promise<LoadedRecipe> {
   const fwBytes = readBytes(fwPath);
   const fwSha = sha256File(fwBytes);
   if (fwSha !== recipe.firmware.sha256) throw hashMismatch('Firmware', fwPath, recipe.firmware.sha256, fwSha);
-  const firmware = await openFirmwareBytes(fwPath, fwBytes, recipe.firmware.baseAddress !== undefined ? { baseAddress: recipe.firmware.baseAddress } : {});
+  const firmware = await openFirmwareBytes(fwPath, fwBytes, { sha256: fwSha, ...(recipe.firmware.baseAddress !== undefined ? { baseAddress: recipe.firmware.baseAddress } : {}) });
 
   let loader: LoaderPackage | undefined;
   let loaderImagePath: string | undefined;
