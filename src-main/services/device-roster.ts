@@ -30,8 +30,6 @@ export class DeviceRoster {
     private readonly loaders: LoaderShelf,
     /** Boards on this bus are simulated (in-process bus, or the virtual-USB bench). */
     private readonly simulated: boolean,
-    /** Boards an operation of this session holds: not probed while it runs. */
-    private readonly heldHere: () => Iterable<string>,
   ) {
     const changed = () => void this.refresh();
     this.offs.push(conn.backend.onConnect(changed), conn.backend.onDisconnect(changed));
@@ -108,9 +106,8 @@ export class DeviceRoster {
   }
 
   async list(): Promise<DeviceSummaryView[]> {
-    const busy = new Set(this.heldHere());
-    // Boards a production lane holds are busy too (board-locks.ts).
-    for (const id of boardLocks.busy()) busy.add(id);
+    // Boards an operation holds (this window's, another window's, a production lane's: board-locks.ts).
+    const busy = new Set(boardLocks.busy());
     const out: DeviceSummaryView[] = [];
     for (const d of await listDfuDevices(this.conn.backend)) {
       const info = deviceInfo(this.conn.backend, d);

@@ -57,7 +57,7 @@ export class EngineeringSession {
   ) {
     const simulated = conn.bus !== undefined || conn.simulated === true;
     this.loaders = new LoaderShelf(assetsDir, simulated);
-    this.devices = new DeviceRoster(conn, this.loaders, simulated, () => [...this.ops.values()].map((o) => o.deviceId));
+    this.devices = new DeviceRoster(conn, this.loaders, simulated);
   }
 
   async details(deviceId: string): Promise<DeviceDetails> {
