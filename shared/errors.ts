@@ -47,7 +47,7 @@ export const ERROR_TEXT = {
 
   DEVICE_NOT_FOUND: { title: 'No matching DFU device', hint: '', remedy: 'reset-with-boot0' },
   DEVICE_AMBIGUOUS: { title: 'Several DFU devices match', hint: '', remedy: 'choose-board' },
-  DEVICE_DISCONNECTED: { title: 'Device disconnected', hint: 'The board left the bus during the operation. Reconnect it in DFU mode and run again.' },
+  DEVICE_DISCONNECTED: { title: 'Device disconnected', hint: 'Reconnect it in DFU mode and run again.' },
   USB_TRANSFER_FAILED: { title: 'USB transfer failed', hint: 'Check the cable and the USB permissions (udev rule on Linux, WinUSB driver on Windows).' },
   USB_STALL: { title: 'Device refused the request (STALL)', hint: 'The bootloader rejected the request in its current state.' },
   USB_UNAVAILABLE: { title: 'USB is not available', hint: 'BootBridge cannot list this machine\'s USB devices. Connect the board directly and check USB access (Linux: the udev rule in the README; Windows: the WinUSB driver).', remedy: 'use-sim' },

@@ -80,7 +80,7 @@ export class DfuseDevice {
     const alt = options.alt ?? 0;
     const fail = (e: unknown, what: string): never => {
       if (e instanceof BootBridgeError) throw e;
-      if (isDisconnectError(e)) throw new BootBridgeError('DEVICE_DISCONNECTED', `Device disconnected while ${what}`, { alt }, { cause: e });
+      if (isDisconnectError(e)) throw new BootBridgeError('DEVICE_DISCONNECTED', `The board left the bus while ${what}`, { alt }, { cause: e });
       const why = e instanceof Error ? e.message : String(e);
       const denied = /access|permission|denied|busy/i.test(why);
       throw new BootBridgeError(denied ? 'USB_ACCESS_DENIED' : 'USB_TRANSFER_FAILED', `Cannot open the DFU interface (${what}): ${why}`, { alt }, { cause: e });

@@ -56,7 +56,7 @@ function failure(e: unknown, requestName: string, context: ErrorContext): BootBr
     return new BootBridgeError('USB_STALL', `Device stalled ${requestName}`, { ...context, request: requestName }, { cause: e });
   }
   if (isDisconnectError(e)) {
-    return new BootBridgeError('DEVICE_DISCONNECTED', `Device disconnected during ${requestName}`, { ...context, request: requestName }, { cause: e });
+    return new BootBridgeError('DEVICE_DISCONNECTED', `The board left the bus during ${requestName}`, { ...context, request: requestName }, { cause: e });
   }
   const why = e instanceof Error ? e.message : String(e);
   return new BootBridgeError('USB_TRANSFER_FAILED', `${requestName} failed: ${why}`, { ...context, request: requestName }, { cause: e });
