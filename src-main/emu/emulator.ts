@@ -8,11 +8,11 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { BootBridgeError } from '../../shared/errors.js';
 import type { ControlAnswer, EmulatedUsb, EmulatorBoot, EmulatorEnd, EmulatorEvents, EmulatorRun, SetupPacket, SimEmulator, SimEndpoint } from '../sim/types.js';
+import { findBeside } from '../util/beside.js';
 import type { Clock } from '../util/clock.js';
 
 /** Debian's interpreter: the one with python3-unicorn (the `python3` on PATH may be another). */
@@ -29,26 +29,7 @@ const BOARDS: Record<string, { hse_hz: number; hse_mode: string; qspi_part: stri
 function bbemuPath(): string | undefined {
   const env = process.env.BOOTBRIDGE_BBEMU_PATH;
   if (env) return env;
-  const starts: string[] = [];
-  if (typeof __dirname !== 'undefined') starts.push(__dirname);
-  else {
-    try {
-      starts.push(dirname(fileURLToPath(import.meta.url)));
-    } catch {
-      // bundled as CommonJS without import.meta
-    }
-  }
-  starts.push(process.cwd());
-  for (const start of starts) {
-    let dir = resolve(start);
-    for (let i = 0; i < 6; i++) {
-      for (const cand of [join(dir, 'python'), join(dir, 'src-main', 'emu', 'python')]) {
-        if (existsSync(join(cand, 'bbemu', '__init__.py'))) return cand;
-      }
-      dir = dirname(dir);
-    }
-  }
-  return undefined;
+  return findBeside((dir) => [join(dir, 'python'), join(dir, 'src-main', 'emu', 'python')].find((cand) => existsSync(join(cand, 'bbemu', '__init__.py'))));
 }
 
 let availability: { ok: true } | { ok: false; reason: string } | undefined;

@@ -47,3 +47,20 @@ describe('erase with nothing or too much to erase', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, mass: false, erased: [{ region: 'Internal Flash', address: 0x08000000, size: 32768 }] });
   });
 });
+
+describe('an image that needs a loader, given none', () => {
+  it('names the installed packages that serve it, typed as --loader takes them; the simulator\'s only on simulated boards', async () => {
+    // A board: the simulator's loader and the real F746G-DISCO loader (which the emulated CPU runs) both serve the QSPI.
+    const onSim = await run(['flash', DEMO, ...sim()]);
+    expect(onSim.code).toBe(2);
+    expect(onSim.stderr).toMatch(/Installed loader packages that serve it:\n {2}--loader assets\/loaders\/sim-stm32f746 {3}BootBridge simulated loader .*\n {2}--loader assets\/loaders\/stm32f746g-disco {3}.*\(experimental\)\n/);
+    // No board (the chip named): hardware is meant, and the simulator's loader boots only on the simulator.
+    const offline = await run(['plan', DEMO, '--chip', 'stm32f746']);
+    expect(offline.code).toBe(2);
+    expect(offline.stdout).toContain('Installed loader package that serves it:\n  --loader assets/loaders/stm32f746g-disco');
+    expect(offline.stdout).not.toContain('sim-stm32f746');
+    // Given one, nothing more is suggested; an image the ROM can place needs none.
+    const given = await run(['plan', DEMO, '--chip', 'stm32f746', '--loader', LOADER]);
+    expect(given.stdout).not.toContain('Installed loader');
+  });
+});

@@ -15,6 +15,7 @@ import { checkLoaderUsable, flashDevice, planFlash } from '../../operations/oper
 import { EXIT, addressArg, exitCodeFor, openSelected, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 import { experimentalWarning, loaderChoice } from './loader.js';
 import { CLI_REMEDIES } from '../remedies.js';
+import { installedLoaderHint } from '../installed-loaders.js';
 
 interface PlanCliOptions extends DeviceOptions {
   loader?: string;
@@ -146,18 +147,20 @@ export function registerFlashCommands(program: Command): void {
       run(o.json, async () => {
         const { fw, loader } = await inputs(file, o);
         let details: DeviceDetails;
+        let simulated = false;
         let close = async () => undefined as void;
         if (o.chip && !o.sim && !o.serial) details = offlineDetails(o.chip);
         else {
           const sel = await openSelected(o);
           details = sel.details;
+          simulated = sel.conn.simulated === true;
           close = () => sel.conn.close();
         }
         try {
           const p = planFlash(details, fw, loader, planOptions(o, true));
           // Summarised beyond a size: a sparse HEX file plans into millions of rows.
           if (o.json) printJson(planForJson(p));
-          else process.stdout.write(formatPlan(p, CLI_REMEDIES) + '\n');
+          else process.stdout.write(formatPlan(p, CLI_REMEDIES) + (await loaderHintLines(p, details, simulated, loader)) + '\n');
           return p.ok ? EXIT.OK : EXIT.BAD_INPUT;
         } finally {
           await close();
@@ -175,6 +178,13 @@ export function registerFlashCommands(program: Command): void {
     .action((file: string, address: string, o: PlanCliOptions) => run(o.json, (signal) => flashCommand(file, { ...o, base: addressArg(address) }, false, signal)));
 }
 
+/** After a plan that needs a loader and was given none: which installed packages serve it, as lines to append. */
+async function loaderHintLines(p: FlashPlan, details: DeviceDetails, simulated: boolean, given: LoaderPackage | undefined): Promise<string> {
+  if (given || p.ok) return '';
+  const lines = await installedLoaderHint(p, details, simulated).catch(() => []);
+  return lines.map((l) => `\n${l}`).join('');
+}
+
 async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boolean, signal: AbortSignal): Promise<number> {
   const { fw, loader } = await inputs(file, o);
   const { conn, device, details } = await openSelected(o);
@@ -183,7 +193,7 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
     const p = planFlash(details, fw, loader, planOptions(o, defaultLeave));
     if (!p.ok) {
       if (o.json) printJson({ ok: false, error: planInvalid(p.errors).toJSON(), plan: planForJson(p) });
-      else process.stderr.write(formatPlan(p, CLI_REMEDIES) + '\n\nerror: nothing was written: fix the problems above.\n');
+      else process.stderr.write(formatPlan(p, CLI_REMEDIES) + (await loaderHintLines(p, details, conn.simulated === true, loader)) + '\n\nerror: nothing was written: fix the problems above.\n');
       return EXIT.BAD_INPUT;
     }
     if (!o.json) {
