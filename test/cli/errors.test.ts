@@ -63,4 +63,12 @@ describe('an image that needs a loader, given none', () => {
     const given = await run(['plan', DEMO, '--chip', 'stm32f746', '--loader', LOADER]);
     expect(given.stdout).not.toContain('Installed loader');
   });
+
+  it('a read of external memory without --loader: the error once, then the packages that serve it; exit 2', async () => {
+    const r = await run(['read', '0x90000000', '256', ...sim()]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('error'))).toHaveLength(1);
+    expect(r.stderr).toMatch(/^error: Address outside the device memory: .*\n(?: .*\n)*Installed loader packages that serve it:\n {2}--loader assets\/loaders\/sim-stm32f746 /m);
+    expect(r.stdout).toBe('');
+  });
 });

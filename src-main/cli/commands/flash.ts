@@ -15,7 +15,7 @@ import { checkLoaderUsable, flashDevice, planFlash } from '../../operations/oper
 import { EXIT, addressArg, exitCodeFor, openSelected, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 import { experimentalWarning, loaderChoice } from './loader.js';
 import { CLI_REMEDIES } from '../remedies.js';
-import { installedLoaderHint } from '../installed-loaders.js';
+import { planLoaderLines } from '../installed-loaders.js';
 
 interface PlanCliOptions extends DeviceOptions {
   loader?: string;
@@ -180,9 +180,8 @@ export function registerFlashCommands(program: Command): void {
 
 /** After a plan that needs a loader and was given none: which installed packages serve it, as lines to append. */
 async function loaderHintLines(p: FlashPlan, details: DeviceDetails, simulated: boolean, given: LoaderPackage | undefined): Promise<string> {
-  if (given || p.ok) return '';
-  const lines = await installedLoaderHint(p, details, simulated).catch(() => []);
-  return lines.map((l) => `\n${l}`).join('');
+  if (given) return '';
+  return (await planLoaderLines(p, details, simulated)).map((l) => `\n${l}`).join('');
 }
 
 async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boolean, signal: AbortSignal): Promise<number> {

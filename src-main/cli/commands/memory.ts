@@ -6,6 +6,7 @@ import { formatSize, hex32 } from '../../../shared/format.js';
 import { readStldr, formatStldr } from '../../loader/stldr.js';
 import { openLoaderFolder, readBytes, writeFileAtomic } from '../../operations/files.js';
 import { eraseDevice, readDevice } from '../../operations/operations.js';
+import { reportWithLoaderLines } from '../installed-loaders.js';
 import { addressArg, openSelected, parseNumber, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 
 function hexdump(address: number, data: Uint8Array): string {
@@ -29,7 +30,11 @@ export function registerMemoryCommands(program: Command): void {
         const loader = o.loader ? await openLoaderFolder(o.loader) : undefined;
         const { conn, device, details } = await openSelected(o);
         try {
-          const data = await readDevice(conn, device, details, range, loader, { onEvent: progressPrinter(o.progress !== false && !o.json), signal });
+          const data = await readDevice(conn, device, details, range, loader, { onEvent: progressPrinter(o.progress !== false && !o.json), signal }).catch(async (e: unknown) => {
+            if (loader) throw e;
+            return reportWithLoaderLines(e, [range.address], details, conn.simulated === true, o.json);
+          });
+          if (typeof data === 'number') return data;
           if (o.output) writeFileAtomic(o.output, data);
           if (o.json) printJson({ ok: true, address: range.address, length: data.length, ...(o.output ? { file: o.output } : { hex: Buffer.from(data).toString('hex') }) });
           else if (o.output) process.stderr.write(`${data.length} bytes from ${hex32(range.address)} written to ${o.output}\n`);
@@ -53,7 +58,11 @@ export function registerMemoryCommands(program: Command): void {
         const { conn, device, details } = await openSelected(o);
         try {
           if (!o.json && o.mass) process.stderr.write('Mass erase of the internal flash…\n');
-          const erased = await eraseDevice(conn, device, details, what, loader, { onEvent: progressPrinter(o.progress !== false && !o.json), signal });
+          const erased = await eraseDevice(conn, device, details, what, loader, { onEvent: progressPrinter(o.progress !== false && !o.json), signal }).catch(async (e: unknown) => {
+            if (loader) throw e;
+            return reportWithLoaderLines(e, what.addresses, details, conn.simulated === true, o.json);
+          });
+          if (typeof erased === 'number') return erased;
           if (o.json) printJson({ ok: true, mass: o.mass === true, erased });
           else for (const s of erased) process.stderr.write(`erased ${s.region} ${o.mass ? '(mass erase)' : `sector ${hex32(s.address)} (${formatSize(s.size)})`}${s.via === 'loader' ? ' through the loader' : ''}\n`);
         } finally {
