@@ -70,5 +70,14 @@ describe('an image that needs a loader, given none', () => {
     expect(r.stderr.split('\n').filter((l) => l.startsWith('error'))).toHaveLength(1);
     expect(r.stderr).toMatch(/^error: Address outside the device memory: .*\n(?: .*\n)*Installed loader packages that serve it:\n {2}--loader assets\/loaders\/sim-stm32f746 /m);
     expect(r.stdout).toBe('');
+    // A script reads the same from --json.
+    const j = await run(['read', '0x90000000', '256', '--json', ...sim()]);
+    expect(j.code).toBe(2);
+    const doc = JSON.parse(j.stdout) as { ok: boolean; error: { code: string; remedy: string }; installedLoaders: { folder: string; experimental: boolean }[] };
+    expect(doc).toMatchObject({ ok: false, error: { code: 'ADDRESS_UNREACHABLE', remedy: 'choose-loader' } });
+    expect(doc.installedLoaders).toEqual([
+      expect.objectContaining({ folder: 'assets/loaders/sim-stm32f746', experimental: false }),
+      expect.objectContaining({ folder: 'assets/loaders/stm32f746g-disco', experimental: true }),
+    ]);
   });
 });

@@ -15,7 +15,7 @@ import { checkLoaderUsable, flashDevice, planFlash } from '../../operations/oper
 import { EXIT, addressArg, exitCodeFor, openSelected, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 import { experimentalWarning, loaderChoice } from './loader.js';
 import { CLI_REMEDIES } from '../remedies.js';
-import { planLoaderLines } from '../installed-loaders.js';
+import { installedLoaderLines, planInstalledLoaders } from '../installed-loaders.js';
 
 interface PlanCliOptions extends DeviceOptions {
   loader?: string;
@@ -158,9 +158,10 @@ export function registerFlashCommands(program: Command): void {
         }
         try {
           const p = planFlash(details, fw, loader, planOptions(o, true));
+          const installed = loader ? [] : await planInstalledLoaders(p, details, simulated);
           // Summarised beyond a size: a sparse HEX file plans into millions of rows.
-          if (o.json) printJson(planForJson(p));
-          else process.stdout.write(formatPlan(p, CLI_REMEDIES) + (await loaderHintLines(p, details, simulated, loader)) + '\n');
+          if (o.json) printJson({ ...planForJson(p), ...(installed.length ? { installedLoaders: installed } : {}) });
+          else process.stdout.write(formatPlan(p, CLI_REMEDIES) + lines(installedLoaderLines(installed)) + '\n');
           return p.ok ? EXIT.OK : EXIT.BAD_INPUT;
         } finally {
           await close();
@@ -178,11 +179,8 @@ export function registerFlashCommands(program: Command): void {
     .action((file: string, address: string, o: PlanCliOptions) => run(o.json, (signal) => flashCommand(file, { ...o, base: addressArg(address) }, false, signal)));
 }
 
-/** After a plan that needs a loader and was given none: which installed packages serve it, as lines to append. */
-async function loaderHintLines(p: FlashPlan, details: DeviceDetails, simulated: boolean, given: LoaderPackage | undefined): Promise<string> {
-  if (given) return '';
-  return (await planLoaderLines(p, details, simulated)).map((l) => `\n${l}`).join('');
-}
+/** Lines appended to a block of text, each on its own line. */
+const lines = (list: readonly string[]) => list.map((l) => `\n${l}`).join('');
 
 async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boolean, signal: AbortSignal): Promise<number> {
   const { fw, loader } = await inputs(file, o);
@@ -191,8 +189,9 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
     checkLoaderUsable(conn, details, loader);
     const p = planFlash(details, fw, loader, planOptions(o, defaultLeave));
     if (!p.ok) {
-      if (o.json) printJson({ ok: false, error: planInvalid(p.errors).toJSON(), plan: planForJson(p) });
-      else process.stderr.write(formatPlan(p, CLI_REMEDIES) + (await loaderHintLines(p, details, conn.simulated === true, loader)) + '\n\nerror: nothing was written: fix the problems above.\n');
+      const installed = loader ? [] : await planInstalledLoaders(p, details, conn.simulated === true);
+      if (o.json) printJson({ ok: false, error: planInvalid(p.errors).toJSON(), plan: planForJson(p), ...(installed.length ? { installedLoaders: installed } : {}) });
+      else process.stderr.write(formatPlan(p, CLI_REMEDIES) + lines(installedLoaderLines(installed)) + '\n\nerror: nothing was written: fix the problems above.\n');
       return EXIT.BAD_INPUT;
     }
     if (!o.json) {

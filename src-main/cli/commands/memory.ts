@@ -6,7 +6,7 @@ import { formatSize, hex32 } from '../../../shared/format.js';
 import { readStldr, formatStldr } from '../../loader/stldr.js';
 import { openLoaderFolder, readBytes, writeFileAtomic } from '../../operations/files.js';
 import { eraseDevice, readDevice } from '../../operations/operations.js';
-import { reportWithLoaderLines } from '../installed-loaders.js';
+import { reportWithInstalledLoaders } from '../installed-loaders.js';
 import { addressArg, openSelected, parseNumber, printJson, progressPrinter, run, withDeviceOptions, type DeviceOptions } from '../common.js';
 
 function hexdump(address: number, data: Uint8Array): string {
@@ -32,7 +32,7 @@ export function registerMemoryCommands(program: Command): void {
         try {
           const data = await readDevice(conn, device, details, range, loader, { onEvent: progressPrinter(o.progress !== false && !o.json), signal }).catch(async (e: unknown) => {
             if (loader) throw e;
-            return reportWithLoaderLines(e, [range.address], details, conn.simulated === true, o.json);
+            return reportWithInstalledLoaders(e, [range.address], details, conn.simulated === true, o.json);
           });
           if (typeof data === 'number') return data;
           if (o.output) writeFileAtomic(o.output, data);
@@ -60,7 +60,7 @@ export function registerMemoryCommands(program: Command): void {
           if (!o.json && o.mass) process.stderr.write('Mass erase of the internal flash…\n');
           const erased = await eraseDevice(conn, device, details, what, loader, { onEvent: progressPrinter(o.progress !== false && !o.json), signal }).catch(async (e: unknown) => {
             if (loader) throw e;
-            return reportWithLoaderLines(e, what.addresses, details, conn.simulated === true, o.json);
+            return reportWithInstalledLoaders(e, what.addresses, details, conn.simulated === true, o.json);
           });
           if (typeof erased === 'number') return erased;
           if (o.json) printJson({ ok: true, mass: o.mass === true, erased });
