@@ -1,23 +1,17 @@
-// The loader packages installed with BootBridge (assets/loaders beside the program), named when a plan
-// needs a loader and none was given: the CLI stages only the package given with --loader, but a person
-// should not have to search for which one serves the memory.
+// The loader packages installed with BootBridge (assets/loaders beside the program), named when an
+// operation needs a loader and none was given: the CLI stages only the package given with --loader,
+// but a person should not have to search for the one that serves the memory.
 
-import { readdirSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
+import { BootBridgeError } from '../../shared/errors.js';
 import { autoLoaderCandidates, type LoaderPackage } from '../loader/index.js';
 import type { FlashPlan } from '../plan/index.js';
-import { openLoaderFolder, type DeviceDetails } from '../operations/index.js';
+import type { DeviceDetails } from '../operations/index.js';
+import { LoaderShelf } from '../services/loader-shelf.js';
 import { folderBeside } from '../util/beside.js';
-import { BootBridgeError } from '../../shared/errors.js';
 import { exitCodeFor, printJson, reportError } from './run.js';
 
-/** The folder, as a person types it: relative to the working directory when it is below it. */
-function typed(folder: string): string {
-  const rel = relative(process.cwd(), folder);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : folder;
-}
-
-/** An installed package that serves the memory, as --loader takes it (--json: `installedLoaders`). */
+/** An installed package that serves the memory (--json: `installedLoaders`; `folder` is absolute). */
 export interface InstalledLoader {
   folder: string;
   name: string;
@@ -25,36 +19,49 @@ export interface InstalledLoader {
 }
 
 /**
- * The installed packages that serve every one of `addresses` the ROM cannot reach on this chip; none
- * when no installed package does. The simulator's packages are named only on simulated boards.
+ * The installed packages for this chip that serve every one of `addresses` the ROM cannot reach (and
+ * pass `usable`, e.g. make the plan valid); none when no installed package does. The simulator's
+ * packages are named only on simulated boards (LoaderShelf).
  */
-export async function installedLoaders(addresses: readonly number[], details: DeviceDetails, simulated: boolean, dir = folderBeside(join('assets', 'loaders'))): Promise<InstalledLoader[]> {
-  if (!dir) return [];
-  const all: { folder: string; pkg: LoaderPackage }[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const pkg = await openLoaderFolder(join(dir, name)).catch(() => undefined);
-    if (pkg && (!pkg.manifest.simulated || simulated)) all.push({ folder: join(dir, name), pkg });
-  }
-  return autoLoaderCandidates(all, details.chip?.deviceId, details.memories.map((m) => m.layout), addresses).map((f) => ({
-    folder: typed(f.folder),
-    name: f.pkg.manifest.name,
-    experimental: f.pkg.manifest.experimental,
-  }));
+export async function installedLoaders(
+  addresses: readonly number[],
+  details: DeviceDetails,
+  simulated: boolean,
+  usable: (pkg: LoaderPackage) => boolean = () => true,
+  assets = folderBeside('assets', 'loaders'),
+): Promise<InstalledLoader[]> {
+  if (!assets) return [];
+  const shelf = await new LoaderShelf(assets, simulated).all();
+  return autoLoaderCandidates(shelf, details.chip?.deviceId, details.memories.map((m) => m.layout), addresses)
+    .filter((c) => usable(c.pkg))
+    .map((c) => ({ folder: join(assets, 'loaders', c.id), name: c.pkg.manifest.name, experimental: c.pkg.manifest.experimental }));
 }
 
-/** The packages under a heading, one line each: "  --loader assets/loaders/x   its name (experimental)". */
+/** A folder as a person types it: relative to the working directory when below it, quoted when it has spaces. */
+function typed(folder: string): string {
+  const rel = relative(process.cwd(), folder);
+  const path = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : folder;
+  return /\s/.test(path) ? `"${path}"` : path;
+}
+
+/** The packages under a heading, one line each, names in one column: "  --loader assets/loaders/x   its name (experimental)". */
 export function installedLoaderLines(list: readonly InstalledLoader[]): string[] {
   if (list.length === 0) return [];
+  const args = list.map((l) => `--loader ${typed(l.folder)}`);
+  const width = Math.max(...args.map((a) => a.length));
   return [
-    `Installed loader package${list.length > 1 ? 's' : ''} that serve${list.length > 1 ? '' : 's'} it:`,
-    ...list.map((l) => `  --loader ${l.folder}   ${l.name}${l.experimental ? ' (experimental)' : ''}`),
+    `Installed loader package${list.length > 1 ? 's' : ''} that serve${list.length > 1 ? '' : 's'} that memory:`,
+    ...list.map((l, i) => `  ${args[i]!.padEnd(width)}   ${l.name}${l.experimental ? ' (experimental)' : ''}`),
   ];
 }
 
-/** For a plan that failed because a segment needs a loader (and none was given): the packages that serve its segments. */
-export async function planInstalledLoaders(plan: FlashPlan, details: DeviceDetails, simulated: boolean): Promise<InstalledLoader[]> {
-  if (plan.ok || !plan.errors.some((e) => e.remedy === 'choose-loader')) return [];
-  return installedLoaders(plan.segments.map((s) => s.address), details, simulated).catch(() => []);
+/**
+ * For a plan that failed because a segment needs a loader and none was given: the installed packages
+ * with which it plans without problems (possibly none); undefined when the plan needs no loader.
+ */
+export async function planInstalledLoaders(plan: FlashPlan, details: DeviceDetails, simulated: boolean, planWith: (pkg: LoaderPackage) => FlashPlan): Promise<InstalledLoader[] | undefined> {
+  if (plan.ok || !plan.errors.some((e) => e.remedy === 'choose-loader')) return undefined;
+  return installedLoaders(plan.segments.map((s) => s.address), details, simulated, (pkg) => planWith(pkg).ok).catch(() => []);
 }
 
 /**

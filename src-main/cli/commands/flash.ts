@@ -157,11 +157,12 @@ export function registerFlashCommands(program: Command): void {
           close = () => sel.conn.close();
         }
         try {
-          const p = planFlash(details, fw, loader, planOptions(o, true));
-          const installed = loader ? [] : await planInstalledLoaders(p, details, simulated);
+          const options = planOptions(o, true);
+          const p = planFlash(details, fw, loader, options);
+          const installed = loader ? undefined : await planInstalledLoaders(p, details, simulated, (pkg) => planFlash(details, fw, pkg, options));
           // Summarised beyond a size: a sparse HEX file plans into millions of rows.
-          if (o.json) printJson({ ...planForJson(p), ...(installed.length ? { installedLoaders: installed } : {}) });
-          else process.stdout.write(formatPlan(p, CLI_REMEDIES) + lines(installedLoaderLines(installed)) + '\n');
+          if (o.json) printJson({ ...planForJson(p), ...(installed ? { installedLoaders: installed } : {}) });
+          else process.stdout.write(formatPlan(p, CLI_REMEDIES) + lines(installedLoaderLines(installed ?? [])) + '\n');
           return p.ok ? EXIT.OK : EXIT.BAD_INPUT;
         } finally {
           await close();
@@ -187,11 +188,12 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
   const { conn, device, details } = await openSelected(o);
   try {
     checkLoaderUsable(conn, details, loader);
-    const p = planFlash(details, fw, loader, planOptions(o, defaultLeave));
+    const options = planOptions(o, defaultLeave);
+    const p = planFlash(details, fw, loader, options);
     if (!p.ok) {
-      const installed = loader ? [] : await planInstalledLoaders(p, details, conn.simulated === true);
-      if (o.json) printJson({ ok: false, error: planInvalid(p.errors).toJSON(), plan: planForJson(p), ...(installed.length ? { installedLoaders: installed } : {}) });
-      else process.stderr.write(formatPlan(p, CLI_REMEDIES) + lines(installedLoaderLines(installed)) + '\n\nerror: nothing was written: fix the problems above.\n');
+      const installed = loader ? undefined : await planInstalledLoaders(p, details, conn.simulated === true, (pkg) => planFlash(details, fw, pkg, options));
+      if (o.json) printJson({ ok: false, error: planInvalid(p.errors).toJSON(), plan: planForJson(p), ...(installed ? { installedLoaders: installed } : {}) });
+      else process.stderr.write(formatPlan(p, CLI_REMEDIES) + lines(installedLoaderLines(installed ?? [])) + '\n\nerror: nothing was written: fix the problems above.\n');
       return EXIT.BAD_INPUT;
     }
     if (!o.json) {
