@@ -17,6 +17,8 @@ export class DeviceRoster {
   private readonly staged = new Map<string, ShelfLoader>();
   /** Descriptor readings on the wire, by device key: one at a time per board (see read). */
   private readonly reading = new Map<string, Promise<DeviceDetails>>();
+  /** Bumped by forget: a reading started before it answers its caller but is not kept. */
+  private readonly generation = new Map<string, number>();
   /** The refresh running now, and whether another was asked for while it ran. */
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
@@ -80,9 +82,11 @@ export class DeviceRoster {
     const key = this.deviceKey(d);
     const pending = this.reading.get(key);
     if (pending) return pending;
+    const id = deviceInfo(this.conn.backend, d).id;
+    const generation = this.generation.get(id) ?? 0;
     const reading = inspectDevice(this.conn.backend, d)
       .then((details) => {
-        this.details.set(deviceInfo(this.conn.backend, d).id, { key, details });
+        if ((this.generation.get(id) ?? 0) === generation) this.details.set(id, { key, details });
         return details;
       })
       .finally(() => this.reading.delete(key));
@@ -90,10 +94,14 @@ export class DeviceRoster {
     return reading;
   }
 
-  /** The board re-enumerated or left: read it afresh next time. */
+  /**
+   * The board re-enumerated or left: read it afresh next time. A reading already on the wire is not
+   * kept, but it is not abandoned either: a second reading must not overlap it (see read).
+   */
   forget(id: string): void {
     this.details.delete(id);
     this.staged.delete(id);
+    this.generation.set(id, (this.generation.get(id) ?? 0) + 1);
   }
 
   /**
@@ -159,7 +167,13 @@ export class DeviceRoster {
     const sig = JSON.stringify(list);
     if (sig === this.lastSignature) return;
     this.lastSignature = sig;
-    for (const l of this.listeners) l(list);
+    for (const l of this.listeners) {
+      try {
+        l(list);
+      } catch {
+        // One listener's failure (a window gone mid-send) must not keep the list from the others.
+      }
+    }
   }
 
   onChanged(listener: (devices: DeviceSummaryView[]) => void): () => void {

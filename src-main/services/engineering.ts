@@ -129,9 +129,8 @@ export class EngineeringSession {
       } finally {
         lock.release();
         this.ops.delete(opId);
-        // The board re-enumerated (loader, then application or ROM): read it afresh next time.
-        this.devices.forget(req.deviceId);
-        void this.devices.refresh();
+        // The board re-enumerated (loader, then application or ROM).
+        this.released(req.deviceId);
       }
     })();
     return { opId, done };
@@ -145,31 +144,48 @@ export class EngineeringSession {
   }
 
   async read(req: ReadArgs): Promise<Uint8Array> {
-    return boardLocks.with(req.deviceId, 'read', async () => {
-      const device = await this.devices.find(req.deviceId);
-      const details = await this.devices.inspectHeld(device);
-      const loader = await this.loaders.forAddresses(details, req.loader, [req.address, req.address + req.length - 1]);
-      try {
-        return await readDevice(this.conn, device, details, { address: req.address, length: req.length }, loader);
-      } finally {
-        // Through a staged loader the board re-enumerated (its descriptors are read again: the cache key has the mode).
-        void this.devices.refresh();
-      }
-    });
+    return this.afterward(
+      req.deviceId,
+      boardLocks.with(req.deviceId, 'read', async () => {
+        const device = await this.devices.find(req.deviceId);
+        const details = await this.devices.inspectHeld(device);
+        const loader = await this.loaders.forAddresses(details, req.loader, [req.address, req.address + req.length - 1]);
+        if (loader) this.devices.staging(req.deviceId, loader);
+        return readDevice(this.conn, device, details, { address: req.address, length: req.length }, loader?.pkg);
+      }),
+    );
   }
 
   /** Erases the sectors holding `addresses`, or mass-erases the internal flash; the board stays in DFU. */
   async erase(req: EraseArgs): Promise<ErasedSector[]> {
-    return boardLocks.with(req.deviceId, 'erase', async () => {
-      const device = await this.devices.find(req.deviceId);
-      const details = await this.devices.inspectHeld(device);
-      const loader = req.mass ? undefined : await this.loaders.forAddresses(details, req.loader, req.addresses);
-      try {
-        return await eraseDevice(this.conn, device, details, { addresses: req.addresses, ...(req.mass ? { mass: true } : {}) }, loader);
-      } finally {
-        void this.devices.refresh();
-      }
-    });
+    return this.afterward(
+      req.deviceId,
+      boardLocks.with(req.deviceId, 'erase', async () => {
+        const device = await this.devices.find(req.deviceId);
+        const details = await this.devices.inspectHeld(device);
+        const loader = req.mass ? undefined : await this.loaders.forAddresses(details, req.loader, req.addresses);
+        if (loader) this.devices.staging(req.deviceId, loader);
+        return eraseDevice(this.conn, device, details, { addresses: req.addresses, ...(req.mass ? { mass: true } : {}) }, loader?.pkg);
+      }),
+    );
+  }
+
+  /** `operation` on the board, then released(), however it ended. */
+  private async afterward<T>(deviceId: string, operation: Promise<T>): Promise<T> {
+    try {
+      return await operation;
+    } finally {
+      this.released(deviceId);
+    }
+  }
+
+  /**
+   * An operation let go of the board: it may have re-enumerated (through a staged loader), so it is read
+   * afresh, and the list told once it is free.
+   */
+  private released(deviceId: string): void {
+    this.devices.forget(deviceId);
+    void this.devices.refresh();
   }
 
   async exportDfu(firmwareId: string, outPath: string): Promise<void> {

@@ -59,13 +59,13 @@ export class LoaderShelf {
    * package of a running loader, else — when the ROM serves none of `addresses` — the first loader for
    * the chip that serves them all. 'none': the ROM alone.
    */
-  async forAddresses(details: DeviceDetails, choice: string | undefined, addresses: number[]): Promise<LoaderPackage | undefined> {
+  async forAddresses(details: DeviceDetails, choice: string | undefined, addresses: number[]): Promise<ShelfLoader | undefined> {
     if (choice === 'none') return undefined;
-    if (choice && choice !== 'auto') return (await this.byId(choice)).pkg;
+    if (choice && choice !== 'auto') return this.byId(choice);
     const paired = await this.paired(details);
-    if (paired) return paired.pkg;
+    if (paired) return paired;
     // Only a package serving the memory the ROM cannot reach (loader/choice.ts): never for internal flash alone.
-    return autoLoaderCandidates(await this.all(), details.chip?.deviceId, details.memories.map((m) => m.layout), addresses)[0]?.pkg;
+    return autoLoaderCandidates(await this.all(), details.chip?.deviceId, details.memories.map((m) => m.layout), addresses)[0];
   }
 
   /**

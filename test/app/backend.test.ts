@@ -104,6 +104,18 @@ describe('GUI services backend', () => {
     }
   });
 
+  it('lists a board read through a loader as running that loader once the read is done', async () => {
+    const { b, devices } = await open();
+    const id = devices[0]!.id;
+    const seen: DeviceSummaryView[][] = [];
+    const off = b.onDevicesChanged((d) => seen.push(d));
+    const bytes = await b.engineering.read({ deviceId: id, address: 0x90000000, length: 256, loader: 'auto' });
+    expect(bytes).toHaveLength(256);
+    await b.engineering.devices.refresh();
+    expect(seen.at(-1)?.find((d) => d.id === id)).toMatchObject({ mode: 'loader', loader: { id: 'sim-stm32f746' }, chip: { deviceId: 0x449 } });
+    off();
+  });
+
   it('cancels a running flash', async () => {
     const { b, devices } = await open();
     const demo = (await b.openFirmwareBytes('demo-f746.elf', new Uint8Array(DEMO))) as { id: string };
