@@ -192,7 +192,8 @@ export function formatError(e: ErrorData, words?: RemedyWords): string {
   if (c.phase) parts.push(`phase ${c.phase}`);
   if (typeof c.address === 'number') parts.push(`address ${hex32(c.address)}`);
   if (typeof c.alt === 'number') parts.push(`alt ${c.alt}`);
-  if (c.request) parts.push(`request ${c.request}`);
+  // "…left the bus during DNLOAD" already names its request.
+  if (c.request && !e.message.includes(c.request)) parts.push(`request ${c.request}`);
   if (c.stateName) parts.push(`state ${c.stateName}`);
   if (c.statusName) parts.push(`status ${c.statusName}`);
   if (c.serial) parts.push(`serial ${c.serial}`);

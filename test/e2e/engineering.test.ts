@@ -132,6 +132,8 @@ describe('engineering views', () => {
     // The safe choice has the focus; Escape keeps the data.
     await page.keyboard.press('Escape');
     expect(await dialog.count()).toBe(0);
+    // The focus is back on the button that opened it.
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-test'))).toBe('erase');
     expect(Array.from(board.read(0x08000000, 16)).some((b) => b !== 0xff)).toBe(true);
     await page.locator('[data-test=erase]').click();
     await page.locator('[data-test=erase-confirm]').click();

@@ -346,7 +346,10 @@ describe('production view', () => {
     // The safe choice has the focus.
     expect(doc.activeElement?.getAttribute('data-test')).toBe('leave-cancel');
     await w.find('[data-test=leave-cancel]').trigger('click');
+    await settle();
     expect(w.find('[data-test=leave-dialog]').exists()).toBe(false);
+    // Staying gives the operator's one action its focus back.
+    expect(doc.activeElement?.getAttribute('data-test')).toBe('prod-flash');
     await w.find('[data-test=leave]').trigger('click');
     await w.find('[data-test=leave-dialog]').trigger('keydown', { key: 'Escape' });
     expect(w.find('[data-test=leave-dialog]').exists()).toBe(false);

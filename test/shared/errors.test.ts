@@ -26,5 +26,11 @@ describe('error wording', () => {
     // The field stays in the data a script or the window reads.
     expect(e.context.field).toBe('baseAddress');
   });
-});
 
+  it('names a request once: not again in the context when the message says it', () => {
+    const lost = toErrorData(new BootBridgeError('DEVICE_DISCONNECTED', 'The board left the bus during DNLOAD', { stage: 'rom', request: 'DNLOAD' }));
+    expect(formatError(lost, CLI_REMEDIES).split('\n')[0]).toBe('The board left the bus during DNLOAD (stage rom)');
+    const stalled = toErrorData(new BootBridgeError('USB_STALL', 'The bootloader refused the request', { request: 'UPLOAD' }));
+    expect(formatError(stalled, CLI_REMEDIES).split('\n')[0]).toBe('The bootloader refused the request (request UPLOAD)');
+  });
+});

@@ -52,7 +52,7 @@ const GUI_HINTS: Record<GuiView, Partial<Record<keyof typeof ERROR_TEXT, string>
     LOADER_UNSUPPORTED: `The recipe's loader is not made for this board: check the board is the type the recipe names, else ${BACK_TO_AUTHOR}.`,
     LOADER_INVALID: `The recipe's loader package is damaged or changed: ${BACK_TO_AUTHOR}.`,
     LOADER_MISMATCH: `The loader that started does not serve what its package promises: ${BACK_TO_AUTHOR}.`,
-    PLAN_INVALID: 'Nothing was written: check the board is the type the recipe names.',
+    PLAN_INVALID: 'Nothing was written.',
   },
 };
 
@@ -60,15 +60,22 @@ const GUI_HINTS: Record<GuiView, Partial<Record<keyof typeof ERROR_TEXT, string>
  * Flags still named by messages from outside the planner and engine (services, chip identification),
  * and what they mean in the window. Plan issues and engine errors name none: they carry a remedy code.
  */
-const REWRITES: [RegExp, string][] = [
-  [/(?:select a simulated board )?with --sim(?: \S+)?/g, 'with a simulated board (device list)'],
-  [/--sim(?: \S+)?/g, 'a simulated board'],
-  [/--chip(?: \S+)?/g, 'an identified chip'],
-];
+const REWRITES: Record<GuiView, [RegExp, string][]> = {
+  engineering: [
+    [/(?:select a simulated board )?with --sim(?: \S+)?/g, 'with a simulated board (device list)'],
+    [/--sim(?: \S+)?/g, 'a simulated board'],
+    [/--chip(?: \S+)?/g, 'an identified chip'],
+  ],
+  production: [
+    [/(?:select a simulated board )?with --sim(?: \S+)?/g, 'with a simulated board'],
+    [/--sim(?: \S+)?/g, 'a simulated board'],
+    [/--chip(?: \S+)?/g, 'an identified chip'],
+  ],
+};
 
-export function guiMessage(message: string): string {
+export function guiMessage(message: string, view: GuiView = 'engineering'): string {
   let out = message;
-  for (const [re, to] of REWRITES) out = out.replace(re, to);
+  for (const [re, to] of REWRITES[view]) out = out.replace(re, to);
   return out;
 }
 
@@ -84,7 +91,7 @@ export function guiHint(code: string, remedy?: ErrorData['remedy'], view: GuiVie
 
 /** formatError for the window: the message, its remedy and context, then the view's hint when there is one. */
 export function guiFormatError(e: ErrorData, view: GuiView = 'engineering'): string {
-  const text = formatError({ ...e, message: guiMessage(e.message) }, REMEDY_WORDS[view]);
+  const text = formatError({ ...e, message: guiMessage(e.message, view) }, REMEDY_WORDS[view]);
   const nl = text.lastIndexOf('\n  ');
   const head = nl >= 0 ? text.slice(0, nl) : text;
   const hint = guiHint(e.code, e.remedy, view);
@@ -93,5 +100,5 @@ export function guiFormatError(e: ErrorData, view: GuiView = 'engineering'): str
 
 /** An error's message with its own remedy in the view's words (one line, no hint). */
 export function guiErrorLine(e: Pick<ErrorData, 'message' | 'remedy'>, view: GuiView = 'engineering'): string {
-  return withRemedy(guiMessage(e.message), e.remedy, REMEDY_WORDS[view]);
+  return withRemedy(guiMessage(e.message, view), e.remedy, REMEDY_WORDS[view]);
 }
