@@ -133,7 +133,7 @@ describe('engineering views', () => {
     await page.keyboard.press('Escape');
     expect(await dialog.count()).toBe(0);
     // The focus is back on the button that opened it.
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-test'))).toBe('erase');
+    expect(await page.locator(':focus').getAttribute('data-test')).toBe('erase');
     expect(Array.from(board.read(0x08000000, 16)).some((b) => b !== 0xff)).toBe(true);
     await page.locator('[data-test=erase]').click();
     await page.locator('[data-test=erase-confirm]').click();
