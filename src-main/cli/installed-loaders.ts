@@ -4,7 +4,7 @@
 
 import { isAbsolute, join, relative } from 'node:path';
 import { BootBridgeError } from '../../shared/errors.js';
-import { autoLoaderCandidates, type LoaderPackage } from '../loader/index.js';
+import type { LoaderPackage } from '../loader/index.js';
 import type { FlashPlan } from '../plan/index.js';
 import type { DeviceDetails } from '../operations/index.js';
 import { LoaderShelf } from '../services/loader-shelf.js';
@@ -31,8 +31,7 @@ export async function installedLoaders(
   assets = folderBeside('assets', 'loaders'),
 ): Promise<InstalledLoader[]> {
   if (!assets) return [];
-  const shelf = await new LoaderShelf(assets, simulated).all();
-  return autoLoaderCandidates(shelf, details.chip?.deviceId, details.memories.map((m) => m.layout), addresses)
+  return (await new LoaderShelf(assets, simulated).serving(details, addresses))
     .filter((c) => usable(c.pkg))
     .map((c) => ({ folder: join(assets, 'loaders', c.id), name: c.pkg.manifest.name, experimental: c.pkg.manifest.experimental }));
 }

@@ -64,8 +64,15 @@ export class LoaderShelf {
     if (choice && choice !== 'auto') return this.byId(choice);
     const paired = await this.paired(details);
     if (paired) return paired;
-    // Only a package serving the memory the ROM cannot reach (loader/choice.ts): never for internal flash alone.
-    return autoLoaderCandidates(await this.all(), details.chip?.deviceId, details.memories.map((m) => m.layout), addresses)[0];
+    return (await this.serving(details, addresses))[0];
+  }
+
+  /**
+   * The packages for this board's chip that serve every one of `addresses` its ROM cannot reach; none
+   * when the ROM reaches them all (loader/choice.ts: never a loader for internal flash alone).
+   */
+  async serving(details: DeviceDetails, addresses: readonly number[]): Promise<ShelfLoader[]> {
+    return autoLoaderCandidates(await this.all(), details.chip?.deviceId, details.memories.map((m) => m.layout), addresses);
   }
 
   /**
@@ -82,9 +89,7 @@ export class LoaderShelf {
     if (paired) return { loader: paired, plan: planFlash(details, fw, paired.pkg, options) };
     const romOnly = planFlash(details, fw, undefined, options);
     if (romOnly.ok || details.info.mode !== 'rom') return { plan: romOnly };
-    // Only a package serving the memory the ROM cannot reach (loader/choice.ts): never for internal flash alone.
-    const candidates = autoLoaderCandidates(await this.all(), details.chip?.deviceId, details.memories.map((m) => m.layout), fw.image.segments.map((seg) => seg.address));
-    for (const c of candidates) {
+    for (const c of await this.serving(details, fw.image.segments.map((seg) => seg.address))) {
       const p = planFlash(details, fw, c.pkg, options);
       if (p.ok) return { loader: c, plan: p };
     }
