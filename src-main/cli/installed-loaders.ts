@@ -9,7 +9,7 @@ import type { FlashPlan } from '../plan/index.js';
 import type { DeviceDetails } from '../operations/index.js';
 import { LoaderShelf } from '../services/loader-shelf.js';
 import { folderBeside } from '../util/beside.js';
-import { exitCodeFor, printJson, reportError } from './run.js';
+import { reportError } from './run.js';
 
 /** An installed package that serves the memory (--json: `installedLoaders`; `folder` is absolute). */
 export interface InstalledLoader {
@@ -71,11 +71,5 @@ export async function planInstalledLoaders(plan: FlashPlan, details: DeviceDetai
 export async function reportWithInstalledLoaders(e: unknown, addresses: readonly number[], details: DeviceDetails, simulated: boolean, json: boolean | undefined): Promise<number> {
   if (!(e instanceof BootBridgeError) || e.remedy !== 'choose-loader') throw e;
   const list = await installedLoaders(addresses, details, simulated).catch(() => []);
-  if (json) {
-    printJson({ ok: false, error: e.toJSON(), installedLoaders: list });
-    return exitCodeFor(e.toJSON());
-  }
-  const code = reportError(e, false);
-  for (const line of installedLoaderLines(list)) process.stderr.write(`${line}\n`);
-  return code;
+  return reportError(e, json, { json: { installedLoaders: list }, lines: installedLoaderLines(list) });
 }

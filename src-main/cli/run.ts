@@ -48,13 +48,16 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v), 2) + '\n');
 }
 
-/** Prints an error for a person (stderr) or as JSON (stdout) and returns the exit code. */
-export function reportError(e: unknown, json: boolean | undefined): number {
+/**
+ * Prints an error for a person (stderr) or as JSON (stdout) and returns the exit code. `more`: what a
+ * command knows beside the error (fields of the JSON document; lines a person reads after it).
+ */
+export function reportError(e: unknown, json: boolean | undefined, more: { json?: Record<string, unknown>; lines?: readonly string[] } = {}): number {
   // Positional arguments are parsed inside command bodies with the same parsers as options: a bad
   // value there is bad input (exit 2), not an internal error.
   const data = toErrorData(e instanceof InvalidArgumentError ? new BootBridgeError('BAD_ARGUMENT', e.message, {}) : e);
-  if (json) printJson({ ok: false, error: data });
-  else process.stderr.write(`error: ${errorTitle(data.code)}: ${formatError(data, CLI_REMEDIES)}\n`);
+  if (json) printJson({ ok: false, error: data, ...more.json });
+  else process.stderr.write(`error: ${errorTitle(data.code)}: ${formatError(data, CLI_REMEDIES)}\n${(more.lines ?? []).map((l) => `${l}\n`).join('')}`);
   return exitCodeFor(data);
 }
 
