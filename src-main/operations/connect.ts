@@ -45,6 +45,11 @@ export interface Connection {
   close(): Promise<void>;
 }
 
+/** Whether the boards on this connection are simulated (an in-process bus, or the virtual-USB bench). */
+export function isSimulated(conn: Pick<Connection, 'bus' | 'simulated'>): boolean {
+  return conn.simulated === true || conn.bus !== undefined;
+}
+
 export function parseSimModel(model: string): SimModelName {
   const m = model.toLowerCase();
   if (!(SIM_MODELS as readonly string[]).includes(m)) {

@@ -9,7 +9,7 @@ import { parseLayout } from '../dfu/layout.js';
 import { loaderSupportsChip, type LoaderPackage } from '../loader/index.js';
 import { toPlanLoader } from '../plan/loader.js';
 import { plan, planErase, planRead, type ErasedSector, type FlashPlan, type PlanOptions, type PlanTarget } from '../plan/index.js';
-import type { Connection } from './connect.js';
+import { isSimulated, type Connection } from './connect.js';
 import type { DeviceDetails } from './devices.js';
 import type { LoadedFirmware } from './files.js';
 import { vidPid } from '../../shared/format.js';
@@ -86,7 +86,7 @@ export function checkLoaderUsable(conn: Connection, details: DeviceDetails, load
       { remedy: 'reset-to-rom' },
     );
   }
-  if (loader.manifest.simulated && !conn.simulated && !conn.bus) {
+  if (loader.manifest.simulated && !isSimulated(conn)) {
     throw new BootBridgeError('LOADER_UNSUPPORTED', `Loader "${loader.manifest.name}" is the simulator's: it runs only on simulated boards (--sim), never on hardware`, { file: loader.source });
   }
   if (details.chip && !loaderSupportsChip(loader, details.chip.deviceId)) {

@@ -14,6 +14,7 @@ import {
   checkLoaderUsable,
   eraseDevice,
   flashDevice,
+  isSimulated,
   openFirmwareBytes,
   openFirmwareFile,
   readDevice,
@@ -55,7 +56,7 @@ export class EngineeringSession {
     private readonly conn: Connection,
     assetsDir: string,
   ) {
-    const simulated = conn.bus !== undefined || conn.simulated === true;
+    const simulated = isSimulated(conn);
     this.loaders = new LoaderShelf(assetsDir, simulated);
     this.devices = new DeviceRoster(conn, this.loaders, simulated);
   }

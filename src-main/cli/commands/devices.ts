@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { formatDump } from '../../dfu/dump.js';
+import { isSimulated } from '../../operations/connect.js';
 import { deviceInfo, inspectDevice, listDfuDevices, selectDevice } from '../../operations/devices.js';
 import { sentence } from '../../../shared/errors.js';
 import { openConnection, printJson, run, withDeviceOptions, type DeviceOptions } from '../common.js';
@@ -17,7 +18,7 @@ export function registerDeviceCommands(program: Command): void {
         const rows = [];
         for (const d of await listDfuDevices(conn.backend)) {
           const details = await inspectDevice(conn.backend, d).catch(() => undefined);
-          rows.push({ ...deviceInfo(conn.backend, d), ...(details?.chip ? { chip: { deviceId: details.chip.deviceId, name: details.chip.name } } : {}), memories: details?.memories.map((m) => m.layout.name) ?? [], simulated: conn.bus !== undefined || conn.simulated === true });
+          rows.push({ ...deviceInfo(conn.backend, d), ...(details?.chip ? { chip: { deviceId: details.chip.deviceId, name: details.chip.name } } : {}), memories: details?.memories.map((m) => m.layout.name) ?? [], simulated: isSimulated(conn) });
         }
         if (o.json) return printJson(rows);
         if (rows.length === 0) {

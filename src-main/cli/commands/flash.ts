@@ -9,6 +9,7 @@ import { chipAltStrings } from '../../devices/identify.js';
 import { parseLayout } from '../../dfu/layout.js';
 import type { LoaderPackage } from '../../loader/index.js';
 import { formatPlan, planForJson, planInvalid, type FlashPlan, type PlanOptions } from '../../plan/index.js';
+import { isSimulated } from '../../operations/connect.js';
 import type { DeviceDetails } from '../../operations/devices.js';
 import { openFirmwareFile, openLoaderFolder, type LoadedFirmware } from '../../operations/files.js';
 import { checkLoaderUsable, flashDevice, planFlash } from '../../operations/operations.js';
@@ -153,7 +154,7 @@ export function registerFlashCommands(program: Command): void {
         else {
           const sel = await openSelected(o);
           details = sel.details;
-          simulated = sel.conn.simulated === true;
+          simulated = isSimulated(sel.conn);
           close = () => sel.conn.close();
         }
         try {
@@ -191,7 +192,7 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
     const options = planOptions(o, defaultLeave);
     const p = planFlash(details, fw, loader, options);
     if (!p.ok) {
-      const installed = loader ? undefined : await planInstalledLoaders(p, details, conn.simulated === true, (pkg) => planFlash(details, fw, pkg, options));
+      const installed = loader ? undefined : await planInstalledLoaders(p, details, isSimulated(conn), (pkg) => planFlash(details, fw, pkg, options));
       if (o.json) printJson({ ok: false, error: planInvalid(p.errors).toJSON(), plan: planForJson(p), ...(installed ? { installedLoaders: installed } : {}) });
       else process.stderr.write(formatPlan(p, CLI_REMEDIES) + lines(installedLoaderLines(installed ?? [])) + '\n\nerror: nothing was written: fix the problems above.\n');
       return EXIT.BAD_INPUT;

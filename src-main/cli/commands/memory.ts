@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { BootBridgeError } from '../../../shared/errors.js';
 import { formatSize, hex32 } from '../../../shared/format.js';
 import { readStldr, formatStldr } from '../../loader/stldr.js';
+import { isSimulated } from '../../operations/connect.js';
 import { openLoaderFolder, readBytes, writeFileAtomic } from '../../operations/files.js';
 import { eraseDevice, readDevice } from '../../operations/operations.js';
 import { reportWithInstalledLoaders } from '../installed-loaders.js';
@@ -32,7 +33,7 @@ export function registerMemoryCommands(program: Command): void {
         try {
           const data = await readDevice(conn, device, details, range, loader, { onEvent: progressPrinter(o.progress !== false && !o.json), signal }).catch(async (e: unknown) => {
             if (loader) throw e;
-            return reportWithInstalledLoaders(e, [range.address], details, conn.simulated === true, o.json);
+            return reportWithInstalledLoaders(e, [range.address], details, isSimulated(conn), o.json);
           });
           if (typeof data === 'number') return data;
           if (o.output) writeFileAtomic(o.output, data);
@@ -60,7 +61,7 @@ export function registerMemoryCommands(program: Command): void {
           if (!o.json && o.mass) process.stderr.write('Mass erase of the internal flash…\n');
           const erased = await eraseDevice(conn, device, details, what, loader, { onEvent: progressPrinter(o.progress !== false && !o.json), signal }).catch(async (e: unknown) => {
             if (loader) throw e;
-            return reportWithInstalledLoaders(e, what.addresses, details, conn.simulated === true, o.json);
+            return reportWithInstalledLoaders(e, what.addresses, details, isSimulated(conn), o.json);
           });
           if (typeof erased === 'number') return erased;
           if (o.json) printJson({ ok: true, mass: o.mass === true, erased });
