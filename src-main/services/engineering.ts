@@ -7,7 +7,6 @@ import { BootBridgeError, toErrorData } from '../../shared/errors.js';
 import type { FlashEvent, FlashResult } from '../../shared/progress.js';
 import type { ErasedSector } from '../plan/index.js';
 import { writeDfuSe } from '../firmware/index.js';
-import type { LoaderPackage } from '../loader/index.js';
 import { planInvalid, type FlashPlan, type PlanOptions } from '../plan/index.js';
 import {
   boardLocks,
@@ -25,7 +24,7 @@ import {
 } from '../operations/index.js';
 import type { EraseArgs, PlanArgs, ReadArgs } from './backend.js';
 import { DeviceRoster } from './device-roster.js';
-import { LoaderShelf } from './loader-shelf.js';
+import { LoaderShelf, type ShelfLoader } from './loader-shelf.js';
 
 interface RunningOp {
   deviceId: string;
@@ -37,7 +36,8 @@ interface Planned {
   device: USBDevice;
   details: DeviceDetails;
   fw: LoadedFirmware;
-  loader?: LoaderPackage;
+  /** The package the plan goes through, with its id on the shelf. */
+  loader?: ShelfLoader;
   plan: FlashPlan;
 }
 
@@ -88,19 +88,19 @@ export class EngineeringSession {
   }
 
   /** `held`: the caller holds the board (board-locks.ts), so its descriptors are read even if not cached. */
-  private async planned(req: PlanArgs, held = false): Promise<Planned & { loaderId?: string }> {
+  private async planned(req: PlanArgs, held = false): Promise<Planned> {
     const device = await this.devices.find(req.deviceId);
     const details = held ? await this.devices.inspectHeld(device) : await this.devices.inspect(device);
     const fw = this.firmware(req.firmwareId);
     const options: PlanOptions = { verify: req.options.verify, leave: req.options.leave ? {} : false, massErase: !req.options.eraseTouchedOnly };
     const r = await this.loaders.plan(details, fw, req.loader ?? 'auto', options);
-    return { device, details, fw, plan: r.plan, ...(r.loader ? { loader: r.loader.pkg, loaderId: r.loader.id } : {}) };
+    return { device, details, fw, plan: r.plan, ...(r.loader ? { loader: r.loader } : {}) };
   }
 
   /** The plan and, when it goes through a loader, the package's id on the shelf. */
   async plan(req: PlanArgs): Promise<FlashPlan & { loaderId?: string }> {
     const r = await this.planned(req);
-    return r.loaderId ? { ...r.plan, loaderId: r.loaderId } : r.plan;
+    return r.loader ? { ...r.plan, loaderId: r.loader.id } : r.plan;
   }
 
   flash(req: PlanArgs, onEvent: (e: FlashEvent) => void): { opId: string; done: Promise<FlashResult> } {
@@ -119,12 +119,12 @@ export class EngineeringSession {
       try {
         await boardLocks.settled(req.deviceId);
         const r = await this.planned(req, true);
-        checkLoaderUsable(this.conn, r.details, r.loader);
-        if (r.loader && r.loaderId) this.devices.staging(req.deviceId, { id: r.loaderId, pkg: r.loader });
+        checkLoaderUsable(this.conn, r.details, r.loader?.pkg);
+        if (r.loader) this.devices.staging(req.deviceId, r.loader);
         if (!r.plan.ok) {
           return failed(planInvalid(r.plan.errors));
         }
-        return await flashDevice(this.conn, r.device, r.details, r.fw, r.loader, r.plan, { onEvent, signal: abort.signal });
+        return await flashDevice(this.conn, r.device, r.details, r.fw, r.loader?.pkg, r.plan, { onEvent, signal: abort.signal });
       } catch (e) {
         return failed(e);
       } finally {
