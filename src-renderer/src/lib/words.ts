@@ -60,22 +60,16 @@ const GUI_HINTS: Record<GuiView, Partial<Record<keyof typeof ERROR_TEXT, string>
  * Flags still named by messages from outside the planner and engine (services, chip identification),
  * and what they mean in the window. Plan issues and engine errors name none: they carry a remedy code.
  */
-const REWRITES: Record<GuiView, [RegExp, string][]> = {
-  engineering: [
-    [/(?:select a simulated board )?with --sim(?: \S+)?/g, 'with a simulated board (device list)'],
-    [/--sim(?: \S+)?/g, 'a simulated board'],
-    [/--chip(?: \S+)?/g, 'an identified chip'],
-  ],
-  production: [
-    [/(?:select a simulated board )?with --sim(?: \S+)?/g, 'with a simulated board'],
-    [/--sim(?: \S+)?/g, 'a simulated board'],
-    [/--chip(?: \S+)?/g, 'an identified chip'],
-  ],
-};
+const REWRITES: [RegExp, (view: GuiView) => string][] = [
+  // Only the engineering view has a device list to add a simulated board in.
+  [/(?:select a simulated board )?with --sim(?: \S+)?/g, (view) => (view === 'engineering' ? 'with a simulated board (device list)' : 'with a simulated board')],
+  [/--sim(?: \S+)?/g, () => 'a simulated board'],
+  [/--chip(?: \S+)?/g, () => 'an identified chip'],
+];
 
 export function guiMessage(message: string, view: GuiView = 'engineering'): string {
   let out = message;
-  for (const [re, to] of REWRITES[view]) out = out.replace(re, to);
+  for (const [re, to] of REWRITES) out = out.replace(re, to(view));
   return out;
 }
 
