@@ -43,9 +43,13 @@ function typed(folder: string): string {
   return /\s/.test(path) ? `"${path}"` : path;
 }
 
-/** The packages under a heading, one line each, names in one column: "  --loader assets/loaders/x   its name (experimental)". */
-export function installedLoaderLines(list: readonly InstalledLoader[]): string[] {
-  if (list.length === 0) return [];
+/**
+ * The packages under a heading, one line each, names in one column: "  --loader assets/loaders/x   its
+ * name (experimental)"; that none serves it when the list is empty; nothing when no loader was needed.
+ */
+export function installedLoaderLines(list: readonly InstalledLoader[] | undefined): string[] {
+  if (!list) return [];
+  if (list.length === 0) return ['No installed loader package serves that memory: check the address (docs/loader-protocol.md says how to make a loader for a board\'s memory).'];
   const args = list.map((l) => `--loader ${typed(l.folder)}`);
   const width = Math.max(...args.map((a) => a.length));
   return [

@@ -76,6 +76,10 @@ describe('an image that needs a loader, given none', () => {
     expect(r.stderr.split('\n').filter((l) => l.startsWith('error'))).toHaveLength(1);
     expect(r.stderr).toMatch(/^error: Address outside the device memory: .*\n(?: .*\n)*Installed loader packages that serve that memory:\n {2}--loader assets\/loaders\/sim-stm32f746 /m);
     expect(r.stdout).toBe('');
+    // An address no installed package serves says so, instead of leaving the reader to look for one.
+    const nowhere = await run(['read', '0x30000000', '16', ...sim()]);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain('No installed loader package serves that memory: check the address');
     // A script reads the same from --json.
     const j = await run(['read', '0x90000000', '256', '--json', ...sim()]);
     expect(j.code).toBe(2);

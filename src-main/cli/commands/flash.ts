@@ -163,7 +163,7 @@ export function registerFlashCommands(program: Command): void {
           const installed = loader ? undefined : await planInstalledLoaders(p, details, simulated, (pkg) => planFlash(details, fw, pkg, options));
           // Summarised beyond a size: a sparse HEX file plans into millions of rows.
           if (o.json) printJson({ ...planForJson(p), ...(installed ? { installedLoaders: installed } : {}) });
-          else process.stdout.write(formatPlan(p, CLI_REMEDIES) + lines(installedLoaderLines(installed ?? [])) + '\n');
+          else process.stdout.write(formatPlan(p, CLI_REMEDIES) + lines(installedLoaderLines(installed)) + '\n');
           return p.ok ? EXIT.OK : EXIT.BAD_INPUT;
         } finally {
           await close();
@@ -194,7 +194,7 @@ async function flashCommand(file: string, o: PlanCliOptions, defaultLeave: boole
     if (!p.ok) {
       const installed = loader ? undefined : await planInstalledLoaders(p, details, isSimulated(conn), (pkg) => planFlash(details, fw, pkg, options));
       if (o.json) printJson({ ok: false, error: planInvalid(p.errors).toJSON(), plan: planForJson(p), ...(installed ? { installedLoaders: installed } : {}) });
-      else process.stderr.write(formatPlan(p, CLI_REMEDIES) + lines(installedLoaderLines(installed ?? [])) + '\n\nerror: nothing was written: fix the problems above.\n');
+      else process.stderr.write(formatPlan(p, CLI_REMEDIES) + lines(installedLoaderLines(installed)) + '\n\nerror: nothing was written: fix the problems above.\n');
       return EXIT.BAD_INPUT;
     }
     if (!o.json) {
