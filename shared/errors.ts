@@ -75,7 +75,7 @@ export const ERROR_TEXT = {
 
   LOADER_INVALID: { title: 'Invalid loader package', hint: 'Fix the named field in loader.json.' },
   LOADER_UNSUPPORTED: { title: 'Loader cannot be used', hint: 'Choose a loader package made for this chip and board (loader.json "chips"); docs/loader-protocol.md says how to make one.' },
-  STAGING_FAILED: { title: 'Staging the loader failed', hint: 'The loader was not started on the board, or not the one this run staged.' },
+  STAGING_FAILED: { title: 'Staging the loader failed', hint: 'Run again from the ROM bootloader; if it fails the same way, the loader package is not made for this board, or the USB link is unreliable (try another cable or port).' },
   LOADER_TIMEOUT: { title: 'Loader did not appear', hint: 'The loader did not enumerate after the jump. Check the loader matches this board; reset the board into DFU mode and run again.' },
   LOADER_MISMATCH: { title: 'Loader does not match its manifest', hint: 'The device that enumerated does not serve what loader.json promised.' },
 
