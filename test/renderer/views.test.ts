@@ -156,6 +156,21 @@ describe('flash', () => {
     expect(store.running).toBe(false);
   });
 
+  it('a board that left the bus mid-loader and is not back is said to have left, not to run the loader', async () => {
+    const { pinia, store } = await setup();
+    await settle();
+    const serial = store.selected!.serial;
+    const w = mount(FlashPanel, { global: { plugins: [pinia] } });
+    // What the engine says after a loader stage fails, and the board gone from the list.
+    store.flashTarget = { serial };
+    store.addLog('warn', 'The board is still running the loader: a run with the same loader package continues on it');
+    store.result = { ok: false, error: { code: 'DEVICE_DISCONNECTED', message: 'The board left the bus during DNLOAD', context: { stage: 'loader' } }, stageMs: {}, bytesWritten: 0, bytesVerified: 0, verified: [], left: false, cancelled: false };
+    store.devices = [];
+    await settle();
+    expect(w.find('[data-test=left-in]').text()).toContain('The board left the bus: connect it in DFU mode');
+    expect(w.find('[data-test=left-in]').text()).not.toContain('still running the loader');
+  });
+
   it('cancels a running flash and says CANCELLED, not PASS', async () => {
     const { pinia, store, backend } = await setup();
     backend.holdFlashUntilCancel = true;
